@@ -1,0 +1,420 @@
+//! `/admin/organizations`: the secretariat, member NGOs with the districts they
+//! cover, district administrations (each of exactly one district), donors and
+//! partners.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use super::require_admin;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::{ClientIp, Ctx, flash};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/organizations", get(list).post(create))
+        .route("/admin/organizations/new", get(new_form))
+        .route("/admin/organizations/{id}", get(edit_form).post(update))
+}
+
+pub const KINDS: [&str; 5] = ["secretariat", "member_ngo", "sna", "donor", "partner"];
+
+pub struct OrganizationRow {
+    pub id: i64,
+    pub name_en: String,
+    pub name_km: String,
+    pub acronym: String,
+    pub kind: String,
+    pub districts: Vec<String>,
+    pub users: i64,
+}
+
+#[derive(Template)]
+#[template(path = "admin/organizations.html")]
+struct ListPage {
+    ctx: Ctx,
+    organizations: Vec<OrganizationRow>,
+}
+
+async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    let organizations = sqlx::query_as!(
+        OrganizationRow,
+        r#"select o.id, o.name_en, o.name_km, o.acronym, o.kind,
+                  case when o.kind = 'sna' then array[o.district_code]
+                       else array(select d.district_code from organization_districts d
+                                  where d.organization_id = o.id order by d.district_code)
+                  end as "districts!: Vec<String>",
+                  (select count(*) from users u where u.organization_id = o.id) as "users!"
+           from organizations o
+           order by o.kind, lower(o.name_en)"#
+    )
+    .fetch_all(&pool)
+    .await?;
+    Ok(render(&ListPage { ctx, organizations })?.into_response())
+}
+
+/// The organization form as sent. Districts come as repeated `districts` fields,
+/// hence a list of pairs rather than a struct.
+#[derive(Debug, Default)]
+pub struct OrganizationForm {
+    name_en: String,
+    name_km: String,
+    acronym: String,
+    kind: String,
+    district_code: String,
+    districts: Vec<String>,
+    version: String,
+}
+
+impl OrganizationForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = OrganizationForm::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "name_en" => form.name_en = value,
+                "name_km" => form.name_km = value,
+                "acronym" => form.acronym = value,
+                "kind" => form.kind = value,
+                "district_code" => form.district_code = value,
+                "districts" => form.districts.push(value),
+                "version" => form.version = value,
+                _ => {}
+            }
+        }
+        form
+    }
+
+    pub fn covers(&self, code: &str) -> bool {
+        self.districts.iter().any(|district| district == code)
+    }
+
+    fn parse(&self, known_districts: &[DistrictOption]) -> Result<ValidOrganization, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let known = |code: &str| known_districts.iter().any(|district| district.code == code);
+        let name_en = forms::required_text(&mut errors, "name_en", &self.name_en, 200);
+        let name_km = forms::optional_text(&mut errors, "name_km", &self.name_km, 200);
+        let acronym = forms::optional_text(&mut errors, "acronym", &self.acronym, 20);
+        let kind = KINDS.into_iter().find(|kind| *kind == self.kind);
+        let mut district_code = None;
+        let mut districts = Vec::new();
+        match kind {
+            None => errors.add("kind", "error-choose"),
+            Some("sna") if known(&self.district_code) => {
+                district_code = Some(self.district_code.clone())
+            }
+            Some("sna") => errors.add("district_code", "organization-sna-needs-district"),
+            Some("member_ngo") => {
+                if self.districts.iter().any(|code| !known(code)) {
+                    errors.add("districts", "error-unknown-district");
+                }
+                districts = self.districts.clone();
+                districts.sort();
+                districts.dedup();
+            }
+            Some(_) => {}
+        }
+        errors.into_result(ValidOrganization {
+            name_en,
+            name_km,
+            acronym,
+            kind: kind.unwrap_or_default(),
+            district_code,
+            districts,
+        })
+    }
+}
+
+struct ValidOrganization {
+    name_en: String,
+    name_km: String,
+    acronym: String,
+    kind: &'static str,
+    district_code: Option<String>,
+    districts: Vec<String>,
+}
+
+pub struct DistrictOption {
+    pub code: String,
+    pub name_en: String,
+    pub name_km: String,
+    pub province_en: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/organization_form.html")]
+struct FormPage {
+    ctx: Ctx,
+    organization_id: Option<i64>,
+    form: OrganizationForm,
+    errors: FieldErrors,
+    districts: Vec<DistrictOption>,
+    kinds: [&'static str; 5],
+    conflict: bool,
+}
+
+impl FormPage {
+    fn new(
+        ctx: Ctx,
+        organization_id: Option<i64>,
+        form: OrganizationForm,
+        districts: Vec<DistrictOption>,
+    ) -> Self {
+        FormPage {
+            ctx,
+            organization_id,
+            form,
+            errors: FieldErrors::default(),
+            districts,
+            kinds: KINDS,
+            conflict: false,
+        }
+    }
+
+    fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
+        Ok((status, render(self)?).into_response())
+    }
+}
+
+async fn districts(pool: &PgPool) -> Result<Vec<DistrictOption>, AppError> {
+    Ok(sqlx::query_as!(
+        DistrictOption,
+        "select d.code, d.name_en, d.name_km, p.name_en as province_en
+         from districts d join provinces p on p.code = d.province_code
+         order by d.code"
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn new_form(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    FormPage::new(
+        ctx,
+        None,
+        OrganizationForm::default(),
+        districts(&pool).await?,
+    )
+    .respond(StatusCode::OK)
+}
+
+async fn create(
+    ctx: Ctx,
+    admin: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    require_admin(&admin)?;
+    let form = OrganizationForm::from_pairs(pairs);
+    let districts = districts(&pool).await?;
+    let valid = match form.parse(&districts) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let page = FormPage {
+                errors,
+                ..FormPage::new(ctx, None, form, districts)
+            };
+            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query_scalar!(
+        "insert into organizations (name_en, name_km, acronym, kind, district_code)
+         values ($1, $2, $3, $4, $5)
+         on conflict do nothing
+         returning id",
+        valid.name_en,
+        valid.name_km,
+        valid.acronym,
+        valid.kind,
+        valid.district_code,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = inserted else {
+        return refuse_duplicate(ctx, None, form, districts, &valid);
+    };
+    save_districts(&mut tx, id, &valid.districts).await?;
+    audit::record(
+        &mut *tx,
+        event(&admin, "organization_created", id, &valid, ip),
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/admin/organizations/{id}")).into_response())
+}
+
+/// Another organization has the name, or the district already has its administration.
+fn refuse_duplicate(
+    ctx: Ctx,
+    organization_id: Option<i64>,
+    form: OrganizationForm,
+    districts: Vec<DistrictOption>,
+    valid: &ValidOrganization,
+) -> Result<Response, AppError> {
+    let mut errors = FieldErrors::default();
+    if valid.district_code.is_some() {
+        errors.add("district_code", "organization-sna-district-taken");
+    }
+    errors.add("name_en", "organization-name-taken");
+    let page = FormPage {
+        errors,
+        ..FormPage::new(ctx, organization_id, form, districts)
+    };
+    page.respond(StatusCode::CONFLICT)
+}
+
+fn event(
+    admin: &CurrentUser,
+    action: &'static str,
+    id: i64,
+    valid: &ValidOrganization,
+    ip: Option<String>,
+) -> Event<'static> {
+    Event {
+        actor_id: Some(admin.id),
+        action,
+        entity: "organization",
+        entity_id: Some(id.to_string()),
+        summary: format!("{} ({})", valid.name_en, valid.kind),
+        ip,
+    }
+}
+
+async fn save_districts(
+    tx: &mut sqlx::PgConnection,
+    organization_id: i64,
+    districts: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "delete from organization_districts where organization_id = $1",
+        organization_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into organization_districts (organization_id, district_code)
+         select $1, code from unnest($2::text[]) as code",
+        organization_id,
+        districts,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn stored_form(pool: &PgPool, id: i64) -> Result<OrganizationForm, AppError> {
+    let row = sqlx::query!(
+        r#"select o.name_en, o.name_km, o.acronym, o.kind, o.district_code, o.version,
+                  array(select d.district_code from organization_districts d
+                        where d.organization_id = o.id order by d.district_code) as "districts!"
+           from organizations o where o.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(OrganizationForm {
+        name_en: row.name_en,
+        name_km: row.name_km,
+        acronym: row.acronym,
+        kind: row.kind,
+        district_code: row.district_code.unwrap_or_default(),
+        districts: row.districts,
+        version: row.version.to_string(),
+    })
+}
+
+async fn edit_form(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    let form = stored_form(&pool, id).await?;
+    FormPage::new(ctx, Some(id), form, districts(&pool).await?).respond(StatusCode::OK)
+}
+
+async fn update(
+    ctx: Ctx,
+    admin: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    require_admin(&admin)?;
+    let stored = stored_form(&pool, id).await?;
+    let form = OrganizationForm::from_pairs(pairs);
+    let districts = districts(&pool).await?;
+    let valid = match form.parse(&districts) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let page = FormPage {
+                errors,
+                ..FormPage::new(ctx, Some(id), form, districts)
+            };
+            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    if form.version != stored.version {
+        let page = FormPage {
+            conflict: true,
+            ..FormPage::new(ctx, Some(id), stored, districts)
+        };
+        return page.respond(StatusCode::CONFLICT);
+    }
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query!(
+        "update organizations set name_en = $1, name_km = $2, acronym = $3, kind = $4,
+                                  district_code = $5, version = version + 1
+         where id = $6 and version = $7
+           and not exists (select 1 from organizations other
+                           where other.id <> $6
+                             and (lower(other.name_en) = lower($1) or other.district_code = $5))",
+        valid.name_en,
+        valid.name_km,
+        valid.acronym,
+        valid.kind,
+        valid.district_code,
+        id,
+        stored.version.parse::<i32>().unwrap_or_default(),
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return refuse_duplicate(ctx, Some(id), form, districts, &valid);
+    }
+    save_districts(&mut tx, id, &valid.districts).await?;
+    audit::record(
+        &mut *tx,
+        event(&admin, "organization_updated", id, &valid, ip),
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/admin/organizations/{id}")).into_response())
+}

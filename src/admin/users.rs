@@ -1,0 +1,531 @@
+//! `/admin/users`: create, edit, deactivate and reactivate accounts, and reset
+//! their passwords. A new or reset password is generated and shown once.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use super::{OrganizationOption, require_admin};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::password;
+use crate::auth::policy::Role;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::i18n::Lang;
+use crate::web::{ClientIp, Ctx, flash};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list).post(create))
+        .route("/admin/users/new", get(new_form))
+        .route("/admin/users/{id}", get(edit_form).post(update))
+        .route("/admin/users/{id}/deactivate", post(deactivate))
+        .route("/admin/users/{id}/activate", post(activate))
+        .route("/admin/users/{id}/reset-password", post(reset_password))
+}
+
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+    pub organization: String,
+    pub active: bool,
+    pub locked: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct ListPage {
+    ctx: Ctx,
+    filters: Filters,
+    users: Vec<UserRow>,
+    roles: [Role; 5],
+}
+
+async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Query(filters): Query<Filters>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    let users = sqlx::query_as!(
+        UserRow,
+        r#"select u.id, u.email, u.display_name, u.role, o.name_en as organization, u.active,
+                  coalesce(u.locked_until > now(), false) as "locked!"
+           from users u join organizations o on o.id = u.organization_id
+           where ($1 = '' or u.email ilike '%' || $1 || '%' or u.display_name ilike '%' || $1 || '%')
+             and ($2 = '' or u.role = $2)
+           order by u.active desc, lower(u.display_name)"#,
+        filters.q.trim(),
+        filters.role,
+    )
+    .fetch_all(&pool)
+    .await?;
+    Ok(render(&ListPage {
+        ctx,
+        filters,
+        users,
+        roles: Role::ALL,
+    })?
+    .into_response())
+}
+
+/// The user form as sent: every field a string, so it can be shown back as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    organization_id: String,
+    #[serde(default)]
+    preferred_language: String,
+    #[serde(default)]
+    version: String,
+}
+
+/// A user form that passed every check.
+struct ValidUser {
+    email: String,
+    display_name: String,
+    role: Role,
+    organization_id: i64,
+    language: Lang,
+}
+
+impl UserForm {
+    fn parse(&self, organizations: &[OrganizationOption]) -> Result<ValidUser, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let email = forms::email(&mut errors, "email", &self.email);
+        let display_name =
+            forms::required_text(&mut errors, "display_name", &self.display_name, 200);
+        let role = Role::parse(&self.role);
+        if role.is_none() {
+            errors.add("role", "error-choose");
+        }
+        let organization = self.organization_id.parse::<i64>().ok().and_then(|id| {
+            organizations
+                .iter()
+                .find(|organization| organization.id == id)
+        });
+        match (organization, role) {
+            (None, _) => errors.add("organization_id", "error-choose"),
+            (Some(organization), Some(role)) if organization.kind != role.organization_kind() => {
+                errors.add("organization_id", "user-organization-kind-mismatch")
+            }
+            _ => {}
+        }
+        let language = Lang::parse(&self.preferred_language).unwrap_or_default();
+        match (role, organization) {
+            (Some(role), Some(organization)) if errors.is_empty() => Ok(ValidUser {
+                email,
+                display_name,
+                role,
+                organization_id: organization.id,
+                language,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/user_form.html")]
+struct FormPage {
+    ctx: Ctx,
+    /// `None` for a new user.
+    user_id: Option<i64>,
+    active: bool,
+    form: UserForm,
+    errors: FieldErrors,
+    organizations: Vec<OrganizationOption>,
+    roles: [Role; 5],
+    conflict: bool,
+}
+
+impl FormPage {
+    fn new(ctx: Ctx, form: UserForm, organizations: Vec<OrganizationOption>) -> Self {
+        FormPage {
+            ctx,
+            user_id: None,
+            active: true,
+            form,
+            errors: FieldErrors::default(),
+            organizations,
+            roles: Role::ALL,
+            conflict: false,
+        }
+    }
+
+    fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
+        Ok((status, render(self)?).into_response())
+    }
+}
+
+async fn organizations(pool: &PgPool) -> Result<Vec<OrganizationOption>, AppError> {
+    Ok(sqlx::query_as!(
+        OrganizationOption,
+        "select id, name_en, kind from organizations order by kind, lower(name_en)"
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn new_form(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+) -> Result<Response, AppError> {
+    require_admin(&user)?;
+    let form = UserForm {
+        preferred_language: "km".into(),
+        ..UserForm::default()
+    };
+    FormPage::new(ctx, form, organizations(&pool).await?).respond(StatusCode::OK)
+}
+
+async fn create(
+    ctx: Ctx,
+    admin: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Form(form): Form<UserForm>,
+) -> Result<Response, AppError> {
+    require_admin(&admin)?;
+    let organizations = organizations(&pool).await?;
+    let valid = match form.parse(&organizations) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let page = FormPage {
+                errors,
+                ..FormPage::new(ctx, form, organizations)
+            };
+            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let new_password = password::generate();
+    let hash = password::hash(new_password.clone()).await?;
+    let mut tx = pool.begin().await?;
+    let id = insert(
+        &mut tx,
+        &NewUser {
+            email: &valid.email,
+            display_name: &valid.display_name,
+            role: valid.role,
+            organization_id: valid.organization_id,
+            language: valid.language,
+            password_hash: &hash,
+        },
+    )
+    .await?;
+    let Some(id) = id else {
+        let mut errors = FieldErrors::default();
+        errors.add("email", "user-email-taken");
+        let page = FormPage {
+            errors,
+            ..FormPage::new(ctx, form, organizations)
+        };
+        return page.respond(StatusCode::CONFLICT);
+    };
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(admin.id),
+            action: "user_created",
+            entity: "user",
+            entity_id: Some(id.to_string()),
+            summary: format!("{} ({})", valid.email, valid.role.code()),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(
+        &session,
+        "user-created",
+        format!("{} · {new_password}", valid.email),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+/// An account about to be created, its password already hashed.
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub organization_id: i64,
+    pub language: Lang,
+    pub password_hash: &'a str,
+}
+
+/// Creates an account; `None` when the e-mail is taken. Used by the form, the
+/// `create-user` command and the demo data.
+pub async fn insert(
+    tx: &mut sqlx::PgConnection,
+    user: &NewUser<'_>,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into users (email, display_name, role, organization_id, preferred_language, password_hash)
+         values (lower($1), $2, $3, $4, $5, $6)
+         on conflict ((lower(email))) do nothing
+         returning id",
+        user.email,
+        user.display_name,
+        user.role.code(),
+        user.organization_id,
+        user.language.code(),
+        user.password_hash,
+    )
+    .fetch_optional(tx)
+    .await
+}
+
+async fn edit_form(
+    ctx: Ctx,
+    admin: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    require_admin(&admin)?;
+    let (form, active) = stored_form(&pool, id).await?;
+    let page = FormPage {
+        user_id: Some(id),
+        active,
+        ..FormPage::new(ctx, form, organizations(&pool).await?)
+    };
+    page.respond(StatusCode::OK)
+}
+
+/// The user as stored, in the shape of the form.
+async fn stored_form(pool: &PgPool, id: i64) -> Result<(UserForm, bool), AppError> {
+    let row = sqlx::query!(
+        "select email, display_name, role, organization_id, preferred_language, version, active
+         from users where id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let form = UserForm {
+        email: row.email,
+        display_name: row.display_name,
+        role: row.role,
+        organization_id: row.organization_id.to_string(),
+        preferred_language: row.preferred_language,
+        version: row.version.to_string(),
+    };
+    Ok((form, row.active))
+}
+
+async fn update(
+    ctx: Ctx,
+    admin: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(form): Form<UserForm>,
+) -> Result<Response, AppError> {
+    require_admin(&admin)?;
+    let (_, active) = stored_form(&pool, id).await?;
+    let organizations = organizations(&pool).await?;
+    let page = |form, errors, organizations, conflict| FormPage {
+        user_id: Some(id),
+        active,
+        errors,
+        conflict,
+        ..FormPage::new(ctx, form, organizations)
+    };
+    let valid = match form.parse(&organizations) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            return page(form, errors, organizations, false)
+                .respond(StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let version: i32 = form.version.parse().unwrap_or_default();
+    let mut tx = pool.begin().await?;
+    let email_taken = sqlx::query_scalar!(
+        r#"select exists(select 1 from users where lower(email) = $1 and id <> $2) as "taken!""#,
+        valid.email,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if email_taken {
+        let mut errors = FieldErrors::default();
+        errors.add("email", "user-email-taken");
+        return page(form, errors, organizations, false).respond(StatusCode::CONFLICT);
+    }
+    let updated = sqlx::query!(
+        "update users set email = $1, display_name = $2, role = $3, organization_id = $4,
+                          preferred_language = $5, version = version + 1
+         where id = $6 and version = $7",
+        valid.email,
+        valid.display_name,
+        valid.role.code(),
+        valid.organization_id,
+        valid.language.code(),
+        id,
+        version,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        // Someone saved this user since the form was opened: show what is stored
+        // now, and keep nothing of ours silently.
+        let (current, _) = stored_form(&pool, id).await?;
+        return page(current, FieldErrors::default(), organizations, true)
+            .respond(StatusCode::CONFLICT);
+    }
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(admin.id),
+            action: "user_updated",
+            entity: "user",
+            entity_id: Some(id.to_string()),
+            summary: format!("{} ({})", valid.email, valid.role.code()),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+async fn deactivate(
+    admin: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    require_admin(&admin)?;
+    if id == admin.id {
+        flash(&session, "user-cannot-deactivate-self", "").await?;
+        return Ok(Redirect::to(&format!("/admin/users/{id}")));
+    }
+    set_active(&pool, &admin, id, false, ip).await?;
+    flash(&session, "user-deactivated", "").await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")))
+}
+
+async fn activate(
+    admin: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    require_admin(&admin)?;
+    set_active(&pool, &admin, id, true, ip).await?;
+    flash(&session, "user-activated", "").await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")))
+}
+
+async fn set_active(
+    pool: &PgPool,
+    admin: &CurrentUser,
+    id: i64,
+    active: bool,
+    ip: Option<String>,
+) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let email = sqlx::query_scalar!(
+        "update users set active = $1, version = version + 1 where id = $2 returning email",
+        active,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(admin.id),
+            action: if active {
+                "user_activated"
+            } else {
+                "user_deactivated"
+            },
+            entity: "user",
+            entity_id: Some(id.to_string()),
+            summary: email,
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives the user a new generated password, shown once to the administrator,
+/// and lifts any lock-out. Their sessions end, since the fingerprint changes.
+async fn reset_password(
+    admin: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    require_admin(&admin)?;
+    let new_password = password::generate();
+    let hash = password::hash(new_password.clone()).await?;
+    let mut tx = pool.begin().await?;
+    let email = sqlx::query_scalar!(
+        "update users set password_hash = $1, failed_sign_ins = 0, locked_until = null,
+                          version = version + 1
+         where id = $2 returning email",
+        hash,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(admin.id),
+            action: "password_reset",
+            entity: "user",
+            entity_id: Some(id.to_string()),
+            summary: email.clone(),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(
+        &session,
+        "user-password-reset",
+        format!("{email} · {new_password}"),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")))
+}

@@ -1,0 +1,141 @@
+//! The router and its middleware: sessions, the current user, CSRF, the language
+//! switch, rate limiting of sign-in, and the security headers every response carries.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use sqlx::PgPool;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::auth::session::{self, IDLE_TIMEOUT};
+use crate::error::{AppError, error_page};
+use crate::web::{csrf, language};
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+}
+
+/// The settings that change how requests are answered.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Mark cookies `Secure`: set when the app is served over HTTPS.
+    pub secure_cookies: bool,
+    /// Sign-in attempts one address may make in a burst before it must wait.
+    pub sign_in_burst: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            secure_cookies: false,
+            sign_in_burst: 10,
+        }
+    }
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.pool.clone()
+    }
+}
+
+/// Builds the whole application.
+pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name("samleng_session")
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(state.settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
+
+    let app = Router::new()
+        .merge(sign_in_route(&state.settings))
+        .merge(crate::auth::routes::routes())
+        .merge(crate::home::routes())
+        .merge(crate::geo::routes::routes())
+        .merge(crate::admin::routes())
+        .merge(crate::audit::routes::routes())
+        .route("/readyz", get(readyz))
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.pool.clone(),
+            language::remember,
+        ))
+        .layer(middleware::from_fn(csrf::protect))
+        .layer(middleware::from_fn_with_state(
+            state.pool.clone(),
+            session::authenticate,
+        ))
+        .layer(sessions)
+        .with_state(state);
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest_service("/static", ServeDir::new(static_dir()))
+        .merge(app)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(always(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(always(header::REFERRER_POLICY, "same-origin"))
+        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// `POST /login`, limited per address on top of the per-account lock-out.
+fn sign_in_route(settings: &Settings) -> Router<AppState> {
+    let limit = GovernorConfigBuilder::default()
+        .per_second(6)
+        .burst_size(settings.sign_in_burst)
+        .finish()
+        .map(|config| {
+            GovernorLayer::new(config).error_handler(|_| {
+                error_page(StatusCode::TOO_MANY_REQUESTS, "error-too-many", None)
+            })
+        });
+    let route = Router::new().route("/login", post(crate::auth::routes::login));
+    match limit {
+        Some(limit) => route.layer(limit),
+        None => route,
+    }
+}
+
+async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
+    match sqlx::query_scalar!("select 1 as \"one!\"")
+        .fetch_one(&pool)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}
+
+fn static_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+}
+
+/// One of the headers every response carries, errors included.
+fn always(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; font-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; object-src 'none'";

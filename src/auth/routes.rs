@@ -1,0 +1,234 @@
+//! Signing in and out, and `/account`, where everyone changes their own password.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::password;
+use crate::auth::session::{self, CurrentUser};
+use crate::error::{AppError, render};
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::{ClientIp, Ctx, flash};
+
+/// Failed sign-ins in a row that lock an account…
+pub const MAX_FAILURES: i32 = 5;
+/// …for this long.
+pub const LOCKOUT_MINUTES: i32 = 15;
+
+/// The routes besides `POST /login`, which the app rate-limits per address.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form))
+        .route("/logout", post(logout))
+        .route("/account", get(account))
+        .route("/account/password", post(change_password))
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html")]
+struct LoginPage {
+    ctx: Ctx,
+    email: String,
+    failed: bool,
+}
+
+async fn login_form(ctx: Ctx) -> Result<Response, AppError> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    Ok(render(&LoginPage {
+        ctx,
+        email: String::new(),
+        failed: false,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Signs in. An unknown e-mail, a wrong password, a deactivated or a locked
+/// account all get the same answer, so that none can be told from another.
+pub async fn login(
+    ctx: Ctx,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let email = form.email.trim().to_lowercase();
+    let account = sqlx::query!(
+        r#"select id, password_hash, active, coalesce(locked_until > now(), false) as "locked!"
+           from users where lower(email) = $1"#,
+        email
+    )
+    .fetch_optional(&pool)
+    .await?;
+    let stored_hash = account
+        .as_ref()
+        .map(|account| account.password_hash.clone());
+    let password_ok = password::verify(form.password, stored_hash).await?;
+    match account {
+        Some(account) if password_ok && account.active && !account.locked => {
+            sqlx::query!(
+                "update users set failed_sign_ins = 0, locked_until = null where id = $1",
+                account.id
+            )
+            .execute(&pool)
+            .await?;
+            audit::record(
+                &pool,
+                sign_in_event(Some(account.id), "sign_in", &email, ip),
+            )
+            .await?;
+            session::sign_in(&session, account.id, &account.password_hash).await?;
+            Ok(Redirect::to("/").into_response())
+        }
+        account => {
+            let account_id = account.map(|account| account.id);
+            if let Some(id) = account_id {
+                record_failure(&pool, id).await?;
+            }
+            audit::record(
+                &pool,
+                sign_in_event(account_id, "sign_in_failed", &email, ip),
+            )
+            .await?;
+            let page = render(&LoginPage {
+                ctx,
+                email: form.email,
+                failed: true,
+            })?;
+            Ok((StatusCode::UNAUTHORIZED, page).into_response())
+        }
+    }
+}
+
+fn sign_in_event(
+    actor_id: Option<i64>,
+    action: &'static str,
+    email: &str,
+    ip: Option<String>,
+) -> Event<'static> {
+    Event {
+        actor_id,
+        action,
+        entity: "user",
+        entity_id: actor_id.map(|id| id.to_string()),
+        summary: email.chars().take(254).collect(),
+        ip,
+    }
+}
+
+/// Counts a failure; the `MAX_FAILURES`th in a row locks the account.
+async fn record_failure(pool: &PgPool, user_id: i64) -> Result<(), AppError> {
+    sqlx::query!(
+        "update users set
+             failed_sign_ins = case when failed_sign_ins + 1 >= $2 then 0 else failed_sign_ins + 1 end,
+             locked_until = case when failed_sign_ins + 1 >= $2
+                                 then now() + make_interval(mins => $3) else locked_until end
+         where id = $1",
+        user_id,
+        MAX_FAILURES,
+        LOCKOUT_MINUTES,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn logout(session: Session) -> Result<Redirect, AppError> {
+    session::sign_out(&session).await?;
+    Ok(Redirect::to("/login"))
+}
+
+#[derive(Template)]
+#[template(path = "auth/account.html")]
+struct AccountPage {
+    ctx: Ctx,
+    user: CurrentUser,
+    errors: FieldErrors,
+}
+
+async fn account(ctx: Ctx, user: CurrentUser) -> Result<impl IntoResponse, AppError> {
+    render(&AccountPage {
+        ctx,
+        user,
+        errors: FieldErrors::default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// Changes the user's own password; their other sessions end with it.
+async fn change_password(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let stored = sqlx::query_scalar!("select password_hash from users where id = $1", user.id)
+        .fetch_one(&pool)
+        .await?;
+    let mut errors = FieldErrors::default();
+    if !password::verify(form.current_password, Some(stored)).await? {
+        errors.add("current_password", "account-current-password-wrong");
+    }
+    if let Some(weakness) = password::weakness(&form.new_password, &user.email) {
+        errors.add("new_password", weakness);
+    } else if form.new_password != form.confirm_password {
+        errors.add("confirm_password", "account-passwords-differ");
+    }
+    if !errors.is_empty() {
+        let page = render(&AccountPage { ctx, user, errors })?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let hash = password::hash(form.new_password).await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "update users set password_hash = $1, version = version + 1 where id = $2",
+        hash,
+        user.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "password_changed",
+            entity: "user",
+            entity_id: Some(user.id.to_string()),
+            summary: user.email.clone(),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    session::keep_after_password_change(&session, &hash).await?;
+    flash(&session, "account-password-changed", "").await?;
+    Ok(Redirect::to("/account").into_response())
+}

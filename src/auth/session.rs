@@ -1,0 +1,172 @@
+//! Signed-in sessions: what the session holds, the middleware that turns it into
+//! a `CurrentUser` on every request, and signing in and out.
+//!
+//! The user is read from the database on every request, so a deactivated user or
+//! a changed password ends a session at once.
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::auth::password;
+use crate::auth::policy::{Principal, Role};
+use crate::error::AppError;
+use crate::web::i18n::Lang;
+
+const USER_ID: &str = "user_id";
+const FINGERPRINT: &str = "password_fingerprint";
+const SIGNED_IN_AT: &str = "signed_in_at";
+
+/// A session ends after this long without a request…
+pub const IDLE_TIMEOUT: time::Duration = time::Duration::hours(1);
+/// …and this long after signing in, whatever happens.
+pub const ABSOLUTE_TIMEOUT: time::Duration = time::Duration::hours(12);
+
+/// The signed-in user, as the policy and the pages need them.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub organization_id: i64,
+    pub organization_name: String,
+    pub language: Lang,
+    pub districts: Vec<String>,
+}
+
+impl Principal for CurrentUser {
+    fn role(&self) -> Role {
+        self.role
+    }
+
+    fn districts(&self) -> &[String] {
+        &self.districts
+    }
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(error: tower_sessions::session::Error) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+/// Middleware: puts the `CurrentUser` into the request when its session is valid,
+/// and ends a session that is not.
+pub async fn authenticate(
+    State(pool): State<PgPool>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    if let Some(user) = current_user(&pool, &session).await? {
+        request.extensions_mut().insert(user);
+    }
+    Ok(next.run(request).await)
+}
+
+async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<CurrentUser>, AppError> {
+    let Some(user_id) = session.get::<i64>(USER_ID).await? else {
+        return Ok(None);
+    };
+    let fingerprint = session.get::<String>(FINGERPRINT).await?;
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or_default();
+    let row = sqlx::query!(
+        r#"select u.id, u.email, u.display_name, u.role, u.organization_id,
+                  o.name_en as organization_name, u.preferred_language, u.password_hash, u.active,
+                  case when o.kind = 'sna' then array[o.district_code]
+                       else array(select d.district_code from organization_districts d
+                                  where d.organization_id = o.id order by d.district_code)
+                  end as "districts!: Vec<String>"
+           from users u join organizations o on o.id = u.organization_id
+           where u.id = $1"#,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    let expired = OffsetDateTime::now_utc().unix_timestamp() - signed_in_at
+        > ABSOLUTE_TIMEOUT.whole_seconds();
+    let user = row.filter(|row| {
+        row.active
+            && !expired
+            && fingerprint.as_deref() == Some(&password::fingerprint(&row.password_hash))
+    });
+    let Some(row) = user else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    let Some(role) = Role::parse(&row.role) else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "user {} has unknown role {}",
+            row.id,
+            row.role
+        )));
+    };
+    Ok(Some(CurrentUser {
+        id: row.id,
+        email: row.email,
+        display_name: row.display_name,
+        role,
+        organization_id: row.organization_id,
+        organization_name: row.organization_name,
+        language: Lang::parse(&row.preferred_language).unwrap_or_default(),
+        districts: row.districts,
+    }))
+}
+
+/// Starts a signed-in session under a new id, so that an id planted before
+/// sign-in is worth nothing after it.
+pub async fn sign_in(session: &Session, user_id: i64, password_hash: &str) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(USER_ID, user_id).await?;
+    session
+        .insert(FINGERPRINT, password::fingerprint(password_hash))
+        .await?;
+    session
+        .insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp())
+        .await?;
+    crate::web::csrf::renew_token(session).await
+}
+
+/// Keeps the current session valid after its user changed their password; every
+/// other session of theirs still holds the old fingerprint and ends.
+pub async fn keep_after_password_change(
+    session: &Session,
+    password_hash: &str,
+) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session
+        .insert(FINGERPRINT, password::fingerprint(password_hash))
+        .await?;
+    Ok(())
+}
+
+/// Ends the session on the server, not just in the browser.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await?;
+    Ok(())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .cloned()
+            .ok_or(AppError::SignInRequired)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<CurrentUser>().cloned())
+    }
+}

@@ -1,0 +1,98 @@
+//! The one error type handlers return. It knows how to answer: a page in both
+//! languages with the right status, or a redirect to the sign-in page.
+//! Internal errors are logged with their cause and a request id; the page shows
+//! only the id.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+
+use crate::web::i18n::Lang;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    /// A request that cannot even be read: a form that is not UTF-8, a missing field.
+    #[error("bad request")]
+    BadRequest,
+    #[error("sign-in required")]
+    SignInRequired,
+    /// A state-changing request without a valid CSRF token, or from another site.
+    #[error("request forgery check failed")]
+    CsrfRejected,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(error: askama::Error) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+/// Renders a template into an HTML response body.
+pub fn render(template: &impl Template) -> Result<Html<String>, AppError> {
+    Ok(Html(template.render()?))
+}
+
+/// The page shown for every error: both languages, because an error can happen
+/// before we know which one the reader uses.
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+struct ErrorPage {
+    status: u16,
+    key: &'static str,
+    request_id: Option<String>,
+}
+
+impl ErrorPage {
+    fn text(&self, lang_code: &str, suffix: &str) -> String {
+        let lang = Lang::parse(lang_code).unwrap_or_default();
+        lang.t(&format!("{}-{suffix}", self.key))
+    }
+}
+
+pub fn error_page(status: StatusCode, key: &'static str, request_id: Option<String>) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        key,
+        request_id,
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "error page failed to render");
+            status.into_response()
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::NotFound => error_page(StatusCode::NOT_FOUND, "error-not-found", None),
+            AppError::Forbidden => error_page(StatusCode::FORBIDDEN, "error-forbidden", None),
+            AppError::BadRequest => error_page(StatusCode::BAD_REQUEST, "error-bad-request", None),
+            AppError::CsrfRejected => error_page(StatusCode::FORBIDDEN, "error-csrf", None),
+            AppError::SignInRequired => Redirect::to("/login").into_response(),
+            AppError::Internal(cause) => {
+                let request_id = format!("{:016x}", rand::random::<u64>());
+                tracing::error!(request_id, error = ?cause, "internal error");
+                error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "error-internal",
+                    Some(request_id),
+                )
+            }
+        }
+    }
+}

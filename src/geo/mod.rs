@@ -1,0 +1,5 @@
+//! Cambodia's provinces, districts and communes: the pages that browse them and
+//! the gazetteer import.
+
+pub mod import;
+pub mod routes;

@@ -1,0 +1,236 @@
+//! `/districts`, `/districts/{code}` and `/provinces/{code}`: the geography every
+//! signed-in user can browse. Later features add their material to the district page.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use crate::app::AppState;
+use crate::auth::policy::{self, Action};
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::Ctx;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/districts", get(list))
+        .route("/districts/{code}", get(show))
+        .route("/provinces/{code}", get(province))
+}
+
+/// A place's two names; pages show the reader's language first.
+pub struct Names {
+    pub en: String,
+    pub km: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DistrictFilters {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    province: String,
+}
+
+pub struct DistrictRow {
+    pub code: String,
+    pub kind: String,
+    pub name_en: String,
+    pub name_km: String,
+    pub communes: i64,
+}
+
+pub struct ProvinceGroup {
+    pub code: String,
+    pub name_en: String,
+    pub name_km: String,
+    pub districts: Vec<DistrictRow>,
+}
+
+pub struct ProvinceOption {
+    pub code: String,
+    pub name_en: String,
+    pub name_km: String,
+}
+
+#[derive(Template)]
+#[template(path = "geo/districts.html")]
+struct DistrictsPage {
+    ctx: Ctx,
+    filters: DistrictFilters,
+    provinces: Vec<ProvinceOption>,
+    groups: Vec<ProvinceGroup>,
+}
+
+async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Query(filters): Query<DistrictFilters>,
+) -> Result<Html<String>, AppError> {
+    if !policy::allows(&user, Action::BrowseGeography) {
+        return Err(AppError::Forbidden);
+    }
+    let provinces = sqlx::query_as!(
+        ProvinceOption,
+        "select code, name_en, name_km from provinces order by code"
+    )
+    .fetch_all(&pool)
+    .await?;
+    let search = filters.q.trim();
+    let rows = sqlx::query!(
+        r#"select d.code, d.type, d.name_en, d.name_km,
+                  p.code as province_code, p.name_en as province_en, p.name_km as province_km,
+                  (select count(*) from communes c where c.district_code = d.code) as "communes!"
+           from districts d join provinces p on p.code = d.province_code
+           where ($1 = '' or d.name_en ilike '%' || $1 || '%' or d.name_km like '%' || $1 || '%'
+                  or d.code = $1)
+             and ($2 = '' or d.province_code = $2)
+           order by p.code, d.code"#,
+        search,
+        filters.province,
+    )
+    .fetch_all(&pool)
+    .await?;
+    let mut groups: Vec<ProvinceGroup> = Vec::new();
+    for row in rows {
+        let district = DistrictRow {
+            code: row.code,
+            kind: row.r#type,
+            name_en: row.name_en,
+            name_km: row.name_km,
+            communes: row.communes,
+        };
+        match groups.last_mut() {
+            Some(group) if group.code == row.province_code => group.districts.push(district),
+            _ => groups.push(ProvinceGroup {
+                code: row.province_code,
+                name_en: row.province_en,
+                name_km: row.province_km,
+                districts: vec![district],
+            }),
+        }
+    }
+    render(&DistrictsPage {
+        ctx,
+        filters,
+        provinces,
+        groups,
+    })
+}
+
+pub struct CommuneRow {
+    pub code: String,
+    pub kind: String,
+    pub name_en: String,
+    pub name_km: String,
+}
+
+#[derive(Template)]
+#[template(path = "geo/district.html")]
+struct DistrictPage {
+    ctx: Ctx,
+    code: String,
+    kind: String,
+    names: Names,
+    province_code: String,
+    province: Names,
+    communes: Vec<CommuneRow>,
+    works_here: bool,
+}
+
+async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(code): Path<String>,
+) -> Result<Html<String>, AppError> {
+    if !policy::allows(&user, Action::BrowseGeography) {
+        return Err(AppError::Forbidden);
+    }
+    let district = sqlx::query!(
+        "select d.code, d.type, d.name_en, d.name_km, p.code as province_code,
+                p.name_en as province_en, p.name_km as province_km
+         from districts d join provinces p on p.code = d.province_code
+         where d.code = $1",
+        code
+    )
+    .fetch_optional(&pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let communes = sqlx::query_as!(
+        CommuneRow,
+        r#"select code, type as kind, name_en, name_km from communes
+           where district_code = $1 order by code"#,
+        code
+    )
+    .fetch_all(&pool)
+    .await?;
+    render(&DistrictPage {
+        works_here: !user.districts.is_empty() && policy::acts_in_district(&user, &district.code),
+        ctx,
+        code: district.code,
+        kind: district.r#type,
+        names: Names {
+            en: district.name_en,
+            km: district.name_km,
+        },
+        province_code: district.province_code,
+        province: Names {
+            en: district.province_en,
+            km: district.province_km,
+        },
+        communes,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "geo/province.html")]
+struct ProvincePage {
+    ctx: Ctx,
+    code: String,
+    kind: String,
+    names: Names,
+    districts: Vec<DistrictRow>,
+}
+
+async fn province(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(code): Path<String>,
+) -> Result<Html<String>, AppError> {
+    if !policy::allows(&user, Action::BrowseGeography) {
+        return Err(AppError::Forbidden);
+    }
+    let province = sqlx::query!(
+        "select code, type, name_en, name_km from provinces where code = $1",
+        code
+    )
+    .fetch_optional(&pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let districts = sqlx::query_as!(
+        DistrictRow,
+        r#"select d.code, d.type as kind, d.name_en, d.name_km,
+                  (select count(*) from communes c where c.district_code = d.code) as "communes!"
+           from districts d where d.province_code = $1 order by d.code"#,
+        code
+    )
+    .fetch_all(&pool)
+    .await?;
+    render(&ProvincePage {
+        ctx,
+        code: province.code,
+        kind: province.r#type,
+        names: Names {
+            en: province.name_en,
+            km: province.name_km,
+        },
+        districts,
+    })
+}

@@ -1,0 +1,293 @@
+//! The `samleng` command: serve the app, migrate, create users, import the gazetteer.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use sqlx::PgPool;
+use tower_sessions::ExpiredDeletion as _;
+use tower_sessions_sqlx_store::PostgresStore;
+
+use samleng::admin::users::{self, NewUser};
+use samleng::app::{self, AppState, Settings};
+use samleng::auth::password;
+use samleng::auth::policy::Role;
+use samleng::config::Config;
+use samleng::db::{self, Database};
+use samleng::geo::import::{self, ImportError, Source};
+use samleng::web::i18n::Lang;
+
+#[derive(Parser)]
+#[command(
+    name = "samleng",
+    version,
+    about = "Samleng: civic engagement, joint recommendations and action plans"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web application (the default).
+    Serve {
+        /// Load the demo organizations and one account per role into an empty database.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Create a user account.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, secretariat, ngo, sna or donor.
+        #[arg(long)]
+        role: String,
+        /// The organization's acronym or English name.
+        #[arg(long)]
+        org: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Import gazetteer CSV files (code,parent_code,type,name_en,name_km), all or nothing.
+    ImportGazetteer {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Start the embedded database if needed, leave it running, and print its URL
+    /// (for psql and for refreshing the sqlx offline cache).
+    DatabaseUrl,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    dotenvy::dotenv().ok();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "samleng=info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let started = Instant::now();
+    let database = Database::open(cli.config.database_url.as_deref(), &cli.config.data_dir).await?;
+    if matches!(cli.command, Some(Command::DatabaseUrl)) {
+        match &database {
+            Database::Embedded(cluster) => println!("{}", cluster.url(db::EMBEDDED_DATABASE)),
+            Database::External(_) => println!("{}", cli.config.database_url.unwrap_or_default()),
+        }
+        return Ok(());
+    }
+    let result = run(&cli, &database, started).await;
+    database.close().await?;
+    result
+}
+
+async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result<()> {
+    let pool = db::pool(database.connect_options()).await?;
+    db::MIGRATOR
+        .run(&pool)
+        .await
+        .context("migrating the database")?;
+    match &cli.command {
+        None => serve(&cli.config, pool, false, started).await,
+        Some(Command::Serve { demo }) => serve(&cli.config, pool, *demo, started).await,
+        Some(Command::Migrate) => {
+            println!("The database is up to date.");
+            Ok(())
+        }
+        Some(Command::CreateUser {
+            email,
+            name,
+            role,
+            org,
+            password_stdin,
+        }) => create_user(&pool, email, name, role, org, *password_stdin).await,
+        Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
+        Some(Command::DatabaseUrl) => Ok(()),
+    }
+}
+
+async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> anyhow::Result<()> {
+    let demo_accounts = if demo {
+        samleng::demo::load(&pool).await?
+    } else {
+        None
+    };
+    let store = PostgresStore::new(pool.clone());
+    let cleanup =
+        tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
+    let settings = Settings {
+        secure_cookies: config.secure_cookies,
+        ..Settings::default()
+    };
+    let app = app::router(AppState {
+        pool: pool.clone(),
+        settings: Arc::new(settings),
+    });
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("listening on {}", config.bind))?;
+    println!(
+        "\nSamleng is running at http://{}/ (ready in {} ms)",
+        config.bind,
+        started.elapsed().as_millis()
+    );
+    match demo_accounts {
+        Some(accounts) => {
+            println!("\nDemo sign-ins (the passwords are shown only this once):");
+            for account in accounts {
+                println!(
+                    "  {:<12} {:<28} {}",
+                    account.role.code(),
+                    account.email,
+                    account.password
+                );
+            }
+        }
+        None if demo => println!(
+            "\nThe demo data was loaded on an earlier start; use the passwords printed then, \
+             or create an administrator with `samleng create-user`."
+        ),
+        None => {}
+    }
+    println!("\nPress Ctrl-C to stop.");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    cleanup.abort();
+    pool.close().await;
+    println!("Stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                interrupt.await.ok();
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+async fn create_user(
+    pool: &PgPool,
+    email: &str,
+    name: &str,
+    role: &str,
+    org: &str,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let Some(role) = Role::parse(role) else {
+        bail!("unknown role {role:?}: use admin, secretariat, ngo, sna or donor");
+    };
+    let organization = sqlx::query!(
+        "select id, kind from organizations
+         where lower(acronym) = lower($1) or lower(name_en) = lower($1) order by id limit 1",
+        org
+    )
+    .fetch_optional(pool)
+    .await?
+    .with_context(|| format!("no organization has the acronym or name {org:?}"))?;
+    if organization.kind != role.organization_kind() {
+        bail!(
+            "a {} user belongs to a {} organization, and {org} is a {}",
+            role.code(),
+            role.organization_kind(),
+            organization.kind
+        );
+    }
+    let (password, generated) = if password_stdin {
+        let mut password = String::new();
+        std::io::stdin().read_to_string(&mut password)?;
+        (password.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (password::generate(), true)
+    };
+    if let Some(weakness) = password::weakness(&password, email) {
+        bail!("{}", Lang::En.t(weakness));
+    }
+    let hash = password::hash(password.clone()).await?;
+    let mut tx = pool.begin().await?;
+    let new_user = NewUser {
+        email,
+        display_name: name,
+        role,
+        organization_id: organization.id,
+        language: Lang::En,
+        password_hash: &hash,
+    };
+    let Some(id) = users::insert(&mut tx, &new_user).await? else {
+        bail!("a user with the e-mail {email} exists already");
+    };
+    samleng::audit::record(
+        &mut *tx,
+        samleng::audit::Event {
+            actor_id: None,
+            action: "user_created",
+            entity: "user",
+            entity_id: Some(id.to_string()),
+            summary: format!("{email} ({}) from the command line", role.code()),
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    println!("Created {} user {email} (id {id}).", role.code());
+    if generated {
+        println!("Password (shown only this once): {password}");
+    }
+    Ok(())
+}
+
+async fn import_gazetteer(pool: &PgPool, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    let mut sources = Vec::new();
+    for file in files {
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        sources.push(Source {
+            name: file.display().to_string(),
+            bytes,
+        });
+    }
+    match import::import(pool, &sources).await {
+        Ok(summary) => {
+            println!(
+                "Imported: {} provinces, {} districts, {} communes new or changed; {} unchanged.",
+                summary.provinces, summary.districts, summary.communes, summary.unchanged
+            );
+            Ok(())
+        }
+        Err(ImportError::Invalid(errors)) => {
+            for error in &errors {
+                eprintln!(
+                    "{}:{}: {}",
+                    error.file,
+                    error.line,
+                    Lang::En.t_with(error.key, &[("value", error.detail.clone())])
+                );
+            }
+            bail!("nothing was imported: {} bad line(s)", errors.len())
+        }
+        Err(ImportError::Database(error)) => Err(error.into()),
+    }
+}

@@ -1,0 +1,107 @@
+//! Cross-site request forgery protection for every state-changing request: the
+//! form must carry the session's `csrf_token`, and a browser's `Origin` (or
+//! `Sec-Fetch-Site`) must not name another site.
+//!
+//! A synchronizer token in the server-side session is all that is needed here;
+//! the CSRF crates implement double-submit cookies, which need keys of their own.
+
+use std::convert::Infallible;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use rand::RngCore as _;
+use tower_sessions::Session;
+
+use crate::error::AppError;
+
+const TOKEN_KEY: &str = "csrf_token";
+/// The field every POST form carries.
+pub const FIELD: &str = "csrf_token";
+/// The largest body read to find the token; uploads are limited below this.
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The session's token, made on first use.
+pub async fn token(session: &Session) -> Result<String, AppError> {
+    if let Some(token) = session.get::<String>(TOKEN_KEY).await? {
+        return Ok(token);
+    }
+    renew_token(session).await?;
+    Ok(session.get::<String>(TOKEN_KEY).await?.unwrap_or_default())
+}
+
+/// Replaces the session's token (at sign-in).
+pub async fn renew_token(session: &Session) -> Result<(), AppError> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    session.insert(TOKEN_KEY, token).await?;
+    Ok(())
+}
+
+/// Middleware: refuses a state-changing request that fails either check.
+pub async fn protect(session: Session, request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    if is_cross_site(request.headers()) {
+        return AppError::CsrfRejected.into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return AppError::BadRequest.into_response();
+    };
+    let expected = match session.get::<String>(TOKEN_KEY).await {
+        Ok(token) => token,
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    let sent = token_in_body(&parts.headers, bytes.clone()).await;
+    match (expected, sent) {
+        (Some(expected), Some(sent)) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        _ => AppError::CsrfRejected.into_response(),
+    }
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    if text("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    match (text(header::ORIGIN.as_str()), text(header::HOST.as_str())) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, rest)| rest) != Some(host),
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+async fn token_in_body(headers: &HeaderMap, body: Bytes) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).ok()?;
+        return fields
+            .into_iter()
+            .find(|(name, _)| name == FIELD)
+            .map(|(_, value)| value);
+    }
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures_util::stream::iter([Ok::<Bytes, Infallible>(body)]);
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,100 @@
+//! Reading forms: a form extractor whose failures are pages, not plain text, and
+//! the per-field messages a refused form is shown with.
+
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// Like `axum::Form`, but a body that cannot be read (broken UTF-8, a missing
+/// field) answers with the bad-request page.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(request, state)
+            .await
+            .map(|axum::Form(value)| Form(value))
+            .map_err(|_| AppError::BadRequest)
+    }
+}
+
+/// The messages a form is sent back with, by field name; each message is a key
+/// into the Fluent files.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<(&'static str, &'static str)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message_key: &'static str) {
+        self.0.push((field, message_key));
+    }
+
+    pub fn get(&self, field: &str) -> Option<&'static str> {
+        self.0
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, key)| *key)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when no field was refused.
+    pub fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
+        if self.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+/// Checks a required single-line text field: trimmed, not empty, not too long.
+pub fn required_text(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: &str,
+    max_chars: usize,
+) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.add(field, "error-required");
+    } else if value.chars().count() > max_chars {
+        errors.add(field, "error-too-long");
+    }
+    value.to_owned()
+}
+
+/// Checks an optional single-line text field.
+pub fn optional_text(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: &str,
+    max_chars: usize,
+) -> String {
+    let value = value.trim();
+    if value.chars().count() > max_chars {
+        errors.add(field, "error-too-long");
+    }
+    value.to_owned()
+}
+
+/// A plausible e-mail address: one `@`, something on both sides, a dot in the domain.
+pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> String {
+    let value = required_text(errors, field, value, 254).to_lowercase();
+    let plausible = value.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !value.chars().any(char::is_whitespace)
+    });
+    if !value.is_empty() && !plausible && errors.get(field).is_none() {
+        errors.add(field, "error-email");
+    }
+    value
+}

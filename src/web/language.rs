@@ -1,0 +1,57 @@
+//! `?lang=km` or `?lang=en` on any URL switches the language: remembered in a
+//! cookie and, for a signed-in user, as their preference.
+
+use axum::extract::{Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use sqlx::PgPool;
+
+use crate::auth::session::CurrentUser;
+use crate::error::AppError;
+use crate::web::i18n::{LANG_COOKIE, Lang};
+
+/// The language named in the query string, if any.
+pub fn requested(parts: &Parts) -> Option<Lang> {
+    lang_in_query(parts.uri.query())
+}
+
+fn lang_in_query(query: Option<&str>) -> Option<Lang> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "lang")
+        .and_then(|(_, value)| Lang::parse(value))
+}
+
+/// Middleware: remembers a language switch.
+pub async fn remember(
+    State(pool): State<PgPool>,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let Some(lang) = lang_in_query(request.uri().query()) else {
+        return Ok(next.run(request).await);
+    };
+    if let Some(user) = request.extensions().get::<CurrentUser>() {
+        if user.language != lang {
+            sqlx::query!(
+                "update users set preferred_language = $1 where id = $2",
+                lang.code(),
+                user.id
+            )
+            .execute(&pool)
+            .await?;
+        }
+    }
+    let mut response = next.run(request).await;
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        lang.code()
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}

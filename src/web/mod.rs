@@ -1,0 +1,208 @@
+//! What every page shares: the language, the signed-in user and their
+//! navigation, the CSRF token, flash messages, form parsing and pagination.
+
+pub mod csrf;
+pub mod forms;
+pub mod i18n;
+pub mod language;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::auth::policy::{self, Action};
+use crate::auth::session::CurrentUser;
+use crate::error::AppError;
+use i18n::Lang;
+
+const FLASH_KEY: &str = "flash";
+
+/// The context every page template receives as `ctx`.
+pub struct Ctx {
+    pub lang: Lang,
+    pub user: Option<CurrentUser>,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+    path: String,
+}
+
+/// A one-time message shown on the next page, e.g. after a redirect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub key: String,
+    /// Filled into the message's `{ $value }`.
+    pub value: String,
+}
+
+/// A link in the navigation bar.
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: String,
+    pub current: bool,
+}
+
+impl Ctx {
+    /// The message `key` in the page's language.
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    /// A message chosen by a code, e.g. `label("role", "ngo")` is `role-ngo`.
+    pub fn label(&self, prefix: &str, code: &str) -> String {
+        self.lang.t(&format!("{prefix}-{code}"))
+    }
+
+    /// Of a name kept in both languages, the one in the reader's language
+    /// (English when there is no Khmer).
+    pub fn pick<'a>(&self, en: &'a str, km: &'a str) -> &'a str {
+        if self.lang == Lang::Km && !km.is_empty() {
+            km
+        } else {
+            en
+        }
+    }
+
+    /// The name in the other language, shown beside the first.
+    pub fn other<'a>(&self, en: &'a str, km: &'a str) -> &'a str {
+        if self.lang == Lang::Km && !km.is_empty() {
+            en
+        } else {
+            km
+        }
+    }
+
+    pub fn flash_text(&self, flash: &Flash) -> String {
+        self.lang
+            .t_with(&flash.key, &[("value", flash.value.clone())])
+    }
+
+    /// The navigation bar: only what the user may use.
+    pub fn nav(&self) -> Vec<NavLink> {
+        let Some(user) = &self.user else {
+            return Vec::new();
+        };
+        let mut links = vec![("/", "nav-home"), ("/districts", "nav-districts")];
+        if policy::allows(user, Action::Administer) {
+            links.extend([
+                ("/admin/users", "nav-users"),
+                ("/admin/organizations", "nav-organizations"),
+                ("/admin/gazetteer", "nav-gazetteer"),
+                ("/admin/audit", "nav-audit"),
+            ]);
+        }
+        links.push(("/account", "nav-account"));
+        links
+            .into_iter()
+            .map(|(href, key)| NavLink {
+                href,
+                label: self.t(key),
+                current: if href == "/" {
+                    self.path == "/"
+                } else {
+                    self.path.starts_with(href)
+                },
+            })
+            .collect()
+    }
+
+    /// This page in the other language(s).
+    pub fn language_links(&self) -> Vec<(Lang, String)> {
+        Lang::ALL
+            .into_iter()
+            .filter(|lang| *lang != self.lang)
+            .map(|lang| (lang, format!("{}?lang={}", self.path, lang.code())))
+            .collect()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, message)| AppError::Internal(anyhow::anyhow!(message)))?;
+        let user = parts.extensions.get::<CurrentUser>().cloned();
+        let lang = language::requested(parts)
+            .or_else(|| {
+                let cookies = parts.headers.get(header::COOKIE)?.to_str().ok()?;
+                i18n::lang_from_cookie_header(cookies)
+            })
+            .or(user.as_ref().map(|user| user.language))
+            .unwrap_or_default();
+        Ok(Ctx {
+            lang,
+            user,
+            csrf_token: csrf::token(&session).await?,
+            flash: session.remove::<Flash>(FLASH_KEY).await?,
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+/// Leaves a message for the next page this session sees.
+pub async fn flash(session: &Session, key: &str, value: impl Into<String>) -> Result<(), AppError> {
+    let flash = Flash {
+        key: key.to_owned(),
+        value: value.into(),
+    };
+    session.insert(FLASH_KEY, flash).await?;
+    Ok(())
+}
+
+/// The address a request came from, for the audit log.
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string());
+        Ok(ClientIp(address))
+    }
+}
+
+/// Which page of a long list to show.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub number: i64,
+    pub size: i64,
+}
+
+impl Page {
+    pub fn new(number: Option<i64>, size: i64) -> Self {
+        Page {
+            number: number.unwrap_or(1).clamp(1, 100_000),
+            size,
+        }
+    }
+
+    pub fn offset(self) -> i64 {
+        (self.number - 1) * self.size
+    }
+
+    /// Lists fetch one row more than they show, to know whether a next page exists.
+    pub fn limit(self) -> i64 {
+        self.size + 1
+    }
+
+    pub fn has_next<T>(self, rows: &mut Vec<T>) -> bool {
+        let more = rows.len() as i64 > self.size;
+        rows.truncate(self.size as usize);
+        more
+    }
+}
+
+/// A moment as people here read it: Cambodia's time (UTC+7, no daylight saving).
+pub fn format_timestamp(at: time::OffsetDateTime) -> String {
+    let local = at.to_offset(time::macros::offset!(+7));
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    local.format(&format).unwrap_or_default()
+}
