@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -83,9 +84,10 @@ async fn upload(
     session: Session,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     require_admin(&admin)?;
+    let mut multipart = multipart.map_err(|_| AppError::BadRequest)?;
     let mut sources = Vec::new();
     while let Some(field) = multipart
         .next_field()

@@ -251,7 +251,7 @@ async fn create(
     .fetch_optional(&mut *tx)
     .await?;
     let Some(id) = inserted else {
-        return refuse_duplicate(ctx, None, form, districts, &valid);
+        return refuse_duplicate(ctx, &pool, None, form, districts, &valid).await;
     };
     save_districts(&mut tx, id, &valid.districts).await?;
     audit::record(
@@ -265,19 +265,33 @@ async fn create(
 }
 
 /// Another organization has the name, or the district already has its administration.
-fn refuse_duplicate(
+async fn refuse_duplicate(
     ctx: Ctx,
+    pool: &PgPool,
     organization_id: Option<i64>,
     form: OrganizationForm,
     districts: Vec<DistrictOption>,
     valid: &ValidOrganization,
 ) -> Result<Response, AppError> {
+    let taken = sqlx::query!(
+        r#"select exists(select 1 from organizations where lower(name_en) = lower($1) and id <> $3) as "name!",
+                  exists(select 1 from organizations where district_code = $2 and id <> $3) as "district!""#,
+        valid.name_en,
+        valid.district_code,
+        organization_id.unwrap_or_default(),
+    )
+    .fetch_one(pool)
+    .await?;
     let mut errors = FieldErrors::default();
-    if valid.district_code.is_some() {
+    if taken.name {
+        errors.add("name_en", "organization-name-taken");
+    }
+    if taken.district {
         errors.add("district_code", "organization-sna-district-taken");
     }
-    errors.add("name_en", "organization-name-taken");
+    // With neither taken, the record changed between reading and writing it.
     let page = FormPage {
+        conflict: errors.is_empty(),
         errors,
         ..FormPage::new(ctx, organization_id, form, districts)
     };
@@ -406,7 +420,7 @@ async fn update(
     .await?
     .rows_affected();
     if updated == 0 {
-        return refuse_duplicate(ctx, Some(id), form, districts, &valid);
+        return refuse_duplicate(ctx, &pool, Some(id), form, districts, &valid).await;
     }
     save_districts(&mut tx, id, &valid.districts).await?;
     audit::record(

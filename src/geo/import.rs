@@ -67,10 +67,9 @@ pub async fn import(pool: &PgPool, sources: &[Source]) -> Result<Summary, Import
     let mut errors = Vec::new();
     let mut units = Vec::new();
     for source in sources {
-        match parse(source) {
-            Ok(parsed) => units.extend(parsed),
-            Err(mut bad) => errors.append(&mut bad),
-        }
+        let (mut parsed, mut bad) = parse(source);
+        units.append(&mut parsed);
+        errors.append(&mut bad);
     }
     check_codes_and_parents(pool, &units, &mut errors).await?;
     if !errors.is_empty() {
@@ -79,7 +78,8 @@ pub async fn import(pool: &PgPool, sources: &[Source]) -> Result<Summary, Import
     write(pool, &units).await
 }
 
-fn parse(source: &Source) -> Result<Vec<Unit>, Vec<LineError>> {
+/// The lines of one file that can be imported, and the ones that cannot.
+fn parse(source: &Source) -> (Vec<Unit>, Vec<LineError>) {
     let error = |line: u64, key: &'static str, detail: String| LineError {
         file: source.name.clone(),
         line,
@@ -94,7 +94,10 @@ fn parse(source: &Source) -> Result<Vec<Unit>, Vec<LineError>> {
                 .filter(|b| **b == b'\n')
                 .count() as u64
                 + 1;
-            return Err(vec![error(line, "import-not-utf8", String::new())]);
+            return (
+                Vec::new(),
+                vec![error(line, "import-not-utf8", String::new())],
+            );
         }
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -105,7 +108,10 @@ fn parse(source: &Source) -> Result<Vec<Unit>, Vec<LineError>> {
         .headers()
         .is_ok_and(|header| header.iter().map(str::trim).eq(HEADER));
     if !header_ok {
-        return Err(vec![error(1, "import-bad-header", HEADER.join(","))]);
+        return (
+            Vec::new(),
+            vec![error(1, "import-bad-header", HEADER.join(","))],
+        );
     }
     let mut units = Vec::new();
     let mut errors = Vec::new();
@@ -128,11 +134,7 @@ fn parse(source: &Source) -> Result<Vec<Unit>, Vec<LineError>> {
             Err((key, detail)) => errors.push(error(line, key, detail)),
         }
     }
-    if errors.is_empty() {
-        Ok(units)
-    } else {
-        Err(errors)
-    }
+    (units, errors)
 }
 
 fn parse_unit(record: &csv::StringRecord) -> Result<Unit, (&'static str, String)> {
@@ -308,23 +310,24 @@ async fn write(pool: &PgPool, units: &[Unit]) -> Result<Summary, ImportError> {
 mod tests {
     use super::*;
 
-    fn parse_text(text: &str) -> Result<Vec<Unit>, Vec<LineError>> {
+    fn errors_in(text: &[u8]) -> Vec<LineError> {
         parse(&Source {
             name: "t.csv".into(),
-            bytes: text.as_bytes().to_vec(),
+            bytes: text.to_vec(),
         })
+        .1
     }
 
     #[test]
     fn every_bad_line_is_reported_by_number() {
-        let errors = parse_text(
+        let errors = errors_in(
             "code,parent_code,type,name_en,name_km\n\
              0201,02,district,Banan,បាណន់\n\
              021,02,district,Short,\n\
              0299,02,village,Nowhere,\n\
-             020101,0202,commune,Wrong parent,\n",
-        )
-        .expect_err("bad lines");
+             020101,0202,commune,Wrong parent,\n"
+                .as_bytes(),
+        );
         let found: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.key)).collect();
         assert_eq!(
             found,
@@ -338,16 +341,12 @@ mod tests {
 
     #[test]
     fn a_wrong_header_or_broken_utf8_is_refused() {
-        let errors = parse_text("code,name\n01,Somewhere\n").expect_err("header");
+        let errors = errors_in(b"code,name\n01,Somewhere\n");
         assert_eq!(errors[0].key, "import-bad-header");
         let mut bytes =
             b"code,parent_code,type,name_en,name_km\n01,,province,Ok,\n02,,province,Bad".to_vec();
         bytes.push(0xff);
-        let errors = parse(&Source {
-            name: "b.csv".into(),
-            bytes,
-        })
-        .expect_err("utf-8");
+        let errors = errors_in(&bytes);
         assert_eq!((errors[0].line, errors[0].key), (3, "import-not-utf8"));
     }
 }

@@ -1,22 +1,33 @@
 //! Reading forms: a form extractor whose failures are pages, not plain text, and
 //! the per-field messages a refused form is shown with.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
 /// Like `axum::Form`, but a body that cannot be read (broken UTF-8, a missing
-/// field) answers with the bad-request page.
+/// field) answers with the bad-request page, and broken UTF-8 is never stored.
 pub struct Form<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Form::<T>::from_request(request, state)
+        let bytes = Bytes::from_request(request, state)
             .await
-            .map(|axum::Form(value)| Form(value))
+            .map_err(|_| AppError::BadRequest)?;
+        // Decoding would replace broken UTF-8 with U+FFFD and store the damage;
+        // refuse it instead.
+        if percent_encoding::percent_decode(&bytes)
+            .decode_utf8()
+            .is_err()
+        {
+            return Err(AppError::BadRequest);
+        }
+        serde_urlencoded::from_bytes(&bytes)
+            .map(Form)
             .map_err(|_| AppError::BadRequest)
     }
 }

@@ -1,0 +1,395 @@
+//! Administration: users and organizations, with bad input and concurrent edits.
+
+use reqwest::StatusCode;
+
+use crate::helpers::spawn_app;
+
+const ADMIN: &str = "admin@cpdd.example";
+
+async fn organization_id(app: &crate::helpers::TestApp, acronym: &str) -> String {
+    sqlx::query_scalar::<_, i64>("select id from organizations where acronym = $1")
+        .bind(acronym)
+        .fetch_one(&app.pool)
+        .await
+        .expect("organization")
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_administrator_creates_a_user_who_can_then_sign_in() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    let ctod = organization_id(&app, "CTOD").await;
+    let created = admin
+        .post(
+            "/admin/users",
+            &[
+                ("email", "Sophea@CTOD.example"),
+                ("display_name", "Sophea"),
+                ("role", "ngo"),
+                ("organization_id", &ctod),
+                ("preferred_language", "km"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER);
+    let page = admin
+        .get(created.location.as_deref().expect("location"))
+        .await;
+    let shown = page
+        .body
+        .split("shown only now: ")
+        .nth(1)
+        .expect("the password is shown once");
+    let password = shown
+        .split(" · ")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("password");
+    let again = admin
+        .get(created.location.as_deref().expect("location"))
+        .await;
+    assert!(
+        !again.body.contains(password),
+        "the password is shown only once"
+    );
+    let row: (String, String, String) = sqlx::query_as(
+        "select email, role, preferred_language from users where email = 'sophea@ctod.example'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("stored user");
+    assert_eq!(
+        row,
+        ("sophea@ctod.example".into(), "ngo".into(), "km".into())
+    );
+    let sophea = app.visitor().sign_in("sophea@ctod.example", password).await;
+    assert_eq!(sophea.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("audit_events where action = 'user_created'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_bad_user_form_comes_back_with_the_input_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    let ctod = organization_id(&app, "CTOD").await;
+    let cpdd = organization_id(&app, "CPDD").await;
+    let long_name = "ន".repeat(201);
+    let cases: Vec<([(&str, &str); 4], StatusCode, &str)> = vec![
+        (
+            [
+                ("email", ""),
+                ("display_name", "Kim"),
+                ("role", "ngo"),
+                ("organization_id", &ctod),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Required.",
+        ),
+        (
+            [
+                ("email", "not-an-email"),
+                ("display_name", "Kim"),
+                ("role", "ngo"),
+                ("organization_id", &ctod),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "This is not an e-mail address.",
+        ),
+        (
+            [
+                ("email", "kim@ctod.example"),
+                ("display_name", &long_name),
+                ("role", "ngo"),
+                ("organization_id", &ctod),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Too long.",
+        ),
+        (
+            [
+                ("email", "kim@ctod.example"),
+                ("display_name", "Kim"),
+                ("role", "root"),
+                ("organization_id", &ctod),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose one of the options.",
+        ),
+        (
+            [
+                ("email", "kim@ctod.example"),
+                ("display_name", "Kim"),
+                ("role", "ngo"),
+                ("organization_id", "99999"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose one of the options.",
+        ),
+        (
+            [
+                ("email", "kim@ctod.example"),
+                ("display_name", "Kim"),
+                ("role", "ngo"),
+                ("organization_id", &cpdd),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "This role does not belong",
+        ),
+        (
+            [
+                ("email", "NGO@ctod.example"),
+                ("display_name", "Kim"),
+                ("role", "ngo"),
+                ("organization_id", &ctod),
+            ],
+            StatusCode::CONFLICT,
+            "Another user has this e-mail.",
+        ),
+    ];
+    let users_before = app.count("users").await;
+    for (fields, status, message) in cases {
+        let page = admin.post("/admin/users", &fields).await;
+        assert_eq!(page.status, status, "{message}");
+        assert!(page.body.contains(message), "{message}");
+        assert!(
+            page.body.contains(&format!(r#"value="{}""#, fields[1].1)),
+            "the name is kept: {message}"
+        );
+    }
+    assert_eq!(app.count("users").await, users_before);
+    assert_eq!(
+        app.count("audit_events where action = 'user_created'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_form_that_is_not_utf8_gets_a_bad_request_page() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    let token = admin.csrf_token().await;
+    let response = admin
+        .client
+        .post(app.url("/admin/users"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            [
+                format!("csrf_token={token}&display_name=").into_bytes(),
+                vec![0xff, 0xfe],
+            ]
+            .concat(),
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("body")
+            .contains("could not be read")
+    );
+}
+
+#[tokio::test]
+async fn the_second_of_two_edits_from_the_same_version_is_refused() {
+    let app = spawn_app().await;
+    let first = app.login_as(ADMIN).await;
+    let second = app.login_as(ADMIN).await;
+    let id = app.user_id("donor@donor.example").await;
+    let donor_org = organization_id(&app, "DDP").await;
+    let path = format!("/admin/users/{id}");
+    let form = |name: &'static str| {
+        [
+            ("email", "donor@donor.example"),
+            ("display_name", name),
+            ("role", "donor"),
+            ("organization_id", donor_org.as_str()),
+            ("preferred_language", "en"),
+            ("version", "1"),
+        ]
+    };
+    let saved = first.post(&path, &form("Donor One")).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let refused = second.post(&path, &form("Donor Two")).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.body.contains("Someone else saved this record"));
+    assert!(
+        refused.body.contains("Donor One"),
+        "the page shows what is stored now"
+    );
+    let stored: String = sqlx::query_scalar("select display_name from users where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("name");
+    assert_eq!(stored, "Donor One");
+}
+
+#[tokio::test]
+async fn resetting_a_password_replaces_the_old_one_and_lifts_a_lock() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    sqlx::query(
+        "update users set locked_until = now() + interval '1 hour' where email = 'ngo@as.example'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("lock");
+    let id = app.user_id("ngo@as.example").await;
+    let reset = admin
+        .post(&format!("/admin/users/{id}/reset-password"), &[])
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    let page = admin.get(&format!("/admin/users/{id}")).await;
+    let shown = page
+        .body
+        .split("ngo@as.example · ")
+        .nth(1)
+        .expect("new password shown");
+    let password = shown.split('<').next().expect("password");
+    let old = app
+        .visitor()
+        .sign_in("ngo@as.example", &app.password_of("ngo@as.example"))
+        .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = app.visitor().sign_in("ngo@as.example", password).await;
+    assert_eq!(new.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_administrator_cannot_deactivate_themselves() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    let id = app.user_id(ADMIN).await;
+    let response = admin
+        .post(&format!("/admin/users/{id}/deactivate"), &[])
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let active: bool = sqlx::query_scalar("select active from users where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("active");
+    assert!(active);
+    assert!(
+        admin
+            .get(&format!("/admin/users/{id}"))
+            .await
+            .body
+            .contains("cannot deactivate your own account")
+    );
+}
+
+#[tokio::test]
+async fn a_member_ngo_is_created_with_the_districts_it_covers() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    let created = admin
+        .post(
+            "/admin/organizations",
+            &[
+                ("name_en", "Youth for Kamrieng"),
+                ("name_km", "យុវជនកំរៀង"),
+                ("acronym", "YK"),
+                ("kind", "member_ngo"),
+                ("district_code", ""),
+                ("districts", "0212"),
+                ("districts", "0213"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let covered: Vec<String> = sqlx::query_scalar(
+        "select d.district_code from organization_districts d join organizations o on o.id = d.organization_id
+         where o.acronym = 'YK' order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("coverage");
+    assert_eq!(covered, ["0212", "0213"]);
+}
+
+#[tokio::test]
+async fn a_bad_organization_form_is_refused_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+        (
+            vec![("name_en", ""), ("kind", "donor")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Required.",
+        ),
+        (
+            vec![("name_en", "Somebody"), ("kind", "club")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Choose one of the options.",
+        ),
+        (
+            vec![
+                ("name_en", "Sangkae Administration"),
+                ("kind", "sna"),
+                ("district_code", ""),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "needs its district",
+        ),
+        (
+            vec![
+                ("name_en", "Nowhere NGO"),
+                ("kind", "member_ngo"),
+                ("districts", "9999"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unknown district.",
+        ),
+        (
+            vec![
+                ("name_en", "Second Battambang Administration"),
+                ("kind", "sna"),
+                ("district_code", "0203"),
+            ],
+            StatusCode::CONFLICT,
+            "already has its administration",
+        ),
+        (
+            vec![("name_en", "aphivat strey"), ("kind", "member_ngo")],
+            StatusCode::CONFLICT,
+            "Another organization has this name.",
+        ),
+    ];
+    let before = app.count("organizations").await;
+    for (fields, status, message) in cases {
+        let page = admin.post("/admin/organizations", &fields).await;
+        assert_eq!(page.status, status, "{message}");
+        assert!(page.body.contains(message), "{message}");
+        assert!(
+            page.body.contains(&format!(r#"value="{}""#, fields[0].1)),
+            "input kept: {message}"
+        );
+    }
+    assert_eq!(app.count("organizations").await, before);
+}
+
+#[tokio::test]
+async fn the_audit_log_lists_and_filters_events() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    app.visitor()
+        .sign_in("ngo@ctod.example", "a wrong password!")
+        .await;
+    let all = admin.get("/admin/audit").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert!(all.body.contains("sign_in_failed"));
+    assert!(all.body.contains("admin@cpdd.example"));
+    let failures = admin.get("/admin/audit?action=sign_in_failed").await;
+    assert!(failures.body.contains("ngo@ctod.example"));
+    assert!(!failures.body.contains("<td>sign_in</td>"));
+}

@@ -1,0 +1,112 @@
+//! The `samleng` command against a test database.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use reqwest::StatusCode;
+
+use crate::helpers::spawn_app;
+
+fn samleng(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_samleng"));
+    command
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error");
+    command
+}
+
+#[tokio::test]
+async fn create_user_takes_a_password_from_stdin_or_generates_one() {
+    let app = spawn_app().await;
+    let mut child = samleng(&app.database_url)
+        .args([
+            "create-user",
+            "--email",
+            "new@cpdd.example",
+            "--name",
+            "New Secretariat",
+        ])
+        .args(["--role", "secretariat", "--org", "cpdd", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run samleng");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"kampot-pepper-garden-7\n")
+        .expect("write");
+    let output = child.wait_with_output().expect("output");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let signed_in = app
+        .visitor()
+        .sign_in("new@cpdd.example", "kampot-pepper-garden-7")
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+
+    let generated = samleng(&app.database_url)
+        .args([
+            "create-user",
+            "--email",
+            "donor2@donor.example",
+            "--name",
+            "Second Donor",
+        ])
+        .args(["--role", "donor", "--org", "DDP"])
+        .output()
+        .expect("run samleng");
+    assert!(generated.status.success());
+    let stdout = String::from_utf8_lossy(&generated.stdout);
+    let password = stdout
+        .split("shown only this once): ")
+        .nth(1)
+        .expect("password")
+        .trim();
+    let signed_in = app
+        .visitor()
+        .sign_in("donor2@donor.example", password)
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+
+    let mismatch = samleng(&app.database_url)
+        .args([
+            "create-user",
+            "--email",
+            "x@cpdd.example",
+            "--name",
+            "X",
+            "--role",
+            "sna",
+            "--org",
+            "CPDD",
+        ])
+        .output()
+        .expect("run samleng");
+    assert!(!mismatch.status.success());
+    assert_eq!(app.count("users where email = 'x@cpdd.example'").await, 0);
+}
+
+#[tokio::test]
+async fn import_gazetteer_reports_bad_lines_and_imports_nothing() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("samleng-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "code,parent_code,type,name_en,name_km\n0215,02,district,Fine,\n0216,03,district,Wrong parent,\n")
+        .expect("write");
+    let output = samleng(&app.database_url)
+        .arg("import-gazetteer")
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.csv:3"), "{stderr}");
+    assert_eq!(app.count("districts").await, 14);
+    std::fs::remove_dir_all(&dir).ok();
+}

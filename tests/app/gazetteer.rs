@@ -1,0 +1,140 @@
+//! The gazetteer import, from the shared reference files and from broken ones.
+
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use samleng::geo::import::{self, ImportError, Source};
+
+use crate::helpers::{TestApp, spawn_app};
+
+fn shared(name: &str) -> Source {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/cambodia-admin")
+        .join(name);
+    Source {
+        name: name.into(),
+        bytes: std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display())),
+    }
+}
+
+fn shared_files() -> Vec<Source> {
+    ["provinces.csv", "districts.csv", "communes.csv"]
+        .map(shared)
+        .into()
+}
+
+async fn counts(app: &TestApp) -> (i64, i64, i64) {
+    (
+        app.count("provinces").await,
+        app.count("districts").await,
+        app.count("communes").await,
+    )
+}
+
+#[tokio::test]
+async fn importing_the_shared_gazetteer_twice_gives_the_full_country_once() {
+    let app = spawn_app().await;
+    assert_eq!(
+        counts(&app).await,
+        (25, 14, 0),
+        "what ships with the application"
+    );
+    let first = import::import(&app.pool, &shared_files())
+        .await
+        .expect("import");
+    assert_eq!(counts(&app).await, (25, 210, 1652));
+    assert_eq!(first.districts, 196, "Battambang's 14 were there already");
+    assert_eq!(first.communes, 1652);
+    let second = import::import(&app.pool, &shared_files())
+        .await
+        .expect("import again");
+    assert_eq!(
+        (second.provinces, second.districts, second.communes),
+        (0, 0, 0)
+    );
+    assert_eq!(second.unchanged, 25 + 210 + 1652);
+    assert_eq!(counts(&app).await, (25, 210, 1652));
+}
+
+#[tokio::test]
+async fn a_file_with_one_bad_line_changes_nothing_and_names_every_bad_line() {
+    let app = spawn_app().await;
+    let broken = Source {
+        name: "broken.csv".into(),
+        bytes: "code,parent_code,type,name_en,name_km\n\
+                0215,02,district,New District,ស្រុកថ្មី\n\
+                9901,99,district,Orphan,\n\
+                021501,0215,commune,Fine Commune,\n\
+                02150,0215,commune,Short Code,\n\
+                021502,0215,hamlet,Odd Type,\n"
+            .as_bytes()
+            .to_vec(),
+    };
+    let Err(ImportError::Invalid(errors)) = import::import(&app.pool, &[broken]).await else {
+        panic!("the import must be refused");
+    };
+    let lines: Vec<(u64, &str)> = errors.iter().map(|error| (error.line, error.key)).collect();
+    assert_eq!(
+        lines,
+        [
+            (3, "import-unknown-parent"),
+            (5, "import-bad-code"),
+            (6, "import-bad-type")
+        ]
+    );
+    assert_eq!(counts(&app).await, (25, 14, 0));
+}
+
+async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (StatusCode, String) {
+    let admin = app.login_as("admin@cpdd.example").await;
+    let token = admin.csrf_token().await;
+    let form = Form::new()
+        .text("csrf_token", token)
+        .part("file", Part::bytes(bytes).file_name(name.to_owned()));
+    let response = admin
+        .client
+        .post(app.url("/admin/gazetteer/import"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|value| value.to_str().unwrap_or_default().to_owned());
+    let body = match location {
+        Some(location) => admin.get(&location).await.body,
+        None => response.text().await.expect("body"),
+    };
+    (status, body)
+}
+
+#[tokio::test]
+async fn an_administrator_uploads_the_districts_file() {
+    let app = spawn_app().await;
+    let (status, page) = upload(&app, "districts.csv", shared("districts.csv").bytes).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(page.contains("Imported."));
+    assert_eq!(counts(&app).await, (25, 210, 0));
+    assert_eq!(
+        app.count("audit_events where action = 'gazetteer_imported'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_upload_with_a_wrong_header_or_broken_utf8_is_refused() {
+    let app = spawn_app().await;
+    let (status, page) = upload(&app, "wrong.csv", b"id,name\n01,Somewhere\n".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("wrong.csv:1"));
+    assert!(page.contains("The first line must be: code,parent_code,type,name_en,name_km"));
+    let mut bytes = b"code,parent_code,type,name_en,name_km\n0215,02,district,Bad ".to_vec();
+    bytes.extend([0xff, b'\n']);
+    let (status, page) = upload(&app, "latin1.csv", bytes).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("latin1.csv:2"));
+    assert!(page.contains("not UTF-8"));
+    assert_eq!(counts(&app).await, (25, 14, 0));
+}

@@ -1,0 +1,290 @@
+//! The test harness: one throwaway PostgreSQL cluster per test binary, a fresh
+//! migrated database per test, the real router on a random port, and a
+//! cookie-keeping client per user.
+
+use std::net::SocketAddr;
+use std::process::Child;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use reqwest::StatusCode;
+use reqwest::cookie::Jar;
+use reqwest::redirect::Policy;
+use samleng::app::{self, AppState, Settings};
+use samleng::db::{self, Cluster};
+use samleng::demo::DemoAccount;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection as _, PgConnection, PgPool};
+
+const TEMPLATE: &str = "samleng_template";
+
+struct TestCluster {
+    cluster: Cluster,
+    /// Holding its stdin open keeps the watchdog waiting; it cleans up when we exit.
+    _watchdog: Mutex<Child>,
+}
+
+fn cluster() -> &'static TestCluster {
+    static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        std::thread::spawn(|| {
+            let dir = std::env::temp_dir().join(format!("samleng-test-{}", std::process::id()));
+            let cluster = Cluster::start(&dir).expect("start the test cluster");
+            let watchdog = cluster
+                .remove_when_process_exits()
+                .expect("start the watchdog");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                db::create_database_if_missing(&cluster, TEMPLATE)
+                    .await
+                    .expect("template database");
+                let pool = db::pool(cluster.connect_options(TEMPLATE))
+                    .await
+                    .expect("template pool");
+                db::MIGRATOR.run(&pool).await.expect("migrate the template");
+                pool.close().await;
+            });
+            TestCluster {
+                cluster,
+                _watchdog: Mutex::new(watchdog),
+            }
+        })
+        .join()
+        .expect("cluster set-up")
+    })
+}
+
+/// A fresh database, copied from the migrated template.
+pub async fn fresh_database() -> (PgPool, PgConnectOptions, String) {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let cluster = &cluster().cluster;
+    let name = format!("test_{}", COUNTER.fetch_add(1, Ordering::SeqCst));
+    let mut admin = PgConnection::connect_with(&cluster.connect_options("postgres"))
+        .await
+        .expect("connect to the cluster");
+    sqlx::query(&format!(
+        r#"create database "{name}" template "{TEMPLATE}""#
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("create the test database");
+    admin.close().await.ok();
+    let options = cluster.connect_options(&name);
+    let pool = db::pool(options.clone()).await.expect("test pool");
+    (pool, options, cluster.url(&name))
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub pool: PgPool,
+    pub database_url: String,
+    pub accounts: Arc<Vec<DemoAccount>>,
+}
+
+/// The app on an empty (migrated) database with the demo organizations and accounts.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Settings::default()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let (pool, _, database_url) = fresh_database().await;
+    let accounts = samleng::demo::load(&pool)
+        .await
+        .expect("demo data")
+        .expect("an empty database");
+    let router = app::router(AppState {
+        pool: pool.clone(),
+        settings: Arc::new(settings),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    TestApp {
+        address,
+        pool,
+        database_url,
+        accounts: Arc::new(accounts),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// A browser with no session yet.
+    pub fn visitor(&self) -> Visitor {
+        let jar = Arc::new(Jar::default());
+        Visitor {
+            client: reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(Policy::none())
+                .build()
+                .expect("client"),
+            jar,
+            base: self.url(""),
+        }
+    }
+
+    pub fn password_of(&self, email: &str) -> String {
+        self.accounts
+            .iter()
+            .find(|account| account.email == email)
+            .map(|account| account.password.clone())
+            .unwrap_or_else(|| panic!("no demo account {email}"))
+    }
+
+    /// A visitor signed in as one of the demo accounts.
+    pub async fn login_as(&self, email: &str) -> Visitor {
+        let visitor = self.visitor();
+        let response = visitor.sign_in(email, &self.password_of(email)).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "signing in as {email}"
+        );
+        visitor
+    }
+
+    pub async fn user_id(&self, email: &str) -> i64 {
+        sqlx::query_scalar("select id from users where email = $1")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .expect("user id")
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+}
+
+/// One browser: its cookies, and helpers that fill in the CSRF token as a form would.
+pub struct Visitor {
+    pub client: reqwest::Client,
+    jar: Arc<Jar>,
+    base: String,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn csrf_token(&self) -> String {
+        csrf_token_in(&self.body)
+    }
+}
+
+pub fn csrf_token_in(html: &str) -> String {
+    let marker = r#"name="csrf_token" value=""#;
+    let start = html
+        .find(marker)
+        .map(|index| index + marker.len())
+        .expect("a csrf_token field");
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl Visitor {
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        page(response).await
+    }
+
+    /// Posts a form the way a browser would: with the session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf_token().await;
+        let mut body: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        body.extend_from_slice(fields);
+        self.post_raw(path, &body).await
+    }
+
+    /// Posts exactly these fields, token or not.
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).expect("form"))
+            .send()
+            .await
+            .expect("POST");
+        page(response).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        let token = self.get("/login").await.csrf_token();
+        self.client
+            .post(format!("{}/login", self.base))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("sign in")
+    }
+
+    /// The session's CSRF token, read from a page that carries one.
+    pub async fn csrf_token(&self) -> String {
+        let login = self.get("/login").await;
+        if login.status == StatusCode::OK {
+            return login.csrf_token();
+        }
+        self.get("/account").await.csrf_token()
+    }
+
+    /// The value of the session cookie this browser holds.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = reqwest::Url::parse(&self.base).ok()?;
+        let header = reqwest::cookie::CookieStore::cookies(&*self.jar, &url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("samleng_session="))
+            .map(str::to_owned)
+    }
+}
+
+async fn page(response: reqwest::Response) -> Page {
+    let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body = response.text().await.expect("body");
+    Page {
+        status,
+        location,
+        body,
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: real HTTP against the real router and a real PostgreSQL.
+
+mod admin;
+mod authorization;
+mod cli;
+mod gazetteer;
+mod helpers;
+mod pages;
+mod sign_in;

@@ -1,0 +1,215 @@
+//! Pages every signed-in user sees: districts, provinces, the language switch,
+//! health checks, security headers and CSRF protection.
+
+use reqwest::StatusCode;
+
+use crate::helpers::spawn_app;
+
+const NGO: &str = "ngo@ctod.example";
+
+#[tokio::test]
+async fn districts_are_grouped_by_province_and_filterable() {
+    let app = spawn_app().await;
+    let visitor = app.login_as("donor@donor.example").await;
+    let all = visitor.get("/districts").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert!(
+        all.body.contains("Battambang")
+            && all.body.contains("Bavel")
+            && all.body.contains("Rukh Kiri")
+    );
+    let bavel = visitor.get("/districts?q=bave").await;
+    assert!(bavel.body.contains("/districts/0204"));
+    assert!(!bavel.body.contains("/districts/0201"));
+    let in_khmer = visitor
+        .get("/districts?q=%E1%9E%94%E1%9E%9C%E1%9F%81%E1%9E%9B")
+        .await;
+    assert!(
+        in_khmer.body.contains("/districts/0204"),
+        "searching by the Khmer name បវេល"
+    );
+    let elsewhere = visitor.get("/districts?province=12").await;
+    assert!(elsewhere.body.contains("No district matches."));
+}
+
+#[tokio::test]
+async fn a_district_page_shows_both_names_its_type_and_communes() {
+    let app = spawn_app().await;
+    let communes = "code,parent_code,type,name_en,name_km\n020401,0204,commune,Bavel,បវេល\n020402,0204,commune,Khnach Romeas,ខ្នាចរមាស\n";
+    samleng::geo::import::import(
+        &app.pool,
+        &[samleng::geo::import::Source {
+            name: "c.csv".into(),
+            bytes: communes.as_bytes().to_vec(),
+        }],
+    )
+    .await
+    .expect("communes");
+    let visitor = app.login_as(NGO).await;
+    let page = visitor.get("/districts/0204").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "Bavel",
+        "បវេល",
+        "District",
+        "Khnach Romeas",
+        "ខ្នាចរមាស",
+        "Communes and sangkats (2)",
+        "You work in this district.",
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    let elsewhere = visitor.get("/districts/0209").await;
+    assert!(!elsewhere.body.contains("You work in this district."));
+    assert_eq!(
+        visitor.get("/districts/9999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        visitor.get("/provinces/99").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let province = visitor.get("/provinces/02").await;
+    assert!(province.body.contains("Battambang") && province.body.contains("/districts/0214"));
+}
+
+#[tokio::test]
+async fn switching_to_khmer_is_remembered_and_saved_as_the_users_preference() {
+    let app = spawn_app().await;
+    let visitor = app.login_as(NGO).await;
+    let khmer = visitor.get("/districts?lang=km").await;
+    assert!(khmer.body.contains(r#"<html lang="km">"#));
+    assert!(khmer.body.contains("ស្រុក/ក្រុង"));
+    let next = visitor.get("/account").await;
+    assert!(next.body.contains("គណនីរបស់ខ្ញុំ"), "the cookie remembers Khmer");
+    let preference: String =
+        sqlx::query_scalar("select preferred_language from users where email = $1")
+            .bind(NGO)
+            .fetch_one(&app.pool)
+            .await
+            .expect("preference");
+    assert_eq!(preference, "km");
+    let elsewhere = app.login_as(NGO).await;
+    assert!(
+        elsewhere.get("/").await.body.contains("សូមស្វាគមន៍"),
+        "a new browser follows the preference"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let donor = app.login_as("donor@donor.example").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let responses = [
+        client.get(app.url("/login")).send().await.expect("200"),
+        client
+            .get(app.url("/no-such-page"))
+            .send()
+            .await
+            .expect("404"),
+        donor
+            .client
+            .get(app.url("/admin/users"))
+            .send()
+            .await
+            .expect("403"),
+    ];
+    let statuses: Vec<u16> = responses
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200, 404, 403]);
+    for response in responses {
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().expect("csp");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "same-origin");
+    }
+}
+
+#[tokio::test]
+async fn a_post_without_the_right_token_or_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    let visitor = app.login_as(NGO).await;
+    let new_password = "lotus-river-kampot-2026";
+    let fields = [
+        ("current_password", app.password_of(NGO)),
+        ("new_password", new_password.to_owned()),
+        ("confirm_password", new_password.to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let without = visitor.post_raw("/account/password", &fields).await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN);
+    assert!(without.body.contains("The form expired"));
+    let mut wrong = vec![("csrf_token", "0123456789abcdef")];
+    wrong.extend(&fields);
+    assert_eq!(
+        visitor.post_raw("/account/password", &wrong).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let token = visitor.csrf_token().await;
+    let mut right = vec![("csrf_token", token.as_str())];
+    right.extend(&fields);
+    let cross_site = visitor
+        .client
+        .post(app.url("/account/password"))
+        .header("origin", "https://evil.example")
+        .form(&right)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let unchanged = app.visitor().sign_in(NGO, &app.password_of(NGO)).await;
+    assert_eq!(
+        unchanged.status(),
+        StatusCode::SEE_OTHER,
+        "the password did not change"
+    );
+    let same_site = visitor
+        .client
+        .post(app.url("/account/password"))
+        .header("origin", app.url(""))
+        .form(&right)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(same_site.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    assert_eq!(visitor.get("/healthz").await.status, StatusCode::OK);
+    let ready = visitor.get("/readyz").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (StatusCode::OK, "ready")
+    );
+}
+
+#[tokio::test]
+async fn the_khmer_font_is_served_and_limited_to_khmer_text() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let css = visitor.get("/static/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.body.contains("unicode-range: U+1780-17FF"));
+    let font = visitor
+        .client
+        .get(app.url("/static/fonts/noto-sans-khmer-khmer-400-normal.woff2"))
+        .send()
+        .await
+        .expect("font");
+    assert_eq!(font.status(), StatusCode::OK);
+    assert!(font.bytes().await.expect("bytes").starts_with(b"wOF2"));
+}

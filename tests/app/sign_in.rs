@@ -1,0 +1,237 @@
+//! Signing in and out, lock-out, session rotation and the ends of sessions.
+
+use reqwest::StatusCode;
+use samleng::app::Settings;
+
+use crate::helpers::{spawn_app, spawn_app_with};
+
+const NGO: &str = "ngo@ctod.example";
+
+#[tokio::test]
+async fn a_user_signs_in_and_lands_on_their_home_page() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let response = visitor.sign_in(NGO, &app.password_of(NGO)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/");
+    let home = visitor.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Srey Mom (CTOD)"));
+    assert!(home.body.contains("Your districts"));
+    assert!(home.body.contains("Bavel"), "CTOD covers Bavel");
+    assert!(
+        !home.body.contains("/admin/users"),
+        "no administration link for NGO staff"
+    );
+    let events = app.count("audit_events where action = 'sign_in'").await;
+    assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_email_and_a_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let wrong_password = visitor.sign_in(NGO, "not the password at all").await;
+    let unknown_email = visitor
+        .sign_in("nobody@nowhere.example", "not the password at all")
+        .await;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown_email.status(), StatusCode::UNAUTHORIZED);
+    let message = "do not match an active account";
+    let first = wrong_password.text().await.expect("body");
+    let second = unknown_email.text().await.expect("body");
+    assert!(first.contains(message) && second.contains(message));
+    assert_eq!(
+        app.count("audit_events where action = 'sign_in_failed'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_even_against_the_right_password() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    for _ in 0..5 {
+        let response = visitor.sign_in(NGO, "wrong password here").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = visitor.sign_in(NGO, &app.password_of(NGO)).await;
+    assert_eq!(locked.status(), StatusCode::UNAUTHORIZED);
+    let is_locked: bool =
+        sqlx::query_scalar("select locked_until > now() from users where email = $1")
+            .bind(NGO)
+            .fetch_one(&app.pool)
+            .await
+            .expect("lock");
+    assert!(is_locked);
+}
+
+#[tokio::test]
+async fn one_address_is_slowed_down_after_a_burst_of_attempts() {
+    let app = spawn_app_with(Settings {
+        sign_in_burst: 3,
+        ..Settings::default()
+    })
+    .await;
+    let visitor = app.visitor();
+    for _ in 0..3 {
+        let response = visitor
+            .sign_in("someone@nowhere.example", "a wrong password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = visitor.sign_in(NGO, &app.password_of(NGO)).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        limited
+            .text()
+            .await
+            .expect("body")
+            .contains("Too many attempts")
+    );
+}
+
+#[tokio::test]
+async fn signing_in_gives_a_new_session_id() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    visitor.get("/login").await;
+    let before = visitor
+        .session_cookie()
+        .expect("a session before signing in");
+    let response = visitor.sign_in(NGO, &app.password_of(NGO)).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let after = visitor
+        .session_cookie()
+        .expect("a session after signing in");
+    assert_ne!(before, after);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let app = spawn_app().await;
+    let visitor = app.login_as(NGO).await;
+    let cookie = visitor.session_cookie().expect("session");
+    let signed_out = visitor.post("/logout", &[]).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_out.location.as_deref(), Some("/login"));
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(app.url("/"))
+        .header("cookie", format!("samleng_session={cookie}"))
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    assert_eq!(replay.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn a_deactivated_user_is_signed_out_at_once() {
+    let app = spawn_app().await;
+    let ngo = app.login_as(NGO).await;
+    assert_eq!(ngo.get("/").await.status, StatusCode::OK);
+    let admin = app.login_as("admin@cpdd.example").await;
+    let id = app.user_id(NGO).await;
+    let response = admin
+        .post(&format!("/admin/users/{id}/deactivate"), &[])
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let after = ngo.get("/").await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.location.as_deref(), Some("/login"));
+    let again = app.visitor().sign_in(NGO, &app.password_of(NGO)).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn changing_ones_password_ends_ones_other_sessions() {
+    let app = spawn_app().await;
+    let phone = app.login_as(NGO).await;
+    let laptop = app.login_as(NGO).await;
+    let new_password = "lotus-river-kampot-2026";
+    let changed = laptop
+        .post(
+            "/account/password",
+            &[
+                ("current_password", &app.password_of(NGO)),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    let account = laptop.get("/account").await;
+    assert_eq!(
+        account.status,
+        StatusCode::OK,
+        "the session that changed it goes on"
+    );
+    assert!(account.body.contains("Your password is changed"));
+    assert_eq!(
+        phone.get("/").await.status,
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+    let old = app.visitor().sign_in(NGO, &app.password_of(NGO)).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = app.visitor().sign_in(NGO, new_password).await;
+    assert_eq!(new.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_bad_password_change_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let visitor = app.login_as(NGO).await;
+    let current = app.password_of(NGO);
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (
+            "wrong current password",
+            "lotus-river-kampot-2026",
+            "lotus-river-kampot-2026",
+            "not your current password",
+        ),
+        (&current, "short", "short", "at least 12 characters"),
+        (
+            &current,
+            "password1234",
+            "password1234",
+            "too easy to guess",
+        ),
+        (
+            &current,
+            "lotus-river-kampot-2026",
+            "lotus-river-kampot-2027",
+            "two new passwords differ",
+        ),
+    ];
+    let hash_before: String =
+        sqlx::query_scalar("select password_hash from users where email = $1")
+            .bind(NGO)
+            .fetch_one(&app.pool)
+            .await
+            .expect("hash");
+    for (current_password, new_password, confirm_password, message) in cases {
+        let page = visitor
+            .post(
+                "/account/password",
+                &[
+                    ("current_password", current_password),
+                    ("new_password", new_password),
+                    ("confirm_password", confirm_password),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.body.contains(message), "{message}");
+    }
+    let hash_after: String = sqlx::query_scalar("select password_hash from users where email = $1")
+        .bind(NGO)
+        .fetch_one(&app.pool)
+        .await
+        .expect("hash");
+    assert_eq!(hash_before, hash_after);
+}
