@@ -82,15 +82,24 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let database = Database::open(cli.config.database_url.as_deref(), &cli.config.data_dir).await?;
     if matches!(cli.command, Some(Command::DatabaseUrl)) {
-        match &database {
-            Database::Embedded(cluster) => println!("{}", cluster.url(db::EMBEDDED_DATABASE)),
-            Database::External(_) => println!("{}", cli.config.database_url.unwrap_or_default()),
-        }
-        return Ok(());
+        return print_database_url(&cli.config, &database).await;
     }
     let result = run(&cli, &database, started).await;
     database.close().await?;
     result
+}
+
+/// Migrates and prints the URL, leaving the embedded cluster running for the
+/// tools that will use it.
+async fn print_database_url(config: &Config, database: &Database) -> anyhow::Result<()> {
+    let pool = db::pool(database.connect_options()).await?;
+    db::MIGRATOR.run(&pool).await.context("migrating the database")?;
+    pool.close().await;
+    match database {
+        Database::Embedded(cluster) => println!("{}", cluster.url(db::EMBEDDED_DATABASE)),
+        Database::External(_) => println!("{}", config.database_url.clone().unwrap_or_default()),
+    }
+    Ok(())
 }
 
 async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result<()> {

@@ -96,8 +96,7 @@ pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
 
 fn is_common(password: &str) -> bool {
     let lower = password.to_lowercase();
-    COMMON.lines().any(|common| common == lower)
-        || lower.chars().all(|c| Some(c) == lower.chars().next())
+    COMMON.lines().any(|common| common == lower) || lower.chars().all(|c| lower.starts_with(c))
 }
 
 #[cfg(test)]

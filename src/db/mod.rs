@@ -19,7 +19,7 @@ pub const EMBEDDED_DATABASE: &str = "samleng";
 
 /// Where the application's data lives: an external server, or our own cluster.
 pub enum Database {
-    External(PgConnectOptions),
+    External(Box<PgConnectOptions>),
     Embedded(Cluster),
 }
 
@@ -28,7 +28,9 @@ impl Database {
     /// embedded cluster under `data_dir/postgres` and its application database.
     pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
         if let Some(url) = database_url {
-            return Ok(Database::External(PgConnectOptions::from_str(url)?));
+            return Ok(Database::External(Box::new(PgConnectOptions::from_str(
+                url,
+            )?)));
         }
         let pg_dir = data_dir.join("postgres");
         let cluster = tokio::task::spawn_blocking(move || Cluster::start(&pg_dir)).await??;
@@ -38,7 +40,7 @@ impl Database {
 
     pub fn connect_options(&self) -> PgConnectOptions {
         match self {
-            Database::External(options) => options.clone(),
+            Database::External(options) => (**options).clone(),
             Database::Embedded(cluster) => cluster.connect_options(EMBEDDED_DATABASE),
         }
     }

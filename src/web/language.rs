@@ -34,16 +34,16 @@ pub async fn remember(
     let Some(lang) = lang_in_query(request.uri().query()) else {
         return Ok(next.run(request).await);
     };
-    if let Some(user) = request.extensions().get::<CurrentUser>() {
-        if user.language != lang {
-            sqlx::query!(
-                "update users set preferred_language = $1 where id = $2",
-                lang.code(),
-                user.id
-            )
-            .execute(&pool)
-            .await?;
-        }
+    if let Some(user) = request.extensions().get::<CurrentUser>()
+        && user.language != lang
+    {
+        sqlx::query!(
+            "update users set preferred_language = $1 where id = $2",
+            lang.code(),
+            user.id
+        )
+        .execute(&pool)
+        .await?;
     }
     let mut response = next.run(request).await;
     let cookie = format!(

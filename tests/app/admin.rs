@@ -6,6 +6,9 @@ use crate::helpers::spawn_app;
 
 const ADMIN: &str = "admin@cpdd.example";
 
+/// A form to send, the status it must get, and a message the page must show.
+type Case<'a, Fields> = (Fields, StatusCode, &'a str);
+
 async fn organization_id(app: &crate::helpers::TestApp, acronym: &str) -> String {
     sqlx::query_scalar::<_, i64>("select id from organizations where acronym = $1")
         .bind(acronym)
@@ -79,7 +82,7 @@ async fn a_bad_user_form_comes_back_with_the_input_and_nothing_is_written() {
     let ctod = organization_id(&app, "CTOD").await;
     let cpdd = organization_id(&app, "CPDD").await;
     let long_name = "ន".repeat(201);
-    let cases: Vec<([(&str, &str); 4], StatusCode, &str)> = vec![
+    let cases: Vec<Case<[(&str, &str); 4]>> = vec![
         (
             [
                 ("email", ""),
@@ -321,7 +324,7 @@ async fn a_member_ngo_is_created_with_the_districts_it_covers() {
 async fn a_bad_organization_form_is_refused_and_nothing_is_written() {
     let app = spawn_app().await;
     let admin = app.login_as(ADMIN).await;
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    let cases: Vec<Case<Vec<(&str, &str)>>> = vec![
         (
             vec![("name_en", ""), ("kind", "donor")],
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod authorization;
+mod browser;
 mod cli;
 mod gazetteer;
 mod helpers;
