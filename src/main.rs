@@ -93,7 +93,10 @@ async fn main() -> anyhow::Result<()> {
 /// tools that will use it.
 async fn print_database_url(config: &Config, database: &Database) -> anyhow::Result<()> {
     let pool = db::pool(database.connect_options()).await?;
-    db::MIGRATOR.run(&pool).await.context("migrating the database")?;
+    db::MIGRATOR
+        .run(&pool)
+        .await
+        .context("migrating the database")?;
     pool.close().await;
     match database {
         Database::Embedded(cluster) => println!("{}", cluster.url(db::EMBEDDED_DATABASE)),

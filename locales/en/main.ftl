@@ -116,6 +116,7 @@ organizations-sna-district = District (for a district administration)
 organizations-covered = Districts covered (for a member NGO)
 organization-sna-needs-district = A district administration needs its district.
 organization-sna-district-taken = This district already has its administration.
+organization-kind-has-users = This organization has users; its kind cannot change.
 organization-name-taken = Another organization has this name.
 
 gazetteer-import = Import CSV

@@ -116,6 +116,7 @@ organizations-sna-district = ស្រុក (សម្រាប់រដ្ឋ�
 organizations-covered = ស្រុកដែលគ្របដណ្ដប់ (សម្រាប់អង្គការសមាជិក)
 organization-sna-needs-district = រដ្ឋបាលស្រុកត្រូវការស្រុករបស់ខ្លួន។
 organization-sna-district-taken = ស្រុកនេះមានរដ្ឋបាលរបស់ខ្លួនរួចហើយ។
+organization-kind-has-users = អង្គការនេះមានអ្នកប្រើប្រាស់ មិនអាចប្ដូរប្រភេទបានទេ។
 organization-name-taken = អង្គការមួយទៀតមានឈ្មោះនេះរួចហើយ។
 
 gazetteer-import = នាំចូល CSV

@@ -337,6 +337,16 @@ async fn save_districts(
     Ok(())
 }
 
+/// An organization with users keeps its kind: their roles depend on it.
+async fn has_users(pool: &PgPool, id: i64) -> Result<bool, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists(select 1 from users where organization_id = $1) as "exists!""#,
+        id
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 async fn stored_form(pool: &PgPool, id: i64) -> Result<OrganizationForm, AppError> {
     let row = sqlx::query!(
         r#"select o.name_en, o.name_km, o.acronym, o.kind, o.district_code, o.version,
@@ -393,6 +403,15 @@ async fn update(
             return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
+    if valid.kind != stored.kind && has_users(&pool, id).await? {
+        let mut errors = FieldErrors::default();
+        errors.add("kind", "organization-kind-has-users");
+        let page = FormPage {
+            errors,
+            ..FormPage::new(ctx, Some(id), form, districts)
+        };
+        return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+    }
     if form.version != stored.version {
         let page = FormPage {
             conflict: true,

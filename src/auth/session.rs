@@ -20,6 +20,12 @@ use crate::web::i18n::Lang;
 const USER_ID: &str = "user_id";
 const FINGERPRINT: &str = "password_fingerprint";
 const SIGNED_IN_AT: &str = "signed_in_at";
+const LAST_SEEN: &str = "last_seen";
+
+/// How stale the session's last-seen time may get before a request refreshes it
+/// (and with it the idle expiry). Refreshing on every request would write the
+/// session on every page view.
+const LAST_SEEN_PRECISION: i64 = 5 * 60;
 
 /// A session ends after this long without a request…
 pub const IDLE_TIMEOUT: time::Duration = time::Duration::hours(1);
@@ -99,6 +105,11 @@ async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Current
         session.flush().await?;
         return Ok(None);
     };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let last_seen = session.get::<i64>(LAST_SEEN).await?.unwrap_or_default();
+    if now - last_seen > LAST_SEEN_PRECISION {
+        session.insert(LAST_SEEN, now).await?;
+    }
     let Some(role) = Role::parse(&row.role) else {
         return Err(AppError::Internal(anyhow::anyhow!(
             "user {} has unknown role {}",

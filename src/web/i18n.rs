@@ -85,3 +85,106 @@ pub fn lang_from_cookie_header(header: &str) -> Option<Lang> {
         .find(|(name, _)| *name == LANG_COOKIE)
         .and_then(|(_, value)| Lang::parse(value))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+
+    fn keys(lang: &str) -> BTreeSet<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("locales/{lang}/main.ftl"));
+        std::fs::read_to_string(path)
+            .expect("messages")
+            .lines()
+            .filter_map(|line| line.split_once(" = ").map(|(key, _)| key.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn english_and_khmer_have_the_same_messages() {
+        assert_eq!(keys("en"), keys("km"));
+    }
+
+    /// Every message a template or the code looks up by a literal key exists.
+    #[test]
+    fn every_message_used_exists() {
+        let known = keys("en");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut missing = Vec::new();
+        let mut stack = vec![root.join("templates"), root.join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).expect("folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for piece in text.split(".t(\"").skip(1) {
+                    let key = piece.split('"').next().unwrap_or_default();
+                    let looks_like_key =
+                        !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+                    if looks_like_key && !known.contains(key) {
+                        missing.push(format!("{}: {key}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "messages missing from locales/: {missing:#?}"
+        );
+    }
+
+    /// The messages chosen by a code: roles, kinds of organization, types of
+    /// place, and error pages.
+    #[test]
+    fn every_composed_message_exists() {
+        let known = keys("en");
+        let mut wanted: Vec<String> = Vec::new();
+        for role in crate::auth::policy::Role::ALL {
+            wanted.push(format!("role-{}", role.code()));
+            wanted.push(format!("home-role-{}", role.code()));
+        }
+        for kind in crate::admin::organizations::KINDS {
+            wanted.push(format!("kind-{kind}"));
+        }
+        for kind in [
+            "province",
+            "capital",
+            "municipality",
+            "district",
+            "khan",
+            "commune",
+            "sangkat",
+        ] {
+            wanted.push(format!("type-{kind}"));
+        }
+        for error in [
+            "not-found",
+            "forbidden",
+            "bad-request",
+            "csrf",
+            "too-many",
+            "internal",
+        ] {
+            wanted.push(format!("error-{error}-title"));
+            wanted.push(format!("error-{error}-body"));
+        }
+        let missing: Vec<&String> = wanted.iter().filter(|key| !known.contains(*key)).collect();
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+
+    #[test]
+    fn khmer_messages_are_khmer_and_fill_their_arguments() {
+        assert_eq!(Lang::Km.t("nav-home"), "ទំព័រដើម");
+        assert_eq!(
+            Lang::En.t_with("user-password-reset", &[("value", "abc".into())]),
+            "New password, shown only now: abc"
+        );
+        assert_eq!(lang_from_cookie_header("a=b; lang=km"), Some(Lang::Km));
+        assert_eq!(lang_from_cookie_header("lang=fr"), None);
+    }
+}

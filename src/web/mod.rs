@@ -138,10 +138,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             lang,
             user,
             csrf_token: csrf::token(&session).await?,
-            flash: session.remove::<Flash>(FLASH_KEY).await?,
+            flash: take_flash(&session).await?,
             path: parts.uri.path().to_owned(),
         })
     }
+}
+
+/// The waiting message, if any. Only a session that had one is changed, so that
+/// an ordinary page view does not write the session back.
+async fn take_flash(session: &Session) -> Result<Option<Flash>, AppError> {
+    let flash = session.get::<Flash>(FLASH_KEY).await?;
+    if flash.is_some() {
+        session.remove::<Flash>(FLASH_KEY).await?;
+    }
+    Ok(flash)
 }
 
 /// Leaves a message for the next page this session sees.

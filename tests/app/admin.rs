@@ -396,3 +396,47 @@ async fn the_audit_log_lists_and_filters_events() {
     assert!(failures.body.contains("ngo@ctod.example"));
     assert!(!failures.body.contains("<td>sign_in</td>"));
 }
+
+#[tokio::test]
+async fn an_organization_with_users_keeps_its_kind() {
+    let app = spawn_app().await;
+    let admin = app.login_as(ADMIN).await;
+    let id = organization_id(&app, "AS").await;
+    let refused = admin
+        .post(
+            &format!("/admin/organizations/{id}"),
+            &[
+                ("name_en", "Aphivat Strey"),
+                ("acronym", "AS"),
+                ("kind", "donor"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("its kind cannot change"));
+    let renamed = admin
+        .post(
+            &format!("/admin/organizations/{id}"),
+            &[
+                ("name_en", "Aphivat Strey Cambodia"),
+                ("acronym", "AS"),
+                ("kind", "member_ngo"),
+                ("districts", "0206"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER);
+    let (kind, covered): (String, Vec<String>) = sqlx::query_as(
+        "select o.kind, array(select district_code from organization_districts where organization_id = o.id)
+         from organizations o where o.acronym = 'AS'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("organization");
+    assert_eq!(
+        (kind.as_str(), covered),
+        ("member_ngo", vec!["0206".to_owned()])
+    );
+}
