@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .with_secure(state.settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
 
+    let state_pool = state.pool.clone();
     let app = Router::new()
         .merge(sign_in_route(&state.settings))
         .merge(crate::auth::routes::routes())
@@ -70,7 +71,6 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::geo::routes::routes())
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())
-        .route("/readyz", get(readyz))
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),
@@ -86,7 +86,8 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .nest_service("/static", ServeDir::new(static_dir()))
+        .route("/readyz", get(readyz).with_state(state_pool))
+        .nest("/static", static_files())
         .merge(app)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
@@ -127,8 +128,13 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
     }
 }
 
-fn static_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+/// The stylesheet and the font, cached for a day: phones on slow connections
+/// should not fetch them on every page.
+fn static_files() -> Router {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    Router::new()
+        .fallback_service(ServeDir::new(dir))
+        .layer(always(header::CACHE_CONTROL, "public, max-age=86400"))
 }
 
 /// One of the headers every response carries, errors included.

@@ -251,14 +251,13 @@ async fn create(
     };
     audit::record(
         &mut *tx,
-        Event {
-            actor_id: Some(admin.id),
-            action: "user_created",
-            entity: "user",
-            entity_id: Some(id.to_string()),
-            summary: format!("{} ({})", valid.email, valid.role.code()),
+        user_event(
+            admin.id,
+            "user_created",
+            id,
+            format!("{} ({})", valid.email, valid.role.code()),
             ip,
-        },
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -269,6 +268,23 @@ async fn create(
     )
     .await?;
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+}
+
+fn user_event(
+    actor_id: i64,
+    action: &'static str,
+    id: i64,
+    summary: String,
+    ip: Option<String>,
+) -> Event<'static> {
+    Event {
+        actor_id: Some(actor_id),
+        action,
+        entity: "user",
+        entity_id: Some(id.to_string()),
+        summary,
+        ip,
+    }
 }
 
 /// An account about to be created, its password already hashed.
@@ -404,14 +420,13 @@ async fn update(
     }
     audit::record(
         &mut *tx,
-        Event {
-            actor_id: Some(admin.id),
-            action: "user_updated",
-            entity: "user",
-            entity_id: Some(id.to_string()),
-            summary: format!("{} ({})", valid.email, valid.role.code()),
+        user_event(
+            admin.id,
+            "user_updated",
+            id,
+            format!("{} ({})", valid.email, valid.role.code()),
             ip,
-        },
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -467,18 +482,17 @@ async fn set_active(
     .ok_or(AppError::NotFound)?;
     audit::record(
         &mut *tx,
-        Event {
-            actor_id: Some(admin.id),
-            action: if active {
+        user_event(
+            admin.id,
+            if active {
                 "user_activated"
             } else {
                 "user_deactivated"
             },
-            entity: "user",
-            entity_id: Some(id.to_string()),
-            summary: email,
+            id,
+            email,
             ip,
-        },
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -510,14 +524,7 @@ async fn reset_password(
     .ok_or(AppError::NotFound)?;
     audit::record(
         &mut *tx,
-        Event {
-            actor_id: Some(admin.id),
-            action: "password_reset",
-            entity: "user",
-            entity_id: Some(id.to_string()),
-            summary: email.clone(),
-            ip,
-        },
+        user_event(admin.id, "password_reset", id, email.clone(), ip),
     )
     .await?;
     tx.commit().await?;

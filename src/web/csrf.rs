@@ -21,7 +21,7 @@ const TOKEN_KEY: &str = "csrf_token";
 /// The field every POST form carries.
 pub const FIELD: &str = "csrf_token";
 /// The largest body read to find the token; uploads are limited below this.
-const MAX_BODY: usize = 32 * 1024 * 1024;
+const MAX_BODY: usize = 12 * 1024 * 1024;
 
 /// The session's token, made on first use.
 pub async fn token(session: &Session) -> Result<String, AppError> {

@@ -211,5 +211,15 @@ async fn the_khmer_font_is_served_and_limited_to_khmer_text() {
         .await
         .expect("font");
     assert_eq!(font.status(), StatusCode::OK);
+    assert_eq!(font.headers()["cache-control"], "public, max-age=86400");
     assert!(font.bytes().await.expect("bytes").starts_with(b"wOF2"));
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.pool.close().await;
+    let ready = app.visitor().get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.visitor().get("/healthz").await.status, StatusCode::OK);
 }
