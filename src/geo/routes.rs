@@ -22,6 +22,37 @@ pub fn routes() -> Router<AppState> {
         .route("/provinces/{code}", get(province))
 }
 
+/// The names of the types of place in the page's language, looked up once per
+/// page rather than once per row.
+pub struct PlaceTypes(Vec<(&'static str, String)>);
+
+impl PlaceTypes {
+    pub fn new(ctx: &Ctx) -> Self {
+        let types = [
+            "province",
+            "capital",
+            "municipality",
+            "district",
+            "khan",
+            "commune",
+            "sangkat",
+        ];
+        PlaceTypes(
+            types
+                .into_iter()
+                .map(|code| (code, ctx.label("type", code)))
+                .collect(),
+        )
+    }
+
+    pub fn get<'a>(&'a self, code: &'a str) -> &'a str {
+        self.0
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map_or(code, |(_, label)| label.as_str())
+    }
+}
+
 /// A place's two names; pages show the reader's language first.
 pub struct Names {
     pub en: String,
@@ -60,6 +91,7 @@ pub struct ProvinceOption {
 #[derive(Template)]
 #[template(path = "geo/districts.html")]
 struct DistrictsPage {
+    types: PlaceTypes,
     ctx: Ctx,
     filters: DistrictFilters,
     provinces: Vec<ProvinceOption>,
@@ -85,8 +117,10 @@ async fn list(
     let rows = sqlx::query!(
         r#"select d.code, d.type, d.name_en, d.name_km,
                   p.code as province_code, p.name_en as province_en, p.name_km as province_km,
-                  (select count(*) from communes c where c.district_code = d.code) as "communes!"
+                  coalesce(c.communes, 0) as "communes!"
            from districts d join provinces p on p.code = d.province_code
+           left join (select district_code, count(*) as communes from communes group by district_code) c
+                  on c.district_code = d.code
            where ($1 = '' or d.name_en ilike '%' || $1 || '%' or d.name_km like '%' || $1 || '%'
                   or d.code = $1)
              and ($2 = '' or d.province_code = $2)
@@ -116,6 +150,7 @@ async fn list(
         }
     }
     render(&DistrictsPage {
+        types: PlaceTypes::new(&ctx),
         ctx,
         filters,
         provinces,
@@ -133,6 +168,7 @@ pub struct CommuneRow {
 #[derive(Template)]
 #[template(path = "geo/district.html")]
 struct DistrictPage {
+    types: PlaceTypes,
     ctx: Ctx,
     code: String,
     kind: String,
@@ -171,6 +207,7 @@ async fn show(
     .fetch_all(&pool)
     .await?;
     render(&DistrictPage {
+        types: PlaceTypes::new(&ctx),
         works_here: !user.districts.is_empty() && policy::acts_in_district(&user, &district.code),
         ctx,
         code: district.code,
@@ -191,6 +228,7 @@ async fn show(
 #[derive(Template)]
 #[template(path = "geo/province.html")]
 struct ProvincePage {
+    types: PlaceTypes,
     ctx: Ctx,
     code: String,
     kind: String,
@@ -224,6 +262,7 @@ async fn province(
     .fetch_all(&pool)
     .await?;
     render(&ProvincePage {
+        types: PlaceTypes::new(&ctx),
         ctx,
         code: province.code,
         kind: province.r#type,
