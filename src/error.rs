@@ -20,6 +20,13 @@ pub enum AppError {
     BadRequest,
     #[error("sign-in required")]
     SignInRequired,
+    /// A request refused for a reason the user can mend; the key names the
+    /// message (its `-title` and `-body`).
+    #[error("refused: {0}")]
+    Refused(&'static str),
+    /// A workflow step the record's current state does not allow.
+    #[error("illegal transition")]
+    IllegalTransition,
     /// A state-changing request without a valid CSRF token, or from another site.
     #[error("request forgery check failed")]
     CsrfRejected,
@@ -82,6 +89,10 @@ impl IntoResponse for AppError {
             AppError::NotFound => error_page(StatusCode::NOT_FOUND, "error-not-found", None),
             AppError::Forbidden => error_page(StatusCode::FORBIDDEN, "error-forbidden", None),
             AppError::BadRequest => error_page(StatusCode::BAD_REQUEST, "error-bad-request", None),
+            AppError::Refused(key) => error_page(StatusCode::UNPROCESSABLE_ENTITY, key, None),
+            AppError::IllegalTransition => {
+                error_page(StatusCode::CONFLICT, "error-transition", None)
+            }
             AppError::CsrfRejected => error_page(StatusCode::FORBIDDEN, "error-csrf", None),
             AppError::SignInRequired => Redirect::to("/login").into_response(),
             AppError::Internal(cause) => {

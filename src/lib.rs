@@ -1,14 +1,18 @@
 //! Samleng: civic engagement case studies, joint recommendations endorsed by
 //! district administrations, and the action plans that follow them.
 
+pub mod activities;
 pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod case_studies;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod geo;
 pub mod home;
+pub mod revisions;
+pub mod studies;
 pub mod web;

@@ -8,7 +8,7 @@ pub mod users;
 use axum::Router;
 
 use crate::app::AppState;
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 
@@ -21,7 +21,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Every administration handler starts here.
 fn require_admin(user: &CurrentUser) -> Result<(), AppError> {
-    if policy::allows(user, Action::Administer) {
+    if policy::allows(user, Action::Administer, Scope::Anything) {
         Ok(())
     } else {
         Err(AppError::Forbidden)

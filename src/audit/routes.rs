@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 
 use crate::app::AppState;
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::{Ctx, Page};
@@ -95,7 +95,7 @@ async fn list(
     State(pool): State<PgPool>,
     Query(filters): Query<Filters>,
 ) -> Result<Html<String>, AppError> {
-    if !policy::allows(&user, Action::Administer) {
+    if !policy::allows(&user, Action::Administer, Scope::Anything) {
         return Err(AppError::Forbidden);
     }
     let page = Page::new(filters.page, PAGE_SIZE);

@@ -5,3 +5,15 @@ pub mod password;
 pub mod policy;
 pub mod routes;
 pub mod session;
+
+use crate::error::AppError;
+use policy::{Action, Principal, Scope};
+
+/// The start of every handler: go on only if the policy allows it.
+pub fn require(user: &impl Principal, action: Action, scope: Scope) -> Result<(), AppError> {
+    if policy::allows(user, action, scope) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}

@@ -53,6 +53,29 @@ pub enum Action {
     Administer,
     /// Browse provinces, districts and communes.
     BrowseGeography,
+    /// Create and edit studies and the list of themes.
+    ManageStudies,
+    /// Record or edit activities and their findings.
+    RecordActivity,
+    /// Read an activity's details and findings.
+    ReadActivity,
+    /// Create or edit a case study that is a draft, and submit it for review.
+    WriteCaseStudy,
+    /// Publish, return or archive a case study.
+    ReviewCaseStudy,
+    /// Read a case study.
+    ReadCaseStudy,
+    /// Read free text not marked public: activity summaries, places, internal findings.
+    ReadInternalText,
+}
+
+/// What an action is about: anything, or a record of one district, published
+/// (visible beyond its district and to donors) or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    Anything,
+    District(&'a str),
+    Record { district: &'a str, published: bool },
 }
 
 /// The part of a user the policy looks at.
@@ -63,11 +86,60 @@ pub trait Principal {
     fn districts(&self) -> &[String];
 }
 
-/// May `user` do `action`?
-pub fn allows(user: &impl Principal, action: Action) -> bool {
+/// May `user` do `action` on what `scope` describes?
+pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
+    let role = user.role();
+    let staff = matches!(role, Role::Admin | Role::Secretariat);
+    let own = |district: &str| user.districts().iter().any(|code| code == district);
+    let (district, published) = match scope {
+        Scope::Anything => (None, false),
+        Scope::District(code) => (Some(code), false),
+        Scope::Record {
+            district,
+            published,
+        } => (Some(district), published),
+    };
     match action {
-        Action::Administer => user.role() == Role::Admin,
+        Action::Administer => role == Role::Admin,
         Action::BrowseGeography => true,
+        Action::ManageStudies | Action::ReviewCaseStudy => staff,
+        Action::ReadInternalText => role != Role::Donor,
+        // Without a district, the question is whether the user may start one at all.
+        Action::RecordActivity | Action::WriteCaseStudy => {
+            staff || (role == Role::Ngo && district.is_none_or(own))
+        }
+        // Published material is for everyone signed in; the rest stays in its district.
+        Action::ReadActivity | Action::ReadCaseStudy => {
+            staff
+                || published
+                || (matches!(role, Role::Ngo | Role::Sna) && district.is_some_and(own))
+        }
+    }
+}
+
+/// Which unpublished records a user may read, in the form a list query takes:
+/// everywhere, or only in these districts. Published records are for everyone.
+#[derive(Debug, Clone)]
+pub struct ReadScope {
+    pub everywhere: bool,
+    pub districts: Vec<String>,
+}
+
+/// The `ReadActivity` and `ReadCaseStudy` rules of `allows`, for lists.
+pub fn unpublished_read_scope(user: &impl Principal) -> ReadScope {
+    match user.role() {
+        Role::Admin | Role::Secretariat => ReadScope {
+            everywhere: true,
+            districts: Vec::new(),
+        },
+        Role::Ngo | Role::Sna => ReadScope {
+            everywhere: false,
+            districts: user.districts().to_vec(),
+        },
+        Role::Donor => ReadScope {
+            everywhere: false,
+            districts: Vec::new(),
+        },
     }
 }
 
@@ -101,11 +173,11 @@ mod tests {
         for role in Role::ALL {
             let user = User(role, vec![]);
             assert_eq!(
-                allows(&user, Action::Administer),
+                allows(&user, Action::Administer, Scope::Anything),
                 role == Role::Admin,
                 "{role:?}"
             );
-            assert!(allows(&user, Action::BrowseGeography));
+            assert!(allows(&user, Action::BrowseGeography, Scope::Anything));
         }
     }
 
@@ -119,6 +191,77 @@ mod tests {
         assert!(!acts_in_district(&sna, "0203"));
         assert!(acts_in_district(&User(Role::Secretariat, vec![]), "0204"));
         assert!(!acts_in_district(&User(Role::Donor, vec![]), "0204"));
+    }
+
+    #[test]
+    fn field_work_follows_the_district_scope() {
+        let ngo = User(Role::Ngo, vec!["0203".into()]);
+        let sna = User(Role::Sna, vec!["0204".into()]);
+        let donor = User(Role::Donor, vec![]);
+        let secretariat = User(Role::Secretariat, vec![]);
+        let draft = |district| Scope::Record {
+            district,
+            published: false,
+        };
+        let published = |district| Scope::Record {
+            district,
+            published: true,
+        };
+        assert!(allows(
+            &ngo,
+            Action::RecordActivity,
+            Scope::District("0203")
+        ));
+        assert!(!allows(
+            &ngo,
+            Action::RecordActivity,
+            Scope::District("0204")
+        ));
+        assert!(!allows(
+            &sna,
+            Action::RecordActivity,
+            Scope::District("0204")
+        ));
+        assert!(allows(&sna, Action::ReadActivity, draft("0204")));
+        assert!(!allows(&sna, Action::ReadActivity, draft("0203")));
+        assert!(allows(&sna, Action::ReadActivity, published("0203")));
+        assert!(!allows(&donor, Action::ReadActivity, draft("0203")));
+        assert!(allows(&donor, Action::ReadActivity, published("0203")));
+        assert!(!allows(&donor, Action::ReadCaseStudy, draft("0203")));
+        assert!(allows(&donor, Action::ReadCaseStudy, published("0203")));
+        assert!(allows(&ngo, Action::ReadCaseStudy, published("0204")));
+        assert!(!allows(&ngo, Action::ReadCaseStudy, draft("0204")));
+        assert!(allows(&sna, Action::ReadCaseStudy, draft("0204")));
+        assert!(!allows(&ngo, Action::ReviewCaseStudy, draft("0203")));
+        assert!(allows(&secretariat, Action::ReviewCaseStudy, draft("0203")));
+        assert!(!allows(&donor, Action::ManageStudies, Scope::Anything));
+    }
+
+    /// The list form of the read rule agrees with `allows` for every role.
+    #[test]
+    fn the_read_scope_agrees_with_the_policy() {
+        for role in Role::ALL {
+            let user = User(role, vec!["0203".into()]);
+            let scope = unpublished_read_scope(&user);
+            for district in ["0203", "0204"] {
+                let in_scope =
+                    scope.everywhere || scope.districts.iter().any(|code| code == district);
+                let draft = Scope::Record {
+                    district,
+                    published: false,
+                };
+                assert_eq!(
+                    in_scope,
+                    allows(&user, Action::ReadCaseStudy, draft),
+                    "{role:?} {district}"
+                );
+                assert_eq!(
+                    in_scope,
+                    allows(&user, Action::ReadActivity, draft),
+                    "{role:?} {district}"
+                );
+            }
+        }
     }
 
     #[test]

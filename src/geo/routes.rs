@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 
 use crate::app::AppState;
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::Ctx;
@@ -104,7 +104,7 @@ async fn list(
     State(pool): State<PgPool>,
     Query(filters): Query<DistrictFilters>,
 ) -> Result<Html<String>, AppError> {
-    if !policy::allows(&user, Action::BrowseGeography) {
+    if !policy::allows(&user, Action::BrowseGeography, Scope::Anything) {
         return Err(AppError::Forbidden);
     }
     let provinces = sqlx::query_as!(
@@ -185,7 +185,7 @@ async fn show(
     State(pool): State<PgPool>,
     Path(code): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    if !policy::allows(&user, Action::BrowseGeography) {
+    if !policy::allows(&user, Action::BrowseGeography, Scope::Anything) {
         return Err(AppError::Forbidden);
     }
     let district = sqlx::query!(
@@ -242,7 +242,7 @@ async fn province(
     State(pool): State<PgPool>,
     Path(code): Path<String>,
 ) -> Result<Html<String>, AppError> {
-    if !policy::allows(&user, Action::BrowseGeography) {
+    if !policy::allows(&user, Action::BrowseGeography, Scope::Anything) {
         return Err(AppError::Forbidden);
     }
     let province = sqlx::query!(

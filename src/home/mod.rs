@@ -9,7 +9,7 @@ use axum::routing::get;
 use sqlx::PgPool;
 
 use crate::app::AppState;
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::Ctx;
@@ -52,7 +52,7 @@ async fn home(
     )
     .fetch_all(&pool)
     .await?;
-    let totals = if policy::allows(&user, Action::Administer) {
+    let totals = if policy::allows(&user, Action::Administer, Scope::Anything) {
         Some(
             sqlx::query_as!(
                 Totals,

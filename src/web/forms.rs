@@ -109,3 +109,20 @@ pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> Stri
     }
     value
 }
+
+/// A date typed as `YYYY-MM-DD` (what `<input type="date">` sends).
+pub fn date(errors: &mut FieldErrors, field: &'static str, value: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let parsed = time::Date::parse(value.trim(), &format).ok();
+    if parsed.is_none() {
+        errors.add(
+            field,
+            if value.trim().is_empty() {
+                "error-required"
+            } else {
+                "error-date"
+            },
+        );
+    }
+    parsed
+}

@@ -5,6 +5,7 @@ pub mod csrf;
 pub mod forms;
 pub mod i18n;
 pub mod language;
+pub mod markdown;
 
 use std::net::SocketAddr;
 
@@ -14,7 +15,7 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use crate::auth::policy::{self, Action};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use i18n::Lang;
@@ -85,8 +86,14 @@ impl Ctx {
         let Some(user) = &self.user else {
             return Vec::new();
         };
-        let mut links = vec![("/", "nav-home"), ("/districts", "nav-districts")];
-        if policy::allows(user, Action::Administer) {
+        let mut links = vec![
+            ("/", "nav-home"),
+            ("/case-studies", "nav-case-studies"),
+            ("/activities", "nav-activities"),
+            ("/studies", "nav-studies"),
+            ("/districts", "nav-districts"),
+        ];
+        if policy::allows(user, Action::Administer, Scope::Anything) {
             links.extend([
                 ("/admin/users", "nav-users"),
                 ("/admin/organizations", "nav-organizations"),

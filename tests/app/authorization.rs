@@ -27,8 +27,16 @@ enum Rule {
     Public,
     /// Anyone signed in; visitors are sent to sign in.
     SignedIn,
-    /// Administrators only; other users are refused, visitors sent to sign in.
+    /// Administrators only.
     Admin,
+    /// Administrators and secretariat staff.
+    Staff,
+    /// Staff and NGO staff: who may start recording or writing.
+    Writers,
+    /// Staff, and NGO staff whose organization covers the district.
+    WriteIn(&'static str),
+    /// Staff, and NGO staff or SNA officials of the district: unpublished material.
+    ReadIn(&'static str),
     /// Signing out: everyone ends up on the sign-in page.
     SignOut,
 }
@@ -40,14 +48,42 @@ enum Outcome {
     SentToSignIn,
 }
 
+/// The districts each person's organization works in (the demo data).
+fn districts_of(person: &str) -> &'static [&'static str] {
+    match person {
+        "ngo@ctod.example" => &["0203", "0201", "0202", "0204"],
+        "ngo@as.example" => &["0206", "0212", "0207"],
+        "sna@battambang.example" => &["0203"],
+        "sna@banan.example" => &["0201"],
+        _ => &[],
+    }
+}
+
 fn expected(rule: Rule, person: &str) -> Outcome {
+    let staff = matches!(person, "admin@cpdd.example" | "secretariat@cpdd.example");
+    let ngo = person.starts_with("ngo@");
+    let sna = person.starts_with("sna@");
+    let allowed = |yes: bool| {
+        if yes {
+            Outcome::Allowed
+        } else {
+            Outcome::Refused
+        }
+    };
     match (rule, person) {
         (Rule::Public, _) => Outcome::Allowed,
         (Rule::SignOut, _) => Outcome::SentToSignIn,
         (_, "anonymous") => Outcome::SentToSignIn,
         (Rule::SignedIn, _) => Outcome::Allowed,
-        (Rule::Admin, "admin@cpdd.example") => Outcome::Allowed,
-        (Rule::Admin, _) => Outcome::Refused,
+        (Rule::Admin, _) => allowed(person == "admin@cpdd.example"),
+        (Rule::Staff, _) => allowed(staff),
+        (Rule::Writers, _) => allowed(staff || ngo),
+        (Rule::WriteIn(district), _) => {
+            allowed(staff || (ngo && districts_of(person).contains(&district)))
+        }
+        (Rule::ReadIn(district), _) => {
+            allowed(staff || ((ngo || sna) && districts_of(person).contains(&district)))
+        }
     }
 }
 
@@ -60,10 +96,52 @@ fn outcome(page: &Page) -> Outcome {
     }
 }
 
-/// (method, route as written in the router, URL tried, rule). `/logout` comes
-/// last because it ends the session.
-fn table(user_id: i64, organization_id: i64) -> Vec<(&'static str, &'static str, String, Rule)> {
-    let user = |suffix: &str| format!("/admin/users/{user_id}{suffix}");
+/// The records the table's URLs point at.
+struct Records {
+    user: i64,
+    organization: i64,
+    study: i64,
+    /// An FGD in Battambang (0203), whose case study is published.
+    published_activity: i64,
+    /// An FGD in Rotonak Mondol (0207), whose case study is a draft.
+    draft_activity: i64,
+    /// The case studies of 0203 (published), 0207 (draft) and 0212 (in review).
+    published_case: i64,
+    draft_case: i64,
+    review_case: i64,
+}
+
+async fn records(app: &TestApp) -> Records {
+    let id = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&app.pool)
+            .await
+            .expect(sql)
+    };
+    Records {
+        user: target_user(app).await,
+        organization: id("select id from organizations where acronym = 'AS'").await,
+        study: id("select id from studies limit 1").await,
+        published_activity: id(
+            "select id from activities where district_code = '0203' and kind = 'fgd'",
+        )
+        .await,
+        draft_activity: id(
+            "select id from activities where district_code = '0207' and kind = 'fgd'",
+        )
+        .await,
+        published_case: id("select id from case_studies where district_code = '0203'").await,
+        draft_case: id("select id from case_studies where district_code = '0207'").await,
+        review_case: id("select id from case_studies where district_code = '0212'").await,
+    }
+}
+
+/// (method, route as written in the router, URL tried, rule). State-changing
+/// steps come after the reads of the same record; `/logout` comes last.
+fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
+    let user = |suffix: &str| format!("/admin/users/{}{suffix}", r.user);
+    let activity = |id: i64, suffix: &str| format!("/activities/{id}{suffix}");
+    let case = |id: i64, suffix: &str| format!("/case-studies/{id}{suffix}");
     vec![
         ("GET", "/healthz", "/healthz".into(), Rule::Public),
         ("GET", "/readyz", "/readyz".into(), Rule::Public),
@@ -89,6 +167,149 @@ fn table(user_id: i64, organization_id: i64) -> Vec<(&'static str, &'static str,
             "/provinces/{code}",
             "/provinces/02".into(),
             Rule::SignedIn,
+        ),
+        ("GET", "/studies", "/studies".into(), Rule::SignedIn),
+        ("GET", "/studies/new", "/studies/new".into(), Rule::Staff),
+        ("POST", "/studies", "/studies".into(), Rule::Staff),
+        (
+            "GET",
+            "/studies/{id}",
+            format!("/studies/{}", r.study),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/studies/{id}/edit",
+            format!("/studies/{}/edit", r.study),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/studies/{id}",
+            format!("/studies/{}", r.study),
+            Rule::Staff,
+        ),
+        ("GET", "/activities", "/activities".into(), Rule::SignedIn),
+        (
+            "GET",
+            "/activities/new",
+            "/activities/new".into(),
+            Rule::Writers,
+        ),
+        ("POST", "/activities", "/activities".into(), Rule::Writers),
+        (
+            "GET",
+            "/activities/{id}",
+            activity(r.published_activity, ""),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/activities/{id}",
+            activity(r.draft_activity, ""),
+            Rule::ReadIn("0207"),
+        ),
+        (
+            "GET",
+            "/activities/{id}/edit",
+            activity(r.published_activity, "/edit"),
+            Rule::WriteIn("0203"),
+        ),
+        (
+            "GET",
+            "/activities/{id}/edit",
+            activity(r.draft_activity, "/edit"),
+            Rule::WriteIn("0207"),
+        ),
+        (
+            "POST",
+            "/activities/{id}",
+            activity(r.draft_activity, ""),
+            Rule::WriteIn("0207"),
+        ),
+        (
+            "POST",
+            "/activities/{id}/findings",
+            activity(r.published_activity, "/findings"),
+            Rule::WriteIn("0203"),
+        ),
+        (
+            "GET",
+            "/activities/{id}/revisions/{version}",
+            activity(r.published_activity, "/revisions/1"),
+            Rule::ReadIn("0203"),
+        ),
+        (
+            "GET",
+            "/case-studies",
+            "/case-studies".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/case-studies/new",
+            "/case-studies/new".into(),
+            Rule::Writers,
+        ),
+        (
+            "POST",
+            "/case-studies",
+            "/case-studies".into(),
+            Rule::Writers,
+        ),
+        (
+            "GET",
+            "/case-studies/{id}",
+            case(r.published_case, ""),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/case-studies/{id}",
+            case(r.draft_case, ""),
+            Rule::ReadIn("0207"),
+        ),
+        (
+            "GET",
+            "/case-studies/{id}/edit",
+            case(r.draft_case, "/edit"),
+            Rule::WriteIn("0207"),
+        ),
+        (
+            "POST",
+            "/case-studies/{id}",
+            case(r.draft_case, ""),
+            Rule::WriteIn("0207"),
+        ),
+        (
+            "GET",
+            "/case-studies/{id}/revisions/{version}",
+            case(r.published_case, "/revisions/1"),
+            Rule::ReadIn("0203"),
+        ),
+        (
+            "POST",
+            "/case-studies/{id}/submit",
+            case(r.draft_case, "/submit"),
+            Rule::WriteIn("0207"),
+        ),
+        (
+            "POST",
+            "/case-studies/{id}/return",
+            case(r.review_case, "/return"),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/case-studies/{id}/publish",
+            case(r.review_case, "/publish"),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/case-studies/{id}/archive",
+            case(r.published_case, "/archive"),
+            Rule::Staff,
         ),
         ("GET", "/admin/users", "/admin/users".into(), Rule::Admin),
         ("POST", "/admin/users", "/admin/users".into(), Rule::Admin),
@@ -139,13 +360,13 @@ fn table(user_id: i64, organization_id: i64) -> Vec<(&'static str, &'static str,
         (
             "GET",
             "/admin/organizations/{id}",
-            format!("/admin/organizations/{organization_id}"),
+            format!("/admin/organizations/{}", r.organization),
             Rule::Admin,
         ),
         (
             "POST",
             "/admin/organizations/{id}",
-            format!("/admin/organizations/{organization_id}"),
+            format!("/admin/organizations/{}", r.organization),
             Rule::Admin,
         ),
         (
@@ -199,13 +420,7 @@ fn declared_routes() -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn every_route_lets_in_exactly_whom_the_policy_says() {
     let app = spawn_app().await;
-    let target = target_user(&app).await;
-    let organization_id: i64 =
-        sqlx::query_scalar("select id from organizations where acronym = 'AS'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("organization");
-    let table = table(target, organization_id);
+    let table = table(&records(&app).await);
 
     let listed: BTreeSet<(String, String)> = table
         .iter()

@@ -2,6 +2,8 @@
 //! member NGOs CTOD and AS, the seven Battambang district administrations of the
 //! 2021 study, a donor, and one account per role with a random password.
 
+mod field_work;
+
 use sqlx::PgPool;
 
 use crate::admin::users::{self, NewUser};
@@ -101,6 +103,19 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<Option<Vec<DemoAccount>>> {
         ),
         (Role::Donor, "donor@donor.example", "Demo Donor", donor),
     ];
+    field_work::load(
+        &mut tx,
+        donor,
+        |district| {
+            if STUDY_DISTRICTS[..4].contains(&district) {
+                ctod
+            } else {
+                aphivat_strey
+            }
+        },
+        cpdd,
+    )
+    .await?;
     let mut accounts = Vec::new();
     for (role, email, name, organization_id) in people {
         let password = password::generate();

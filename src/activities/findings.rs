@@ -1,0 +1,164 @@
+//! Adding an anonymized finding to an activity: text in English and/or Khmer,
+//! one or more themes, and optionally a quote with a descriptor. There is no
+//! field for a respondent's name or contact.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use super::pages::{show_page, theme_choices};
+use crate::audit::{self, Event};
+use crate::auth::policy::{Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::{ClientIp, Ctx, flash};
+
+/// The finding form as sent; themes come as repeated `themes` fields.
+#[derive(Debug, Default, Clone)]
+pub struct FindingForm {
+    pub text_en: String,
+    pub text_km: String,
+    pub quote: String,
+    pub quote_descriptor: String,
+    pub themes: Vec<String>,
+    pub public: bool,
+}
+
+impl FindingForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = FindingForm::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "text_en" => form.text_en = value,
+                "text_km" => form.text_km = value,
+                "quote" => form.quote = value,
+                "quote_descriptor" => form.quote_descriptor = value,
+                "themes" => form.themes.push(value),
+                "public" => form.public = value == "on",
+                _ => {}
+            }
+        }
+        form
+    }
+
+    pub fn has_theme(&self, id: &i64) -> bool {
+        self.themes.iter().any(|theme| *theme == id.to_string())
+    }
+
+    fn parse(&self, known_themes: &[(i64, String, String)]) -> Result<ValidFinding, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let text_en = forms::optional_text(&mut errors, "text_en", &self.text_en, 5_000);
+        let text_km = forms::optional_text(&mut errors, "text_km", &self.text_km, 5_000);
+        if text_en.is_empty() && text_km.is_empty() {
+            errors.add("text_en", "finding-text-required");
+        }
+        let quote = forms::optional_text(&mut errors, "quote", &self.quote, 2_000);
+        let quote_descriptor =
+            forms::optional_text(&mut errors, "quote_descriptor", &self.quote_descriptor, 200);
+        if !quote.is_empty() && quote_descriptor.is_empty() {
+            errors.add("quote_descriptor", "finding-descriptor-required");
+        }
+        let mut themes = Vec::new();
+        for theme in &self.themes {
+            match theme
+                .parse::<i64>()
+                .ok()
+                .filter(|id| known_themes.iter().any(|(known, _, _)| known == id))
+            {
+                Some(id) => themes.push(id),
+                None => errors.add("themes", "error-choose"),
+            }
+        }
+        if self.themes.is_empty() {
+            errors.add("themes", "finding-theme-required");
+        }
+        errors.into_result(ValidFinding {
+            text_en,
+            text_km,
+            quote,
+            quote_descriptor,
+            themes,
+            public: self.public,
+        })
+    }
+}
+
+struct ValidFinding {
+    text_en: String,
+    text_km: String,
+    quote: String,
+    quote_descriptor: String,
+    themes: Vec<i64>,
+    public: bool,
+}
+
+pub async fn create(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(activity_id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let district = sqlx::query_scalar!(
+        "select district_code from activities where id = $1",
+        activity_id
+    )
+    .fetch_optional(&pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    require(&user, Action::RecordActivity, Scope::District(&district))?;
+    let form = FindingForm::from_pairs(pairs);
+    let valid = match form.parse(&theme_choices(&pool).await?) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let page = super::pages::ShowPage {
+                finding_form: form,
+                finding_errors: errors,
+                ..show_page(ctx, &user, &pool, activity_id).await?
+            };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "insert into findings (activity_id, text_en, text_km, quote, quote_descriptor, public, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+        activity_id,
+        valid.text_en,
+        valid.text_km,
+        valid.quote,
+        valid.quote_descriptor,
+        valid.public,
+        user.id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into finding_themes (finding_id, theme_id) select $1, unnest($2::bigint[]) on conflict do nothing",
+        id,
+        &valid.themes,
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "finding_created",
+            entity: "finding",
+            entity_id: Some(id.to_string()),
+            summary: format!("activity {activity_id}"),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/activities/{activity_id}#findings")).into_response())
+}

@@ -1,0 +1,188 @@
+//! The case study's workflow: draft → in_review → published → archived, and
+//! in_review → draft when the secretariat returns it with a comment. Each step
+//! is one transaction and one audit event; a step the current state does not
+//! allow changes nothing.
+
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use serde::Deserialize;
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use crate::audit::{self, Event};
+use crate::auth::policy::{Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::AppError;
+use crate::web::forms::Form;
+use crate::web::{ClientIp, flash};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Submit,
+    Publish,
+    Return,
+    Archive,
+}
+
+impl Step {
+    /// (from, to) states.
+    pub fn states(self) -> (&'static str, &'static str) {
+        match self {
+            Step::Submit => ("draft", "in_review"),
+            Step::Publish => ("in_review", "published"),
+            Step::Return => ("in_review", "draft"),
+            Step::Archive => ("published", "archived"),
+        }
+    }
+
+    fn action(self) -> Action {
+        match self {
+            Step::Submit => Action::WriteCaseStudy,
+            Step::Publish | Step::Return | Step::Archive => Action::ReviewCaseStudy,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Step::Submit => "case_study_submitted",
+            Step::Publish => "case_study_published",
+            Step::Return => "case_study_returned",
+            Step::Archive => "case_study_archived",
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    comment: String,
+}
+
+/// Moves the case study one step, if its state and the user allow it.
+pub async fn take_step(
+    pool: &PgPool,
+    user: &CurrentUser,
+    id: i64,
+    step: Step,
+    comment: &str,
+    ip: Option<String>,
+) -> Result<(), AppError> {
+    let comment = comment.trim();
+    let mut tx = pool.begin().await?;
+    let current = sqlx::query!(
+        "select status, district_code from case_studies where id = $1 for update",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    require(user, step.action(), Scope::District(&current.district_code))?;
+    if step == Step::Return && comment.is_empty() {
+        return Err(AppError::Refused("error-comment-required"));
+    }
+    if comment.chars().count() > 5_000 {
+        return Err(AppError::Refused("error-comment-too-long"));
+    }
+    let (from, to) = step.states();
+    if current.status != from {
+        return Err(AppError::IllegalTransition);
+    }
+    sqlx::query!(
+        "update case_studies set status = $2,
+                review_comment = case when $3 = '' then review_comment else $3 end,
+                published_at = case when $2 = 'published' then now() else published_at end,
+                updated_at = now()
+         where id = $1",
+        id,
+        to,
+        comment,
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: step.name(),
+            entity: "case_study",
+            entity_id: Some(id.to_string()),
+            summary: format!(
+                "{from} → {to}{}",
+                if comment.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {comment}")
+                }
+            ),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn step(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(form): Form<CommentForm>,
+    step: Step,
+) -> Result<Redirect, AppError> {
+    take_step(&pool, &user, id, step, &form.comment, ip).await?;
+    flash(
+        &session,
+        &format!("case-study-{}", step.states().1.replace('_', "-")),
+        "",
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/case-studies/{id}")))
+}
+
+pub async fn submit(
+    user: CurrentUser,
+    session: Session,
+    ip: ClientIp,
+    pool: State<PgPool>,
+    id: Path<i64>,
+    form: Form<CommentForm>,
+) -> Result<Redirect, AppError> {
+    step(user, session, ip, pool, id, form, Step::Submit).await
+}
+
+pub async fn publish(
+    user: CurrentUser,
+    session: Session,
+    ip: ClientIp,
+    pool: State<PgPool>,
+    id: Path<i64>,
+    form: Form<CommentForm>,
+) -> Result<Redirect, AppError> {
+    step(user, session, ip, pool, id, form, Step::Publish).await
+}
+
+/// Returns the case study to its authors; the comment says why.
+pub async fn send_back(
+    user: CurrentUser,
+    session: Session,
+    ip: ClientIp,
+    pool: State<PgPool>,
+    id: Path<i64>,
+    form: Form<CommentForm>,
+) -> Result<Redirect, AppError> {
+    step(user, session, ip, pool, id, form, Step::Return).await
+}
+
+pub async fn archive(
+    user: CurrentUser,
+    session: Session,
+    ip: ClientIp,
+    pool: State<PgPool>,
+    id: Path<i64>,
+    form: Form<CommentForm>,
+) -> Result<Redirect, AppError> {
+    step(user, session, ip, pool, id, form, Step::Archive).await
+}
