@@ -3,7 +3,9 @@
 mod admin;
 mod authorization;
 mod browser;
+mod case_studies;
 mod cli;
+mod field_work;
 mod gazetteer;
 mod helpers;
 mod pages;

@@ -1,0 +1,321 @@
+//! Case studies: writing, the review workflow, revisions, concurrent edits,
+//! sanitized Markdown, and who reads what.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, spawn_app};
+
+const AS: &str = "ngo@as.example";
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&app.pool)
+        .await
+        .expect(sql)
+}
+
+async fn status(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select status from case_studies where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("status")
+}
+
+/// The draft case study of Rotonak Mondol (0207), which AS covers.
+async fn draft(app: &TestApp) -> i64 {
+    scalar(
+        app,
+        "select id from case_studies where district_code = '0207'",
+    )
+    .await
+}
+
+/// The edit form of a case study as it opens (the page must open), with the
+/// stored values it shows.
+async fn edit_fields(
+    app: &TestApp,
+    visitor: &crate::helpers::Visitor,
+    id: i64,
+) -> Vec<(String, String)> {
+    let page = visitor.get(&format!("/case-studies/{id}/edit")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row: (i64, String, i64, String, String, String, String, i32) = sqlx::query_as(
+        "select study_id, district_code, author_organization_id, title_en, title_km, summary, context, version
+         from case_studies where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("case study");
+    assert!(
+        page.body.contains(&row.3),
+        "the form shows the stored title"
+    );
+    vec![
+        ("study_id".into(), row.0.to_string()),
+        ("district_code".into(), row.1),
+        ("author_organization_id".into(), row.2.to_string()),
+        ("title_en".into(), row.3),
+        ("title_km".into(), row.4),
+        ("summary".into(), row.5),
+        ("context".into(), row.6),
+        ("findings".into(), String::new()),
+        ("version".into(), row.7.to_string()),
+    ]
+}
+
+fn with(fields: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(field, old)| {
+            (
+                field.clone(),
+                if field == name {
+                    value.to_owned()
+                } else {
+                    old.clone()
+                },
+            )
+        })
+        .collect()
+}
+
+fn refs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_workflow_runs_from_draft_to_archive_and_refuses_illegal_steps() {
+    let app = spawn_app().await;
+    let id = draft(&app).await;
+    let writer = app.login_as(AS).await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let path = |step: &str| format!("/case-studies/{id}/{step}");
+
+    for step in ["publish", "archive", "return"] {
+        let refused = staff.post(&path(step), &[("comment", "too early")]).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{step} a draft");
+        assert_eq!(status(&app, id).await, "draft");
+    }
+    assert_eq!(
+        writer.post(&path("publish"), &[]).await.status,
+        StatusCode::FORBIDDEN,
+        "NGO staff do not publish"
+    );
+    assert_eq!(
+        writer.post(&path("submit"), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(status(&app, id).await, "in_review");
+    assert_eq!(
+        writer.post(&path("submit"), &[]).await.status,
+        StatusCode::CONFLICT,
+        "submitted twice"
+    );
+    let no_reason = staff.post(&path("return"), &[("comment", "  ")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_reason.body.contains("A reason is required"));
+    assert_eq!(status(&app, id).await, "in_review");
+    assert_eq!(
+        staff
+            .post(&path("return"), &[("comment", "Add the interviews.")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(status(&app, id).await, "draft");
+    assert!(
+        writer
+            .get(&format!("/case-studies/{id}"))
+            .await
+            .body
+            .contains("Add the interviews.")
+    );
+    writer.post(&path("submit"), &[]).await;
+    assert_eq!(
+        staff.post(&path("publish"), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(status(&app, id).await, "published");
+    assert_eq!(
+        writer.get(&format!("/case-studies/{id}/edit")).await.status,
+        StatusCode::CONFLICT,
+        "published is frozen"
+    );
+    assert_eq!(
+        staff.post(&path("archive"), &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(status(&app, id).await, "archived");
+    let steps = scalar(
+        &app,
+        &format!(
+            "select count(*) from audit_events where entity = 'case_study' and entity_id = '{id}'"
+        ),
+    )
+    .await;
+    assert_eq!(
+        steps, 5,
+        "submitted, returned, submitted, published, archived"
+    );
+}
+
+#[tokio::test]
+async fn drafts_stay_in_their_district_and_published_work_is_for_everyone() {
+    let app = spawn_app().await;
+    let id = draft(&app).await;
+    let page = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.login_as(email)
+                .await
+                .get(&format!("/case-studies/{id}"))
+                .await
+                .status
+        }
+    };
+    assert_eq!(page(AS).await, StatusCode::OK);
+    assert_eq!(
+        page("ngo@ctod.example").await,
+        StatusCode::FORBIDDEN,
+        "another NGO's district"
+    );
+    assert_eq!(
+        page("sna@battambang.example").await,
+        StatusCode::FORBIDDEN,
+        "another district's official"
+    );
+    assert_eq!(page("donor@donor.example").await, StatusCode::FORBIDDEN);
+    let list = app
+        .login_as("donor@donor.example")
+        .await
+        .get("/case-studies")
+        .await;
+    assert!(!list.body.contains(&format!("/case-studies/{id}\"")));
+    assert_eq!(list.body.matches("<td>Published</td>").count(), 5);
+}
+
+#[tokio::test]
+async fn saving_keeps_a_revision_and_the_second_of_two_edits_is_refused() {
+    let app = spawn_app().await;
+    let id = draft(&app).await;
+    let first = app.login_as(AS).await;
+    let second = app.login_as("secretariat@cpdd.example").await;
+    let fields = edit_fields(&app, &first, id).await;
+    let other_fields = edit_fields(&app, &second, id).await;
+    let saved = first
+        .post(
+            &format!("/case-studies/{id}"),
+            &refs(&with(&fields, "context", "Written by AS.")),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let refused = second
+        .post(
+            &format!("/case-studies/{id}"),
+            &refs(&with(
+                &other_fields,
+                "context",
+                "Written by the secretariat.",
+            )),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused.body.contains("Written by AS."),
+        "shows what the other person saved"
+    );
+    assert!(
+        refused.body.contains("Written by the secretariat."),
+        "keeps this person's input"
+    );
+    let stored: String = sqlx::query_scalar("select context from case_studies where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("context");
+    assert_eq!(stored, "Written by AS.");
+    let revision = first.get(&format!("/case-studies/{id}/revisions/2")).await;
+    assert_eq!(revision.status, StatusCode::OK);
+    assert!(revision.body.contains("Written by AS."));
+    assert!(
+        revision.body.contains("context ✱"),
+        "the changed field is marked"
+    );
+}
+
+#[tokio::test]
+async fn markdown_is_rendered_and_scripts_are_not() {
+    let app = spawn_app().await;
+    let id = draft(&app).await;
+    let writer = app.login_as(AS).await;
+    let fields = edit_fields(&app, &writer, id).await;
+    let hostile = "## Heard\n\n**Bold** <script>alert('x')</script> [click](javascript:alert(1))";
+    let saved = writer
+        .post(
+            &format!("/case-studies/{id}"),
+            &refs(&with(&fields, "findings", hostile)),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = writer.get(&format!("/case-studies/{id}")).await;
+    assert!(page.body.contains("<h2>Heard</h2>") && page.body.contains("<strong>Bold</strong>"));
+    assert!(!page.body.contains("<script>alert"));
+    assert!(!page.body.contains("javascript:alert"));
+}
+
+#[tokio::test]
+async fn a_new_case_study_is_refused_for_a_district_that_has_one_and_for_missing_titles() {
+    let app = spawn_app().await;
+    let writer = app.login_as(AS).await;
+    let study = scalar(&app, "select id from studies limit 1")
+        .await
+        .to_string();
+    let author = scalar(&app, "select id from organizations where acronym = 'AS'")
+        .await
+        .to_string();
+    let before = scalar(&app, "select count(*) from case_studies").await;
+    let form = |district: &'static str, title: &'static str| {
+        vec![
+            ("study_id", study.clone()),
+            ("district_code", district.to_owned()),
+            ("author_organization_id", author.clone()),
+            ("title_en", title.to_owned()),
+            ("summary", "Draft summary kept".to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let writer = &writer;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            writer.post("/case-studies", &fields).await
+        }
+    };
+    let taken = post(form("0207", "Second Rotonak Mondol study")).await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+    assert!(taken.body.contains("already has a case study"));
+    let untitled = post(form("0206", "")).await;
+    assert_eq!(untitled.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(untitled.body.contains("Give a title"));
+    assert!(untitled.body.contains("Draft summary kept"));
+    let elsewhere = post(form("0204", "Bavel by AS")).await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "AS does not cover Bavel"
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from case_studies").await,
+        before
+    );
+    sqlx::query("delete from case_studies where district_code = '0206'")
+        .execute(&app.pool)
+        .await
+        .ok();
+    let created = post(form("0206", "Moung Ruessei")).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+}

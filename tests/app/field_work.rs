@@ -1,0 +1,415 @@
+//! Activities, participant counts and findings: recording, reading, bad input,
+//! and the demo's 367 respondents.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, spawn_app};
+
+const CTOD: &str = "ngo@ctod.example";
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&app.pool)
+        .await
+        .expect(sql)
+}
+
+/// A complete FGD form for Bavel (0204), which CTOD covers.
+fn fgd_form(study: &str, ctod: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("kind", "fgd".into()),
+        ("held_on", "2021-09-15".into()),
+        ("district_code", "0204".into()),
+        ("commune_code", String::new()),
+        ("place", "Pagoda hall".into()),
+        ("facilitating_organization_id", ctod.into()),
+        ("study_id", study.into()),
+        ("case_study_id", String::new()),
+        (
+            "summary",
+            "Women and CBO members on access to information.".into(),
+        ),
+        ("count_citizen_female", "9".into()),
+        ("count_citizen_male", "5".into()),
+        ("count_cbo_female", "4".into()),
+        ("count_cbo_male", "2".into()),
+        ("youth", "6".into()),
+        ("persons_with_disabilities", "1".into()),
+    ]
+}
+
+fn borrowed<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
+}
+
+async fn ids(app: &TestApp) -> (String, String) {
+    let study = scalar(app, "select id from studies limit 1")
+        .await
+        .to_string();
+    let ctod = scalar(app, "select id from organizations where acronym = 'CTOD'")
+        .await
+        .to_string();
+    (study, ctod)
+}
+
+#[tokio::test]
+async fn an_ngo_records_an_fgd_and_sees_its_totals() {
+    let app = spawn_app().await;
+    let ngo = app.login_as(CTOD).await;
+    let (study, ctod) = ids(&app).await;
+    let before = scalar(&app, "select count(*) from activities").await;
+    let saved = ngo
+        .post("/activities", &borrowed(&fgd_form(&study, &ctod)))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let location = saved.location.expect("location");
+    let page = ngo.get(&location).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let id: i64 = location
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("id");
+    let (total, female) = (
+        scalar(&app, &format!("select sum(count) from participant_counts where activity_id = {id}")).await,
+        scalar(&app, &format!("select sum(count) from participant_counts where activity_id = {id} and sex = 'female'")).await,
+    );
+    assert_eq!((total, female), (20, 13));
+    assert!(
+        page.body.contains("<strong>20</strong>"),
+        "total on the page"
+    );
+    assert!(
+        page.body
+            .contains(r#"<strong class="percent-female">65%</strong>"#),
+        "13 of 20 are women"
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from activities").await,
+        before + 1
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &format!(
+                "select count(*) from revisions where entity = 'activity' and entity_id = {id}"
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_activity_input_comes_back_with_a_message_and_writes_nothing() {
+    let app = spawn_app().await;
+    let ngo = app.login_as(CTOD).await;
+    let (study, ctod) = ids(&app).await;
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (
+            "count_cbo_female",
+            "-3",
+            "Counts are whole numbers from 0 to 100,000.",
+        ),
+        (
+            "count_cbo_female",
+            "twelve",
+            "Counts must be whole numbers.",
+        ),
+        (
+            "count_cbo_female",
+            "100001",
+            "Counts are whole numbers from 0 to 100,000.",
+        ),
+        (
+            "commune_code",
+            "020101",
+            "This commune is not in the chosen district.",
+        ),
+        (
+            "district_code",
+            "0207",
+            "Choose one of the districts you work in.",
+        ),
+        (
+            "held_on",
+            "1999-12-31",
+            "The date must be between 2000 and a year from now.",
+        ),
+        (
+            "held_on",
+            "2099-01-01",
+            "The date must be between 2000 and a year from now.",
+        ),
+        ("kind", "party", "Choose one of the options."),
+        ("youth", "21", "More than all participants together."),
+    ];
+    let communes = "code,parent_code,type,name_en,name_km\n020101,0201,commune,Kantueu Muoy,\n";
+    samleng::geo::import::import(
+        &app.pool,
+        &[samleng::geo::import::Source {
+            name: "c.csv".into(),
+            bytes: communes.as_bytes().to_vec(),
+        }],
+    )
+    .await
+    .expect("a commune of Banan");
+    let before = scalar(&app, "select count(*) from activities").await;
+    for (field, value, message) in cases {
+        let mut form = fgd_form(&study, &ctod);
+        for entry in form.iter_mut().filter(|(name, _)| *name == field) {
+            entry.1 = value.into();
+        }
+        let page = ngo.post("/activities", &borrowed(&form)).await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}={value}"
+        );
+        assert!(page.body.contains(message), "{field}={value}: {message}");
+        assert!(
+            page.body.contains("Pagoda hall"),
+            "the input is kept ({field})"
+        );
+    }
+    let mut long = fgd_form(&study, &ctod);
+    long[4].1 = "x".repeat(201);
+    let page = ngo.post("/activities", &borrowed(&long)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("Too long."));
+    assert_eq!(
+        scalar(&app, "select count(*) from activities").await,
+        before,
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn findings_need_text_and_a_theme_and_a_quote_needs_a_descriptor() {
+    let app = spawn_app().await;
+    let ngo = app.login_as(CTOD).await;
+    let activity = scalar(
+        &app,
+        "select id from activities where district_code = '0204' and kind = 'fgd'",
+    )
+    .await;
+    let theme = scalar(&app, "select id from themes where position = 1")
+        .await
+        .to_string();
+    let path = format!("/activities/{activity}/findings");
+    let before = scalar(&app, "select count(*) from findings").await;
+    let no_theme = ngo.post(&path, &[("text_en", "Boards are empty.")]).await;
+    assert_eq!(no_theme.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(no_theme.body.contains("Choose at least one theme."));
+    assert!(no_theme.body.contains("Boards are empty."));
+    let no_descriptor = ngo
+        .post(
+            &path,
+            &[
+                ("text_en", "Boards are empty."),
+                ("themes", &theme),
+                ("quote", "Nobody told us."),
+            ],
+        )
+        .await;
+    assert!(no_descriptor.body.contains("A quote needs a descriptor"));
+    let no_text = ngo.post(&path, &[("themes", &theme)]).await;
+    assert!(
+        no_text
+            .body
+            .contains("Write the finding in English, in Khmer, or both.")
+    );
+    assert_eq!(scalar(&app, "select count(*) from findings").await, before);
+    let saved = ngo
+        .post(
+            &path,
+            &[
+                ("text_km", "ក្ដារព័ត៌មានទទេ។"),
+                ("themes", &theme),
+                ("quote", "Nobody told us."),
+                ("quote_descriptor", "man, youth, Bavel"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = ngo.get(&format!("/activities/{activity}")).await;
+    assert!(page.body.contains("ក្ដារព័ត៌មានទទេ។") && page.body.contains("man, youth, Bavel"));
+    assert_eq!(
+        scalar(&app, "select count(*) from findings").await,
+        before + 1
+    );
+}
+
+#[tokio::test]
+async fn the_demo_reproduces_367_respondents_209_of_them_women() {
+    let app = spawn_app().await;
+    let sum = |sex: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select sum(p.count) from participant_counts p join activities a on a.id = p.activity_id
+                 where a.kind in ('fgd', 'interview') and ($1 = '' or p.sex = $1)",
+            )
+            .bind(sex)
+            .fetch_one(&pool)
+            .await
+            .expect("sum")
+        }
+    };
+    assert_eq!((sum("").await, sum("female").await), (367, 209));
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(distinct district_code) from case_studies"
+        )
+        .await,
+        7
+    );
+}
+
+#[tokio::test]
+async fn a_case_study_page_totals_its_activities_participants() {
+    let app = spawn_app().await;
+    let id = scalar(
+        &app,
+        "select id from case_studies where district_code = '0204'",
+    )
+    .await;
+    let total = scalar(&app, &format!("select sum(p.count) from participant_counts p join activities a on a.id = p.activity_id where a.case_study_id = {id}")).await;
+    let female = scalar(&app, &format!("select sum(p.count) from participant_counts p join activities a on a.id = p.activity_id where a.case_study_id = {id} and p.sex = 'female'")).await;
+    let page = app
+        .login_as("donor@donor.example")
+        .await
+        .get(&format!("/case-studies/{id}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&format!("<strong>{total}</strong>")),
+        "total {total}"
+    );
+    let percent = (female * 100 + total / 2) / total;
+    assert!(
+        page.body.contains(&format!(">{percent}%<")),
+        "{percent}% female"
+    );
+}
+
+#[tokio::test]
+async fn donors_see_published_work_without_internal_text() {
+    let app = spawn_app().await;
+    let donor = app.login_as("donor@donor.example").await;
+    let published = scalar(
+        &app,
+        "select id from activities where district_code = '0203' and kind = 'fgd'",
+    )
+    .await;
+    sqlx::query(
+        "update findings set public = false where activity_id = $1 and text_en like '%complaint%'",
+    )
+    .bind(published)
+    .execute(&app.pool)
+    .await
+    .expect("one internal finding");
+    let page = donor.get(&format!("/activities/{published}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("information boards were empty"),
+        "public findings show"
+    );
+    assert!(
+        !page.body.contains("take a complaint"),
+        "internal findings do not"
+    );
+    assert!(
+        !page.body.contains("Illustrative demo record."),
+        "nor does the summary"
+    );
+    assert!(!page.body.contains("Village meeting hall"), "nor the place");
+    let draft = scalar(
+        &app,
+        "select id from activities where district_code = '0207' and kind = 'fgd'",
+    )
+    .await;
+    assert_eq!(
+        donor.get(&format!("/activities/{draft}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let list = donor.get("/activities").await;
+    assert!(list.body.contains(&format!("/activities/{published}\"")));
+    assert!(!list.body.contains(&format!("/activities/{draft}\"")));
+    let secretariat = app.login_as("secretariat@cpdd.example").await;
+    assert!(
+        secretariat
+            .get(&format!("/activities/{published}"))
+            .await
+            .body
+            .contains("take a complaint")
+    );
+}
+
+#[tokio::test]
+async fn activity_lists_filter_search_and_page() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let all = staff.get("/activities").await;
+    assert_eq!(
+        all.body.matches("<tr><td><a href=\"/activities/").count(),
+        21,
+        "7 FGDs, 7 interview rounds, 7 consultations"
+    );
+    let bavel = staff.get("/activities?district=0204&kind=fgd").await;
+    assert_eq!(
+        bavel.body.matches("<tr><td><a href=\"/activities/").count(),
+        1
+    );
+    let khmer = staff
+        .get("/activities?q=%E1%9E%80%E1%9F%92%E1%9E%8A%E1%9E%B6%E1%9E%9A")
+        .await;
+    assert_eq!(
+        khmer.body.matches("<tr><td><a href=\"/activities/").count(),
+        7,
+        "the FGDs whose findings mention ក្ដារ"
+    );
+    let november = staff.get("/activities?from=2021-11-01&to=2021-11-30").await;
+    assert_eq!(
+        november
+            .body
+            .matches("<tr><td><a href=\"/activities/")
+            .count(),
+        4
+    );
+    for extra in 0..40 {
+        sqlx::query(
+            "insert into activities (kind, held_on, district_code, facilitating_organization_id)
+             select 'other', date '2022-01-01' + $1, '0204', id from organizations where acronym = 'CTOD'",
+        )
+        .bind(extra)
+        .execute(&app.pool)
+        .await
+        .expect("more activities");
+    }
+    let first = staff.get("/activities").await;
+    assert_eq!(
+        first.body.matches("<tr><td><a href=\"/activities/").count(),
+        50
+    );
+    assert!(first.body.contains("rel=\"next\""));
+    let second = staff.get("/activities?page=2").await;
+    assert_eq!(
+        second
+            .body
+            .matches("<tr><td><a href=\"/activities/")
+            .count(),
+        11
+    );
+    let oldest = staff.get("/activities?sort=oldest").await;
+    let first_date = oldest
+        .body
+        .split("<tr><td><a href=\"/activities/")
+        .nth(1)
+        .and_then(|row| row.split('>').nth(1))
+        .unwrap_or_default();
+    assert!(first_date.starts_with("2021-09-08"), "{first_date}");
+}
