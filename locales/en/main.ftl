@@ -301,3 +301,4 @@ error-comment-required-title = A reason is required
 error-comment-required-body = Say why the case study goes back to its authors. Go back and write a reason.
 error-comment-too-long-title = The comment is too long
 error-comment-too-long-body = Keep the comment under 5,000 characters. Go back and shorten it.
+district-all-activities = All activities in this district

@@ -301,3 +301,4 @@ error-comment-required-title = ត្រូវការមូលហេតុ
 error-comment-required-body = សូមប្រាប់ពីមូលហេតុដែលករណីសិក្សាត្រូវប្រគល់ត្រឡប់ទៅអ្នកនិពន្ធវិញ។ សូមត្រឡប់ក្រោយ ហើយសរសេរមូលហេតុ។
 error-comment-too-long-title = មតិវែងពេក
 error-comment-too-long-body = សូមសរសេរមតិក្រោម ៥ ០០០ តួអក្សរ។ សូមត្រឡប់ក្រោយ ហើយកាត់ឱ្យខ្លី។
+district-all-activities = សកម្មភាពទាំងអស់ក្នុងស្រុកនេះ

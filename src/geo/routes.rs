@@ -177,6 +177,36 @@ struct DistrictPage {
     province: Names,
     communes: Vec<CommuneRow>,
     works_here: bool,
+    participants: Totals,
+    case_studies: Vec<CaseStudyLine>,
+    activities: Vec<ActivityLine>,
+}
+
+/// Participants of the activities the reader may see in the district.
+pub struct Totals {
+    pub female: i64,
+    pub male: i64,
+    pub total: i64,
+}
+
+impl Totals {
+    pub fn percent_female(&self) -> String {
+        crate::activities::pages::percent(self.female, self.total)
+    }
+}
+
+pub struct CaseStudyLine {
+    pub id: i64,
+    pub title_en: String,
+    pub title_km: String,
+    pub status: String,
+}
+
+pub struct ActivityLine {
+    pub id: i64,
+    pub kind: String,
+    pub held_on: time::Date,
+    pub total: i64,
 }
 
 async fn show(
@@ -188,12 +218,24 @@ async fn show(
     if !policy::allows(&user, Action::BrowseGeography, Scope::Anything) {
         return Err(AppError::Forbidden);
     }
+    // Unpublished material of the district counts only for those who may read it.
+    let unpublished = policy::allows(&user, Action::ReadActivity, Scope::District(&code));
     let district = sqlx::query!(
-        "select d.code, d.type, d.name_en, d.name_km, p.code as province_code,
-                p.name_en as province_en, p.name_km as province_km
-         from districts d join provinces p on p.code = d.province_code
-         where d.code = $1",
-        code
+        r#"select d.code, d.type, d.name_en, d.name_km, p.code as province_code,
+                  p.name_en as province_en, p.name_km as province_km,
+                  coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!"
+           from districts d join provinces p on p.code = d.province_code
+           left join lateral (
+               select sum(pc.count)::bigint as total,
+                      (sum(pc.count) filter (where pc.sex = 'female'))::bigint as female
+               from activities a
+               join participant_counts pc on pc.activity_id = a.id
+               left join case_studies c on c.id = a.case_study_id
+               where a.district_code = d.code and ($2 or c.status in ('published', 'archived'))
+           ) t on true
+           where d.code = $1"#,
+        code,
+        unpublished
     )
     .fetch_optional(&pool)
     .await?
@@ -206,7 +248,36 @@ async fn show(
     )
     .fetch_all(&pool)
     .await?;
+    let case_studies = sqlx::query_as!(
+        CaseStudyLine,
+        "select id, title_en, title_km, status from case_studies
+         where district_code = $1 and ($2 or status in ('published', 'archived'))
+         order by updated_at desc",
+        code,
+        unpublished
+    )
+    .fetch_all(&pool)
+    .await?;
+    let activities = sqlx::query_as!(
+        ActivityLine,
+        r#"select a.id, a.kind, a.held_on,
+                  coalesce((select sum(p.count) from participant_counts p where p.activity_id = a.id), 0)::bigint as "total!"
+           from activities a left join case_studies c on c.id = a.case_study_id
+           where a.district_code = $1 and ($2 or c.status in ('published', 'archived'))
+           order by a.held_on desc, a.id desc limit 10"#,
+        code,
+        unpublished
+    )
+    .fetch_all(&pool)
+    .await?;
     render(&DistrictPage {
+        participants: Totals {
+            female: district.female,
+            male: district.total - district.female,
+            total: district.total,
+        },
+        case_studies,
+        activities,
         types: PlaceTypes::new(&ctx),
         works_here: !user.districts.is_empty() && policy::acts_in_district(&user, &district.code),
         ctx,

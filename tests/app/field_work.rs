@@ -413,3 +413,64 @@ async fn activity_lists_filter_search_and_page() {
         .unwrap_or_default();
     assert!(first_date.starts_with("2021-09-08"), "{first_date}");
 }
+
+#[tokio::test]
+async fn a_district_page_shows_its_case_studies_activities_and_participants_by_sex() {
+    let app = spawn_app().await;
+    let sums = |visible_only_published: bool| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(
+                "select sum(p.count), sum(p.count) filter (where p.sex = 'female')
+                 from participant_counts p join activities a on a.id = p.activity_id
+                 left join case_studies c on c.id = a.case_study_id
+                 where a.district_code = '0204' and (not $1 or c.status in ('published', 'archived'))",
+            )
+            .bind(visible_only_published)
+            .fetch_one(&pool)
+            .await
+            .expect("sums")
+        }
+    };
+    let (all_total, all_female) = sums(false).await;
+    let (published_total, published_female) = sums(true).await;
+    assert!(
+        all_total > published_total,
+        "the consultation belongs to no published case study"
+    );
+    let staff = app
+        .login_as("secretariat@cpdd.example")
+        .await
+        .get("/districts/0204")
+        .await;
+    assert!(staff.body.contains(&format!("Total <strong>{all_total}</strong> · Female <strong>{all_female}</strong> · Male <strong>{}</strong>", all_total - all_female)));
+    assert!(
+        staff
+            .body
+            .contains("Civic engagement in Bavel (illustrative)")
+    );
+    assert!(staff.body.contains("Focus group discussion"));
+    let donor = app
+        .login_as("donor@donor.example")
+        .await
+        .get("/districts/0204")
+        .await;
+    assert!(donor.body.contains(&format!(
+        "Total <strong>{published_total}</strong> · Female <strong>{published_female}</strong>"
+    )));
+    assert!(
+        !donor.body.contains("Joint SNA–CSO consultation"),
+        "unpublished activities stay hidden"
+    );
+    let draft_district = app
+        .login_as("donor@donor.example")
+        .await
+        .get("/districts/0207")
+        .await;
+    assert!(
+        !draft_district
+            .body
+            .contains("Civic engagement in Rotonak Mondol"),
+        "a draft case study stays hidden"
+    );
+}
