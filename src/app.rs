@@ -72,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::studies::routes())
         .merge(crate::activities::routes())
         .merge(crate::case_studies::routes())
+        .merge(crate::themes::routes())
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())
         .fallback(|| async { AppError::NotFound })

@@ -15,4 +15,5 @@ pub mod geo;
 pub mod home;
 pub mod revisions;
 pub mod studies;
+pub mod themes;
 pub mod web;

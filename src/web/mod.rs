@@ -93,6 +93,9 @@ impl Ctx {
             ("/studies", "nav-studies"),
             ("/districts", "nav-districts"),
         ];
+        if policy::allows(user, Action::ManageStudies, Scope::Anything) {
+            links.push(("/admin/themes", "nav-themes"));
+        }
         if policy::allows(user, Action::Administer, Scope::Anything) {
             links.extend([
                 ("/admin/users", "nav-users"),

@@ -440,3 +440,68 @@ async fn an_organization_with_users_keeps_its_kind() {
         ("member_ngo", vec!["0206".to_owned()])
     );
 }
+
+#[tokio::test]
+async fn the_secretariat_keeps_the_list_of_themes() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let added = staff
+        .post(
+            "/admin/themes",
+            &[
+                ("name_en", "Land and natural resources"),
+                ("name_km", "ដីធ្លី និងធនធានធម្មជាតិ"),
+                ("position", "8"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let duplicate = staff
+        .post(
+            "/admin/themes",
+            &[("name_en", "budget TRANSPARENCY"), ("position", "9")],
+        )
+        .await;
+    assert_eq!(duplicate.status, StatusCode::CONFLICT);
+    assert!(duplicate.body.contains("Another theme has this name."));
+    let bad_position = staff
+        .post(
+            "/admin/themes",
+            &[("name_en", "Health"), ("position", "many")],
+        )
+        .await;
+    assert_eq!(bad_position.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_position.body.contains(r#"value="Health""#));
+    let id: i64 =
+        sqlx::query_scalar("select id from themes where name_en = 'Land and natural resources'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("theme");
+    let retired = staff
+        .post(
+            &format!("/admin/themes/{id}"),
+            &[("name_en", "Land"), ("name_km", "ដីធ្លី"), ("position", "8")],
+        )
+        .await;
+    assert_eq!(retired.status, StatusCode::SEE_OTHER);
+    let (name, active): (String, bool) =
+        sqlx::query_as("select name_en, active from themes where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("theme");
+    assert_eq!(
+        (name.as_str(), active),
+        ("Land", false),
+        "renamed, and retired since 'active' was not sent"
+    );
+    assert_eq!(app.count("themes").await, 8);
+    assert_eq!(
+        app.login_as("ngo@ctod.example")
+            .await
+            .get("/admin/themes")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -100,6 +100,7 @@ fn outcome(page: &Page) -> Outcome {
 struct Records {
     user: i64,
     organization: i64,
+    theme: i64,
     study: i64,
     /// An FGD in Battambang (0203), whose case study is published.
     published_activity: i64,
@@ -121,6 +122,7 @@ async fn records(app: &TestApp) -> Records {
     Records {
         user: target_user(app).await,
         organization: id("select id from organizations where acronym = 'AS'").await,
+        theme: id("select id from themes where position = 7").await,
         study: id("select id from studies limit 1").await,
         published_activity: id(
             "select id from activities where district_code = '0203' and kind = 'fgd'",
@@ -309,6 +311,14 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "POST",
             "/case-studies/{id}/archive",
             case(r.published_case, "/archive"),
+            Rule::Staff,
+        ),
+        ("GET", "/admin/themes", "/admin/themes".into(), Rule::Staff),
+        ("POST", "/admin/themes", "/admin/themes".into(), Rule::Staff),
+        (
+            "POST",
+            "/admin/themes/{id}",
+            format!("/admin/themes/{}", r.theme),
             Rule::Staff,
         ),
         ("GET", "/admin/users", "/admin/users".into(), Rule::Admin),
