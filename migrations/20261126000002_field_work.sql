@@ -159,6 +159,8 @@ create table attachments (
     content_type text not null check (content_type in ('image/jpeg', 'image/png', 'image/webp', 'application/pdf')),
     size_bytes bigint not null check (size_bytes > 0),
     caption text not null default '',
+    -- Photos can show faces: donors see only attachments marked public.
+    public boolean not null default false,
     uploaded_by bigint references users (id),
     uploaded_at timestamptz not null default now()
 );

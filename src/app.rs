@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+use crate::attachments::FileStore;
 use crate::auth::session::{self, IDLE_TIMEOUT};
 use crate::error::{AppError, error_page};
 use crate::web::{csrf, language};
@@ -28,6 +29,7 @@ use crate::web::{csrf, language};
 pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
+    pub files: FileStore,
 }
 
 /// The settings that change how requests are answered.
@@ -73,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::activities::routes())
         .merge(crate::case_studies::routes())
         .merge(crate::themes::routes())
+        .merge(crate::attachments::routes(state.files.max_bytes))
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())
         .fallback(|| async { AppError::NotFound })
@@ -80,7 +83,10 @@ pub fn router(state: AppState) -> Router {
             state.pool.clone(),
             language::remember,
         ))
-        .layer(middleware::from_fn(csrf::protect))
+        .layer(middleware::from_fn_with_state(
+            csrf::largest_body(state.files.max_bytes),
+            csrf::protect,
+        ))
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),
             session::authenticate,

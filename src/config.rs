@@ -28,6 +28,20 @@ pub struct Config {
     )]
     pub bind: SocketAddr,
 
+    /// The largest photo or document accepted, in megabytes.
+    #[arg(
+        long,
+        env = "SAMLENG_MAX_UPLOAD_MB",
+        default_value_t = 10,
+        global = true
+    )]
+    pub max_upload_mb: usize,
+
+    /// Keep attachments in this S3-compatible bucket instead of the data folder;
+    /// credentials and endpoint come from the usual AWS_* variables.
+    #[arg(long, env = "SAMLENG_S3_BUCKET", global = true)]
+    pub s3_bucket: Option<String>,
+
     /// Mark cookies Secure; set to true when the app is served over HTTPS.
     #[arg(
         long,
@@ -36,4 +50,29 @@ pub struct Config {
         global = true
     )]
     pub secure_cookies: bool,
+}
+
+impl Config {
+    /// The file store for attachments: the S3 bucket when one is named, else
+    /// `files/` in the data folder.
+    pub fn file_store(&self) -> anyhow::Result<crate::attachments::FileStore> {
+        let store: std::sync::Arc<dyn object_store::ObjectStore> = match &self.s3_bucket {
+            Some(bucket) => std::sync::Arc::new(
+                object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?,
+            ),
+            None => {
+                let folder = self.data_dir.join("files");
+                std::fs::create_dir_all(&folder)?;
+                std::sync::Arc::new(object_store::local::LocalFileSystem::new_with_prefix(
+                    folder,
+                )?)
+            }
+        };
+        Ok(crate::attachments::FileStore {
+            store,
+            max_bytes: self.max_upload_mb * 1024 * 1024,
+        })
+    }
 }

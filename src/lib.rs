@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod admin;
 pub mod app;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod case_studies;

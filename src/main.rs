@@ -146,6 +146,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     let app = app::router(AppState {
         pool: pool.clone(),
         settings: Arc::new(settings),
+        files: config.file_store()?,
     });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

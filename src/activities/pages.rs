@@ -293,6 +293,13 @@ pub struct ShowPage {
     pub can_edit: bool,
     pub finding_form: super::findings::FindingForm,
     pub finding_errors: FieldErrors,
+    pub attachments: Vec<crate::attachments::AttachmentLine>,
+}
+
+impl ShowPage {
+    fn upload_action(&self) -> String {
+        format!("/activities/{}/attachments", self.activity.id)
+    }
 }
 
 /// Everything the activity page needs, after checking that `user` may read it.
@@ -320,6 +327,7 @@ pub async fn show_page(
         ),
         participants: Participants::of_activity(pool, id).await?,
         findings: findings_of(pool, id, internal).await?,
+        attachments: crate::attachments::of(pool, "activity", id, internal).await?,
         themes: theme_choices(pool).await?,
         revisions: if internal {
             revisions::list(pool, "activity", id).await?

@@ -277,6 +277,7 @@ pub struct LinkedActivity {
     pub total: i64,
 }
 
+/// The case study page.
 #[derive(Template)]
 #[template(path = "case_studies/show.html")]
 struct ShowPage {
@@ -288,10 +289,18 @@ struct ShowPage {
     themes: Vec<ThemeFindings>,
     activities: Vec<LinkedActivity>,
     revisions: Vec<Revision>,
+    attachments: Vec<crate::attachments::AttachmentLine>,
+    can_attach: bool,
     internal: bool,
     can_edit: bool,
     can_submit: bool,
     can_review: bool,
+}
+
+impl ShowPage {
+    fn upload_action(&self) -> String {
+        format!("/case-studies/{}/attachments", self.case_study.id)
+    }
 }
 
 pub async fn show(
@@ -353,6 +362,8 @@ pub async fn show(
         } else {
             Vec::new()
         },
+        attachments: crate::attachments::of(&pool, "case_study", id, internal).await?,
+        can_attach: write,
         internal,
         can_edit: write && draft,
         can_submit: write && draft,

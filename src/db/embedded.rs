@@ -90,6 +90,11 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// The cluster's folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// Connection options for one database of this cluster.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new()

@@ -8,7 +8,7 @@
 use std::convert::Infallible;
 
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
@@ -20,8 +20,11 @@ use crate::error::AppError;
 const TOKEN_KEY: &str = "csrf_token";
 /// The field every POST form carries.
 pub const FIELD: &str = "csrf_token";
-/// The largest body read to find the token; uploads are limited below this.
-const MAX_BODY: usize = 12 * 1024 * 1024;
+/// The largest body read to find the token: room for the largest upload, with
+/// slack so that a file just over the limit gets a message, not a cut connection.
+pub fn largest_body(max_upload_bytes: usize) -> usize {
+    max_upload_bytes * 2 + 1024 * 1024
+}
 
 /// The session's token, made on first use.
 pub async fn token(session: &Session) -> Result<String, AppError> {
@@ -42,7 +45,12 @@ pub async fn renew_token(session: &Session) -> Result<(), AppError> {
 }
 
 /// Middleware: refuses a state-changing request that fails either check.
-pub async fn protect(session: Session, request: Request, next: Next) -> Response {
+pub async fn protect(
+    State(max_body): State<usize>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -53,7 +61,7 @@ pub async fn protect(session: Session, request: Request, next: Next) -> Response
         return AppError::CsrfRejected.into_response();
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, max_body).await else {
         return AppError::BadRequest.into_response();
     };
     let expected = match session.get::<String>(TOKEN_KEY).await {

@@ -110,6 +110,9 @@ struct Records {
     published_case: i64,
     draft_case: i64,
     review_case: i64,
+    /// A public photo of the published activity, and a file of the draft one.
+    public_file: i64,
+    draft_file: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -135,7 +138,27 @@ async fn records(app: &TestApp) -> Records {
         published_case: id("select id from case_studies where district_code = '0203'").await,
         draft_case: id("select id from case_studies where district_code = '0207'").await,
         review_case: id("select id from case_studies where district_code = '0212'").await,
+        public_file: attachment(app, "0203", true).await,
+        draft_file: attachment(app, "0207", false).await,
     }
+}
+
+/// A file in the store and its record, attached to the district's FGD.
+async fn attachment(app: &TestApp, district: &str, public: bool) -> i64 {
+    let name = format!("test-{district}.pdf");
+    std::fs::create_dir_all(app.files_dir.join("attachments")).expect("folder");
+    std::fs::write(app.files_dir.join("attachments").join(&name), b"%PDF-1.7").expect("file");
+    sqlx::query_scalar(
+        "insert into attachments (parent, parent_id, stored_name, content_type, size_bytes, public)
+         select 'activity', id, $2, 'application/pdf', 8, $3 from activities where district_code = $1 and kind = 'fgd'
+         returning id",
+    )
+    .bind(district)
+    .bind(name)
+    .bind(public)
+    .fetch_one(&app.pool)
+    .await
+    .expect("attachment")
 }
 
 /// (method, route as written in the router, URL tried, rule). State-changing
@@ -240,6 +263,30 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/activities/{id}/revisions/{version}",
             activity(r.published_activity, "/revisions/1"),
             Rule::ReadIn("0203"),
+        ),
+        (
+            "POST",
+            "/activities/{id}/attachments",
+            activity(r.draft_activity, "/attachments"),
+            Rule::WriteIn("0207"),
+        ),
+        (
+            "GET",
+            "/attachments/{id}",
+            format!("/attachments/{}", r.public_file),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/attachments/{id}",
+            format!("/attachments/{}", r.draft_file),
+            Rule::ReadIn("0207"),
+        ),
+        (
+            "POST",
+            "/case-studies/{id}/attachments",
+            case(r.draft_case, "/attachments"),
+            Rule::WriteIn("0207"),
         ),
         (
             "GET",

@@ -7,16 +7,20 @@ use std::process::Child;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use object_store::local::LocalFileSystem;
 use reqwest::StatusCode;
 use reqwest::cookie::Jar;
 use reqwest::redirect::Policy;
 use samleng::app::{self, AppState, Settings};
+use samleng::attachments::FileStore;
 use samleng::db::{self, Cluster};
 use samleng::demo::DemoAccount;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection as _, PgConnection, PgPool};
 
 const TEMPLATE: &str = "samleng_template";
+/// A small upload limit, so that tests of the limit stay small.
+pub const MAX_UPLOAD_BYTES: usize = 200 * 1024;
 
 struct TestCluster {
     cluster: Cluster,
@@ -79,6 +83,8 @@ pub async fn fresh_database() -> (PgPool, PgConnectOptions, String) {
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The folder the app's file store writes to.
+    pub files_dir: std::path::PathBuf,
     pub pool: PgPool,
     pub database_url: String,
     pub accounts: Arc<Vec<DemoAccount>>,
@@ -95,9 +101,20 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .await
         .expect("demo data")
         .expect("an empty database");
+    // Inside the cluster's folder, so the watchdog removes it with the cluster.
+    static APPS: AtomicU32 = AtomicU32::new(0);
+    let files = cluster().cluster.data_dir().join(format!(
+        "samleng-files-{}",
+        APPS.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&files).expect("file store folder");
     let router = app::router(AppState {
         pool: pool.clone(),
         settings: Arc::new(settings),
+        files: FileStore {
+            store: Arc::new(LocalFileSystem::new_with_prefix(&files).expect("file store")),
+            max_bytes: MAX_UPLOAD_BYTES,
+        },
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -113,6 +130,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     });
     TestApp {
         address,
+        files_dir: files,
         pool,
         database_url,
         accounts: Arc::new(accounts),

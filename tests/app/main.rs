@@ -1,6 +1,7 @@
 //! Integration tests: real HTTP against the real router and a real PostgreSQL.
 
 mod admin;
+mod attachments;
 mod authorization;
 mod browser;
 mod case_studies;

@@ -1,0 +1,35 @@
+//! The type of an uploaded file, read from its first bytes, never from its name
+//! or from what the browser claims.
+
+/// The accepted types, as (MIME type, extension).
+pub fn detect(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("image/jpeg", "jpg"))
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(("image/png", "png"))
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("image/webp", "webp"))
+    } else if bytes.starts_with(b"%PDF-") {
+        Some(("application/pdf", "pdf"))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detect;
+
+    #[test]
+    fn types_come_from_the_content() {
+        assert_eq!(detect(b"\xFF\xD8\xFF\xE0rest"), Some(("image/jpeg", "jpg")));
+        assert_eq!(detect(b"\x89PNG\r\n\x1a\nrest"), Some(("image/png", "png")));
+        assert_eq!(
+            detect(b"RIFF\x10\x00\x00\x00WEBPVP8 "),
+            Some(("image/webp", "webp"))
+        );
+        assert_eq!(detect(b"%PDF-1.7"), Some(("application/pdf", "pdf")));
+        assert_eq!(detect(b"<?php echo 'hi'; ?>"), None);
+        assert_eq!(detect(b""), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! Photos and documents: accepted types, refused types and sizes, generated
+//! names, and who may download what.
+
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+
+use crate::helpers::{MAX_UPLOAD_BYTES, TestApp, Visitor, spawn_app};
+
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01 a tiny photo";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR a tiny image";
+const WEBP: &[u8] = b"RIFF\x24\x00\x00\x00WEBPVP8 a tiny image";
+const PDF: &[u8] = b"%PDF-1.7\n a tiny document";
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&app.pool)
+        .await
+        .expect(sql)
+}
+
+async fn upload(
+    app: &TestApp,
+    visitor: &Visitor,
+    path: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+    public: bool,
+) -> (StatusCode, String) {
+    let token = visitor.csrf_token().await;
+    let mut form = Form::new()
+        .text("csrf_token", token)
+        .text("caption", "Meeting at the pagoda")
+        .part("file", Part::bytes(bytes).file_name(file_name.to_owned()));
+    if public {
+        form = form.text("public", "on");
+    }
+    let response = visitor
+        .client
+        .post(app.url(path))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = response.status();
+    (status, response.text().await.expect("body"))
+}
+
+fn stored_files(app: &TestApp) -> Vec<String> {
+    let folder = app.files_dir.join("attachments");
+    std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn fgd(app: &TestApp, district: &str) -> i64 {
+    scalar(
+        app,
+        &format!("select id from activities where district_code = '{district}' and kind = 'fgd'"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn photos_and_pdfs_are_stored_under_generated_names_and_downloaded_as_sent() {
+    let app = spawn_app().await;
+    let ngo = app.login_as("ngo@ctod.example").await;
+    let activity = fgd(&app, "0203").await;
+    let path = format!("/activities/{activity}/attachments");
+    for (name, bytes) in [
+        ("pagoda.jpg", JPEG),
+        ("chart.png", PNG),
+        ("photo.webp", WEBP),
+        ("minutes.pdf", PDF),
+    ] {
+        let (status, body) = upload(&app, &ngo, &path, name, bytes.to_vec(), false).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{name}: {body}");
+    }
+    let names: Vec<String> = sqlx::query_scalar("select stored_name from attachments order by id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("names");
+    assert_eq!(names.len(), 4);
+    for name in &names {
+        assert!(
+            !name.contains("pagoda") && !name.contains("minutes") && name.len() > 32,
+            "{name}"
+        );
+    }
+    let mut on_disk = stored_files(&app);
+    on_disk.sort();
+    let mut expected = names.clone();
+    expected.sort();
+    assert_eq!(on_disk, expected);
+    let page = ngo.get(&format!("/activities/{activity}")).await;
+    assert!(page.body.contains("Meeting at the pagoda"));
+    let id = scalar(
+        &app,
+        "select id from attachments where content_type = 'image/jpeg'",
+    )
+    .await;
+    let download = ngo
+        .client
+        .get(app.url(&format!("/attachments/{id}")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.headers()["content-type"], "image/jpeg");
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("attachment;")
+    );
+    assert_eq!(download.bytes().await.expect("bytes").as_ref(), JPEG);
+}
+
+#[tokio::test]
+async fn a_script_renamed_jpg_an_empty_file_and_a_large_file_are_refused_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let ngo = app.login_as("ngo@ctod.example").await;
+    let path = format!("/activities/{}/attachments", fgd(&app, "0203").await);
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "shell.jpg",
+            b"<?php system($_GET['c']); ?>".to_vec(),
+            "Only JPEG, PNG and WebP photos and PDF documents",
+        ),
+        ("empty.jpg", Vec::new(), "Choose a file."),
+        (
+            "huge.jpg",
+            [JPEG, &vec![0u8; MAX_UPLOAD_BYTES]].concat(),
+            "The file is larger than 200 KB.",
+        ),
+    ];
+    for (name, bytes, message) in cases {
+        let (status, body) = upload(&app, &ngo, &path, name, bytes, true).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(body.contains(message), "{name}: {message}");
+        assert!(
+            body.contains(r#"value="Meeting at the pagoda""#),
+            "the caption is kept"
+        );
+        assert!(
+            body.contains(r#"name="public" checked"#),
+            "so is the choice"
+        );
+    }
+    assert_eq!(scalar(&app, "select count(*) from attachments").await, 0);
+    assert!(stored_files(&app).is_empty());
+}
+
+#[tokio::test]
+async fn only_those_who_may_read_the_record_download_its_files() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let published = fgd(&app, "0203").await;
+    let draft = fgd(&app, "0207").await;
+    upload(
+        &app,
+        &staff,
+        &format!("/activities/{published}/attachments"),
+        "a.jpg",
+        JPEG.to_vec(),
+        true,
+    )
+    .await;
+    upload(
+        &app,
+        &staff,
+        &format!("/activities/{published}/attachments"),
+        "b.jpg",
+        JPEG.to_vec(),
+        false,
+    )
+    .await;
+    upload(
+        &app,
+        &staff,
+        &format!("/activities/{draft}/attachments"),
+        "c.pdf",
+        PDF.to_vec(),
+        false,
+    )
+    .await;
+    let ids: Vec<i64> = sqlx::query_scalar("select id from attachments order by id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("ids");
+    let [public, internal, elsewhere] = ids[..] else {
+        panic!("three attachments")
+    };
+    let status = |email: &'static str, id: i64| {
+        let app = &app;
+        async move {
+            let visitor = app.login_as(email).await;
+            visitor
+                .client
+                .get(app.url(&format!("/attachments/{id}")))
+                .send()
+                .await
+                .expect("download")
+                .status()
+        }
+    };
+    assert_eq!(status("donor@donor.example", public).await, StatusCode::OK);
+    assert_eq!(
+        status("donor@donor.example", internal).await,
+        StatusCode::FORBIDDEN,
+        "not marked public"
+    );
+    assert_eq!(
+        status("sna@battambang.example", internal).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status("ngo@as.example", elsewhere).await,
+        StatusCode::OK,
+        "AS covers 0207"
+    );
+    assert_eq!(
+        status("ngo@ctod.example", elsewhere).await,
+        StatusCode::FORBIDDEN,
+        "CTOD does not"
+    );
+    assert_eq!(
+        status("sna@battambang.example", elsewhere).await,
+        StatusCode::FORBIDDEN
+    );
+    let outsider = app.login_as("ngo@ctod.example").await;
+    let (refused, _) = upload(
+        &app,
+        &outsider,
+        &format!("/activities/{draft}/attachments"),
+        "d.jpg",
+        JPEG.to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(refused, StatusCode::FORBIDDEN);
+    assert_eq!(scalar(&app, "select count(*) from attachments").await, 3);
+}
