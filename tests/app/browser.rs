@@ -209,3 +209,222 @@ async fn an_administrator_creates_a_user_switches_to_khmer_and_signs_out() {
     );
     browser.close().await.expect("close");
 }
+
+async fn sign_in(browser: &Client, app: &crate::helpers::TestApp, email: &str) {
+    browser
+        .goto(&app.url("/login"))
+        .await
+        .expect("open sign-in");
+    browser
+        .find(Locator::Css("#email"))
+        .await
+        .expect("e-mail")
+        .send_keys(email)
+        .await
+        .expect("type");
+    let password = app.password_of(email);
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys(&password)
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("main button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("sign in");
+    browser
+        .wait()
+        .for_element(Locator::Css("header nav"))
+        .await
+        .expect("signed in");
+}
+
+async fn sign_out(browser: &Client) {
+    browser
+        .find(Locator::Css("header button.link"))
+        .await
+        .expect("sign out")
+        .click()
+        .await
+        .expect("sign out");
+    browser
+        .wait()
+        .for_element(Locator::Css("form[action='/login']"))
+        .await
+        .expect("signed out");
+}
+
+async fn fill(browser: &Client, selector: &str, text: &str) {
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .expect(selector)
+        .send_keys(text)
+        .await
+        .expect(selector);
+}
+
+async fn click(browser: &Client, selector: &str) {
+    browser
+        .find(Locator::Css(selector))
+        .await
+        .expect(selector)
+        .click()
+        .await
+        .expect(selector);
+}
+
+#[tokio::test]
+async fn an_fgd_recorded_in_the_field_reaches_a_donor_through_a_published_case_study() {
+    let app = spawn_app().await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    let case_study: i64 =
+        sqlx::query_scalar("select id from case_studies where district_code = '0207'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("the draft case study of Rotonak Mondol");
+
+    sign_in(&browser, &app, "ngo@as.example").await;
+    browser
+        .goto(&app.url("/activities/new"))
+        .await
+        .expect("form");
+    browser
+        .find(Locator::Css("#kind"))
+        .await
+        .expect("kind")
+        .select_by_value("fgd")
+        .await
+        .expect("kind");
+    browser
+        .find(Locator::Css("#district_code"))
+        .await
+        .expect("district")
+        .select_by_value("0207")
+        .await
+        .expect("district");
+    browser
+        .find(Locator::Css("#case_study_id"))
+        .await
+        .expect("case study")
+        .select_by_value(&case_study.to_string())
+        .await
+        .expect("case study");
+    fill(&browser, "#place", "Community hall").await;
+    fill(&browser, "input[name=count_citizen_female]", "11").await;
+    fill(&browser, "input[name=count_citizen_male]", "7").await;
+    fill(&browser, "input[name=count_cbo_female]", "3").await;
+    click(&browser, "main form button[type=submit]").await;
+    let total = browser
+        .wait()
+        .for_element(Locator::Css(".participants tfoot strong"))
+        .await
+        .expect("saved");
+    assert_eq!(total.text().await.expect("total"), "21");
+    let percent = browser
+        .find(Locator::Css(".percent-female"))
+        .await
+        .expect("percent")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(percent, "67%");
+
+    fill(
+        &browser,
+        "#text_en",
+        "Youth want meetings after work hours.",
+    )
+    .await;
+    click(&browser, "input[name=themes]").await;
+    click(&browser, "input[name=public]").await;
+    click(&browser, "form[action$='/findings'] button[type=submit]").await;
+    browser
+        .wait()
+        .for_element(Locator::Css(".finding"))
+        .await
+        .expect("finding saved");
+
+    let photo = std::env::temp_dir().join(format!("samleng-browser-{}.jpg", std::process::id()));
+    std::fs::write(&photo, b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01 photo").expect("photo");
+    fill(&browser, "#file", &photo.display().to_string()).await;
+    fill(&browser, "#caption", "The hall after the meeting").await;
+    click(&browser, "form[action$='/attachments'] button[type=submit]").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("#attachments li a"))
+        .await
+        .expect("photo listed");
+    std::fs::remove_file(&photo).ok();
+    assert_eq!(
+        app.count("attachments where content_type = 'image/jpeg'")
+            .await,
+        1
+    );
+
+    browser
+        .goto(&app.url(&format!("/case-studies/{case_study}")))
+        .await
+        .expect("case study");
+    click(&browser, "form[action$='/submit'] button").await;
+    browser
+        .wait()
+        .for_element(Locator::Css(".flash"))
+        .await
+        .expect("submitted");
+    sign_out(&browser).await;
+
+    sign_in(&browser, &app, "secretariat@cpdd.example").await;
+    browser
+        .goto(&app.url(&format!("/case-studies/{case_study}")))
+        .await
+        .expect("case study");
+    click(&browser, "form[action$='/publish'] button").await;
+    browser
+        .wait()
+        .for_element(Locator::Css(".flash"))
+        .await
+        .expect("published");
+    let status = browser
+        .find(Locator::Css("dd.status"))
+        .await
+        .expect("status");
+    assert_eq!(status.text().await.expect("status"), "Published");
+    sign_out(&browser).await;
+
+    sign_in(&browser, &app, "donor@donor.example").await;
+    browser
+        .goto(&app.url("/case-studies?district=0207"))
+        .await
+        .expect("list");
+    click(&browser, "main table a").await;
+    let heading = browser
+        .wait()
+        .for_element(Locator::Css("article h1"))
+        .await
+        .expect("case study");
+    assert!(
+        heading
+            .text()
+            .await
+            .expect("title")
+            .contains("Rotonak Mondol")
+    );
+    let page = browser.source().await.expect("page");
+    assert!(
+        page.contains("Youth want meetings after work hours."),
+        "the donor reads the public finding"
+    );
+    assert!(page.contains("Published"));
+    let screenshot = browser.screenshot().await.expect("screenshot");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&target).expect("target/browser");
+    std::fs::write(target.join("donor-case-study.png"), screenshot).expect("save the screenshot");
+    browser.close().await.expect("close");
+}
