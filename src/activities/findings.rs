@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
 
-use super::pages::{show_page, theme_choices};
+use super::show::{show_page, theme_choices};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
@@ -117,7 +117,7 @@ pub async fn create(
     let valid = match form.parse(&theme_choices(&pool).await?) {
         Ok(valid) => valid,
         Err(errors) => {
-            let page = super::pages::ShowPage {
+            let page = super::show::ShowPage {
                 finding_form: form,
                 finding_errors: errors,
                 ..show_page(ctx, &user, &pool, activity_id).await?

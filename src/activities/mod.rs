@@ -2,10 +2,12 @@
 //! participant counts by group and sex, and the anonymized findings heard there.
 //! NGO staff record them in their organization's districts.
 
+mod edit;
 mod findings;
 pub mod form;
-pub mod pages;
+pub mod list;
 pub mod participants;
+pub mod show;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -14,10 +16,10 @@ use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/activities", get(pages::list).post(pages::create))
-        .route("/activities/new", get(pages::new_form))
-        .route("/activities/{id}", get(pages::show).post(pages::update))
-        .route("/activities/{id}/edit", get(pages::edit_form))
+        .route("/activities", get(list::list).post(edit::create))
+        .route("/activities/new", get(edit::new_form))
+        .route("/activities/{id}", get(show::show).post(edit::update))
+        .route("/activities/{id}/edit", get(edit::edit_form))
         .route("/activities/{id}/findings", post(findings::create))
-        .route("/activities/{id}/revisions/{version}", get(pages::revision))
+        .route("/activities/{id}/revisions/{version}", get(show::revision))
 }

@@ -4,7 +4,7 @@
 use sqlx::PgPool;
 
 use super::form::{Counts, GROUPS, SEXES};
-use super::pages::percent;
+use super::list::percent;
 use crate::error::AppError;
 
 pub struct Participants {

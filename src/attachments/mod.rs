@@ -309,18 +309,14 @@ async fn upload(
         .put(&location, upload.bytes.into())
         .await
         .map_err(|error| AppError::Internal(error.into()))?;
-    let saved = save_record(
-        &state.pool,
-        &parent,
-        &user,
-        &stored_name,
+    let record = NewAttachment {
+        stored_name: &stored_name,
         content_type,
         size,
-        &caption,
-        upload.public,
-        ip,
-    )
-    .await;
+        caption: &caption,
+        public: upload.public,
+    };
+    let saved = save_record(&state.pool, &parent, &user, &record, ip).await;
     if let Err(error) = saved {
         // Keep the store and the database in step: no file without its record.
         files.store.delete(&location).await.ok();
@@ -330,18 +326,29 @@ async fn upload(
     Ok(Redirect::to(&format!("{}#attachments", parent.page())).into_response())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// An attachment's record, once its file is in the store.
+struct NewAttachment<'a> {
+    stored_name: &'a str,
+    content_type: &'a str,
+    size: i64,
+    caption: &'a str,
+    public: bool,
+}
+
 async fn save_record(
     pool: &PgPool,
     parent: &Parent,
     user: &CurrentUser,
-    stored_name: &str,
-    content_type: &str,
-    size: i64,
-    caption: &str,
-    public: bool,
+    record: &NewAttachment<'_>,
     ip: Option<String>,
 ) -> Result<(), AppError> {
+    let NewAttachment {
+        stored_name,
+        content_type,
+        size,
+        caption,
+        public,
+    } = *record;
     let mut tx = pool.begin().await?;
     let id = sqlx::query_scalar!(
         "insert into attachments (parent, parent_id, stored_name, content_type, size_bytes, caption, public, uploaded_by)

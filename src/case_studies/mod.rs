@@ -2,8 +2,10 @@
 //! written in Markdown sections, assessing the district's engagement mechanisms,
 //! drawing on linked activities; reviewed and published by the secretariat.
 
+mod edit;
 mod form;
-mod pages;
+mod list;
+mod show;
 mod workflow;
 
 use axum::Router;
@@ -13,13 +15,13 @@ use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/case-studies", get(pages::list).post(pages::create))
-        .route("/case-studies/new", get(pages::new_form))
-        .route("/case-studies/{id}", get(pages::show).post(pages::update))
-        .route("/case-studies/{id}/edit", get(pages::edit_form))
+        .route("/case-studies", get(list::list).post(edit::create))
+        .route("/case-studies/new", get(edit::new_form))
+        .route("/case-studies/{id}", get(show::show).post(edit::update))
+        .route("/case-studies/{id}/edit", get(edit::edit_form))
         .route(
             "/case-studies/{id}/revisions/{version}",
-            get(pages::revision),
+            get(show::revision),
         )
         .route("/case-studies/{id}/submit", post(workflow::submit))
         .route("/case-studies/{id}/publish", post(workflow::publish))

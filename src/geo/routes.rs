@@ -191,7 +191,7 @@ pub struct Totals {
 
 impl Totals {
     pub fn percent_female(&self) -> String {
-        crate::activities::pages::percent(self.female, self.total)
+        crate::activities::list::percent(self.female, self.total)
     }
 }
 

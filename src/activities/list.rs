@@ -1,0 +1,184 @@
+//! `/activities`: the list, filtered, searched, sorted and paged in SQL.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sqlx::PgPool;
+use time::Date;
+
+use super::form::KINDS;
+use crate::auth::policy::{self, Action, Scope};
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::{Ctx, Page};
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    study: String,
+    #[serde(default)]
+    province: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: String,
+    page: Option<i64>,
+}
+
+impl Filters {
+    fn date(value: &str) -> Option<Date> {
+        Date::parse(
+            value,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .ok()
+    }
+
+    fn link(&self, page: i64) -> String {
+        let query = serde_urlencoded::to_string([
+            ("study", self.study.as_str()),
+            ("province", &self.province),
+            ("district", &self.district),
+            ("kind", &self.kind),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("q", &self.q),
+            ("sort", &self.sort),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/activities?{query}")
+    }
+}
+
+pub struct ActivityRow {
+    pub id: i64,
+    pub kind: String,
+    pub held_on: Date,
+    pub district_en: String,
+    pub district_km: String,
+    pub organization: String,
+    pub total: i64,
+    pub female: i64,
+}
+
+impl ActivityRow {
+    pub fn percent_female(&self) -> String {
+        percent(self.female, self.total)
+    }
+}
+
+/// "57%", or "–" when there is nobody to count.
+pub fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{}%", (part * 100 + whole / 2) / whole)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activities/list.html")]
+struct ListPage {
+    ctx: Ctx,
+    filters: Filters,
+    activities: Vec<ActivityRow>,
+    studies: Vec<(i64, String)>,
+    kinds: [&'static str; 9],
+    page: Page,
+    has_next: bool,
+    can_record: bool,
+}
+
+pub async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Query(filters): Query<Filters>,
+) -> Result<Response, AppError> {
+    let page = Page::new(filters.page, PAGE_SIZE);
+    let scope = policy::unpublished_read_scope(&user);
+    let internal = policy::allows(&user, Action::ReadInternalText, Scope::Anything);
+    let study: Option<i64> = filters.study.parse().ok();
+    let mut activities = sqlx::query_as!(
+        ActivityRow,
+        r#"select a.id, a.kind, a.held_on, d.name_en as district_en, d.name_km as district_km,
+                  o.name_en as organization,
+                  coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!"
+           from activities a
+           join districts d on d.code = a.district_code
+           join organizations o on o.id = a.facilitating_organization_id
+           left join case_studies c on c.id = a.case_study_id
+           left join lateral (
+               select sum(p.count)::bigint as total,
+                      (sum(p.count) filter (where p.sex = 'female'))::bigint as female
+               from participant_counts p where p.activity_id = a.id
+           ) t on true
+           where ($1::bigint is null or a.study_id = $1)
+             and ($2 = '' or d.province_code = $2)
+             and ($3 = '' or a.district_code = $3)
+             and ($4 = '' or a.kind = $4)
+             and ($5::date is null or a.held_on >= $5)
+             and ($6::date is null or a.held_on <= $6)
+             and ($7 = ''
+                  or ($8 and (a.summary ilike '%' || $7 || '%' or a.place ilike '%' || $7 || '%'))
+                  or exists (select 1 from findings f
+                             where f.activity_id = a.id and (f.public or $8)
+                               and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $7 || '%'))
+             and ($9 or a.district_code = any($10) or c.status in ('published', 'archived'))
+           order by case when $11 = 'oldest' then a.held_on end asc,
+                    case when $11 = 'district' then d.name_en end asc,
+                    a.held_on desc, a.id desc
+           limit $12 offset $13"#,
+        study,
+        filters.province,
+        filters.district,
+        filters.kind,
+        Filters::date(&filters.from),
+        Filters::date(&filters.to),
+        filters.q.trim(),
+        internal,
+        scope.everywhere,
+        &scope.districts,
+        filters.sort,
+        page.limit(),
+        page.offset(),
+    )
+    .fetch_all(&pool)
+    .await?;
+    let has_next = page.has_next(&mut activities);
+    let studies = study_choices(&pool).await?;
+    render(&ListPage {
+        can_record: policy::allows(&user, Action::RecordActivity, Scope::Anything),
+        ctx,
+        filters,
+        activities,
+        studies,
+        kinds: KINDS,
+        page,
+        has_next,
+    })
+    .map(IntoResponse::into_response)
+}
+
+pub(super) async fn study_choices(pool: &PgPool) -> Result<Vec<(i64, String)>, AppError> {
+    Ok(
+        sqlx::query!("select id, title_en from studies order by period_start desc")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.title_en))
+            .collect(),
+    )
+}

@@ -1,0 +1,204 @@
+//! `/activities/{id}`: one activity with its participants, findings, files and revisions.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+use time::Date;
+
+use super::form::GROUPS;
+use super::participants::Participants;
+use crate::auth::policy::{self, Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::revisions::{self, Revision, RevisionPage};
+use crate::web::Ctx;
+use crate::web::forms::FieldErrors;
+
+/// One activity as its page shows it.
+pub struct ActivityView {
+    pub id: i64,
+    pub kind: String,
+    pub held_on: Date,
+    pub district_code: String,
+    pub district_en: String,
+    pub district_km: String,
+    pub commune_en: Option<String>,
+    pub commune_km: Option<String>,
+    pub place: String,
+    pub organization: String,
+    pub study_id: Option<i64>,
+    pub study_title: Option<String>,
+    pub case_study_id: Option<i64>,
+    pub case_study_title: Option<String>,
+    pub published: bool,
+    pub summary: String,
+    pub youth: i32,
+    pub persons_with_disabilities: i32,
+}
+
+async fn load(pool: &PgPool, id: i64) -> Result<ActivityView, AppError> {
+    sqlx::query_as!(
+        ActivityView,
+        r#"select a.id, a.kind, a.held_on, a.district_code, d.name_en as district_en, d.name_km as district_km,
+                  m.name_en as "commune_en?", m.name_km as "commune_km?", a.place,
+                  o.name_en as organization, a.study_id, s.title_en as "study_title?",
+                  a.case_study_id, c.title_en as "case_study_title?",
+                  coalesce(c.status in ('published', 'archived'), false) as "published!",
+                  a.summary, a.youth, a.persons_with_disabilities
+           from activities a
+           join districts d on d.code = a.district_code
+           join organizations o on o.id = a.facilitating_organization_id
+           left join communes m on m.code = a.commune_code
+           left join studies s on s.id = a.study_id
+           left join case_studies c on c.id = a.case_study_id
+           where a.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// A finding as the activity page lists it.
+pub struct FindingView {
+    pub id: i64,
+    pub text_en: String,
+    pub text_km: String,
+    pub quote: String,
+    pub quote_descriptor: String,
+    pub public: bool,
+    pub themes_en: Vec<String>,
+    pub themes_km: Vec<String>,
+}
+
+async fn findings_of(
+    pool: &PgPool,
+    activity_id: i64,
+    internal: bool,
+) -> Result<Vec<FindingView>, AppError> {
+    Ok(sqlx::query_as!(
+        FindingView,
+        r#"select f.id, f.text_en, f.text_km, f.quote, f.quote_descriptor, f.public,
+                  array(select t.name_en from finding_themes ft join themes t on t.id = ft.theme_id
+                        where ft.finding_id = f.id order by t.position) as "themes_en!",
+                  array(select t.name_km from finding_themes ft join themes t on t.id = ft.theme_id
+                        where ft.finding_id = f.id order by t.position) as "themes_km!"
+           from findings f where f.activity_id = $1 and (f.public or $2) order by f.id"#,
+        activity_id,
+        internal,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The themes a finding can be tagged with: (id, English, Khmer).
+pub async fn theme_choices(pool: &PgPool) -> Result<Vec<(i64, String, String)>, AppError> {
+    Ok(
+        sqlx::query!("select id, name_en, name_km from themes where active order by position, id")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.name_en, row.name_km))
+            .collect(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "activities/show.html")]
+pub struct ShowPage {
+    pub ctx: Ctx,
+    pub activity: ActivityView,
+    pub participants: Participants,
+    pub groups: [&'static str; 6],
+    pub findings: Vec<FindingView>,
+    pub themes: Vec<(i64, String, String)>,
+    pub revisions: Vec<Revision>,
+    pub internal: bool,
+    pub can_edit: bool,
+    pub finding_form: super::findings::FindingForm,
+    pub finding_errors: FieldErrors,
+    pub attachments: Vec<crate::attachments::AttachmentLine>,
+}
+
+impl ShowPage {
+    fn upload_action(&self) -> String {
+        format!("/activities/{}/attachments", self.activity.id)
+    }
+}
+
+/// Everything the activity page needs, after checking that `user` may read it.
+pub async fn show_page(
+    ctx: Ctx,
+    user: &CurrentUser,
+    pool: &PgPool,
+    id: i64,
+) -> Result<ShowPage, AppError> {
+    let activity = load(pool, id).await?;
+    require(
+        user,
+        Action::ReadActivity,
+        Scope::Record {
+            district: &activity.district_code,
+            published: activity.published,
+        },
+    )?;
+    let internal = policy::allows(user, Action::ReadInternalText, Scope::Anything);
+    Ok(ShowPage {
+        can_edit: policy::allows(
+            user,
+            Action::RecordActivity,
+            Scope::District(&activity.district_code),
+        ),
+        participants: Participants::of_activity(pool, id).await?,
+        findings: findings_of(pool, id, internal).await?,
+        attachments: crate::attachments::of(pool, "activity", id, internal).await?,
+        themes: theme_choices(pool).await?,
+        revisions: if internal {
+            revisions::list(pool, "activity", id).await?
+        } else {
+            Vec::new()
+        },
+        groups: GROUPS,
+        internal,
+        activity,
+        ctx,
+        finding_form: Default::default(),
+        finding_errors: FieldErrors::default(),
+    })
+}
+
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    render(&show_page(ctx, &user, &pool, id).await?).map(IntoResponse::into_response)
+}
+
+pub async fn revision(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path((id, version)): Path<(i64, i32)>,
+) -> Result<Response, AppError> {
+    let activity = load(&pool, id).await?;
+    require(
+        &user,
+        Action::ReadActivity,
+        Scope::District(&activity.district_code),
+    )?;
+    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    let (revision, snapshot) = revisions::snapshot(&pool, "activity", id, version)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    render(&RevisionPage {
+        ctx,
+        back: format!("/activities/{id}"),
+        revision,
+        snapshot,
+    })
+    .map(IntoResponse::into_response)
+}

@@ -1,0 +1,142 @@
+//! `/case-studies`: the list, filtered, searched, sorted and paged in SQL.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::auth::policy::{self, Action, Scope};
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::{Ctx, Page};
+
+const PAGE_SIZE: i64 = 50;
+pub const STATUSES: [&str; 4] = ["draft", "in_review", "published", "archived"];
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    study: String,
+    #[serde(default)]
+    province: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: String,
+    page: Option<i64>,
+}
+
+impl Filters {
+    fn link(&self, page: i64) -> String {
+        let query = serde_urlencoded::to_string([
+            ("study", self.study.as_str()),
+            ("province", &self.province),
+            ("district", &self.district),
+            ("status", &self.status),
+            ("q", &self.q),
+            ("sort", &self.sort),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/case-studies?{query}")
+    }
+}
+
+pub struct CaseStudyRow {
+    pub id: i64,
+    pub title_en: String,
+    pub title_km: String,
+    pub district_en: String,
+    pub district_km: String,
+    pub author: String,
+    pub status: String,
+    pub updated_at: OffsetDateTime,
+}
+
+impl CaseStudyRow {
+    pub fn updated_text(&self) -> String {
+        crate::web::format_timestamp(self.updated_at)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case_studies/list.html")]
+struct ListPage {
+    ctx: Ctx,
+    filters: Filters,
+    case_studies: Vec<CaseStudyRow>,
+    studies: Vec<(i64, String)>,
+    statuses: [&'static str; 4],
+    page: Page,
+    has_next: bool,
+    can_write: bool,
+}
+
+pub async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Query(filters): Query<Filters>,
+) -> Result<Response, AppError> {
+    let page = Page::new(filters.page, PAGE_SIZE);
+    let scope = policy::unpublished_read_scope(&user);
+    let study: Option<i64> = filters.study.parse().ok();
+    let mut case_studies = sqlx::query_as!(
+        CaseStudyRow,
+        r#"select c.id, c.title_en, c.title_km, d.name_en as district_en, d.name_km as district_km,
+                  o.name_en as author, c.status, c.updated_at
+           from case_studies c
+           join districts d on d.code = c.district_code
+           join organizations o on o.id = c.author_organization_id
+           where ($1::bigint is null or c.study_id = $1)
+             and ($2 = '' or d.province_code = $2)
+             and ($3 = '' or c.district_code = $3)
+             and ($4 = '' or c.status = $4)
+             and ($5 = '' or (c.title_en || ' ' || c.title_km) ilike '%' || $5 || '%'
+                  or exists (select 1 from activities a join findings f on f.activity_id = a.id
+                             where a.case_study_id = c.id and (f.public or $6)
+                               and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $5 || '%'))
+             and ($7 or c.district_code = any($8) or c.status in ('published', 'archived'))
+           order by case when $9 = 'district' then d.name_en end asc,
+                    case when $9 = 'title' then lower(c.title_en) end asc,
+                    c.updated_at desc, c.id desc
+           limit $10 offset $11"#,
+        study,
+        filters.province,
+        filters.district,
+        filters.status,
+        filters.q.trim(),
+        policy::allows(&user, Action::ReadInternalText, Scope::Anything),
+        scope.everywhere,
+        &scope.districts,
+        filters.sort,
+        page.limit(),
+        page.offset(),
+    )
+    .fetch_all(&pool)
+    .await?;
+    let has_next = page.has_next(&mut case_studies);
+    let studies = sqlx::query!("select id, title_en from studies order by period_start desc")
+        .fetch_all(&pool)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.title_en))
+        .collect();
+    render(&ListPage {
+        can_write: policy::allows(&user, Action::WriteCaseStudy, Scope::Anything),
+        ctx,
+        filters,
+        case_studies,
+        studies,
+        statuses: STATUSES,
+        page,
+        has_next,
+    })
+    .map(IntoResponse::into_response)
+}

@@ -1,0 +1,265 @@
+//! `/case-studies/{id}`: one case study, its sections, mechanisms, participants,
+//! findings by theme, linked activities, files and revisions.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+
+use super::form::{Assessment, MECHANISMS, SECTIONS};
+use crate::activities::form::GROUPS;
+use crate::activities::participants::Participants;
+use crate::auth::policy::{self, Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::revisions::{self, Revision, RevisionPage, Snapshot};
+use crate::web::Ctx;
+use crate::web::markdown::to_safe_html;
+
+/// A case study as its page shows it.
+pub struct CaseStudyView {
+    pub id: i64,
+    pub study_id: i64,
+    pub study_title: String,
+    pub district_code: String,
+    pub district_en: String,
+    pub district_km: String,
+    pub author: String,
+    pub title_en: String,
+    pub title_km: String,
+    pub status: String,
+    pub summary: String,
+    pub context: String,
+    pub findings: String,
+    pub good_practices: String,
+    pub challenges: String,
+    pub conclusion: String,
+    pub review_comment: String,
+    pub version: i32,
+}
+
+impl CaseStudyView {
+    pub fn published(&self) -> bool {
+        matches!(self.status.as_str(), "published" | "archived")
+    }
+
+    /// The sections that have text, as (name, sanitized HTML).
+    pub fn sections(&self) -> Vec<(&'static str, String)> {
+        let texts = [
+            &self.summary,
+            &self.context,
+            &self.findings,
+            &self.good_practices,
+            &self.challenges,
+            &self.conclusion,
+        ];
+        SECTIONS
+            .iter()
+            .zip(texts)
+            .filter(|(_, text)| !text.trim().is_empty())
+            .map(|(name, text)| (*name, to_safe_html(text)))
+            .collect()
+    }
+}
+
+pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
+    sqlx::query_as!(
+        CaseStudyView,
+        r#"select c.id, c.study_id, s.title_en as study_title, c.district_code,
+                  d.name_en as district_en, d.name_km as district_km, o.name_en as author,
+                  c.title_en, c.title_km, c.status, c.summary, c.context, c.findings, c.good_practices,
+                  c.challenges, c.conclusion, c.review_comment, c.version
+           from case_studies c
+           join studies s on s.id = c.study_id
+           join districts d on d.code = c.district_code
+           join organizations o on o.id = c.author_organization_id
+           where c.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Findings of the linked activities, by theme.
+pub struct ThemeFindings {
+    pub theme_en: String,
+    pub theme_km: String,
+    pub findings: Vec<FindingLine>,
+}
+
+pub struct FindingLine {
+    pub text_en: String,
+    pub text_km: String,
+    pub quote: String,
+    pub quote_descriptor: String,
+}
+
+async fn findings_by_theme(
+    pool: &PgPool,
+    id: i64,
+    internal: bool,
+) -> Result<Vec<ThemeFindings>, AppError> {
+    let rows = sqlx::query!(
+        r#"select t.name_en, t.name_km, f.text_en, f.text_km, f.quote, f.quote_descriptor
+           from findings f
+           join activities a on a.id = f.activity_id
+           join finding_themes ft on ft.finding_id = f.id
+           join themes t on t.id = ft.theme_id
+           where a.case_study_id = $1 and (f.public or $2)
+           order by t.position, t.id, f.id"#,
+        id,
+        internal
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut themes: Vec<ThemeFindings> = Vec::new();
+    for row in rows {
+        let line = FindingLine {
+            text_en: row.text_en,
+            text_km: row.text_km,
+            quote: row.quote,
+            quote_descriptor: row.quote_descriptor,
+        };
+        match themes.last_mut() {
+            Some(theme) if theme.theme_en == row.name_en => theme.findings.push(line),
+            _ => themes.push(ThemeFindings {
+                theme_en: row.name_en,
+                theme_km: row.name_km,
+                findings: vec![line],
+            }),
+        }
+    }
+    Ok(themes)
+}
+
+pub struct LinkedActivity {
+    pub id: i64,
+    pub kind: String,
+    pub held_on: time::Date,
+    pub total: i64,
+}
+
+/// The case study page.
+#[derive(Template)]
+#[template(path = "case_studies/show.html")]
+struct ShowPage {
+    ctx: Ctx,
+    case_study: CaseStudyView,
+    mechanisms: Vec<(String, Assessment)>,
+    participants: Participants,
+    groups: [&'static str; 6],
+    themes: Vec<ThemeFindings>,
+    activities: Vec<LinkedActivity>,
+    revisions: Vec<Revision>,
+    attachments: Vec<crate::attachments::AttachmentLine>,
+    can_attach: bool,
+    internal: bool,
+    can_edit: bool,
+    can_submit: bool,
+    can_review: bool,
+}
+
+impl ShowPage {
+    fn upload_action(&self) -> String {
+        format!("/case-studies/{}/attachments", self.case_study.id)
+    }
+}
+
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let case_study = load(&pool, id).await?;
+    let district = case_study.district_code.clone();
+    require(
+        &user,
+        Action::ReadCaseStudy,
+        Scope::Record {
+            district: &district,
+            published: case_study.published(),
+        },
+    )?;
+    let internal = policy::allows(&user, Action::ReadInternalText, Scope::Anything);
+    let mechanisms = sqlx::query!(
+        "select mechanism, exists_here, functions, citizens_aware, comment from case_study_mechanisms
+         where case_study_id = $1",
+        id
+    )
+    .fetch_all(&pool)
+    .await?;
+    let mechanisms = MECHANISMS
+        .iter()
+        .map(|code| {
+            let row = mechanisms.iter().find(|row| row.mechanism == *code);
+            let assessment = row.map_or_else(Assessment::default, |row| Assessment {
+                exists: row.exists_here,
+                functions: row.functions,
+                aware: row.citizens_aware,
+                comment: row.comment.clone(),
+            });
+            (code.to_string(), assessment)
+        })
+        .collect();
+    let activities = sqlx::query_as!(
+        LinkedActivity,
+        r#"select a.id, a.kind, a.held_on,
+                  coalesce((select sum(p.count) from participant_counts p where p.activity_id = a.id), 0)::bigint as "total!"
+           from activities a where a.case_study_id = $1 order by a.held_on, a.id"#,
+        id
+    )
+    .fetch_all(&pool)
+    .await?;
+    let draft = case_study.status == "draft";
+    let write = policy::allows(&user, Action::WriteCaseStudy, Scope::District(&district));
+    let page = ShowPage {
+        mechanisms,
+        participants: Participants::of_case_study(&pool, id).await?,
+        groups: GROUPS,
+        themes: findings_by_theme(&pool, id, internal).await?,
+        activities,
+        revisions: if internal {
+            revisions::list(&pool, "case_study", id).await?
+        } else {
+            Vec::new()
+        },
+        attachments: crate::attachments::of(&pool, "case_study", id, internal).await?,
+        can_attach: write,
+        internal,
+        can_edit: write && draft,
+        can_submit: write && draft,
+        can_review: policy::allows(&user, Action::ReviewCaseStudy, Scope::District(&district)),
+        case_study,
+        ctx,
+    };
+    render(&page).map(IntoResponse::into_response)
+}
+
+pub async fn revision(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path((id, version)): Path<(i64, i32)>,
+) -> Result<Response, AppError> {
+    let view = load(&pool, id).await?;
+    require(
+        &user,
+        Action::ReadCaseStudy,
+        Scope::District(&view.district_code),
+    )?;
+    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    let (revision, snapshot): (Revision, Snapshot) =
+        revisions::snapshot(&pool, "case_study", id, version)
+            .await?
+            .ok_or(AppError::NotFound)?;
+    render(&RevisionPage {
+        ctx,
+        back: format!("/case-studies/{id}"),
+        revision,
+        snapshot,
+    })
+    .map(IntoResponse::into_response)
+}
