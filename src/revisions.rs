@@ -146,3 +146,12 @@ pub struct RevisionPage {
     pub revision: Revision,
     pub snapshot: Snapshot,
 }
+
+/// A record's revisions, newest first, each linking to what was saved.
+#[derive(Template)]
+#[template(path = "history.html")]
+pub struct HistoryPage {
+    pub ctx: Ctx,
+    pub back: String,
+    pub revisions: Vec<Revision>,
+}

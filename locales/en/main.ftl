@@ -321,3 +321,5 @@ attachment-saved = The file is attached.
 attachment-too-large = The file is larger than { $value }.
 attachment-missing = Choose a file.
 attachment-wrong-type = Only JPEG, PNG and WebP photos and PDF documents are accepted; this file is none of them.
+revisions-none = Saved before revisions were kept; no revision yet.
+history = History

@@ -8,8 +8,6 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::form::{self, ActivityForm, Choices, Counts, GROUPS, KINDS, SEXES, ValidActivity};
-use super::list::study_choices;
-use super::participants::Participants;
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Role, Scope};
 use crate::auth::require;
@@ -46,56 +44,62 @@ impl FormPage {
 /// What the user may pick on the form.
 async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
     let everywhere = user.role != Role::Ngo;
-    let districts = sqlx::query!(
-        "select code, name_en, name_km from districts where $1 or code = any($2) order by code",
-        everywhere,
-        &user.districts
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.code, row.name_en, row.name_km))
-    .collect();
     // Staff may record anywhere; their commune list is that of the provinces
     // where studies run, to keep the page small.
-    let communes = sqlx::query!(
-        "select m.code, m.district_code, m.name_en, m.name_km from communes m join districts d on d.code = m.district_code
-         where ($1 and d.province_code in (select province_code from studies)) or m.district_code = any($2)
-         order by m.code",
+    let places = sqlx::query!(
+        r#"select 'district' as "level!", d.code as "code!", '' as "parent!", d.name_en as "name_en!", d.name_km as "name_km!"
+           from districts d where $1 or d.code = any($2)
+           union all
+           select 'commune', m.code, m.district_code, m.name_en, m.name_km
+           from communes m join districts d on d.code = m.district_code
+           where ($1 and d.province_code in (select province_code from studies)) or m.district_code = any($2)
+           order by 1, 2"#,
         everywhere,
         &user.districts
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.code, row.district_code, row.name_en, row.name_km))
-    .collect();
-    let organizations = sqlx::query!(
-        "select id, name_en from organizations where kind in ('member_ngo', 'secretariat') order by lower(name_en)"
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row.name_en))
-    .collect();
-    let case_studies = sqlx::query!(
-        "select c.id, c.district_code, coalesce(nullif(c.title_en, ''), c.title_km) as \"title!\"
-         from case_studies c where $1 or c.district_code = any($2) order by c.district_code, c.id",
+    .await?;
+    let references = sqlx::query!(
+        r#"select 'organization' as "kind!", o.id as "id!", '' as "district!", o.name_en as "label!"
+           from organizations o where o.kind in ('member_ngo', 'secretariat')
+           union all
+           select 'study', s.id, '', s.title_en from studies s
+           union all
+           select 'case_study', c.id, c.district_code, coalesce(nullif(c.title_en, ''), c.title_km)
+           from case_studies c where $1 or c.district_code = any($2)
+           order by 1, 3, 4"#,
         everywhere,
         &user.districts
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row.district_code, row.title))
-    .collect();
-    Ok(Choices {
-        districts,
-        communes,
-        organizations,
-        studies: study_choices(pool).await?,
-        case_studies,
-    })
+    .await?;
+    let mut choices = Choices {
+        districts: Vec::new(),
+        communes: Vec::new(),
+        organizations: Vec::new(),
+        studies: Vec::new(),
+        case_studies: Vec::new(),
+    };
+    for place in places {
+        match place.level.as_str() {
+            "district" => choices
+                .districts
+                .push((place.code, place.name_en, place.name_km)),
+            _ => choices
+                .communes
+                .push((place.code, place.parent, place.name_en, place.name_km)),
+        }
+    }
+    for reference in references {
+        match reference.kind.as_str() {
+            "organization" => choices.organizations.push((reference.id, reference.label)),
+            "study" => choices.studies.push((reference.id, reference.label)),
+            _ => choices
+                .case_studies
+                .push((reference.id, reference.district, reference.label)),
+        }
+    }
+    Ok(choices)
 }
 
 pub async fn new_form(
@@ -240,15 +244,18 @@ async fn save_counts(
 /// The activity as stored, in the shape of the form.
 async fn stored_form(pool: &PgPool, id: i64) -> Result<(ActivityForm, String), AppError> {
     let row = sqlx::query!(
-        "select kind, held_on, district_code, commune_code, place, facilitating_organization_id, study_id,
-                case_study_id, summary, youth, persons_with_disabilities, version
-         from activities where id = $1",
+        r#"select kind, held_on, district_code, commune_code, place, facilitating_organization_id, study_id,
+                  case_study_id, summary, youth, persons_with_disabilities, version,
+                  array(select p.participant_group || ' ' || p.sex from participant_counts p
+                        where p.activity_id = a.id order by 1) as "cells!",
+                  array(select p.count from participant_counts p
+                        where p.activity_id = a.id order by p.participant_group || ' ' || p.sex) as "counts!"
+           from activities a where id = $1"#,
         id
     )
     .fetch_optional(pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    let participants = Participants::of_activity(pool, id).await?;
     let mut form = ActivityForm {
         kind: row.kind,
         held_on: row.held_on.to_string(),
@@ -269,7 +276,17 @@ async fn stored_form(pool: &PgPool, id: i64) -> Result<(ActivityForm, String), A
     };
     for g in 0..GROUPS.len() {
         for s in 0..SEXES.len() {
-            form.counts[g][s] = participants.counts.get(g, s).to_string();
+            form.counts[g][s] = "0".into();
+        }
+    }
+    for (cell, count) in row.cells.iter().zip(&row.counts) {
+        let Some((group, sex)) = cell.split_once(' ') else {
+            continue;
+        };
+        let row_index = GROUPS.iter().position(|known| *known == group);
+        let column = SEXES.iter().position(|known| *known == sex);
+        if let (Some(g), Some(s)) = (row_index, column) {
+            form.counts[g][s] = count.to_string();
         }
     }
     Ok((form, row.district_code))

@@ -21,5 +21,6 @@ pub fn routes() -> Router<AppState> {
         .route("/activities/{id}", get(show::show).post(edit::update))
         .route("/activities/{id}/edit", get(edit::edit_form))
         .route("/activities/{id}/findings", post(findings::create))
+        .route("/activities/{id}/revisions", get(show::history))
         .route("/activities/{id}/revisions/{version}", get(show::revision))
 }

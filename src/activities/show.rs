@@ -12,7 +12,7 @@ use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::revisions::{self, Revision, RevisionPage};
+use crate::revisions::{self, HistoryPage, RevisionPage};
 use crate::web::Ctx;
 use crate::web::forms::FieldErrors;
 
@@ -36,9 +36,26 @@ pub struct ActivityView {
     pub summary: String,
     pub youth: i32,
     pub persons_with_disabilities: i32,
+    pub groups: Vec<String>,
+    pub sexes: Vec<String>,
+    pub counts: Vec<i64>,
+    pub total: i64,
+    pub female: i64,
 }
 
-async fn load(pool: &PgPool, id: i64) -> Result<ActivityView, AppError> {
+impl ActivityView {
+    pub fn participants(&self) -> Participants {
+        Participants::from_cells(
+            &self.groups,
+            &self.sexes,
+            &self.counts,
+            self.total,
+            self.female,
+        )
+    }
+}
+
+pub(super) async fn load(pool: &PgPool, id: i64) -> Result<ActivityView, AppError> {
     sqlx::query_as!(
         ActivityView,
         r#"select a.id, a.kind, a.held_on, a.district_code, d.name_en as district_en, d.name_km as district_km,
@@ -46,7 +63,17 @@ async fn load(pool: &PgPool, id: i64) -> Result<ActivityView, AppError> {
                   o.name_en as organization, a.study_id, s.title_en as "study_title?",
                   a.case_study_id, c.title_en as "case_study_title?",
                   coalesce(c.status in ('published', 'archived'), false) as "published!",
-                  a.summary, a.youth, a.persons_with_disabilities
+                  a.summary, a.youth, a.persons_with_disabilities,
+                  array(select p.participant_group from participant_counts p where p.activity_id = a.id
+                        order by p.participant_group, p.sex) as "groups!",
+                  array(select p.sex from participant_counts p where p.activity_id = a.id
+                        order by p.participant_group, p.sex) as "sexes!",
+                  array(select p.count::bigint from participant_counts p where p.activity_id = a.id
+                        order by p.participant_group, p.sex) as "counts!",
+                  (select coalesce(sum(p.count), 0) from participant_counts p where p.activity_id = a.id)::bigint
+                      as "total!",
+                  (select coalesce(sum(p.count), 0) from participant_counts p
+                   where p.activity_id = a.id and p.sex = 'female')::bigint as "female!"
            from activities a
            join districts d on d.code = a.district_code
            join organizations o on o.id = a.facilitating_organization_id
@@ -114,7 +141,6 @@ pub struct ShowPage {
     pub groups: [&'static str; 6],
     pub findings: Vec<FindingView>,
     pub themes: Vec<(i64, String, String)>,
-    pub revisions: Vec<Revision>,
     pub internal: bool,
     pub can_edit: bool,
     pub finding_form: super::findings::FindingForm,
@@ -145,21 +171,22 @@ pub async fn show_page(
         },
     )?;
     let internal = policy::allows(user, Action::ReadInternalText, Scope::Anything);
+    let can_edit = policy::allows(
+        user,
+        Action::RecordActivity,
+        Scope::District(&activity.district_code),
+    );
     Ok(ShowPage {
-        can_edit: policy::allows(
-            user,
-            Action::RecordActivity,
-            Scope::District(&activity.district_code),
-        ),
-        participants: Participants::of_activity(pool, id).await?,
+        participants: activity.participants(),
         findings: findings_of(pool, id, internal).await?,
         attachments: crate::attachments::of(pool, "activity", id, internal).await?,
-        themes: theme_choices(pool).await?,
-        revisions: if internal {
-            revisions::list(pool, "activity", id).await?
+        // Only the form for adding a finding needs the themes.
+        themes: if can_edit {
+            theme_choices(pool).await?
         } else {
             Vec::new()
         },
+        can_edit,
         groups: GROUPS,
         internal,
         activity,
@@ -199,6 +226,27 @@ pub async fn revision(
         back: format!("/activities/{id}"),
         revision,
         snapshot,
+    })
+    .map(IntoResponse::into_response)
+}
+
+pub async fn history(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let activity = load(&pool, id).await?;
+    require(
+        &user,
+        Action::ReadActivity,
+        Scope::District(&activity.district_code),
+    )?;
+    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    render(&HistoryPage {
+        ctx,
+        back: format!("/activities/{id}"),
+        revisions: revisions::list(&pool, "activity", id).await?,
     })
     .map(IntoResponse::into_response)
 }

@@ -8,9 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
 
-use super::form::{
-    ActivityOption, Assessment, CaseStudyForm, Choices, MECHANISMS, SECTIONS, ValidCaseStudy,
-};
+use super::form::{ActivityOption, CaseStudyForm, Choices, MECHANISMS, SECTIONS, ValidCaseStudy};
 use super::show::{CaseStudyView, load};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Role, Scope};
@@ -42,12 +40,6 @@ impl FormPage {
 
 async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
     let everywhere = user.role != Role::Ngo;
-    let studies = sqlx::query!("select id, title_en from studies order by period_start desc")
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row.title_en))
-        .collect();
     let districts = sqlx::query!(
         "select code, name_en, name_km from districts where $1 or code = any($2) order by code",
         everywhere,
@@ -58,30 +50,39 @@ async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError>
     .into_iter()
     .map(|row| (row.code, row.name_en, row.name_km))
     .collect();
-    let organizations = sqlx::query!(
-        "select id, name_en from organizations where kind in ('member_ngo', 'secretariat') order by lower(name_en)"
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row.name_en))
-    .collect();
-    let activities = sqlx::query_as!(
-        ActivityOption,
-        r#"select a.id, a.district_code, a.district_code || ' · ' || a.held_on || ' · ' || a.kind as "label!"
+    let references = sqlx::query!(
+        r#"select 'study' as "kind!", s.id as "id!", '' as "district!", s.title_en as "label!"
+           from studies s
+           union all
+           select 'organization', o.id, '', o.name_en from organizations o
+           where o.kind in ('member_ngo', 'secretariat')
+           union all
+           select 'activity', a.id, a.district_code, a.district_code || ' · ' || a.held_on || ' · ' || a.kind
            from activities a where $1 or a.district_code = any($2)
-           order by a.district_code, a.held_on"#,
+           order by 1, 3, 4"#,
         everywhere,
         &user.districts
     )
     .fetch_all(pool)
     .await?;
-    Ok(Choices {
-        studies,
+    let mut choices = Choices {
+        studies: Vec::new(),
         districts,
-        organizations,
-        activities,
-    })
+        organizations: Vec::new(),
+        activities: Vec::new(),
+    };
+    for reference in references {
+        match reference.kind.as_str() {
+            "study" => choices.studies.push((reference.id, reference.label)),
+            "organization" => choices.organizations.push((reference.id, reference.label)),
+            _ => choices.activities.push(ActivityOption {
+                id: reference.id,
+                district_code: reference.district,
+                label: reference.label,
+            }),
+        }
+    }
+    Ok(choices)
 }
 
 pub async fn new_form(
@@ -249,24 +250,18 @@ async fn save_parts(
     Ok(())
 }
 
-async fn stored_form(pool: &PgPool, id: i64) -> Result<CaseStudyForm, AppError> {
-    let view = load(pool, id).await?;
-    let mechanisms = sqlx::query!(
-        "select mechanism, exists_here, functions, citizens_aware, comment from case_study_mechanisms where case_study_id = $1",
-        id
-    )
-    .fetch_all(pool)
-    .await?;
+/// The case study as stored, in the shape of the form.
+async fn stored_form(pool: &PgPool, view: &CaseStudyView) -> Result<CaseStudyForm, AppError> {
     let activities = sqlx::query_scalar!(
         "select id::text as \"id!\" from activities where case_study_id = $1",
-        id
+        view.id
     )
     .fetch_all(pool)
     .await?;
     let mut form = CaseStudyForm {
         study_id: view.study_id.to_string(),
         district_code: view.district_code.clone(),
-        author_organization_id: String::new(),
+        author_organization_id: view.author_organization_id.to_string(),
         title_en: view.title_en.clone(),
         title_km: view.title_km.clone(),
         sections: [
@@ -281,22 +276,8 @@ async fn stored_form(pool: &PgPool, id: i64) -> Result<CaseStudyForm, AppError> 
         version: view.version.to_string(),
         ..CaseStudyForm::default()
     };
-    form.author_organization_id = sqlx::query_scalar!(
-        "select author_organization_id from case_studies where id = $1",
-        id
-    )
-    .fetch_one(pool)
-    .await?
-    .to_string();
-    for row in mechanisms {
-        if let Some(index) = MECHANISMS.iter().position(|code| *code == row.mechanism) {
-            form.mechanisms[index] = Assessment {
-                exists: row.exists_here,
-                functions: row.functions,
-                aware: row.citizens_aware,
-                comment: row.comment,
-            };
-        }
+    for (index, (_, assessment)) in view.mechanisms().into_iter().enumerate() {
+        form.mechanisms[index] = assessment;
     }
     Ok(form)
 }
@@ -321,11 +302,11 @@ pub async fn edit_form(
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    editable(&pool, &user, id).await?;
+    let view = editable(&pool, &user, id).await?;
     FormPage {
         ctx,
         case_study_id: Some(id),
-        form: stored_form(&pool, id).await?,
+        form: stored_form(&pool, &view).await?,
         errors: FieldErrors::default(),
         choices: choices(&pool, &user).await?,
         sections: SECTIONS,

@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/case-studies/new", get(edit::new_form))
         .route("/case-studies/{id}", get(show::show).post(edit::update))
         .route("/case-studies/{id}/edit", get(edit::edit_form))
+        .route("/case-studies/{id}/revisions", get(show::history))
         .route(
             "/case-studies/{id}/revisions/{version}",
             get(show::revision),

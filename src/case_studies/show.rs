@@ -13,7 +13,7 @@ use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::revisions::{self, Revision, RevisionPage, Snapshot};
+use crate::revisions::{self, HistoryPage, Revision, RevisionPage, Snapshot};
 use crate::web::Ctx;
 use crate::web::markdown::to_safe_html;
 
@@ -37,9 +37,55 @@ pub struct CaseStudyView {
     pub conclusion: String,
     pub review_comment: String,
     pub version: i32,
+    pub author_organization_id: i64,
+    mechanism_codes: Vec<String>,
+    mechanism_exists: Vec<bool>,
+    mechanism_functions: Vec<bool>,
+    mechanism_aware: Vec<bool>,
+    mechanism_comments: Vec<String>,
+    groups: Vec<String>,
+    sexes: Vec<String>,
+    counts: Vec<i64>,
+    total: i64,
+    female: i64,
 }
 
 impl CaseStudyView {
+    /// Every mechanism of the reference list, in its order, with what was assessed.
+    pub fn mechanisms(&self) -> Vec<(String, Assessment)> {
+        MECHANISMS
+            .iter()
+            .map(|code| {
+                let index = self.mechanism_codes.iter().position(|known| known == code);
+                let assessment = index.map_or_else(Assessment::default, |index| {
+                    let rating = |column: &[bool]| column.get(index).copied().unwrap_or(false);
+                    Assessment {
+                        exists: rating(&self.mechanism_exists),
+                        functions: rating(&self.mechanism_functions),
+                        aware: rating(&self.mechanism_aware),
+                        comment: self
+                            .mechanism_comments
+                            .get(index)
+                            .cloned()
+                            .unwrap_or_default(),
+                    }
+                });
+                (code.to_string(), assessment)
+            })
+            .collect()
+    }
+
+    /// Participants of the linked activities, by group and sex.
+    pub fn participants(&self) -> Participants {
+        Participants::from_cells(
+            &self.groups,
+            &self.sexes,
+            &self.counts,
+            self.total,
+            self.female,
+        )
+    }
+
     pub fn published(&self) -> bool {
         matches!(self.status.as_str(), "published" | "archived")
     }
@@ -69,7 +115,30 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
         r#"select c.id, c.study_id, s.title_en as study_title, c.district_code,
                   d.name_en as district_en, d.name_km as district_km, o.name_en as author,
                   c.title_en, c.title_km, c.status, c.summary, c.context, c.findings, c.good_practices,
-                  c.challenges, c.conclusion, c.review_comment, c.version
+                  c.challenges, c.conclusion, c.review_comment, c.version, c.author_organization_id,
+                  array(select m.mechanism from case_study_mechanisms m where m.case_study_id = c.id
+                        order by m.mechanism) as "mechanism_codes!",
+                  array(select m.exists_here from case_study_mechanisms m where m.case_study_id = c.id
+                        order by m.mechanism) as "mechanism_exists!",
+                  array(select m.functions from case_study_mechanisms m where m.case_study_id = c.id
+                        order by m.mechanism) as "mechanism_functions!",
+                  array(select m.citizens_aware from case_study_mechanisms m where m.case_study_id = c.id
+                        order by m.mechanism) as "mechanism_aware!",
+                  array(select m.comment from case_study_mechanisms m where m.case_study_id = c.id
+                        order by m.mechanism) as "mechanism_comments!",
+                  array(select p.participant_group from participant_counts p join activities a on a.id = p.activity_id
+                        where a.case_study_id = c.id group by p.participant_group, p.sex
+                        order by p.participant_group, p.sex) as "groups!",
+                  array(select p.sex from participant_counts p join activities a on a.id = p.activity_id
+                        where a.case_study_id = c.id group by p.participant_group, p.sex
+                        order by p.participant_group, p.sex) as "sexes!",
+                  array(select sum(p.count)::bigint from participant_counts p join activities a on a.id = p.activity_id
+                        where a.case_study_id = c.id group by p.participant_group, p.sex
+                        order by p.participant_group, p.sex) as "counts!",
+                  (select coalesce(sum(p.count), 0) from participant_counts p join activities a on a.id = p.activity_id
+                   where a.case_study_id = c.id)::bigint as "total!",
+                  (select coalesce(sum(p.count), 0) from participant_counts p join activities a on a.id = p.activity_id
+                   where a.case_study_id = c.id and p.sex = 'female')::bigint as "female!"
            from case_studies c
            join studies s on s.id = c.study_id
            join districts d on d.code = c.district_code
@@ -152,7 +221,6 @@ struct ShowPage {
     groups: [&'static str; 6],
     themes: Vec<ThemeFindings>,
     activities: Vec<LinkedActivity>,
-    revisions: Vec<Revision>,
     attachments: Vec<crate::attachments::AttachmentLine>,
     can_attach: bool,
     internal: bool,
@@ -184,26 +252,6 @@ pub async fn show(
         },
     )?;
     let internal = policy::allows(&user, Action::ReadInternalText, Scope::Anything);
-    let mechanisms = sqlx::query!(
-        "select mechanism, exists_here, functions, citizens_aware, comment from case_study_mechanisms
-         where case_study_id = $1",
-        id
-    )
-    .fetch_all(&pool)
-    .await?;
-    let mechanisms = MECHANISMS
-        .iter()
-        .map(|code| {
-            let row = mechanisms.iter().find(|row| row.mechanism == *code);
-            let assessment = row.map_or_else(Assessment::default, |row| Assessment {
-                exists: row.exists_here,
-                functions: row.functions,
-                aware: row.citizens_aware,
-                comment: row.comment.clone(),
-            });
-            (code.to_string(), assessment)
-        })
-        .collect();
     let activities = sqlx::query_as!(
         LinkedActivity,
         r#"select a.id, a.kind, a.held_on,
@@ -216,16 +264,11 @@ pub async fn show(
     let draft = case_study.status == "draft";
     let write = policy::allows(&user, Action::WriteCaseStudy, Scope::District(&district));
     let page = ShowPage {
-        mechanisms,
-        participants: Participants::of_case_study(&pool, id).await?,
+        mechanisms: case_study.mechanisms(),
+        participants: case_study.participants(),
         groups: GROUPS,
         themes: findings_by_theme(&pool, id, internal).await?,
         activities,
-        revisions: if internal {
-            revisions::list(&pool, "case_study", id).await?
-        } else {
-            Vec::new()
-        },
         attachments: crate::attachments::of(&pool, "case_study", id, internal).await?,
         can_attach: write,
         internal,
@@ -260,6 +303,27 @@ pub async fn revision(
         back: format!("/case-studies/{id}"),
         revision,
         snapshot,
+    })
+    .map(IntoResponse::into_response)
+}
+
+pub async fn history(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let view = load(&pool, id).await?;
+    require(
+        &user,
+        Action::ReadCaseStudy,
+        Scope::District(&view.district_code),
+    )?;
+    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    render(&HistoryPage {
+        ctx,
+        back: format!("/case-studies/{id}"),
+        revisions: revisions::list(&pool, "case_study", id).await?,
     })
     .map(IntoResponse::into_response)
 }

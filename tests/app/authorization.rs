@@ -260,6 +260,18 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
         ),
         (
             "GET",
+            "/activities/{id}/revisions",
+            activity(r.published_activity, "/revisions"),
+            Rule::ReadIn("0203"),
+        ),
+        (
+            "GET",
+            "/case-studies/{id}/revisions",
+            case(r.draft_case, "/revisions"),
+            Rule::ReadIn("0207"),
+        ),
+        (
+            "GET",
             "/activities/{id}/revisions/{version}",
             activity(r.published_activity, "/revisions/1"),
             Rule::ReadIn("0203"),
@@ -455,13 +467,15 @@ fn declared_routes() -> BTreeSet<(String, String)> {
                 continue;
             }
             let source = std::fs::read_to_string(&path).expect("source file");
-            for line in source.lines() {
-                let Some((_, rest)) = line.split_once(".route(\"") else {
+            // `.route("/path", get(..).post(..))`, on one line or spread over several.
+            for declaration in source.split(".route(").skip(1) {
+                let Some(rest) = declaration.trim_start().strip_prefix('"') else {
                     continue;
                 };
                 let Some((route, handlers)) = rest.split_once('"') else {
                     continue;
                 };
+                let handlers = handlers.split(';').next().unwrap_or_default();
                 for (method, call) in [("GET", "get("), ("POST", "post(")] {
                     if handlers.contains(call) {
                         routes.insert((method.to_owned(), route.to_owned()));

@@ -294,6 +294,23 @@ async fn a_case_study_page_totals_its_activities_participants() {
         page.body.contains(&format!(">{percent}%<")),
         "{percent}% female"
     );
+    assert!(page.body.contains("District council public forum"));
+    assert!(
+        page.body
+            .contains("Boards exist but are not updated (illustrative).")
+    );
+    let mechanisms = page
+        .body
+        .split("class=\"mechanisms\"")
+        .nth(1)
+        .unwrap_or_default();
+    let ticks = mechanisms
+        .split("</table>")
+        .next()
+        .unwrap_or_default()
+        .matches("✔")
+        .count();
+    assert_eq!(ticks, 9, "the demo's ratings");
 }
 
 #[tokio::test]
@@ -473,4 +490,68 @@ async fn a_district_page_shows_its_case_studies_activities_and_participants_by_s
             .contains("Civic engagement in Rotonak Mondol"),
         "a draft case study stays hidden"
     );
+}
+
+#[tokio::test]
+async fn editing_an_activity_keeps_a_revision_and_refuses_the_second_of_two_edits() {
+    let app = spawn_app().await;
+    let first = app.login_as(CTOD).await;
+    let second = app.login_as("secretariat@cpdd.example").await;
+    let (study, ctod) = ids(&app).await;
+    let saved = first
+        .post("/activities", &borrowed(&fgd_form(&study, &ctod)))
+        .await;
+    let path = saved.location.expect("location");
+    let edit = first.get(&format!("{path}/edit")).await;
+    assert!(
+        edit.body
+            .contains(r#"aria-label="Citizens · Female" value="9""#),
+        "stored counts fill the form"
+    );
+    let mut mine = fgd_form(&study, &ctod);
+    mine.push(("version", "1".into()));
+    let mut theirs = mine.clone();
+    for entry in mine
+        .iter_mut()
+        .filter(|(name, _)| *name == "count_cbo_male")
+    {
+        entry.1 = "5".into();
+    }
+    for entry in theirs.iter_mut().filter(|(name, _)| *name == "place") {
+        entry.1 = "District hall".into();
+    }
+    assert_eq!(
+        first.post(&path, &borrowed(&mine)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let refused = second.post(&path, &borrowed(&theirs)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused.body.contains("count_cbo_male"),
+        "names the field saved meanwhile"
+    );
+    assert!(
+        refused.body.contains("District hall"),
+        "keeps this person's input"
+    );
+    let id: i64 = path
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("id");
+    let (place, male_cbo): (String, i32) = sqlx::query_as(
+        "select a.place, p.count from activities a join participant_counts p on p.activity_id = a.id
+         where a.id = $1 and p.participant_group = 'cbo' and p.sex = 'male'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("stored");
+    assert_eq!(
+        (place.as_str(), male_cbo),
+        ("Pagoda hall", 5),
+        "the first save stands"
+    );
+    let history = first.get(&format!("{path}/revisions")).await;
+    assert!(history.body.contains("Revision 2") && history.body.contains("count_cbo_male"));
 }
