@@ -319,3 +319,45 @@ async fn a_new_case_study_is_refused_for_a_district_that_has_one_and_for_missing
     let created = post(form("0206", "Moung Ruessei")).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
 }
+
+#[tokio::test]
+async fn the_secretariat_creates_a_study_with_its_funders() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let donor = scalar(&app, "select id from organizations where acronym = 'DDP'")
+        .await
+        .to_string();
+    let form = |title: &'static str, start: &'static str, end: &'static str| {
+        vec![
+            ("title_en", title.to_owned()),
+            ("title_km", "ការសិក្សា ២០២៦".to_owned()),
+            ("province_code", "02".to_owned()),
+            ("period_start", start.to_owned()),
+            ("period_end", end.to_owned()),
+            ("funders", donor.clone()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let staff = &staff;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            staff.post("/studies", &fields).await
+        }
+    };
+    let before = scalar(&app, "select count(*) from studies").await;
+    let backwards = post(form("Battambang 2026", "2026-12-31", "2026-01-01")).await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(backwards.body.contains("The end comes before the start."));
+    assert!(backwards.body.contains("Battambang 2026"));
+    let untitled = post(form("", "2026-01-01", "2026-12-31")).await;
+    assert!(untitled.body.contains("Required."));
+    let not_a_date = post(form("Battambang 2026", "1 January", "2026-12-31")).await;
+    assert!(not_a_date.body.contains("Not a date"));
+    assert_eq!(scalar(&app, "select count(*) from studies").await, before);
+    let created = post(form("Battambang 2026", "2026-01-01", "2026-12-31")).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER);
+    let page = staff
+        .get(created.location.as_deref().expect("location"))
+        .await;
+    assert!(page.body.contains("Battambang 2026") && page.body.contains("Demo Donor Partnership"));
+}
