@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
+use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
-use crate::error::AppError;
+use crate::error::{AppError, render};
 use crate::web::Ctx;
 use time::OffsetDateTime;
 
@@ -154,4 +155,42 @@ pub struct HistoryPage {
     pub ctx: Ctx,
     pub back: String,
     pub revisions: Vec<Revision>,
+}
+
+/// The history page of a record at `back` (e.g. `/activities/7`), once the
+/// caller has checked that the user may read it.
+pub async fn history_page(
+    ctx: Ctx,
+    pool: &PgPool,
+    entity: &str,
+    id: i64,
+    back: String,
+) -> Result<Response, AppError> {
+    let page = HistoryPage {
+        ctx,
+        back,
+        revisions: list(pool, entity, id).await?,
+    };
+    render(&page).map(IntoResponse::into_response)
+}
+
+/// One revision's page, once the caller has checked that the user may read it.
+pub async fn revision_page(
+    ctx: Ctx,
+    pool: &PgPool,
+    entity: &str,
+    id: i64,
+    version: i32,
+    back: String,
+) -> Result<Response, AppError> {
+    let (revision, snapshot) = snapshot(pool, entity, id, version)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = RevisionPage {
+        ctx,
+        back,
+        revision,
+        snapshot,
+    };
+    render(&page).map(IntoResponse::into_response)
 }

@@ -12,7 +12,7 @@ use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::revisions::{self, HistoryPage, RevisionPage};
+use crate::revisions;
 use crate::web::Ctx;
 use crate::web::forms::FieldErrors;
 
@@ -218,16 +218,15 @@ pub async fn revision(
         Scope::District(&activity.district_code),
     )?;
     require(&user, Action::ReadInternalText, Scope::Anything)?;
-    let (revision, snapshot) = revisions::snapshot(&pool, "activity", id, version)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    render(&RevisionPage {
+    revisions::revision_page(
         ctx,
-        back: format!("/activities/{id}"),
-        revision,
-        snapshot,
-    })
-    .map(IntoResponse::into_response)
+        &pool,
+        "activity",
+        id,
+        version,
+        format!("/activities/{id}"),
+    )
+    .await
 }
 
 pub async fn history(
@@ -243,10 +242,5 @@ pub async fn history(
         Scope::District(&activity.district_code),
     )?;
     require(&user, Action::ReadInternalText, Scope::Anything)?;
-    render(&HistoryPage {
-        ctx,
-        back: format!("/activities/{id}"),
-        revisions: revisions::list(&pool, "activity", id).await?,
-    })
-    .map(IntoResponse::into_response)
+    revisions::history_page(ctx, &pool, "activity", id, format!("/activities/{id}")).await
 }

@@ -13,7 +13,7 @@ use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::revisions::{self, HistoryPage, Revision, RevisionPage, Snapshot};
+use crate::revisions;
 use crate::web::Ctx;
 use crate::web::markdown::to_safe_html;
 
@@ -294,17 +294,15 @@ pub async fn revision(
         Scope::District(&view.district_code),
     )?;
     require(&user, Action::ReadInternalText, Scope::Anything)?;
-    let (revision, snapshot): (Revision, Snapshot) =
-        revisions::snapshot(&pool, "case_study", id, version)
-            .await?
-            .ok_or(AppError::NotFound)?;
-    render(&RevisionPage {
+    revisions::revision_page(
         ctx,
-        back: format!("/case-studies/{id}"),
-        revision,
-        snapshot,
-    })
-    .map(IntoResponse::into_response)
+        &pool,
+        "case_study",
+        id,
+        version,
+        format!("/case-studies/{id}"),
+    )
+    .await
 }
 
 pub async fn history(
@@ -320,10 +318,5 @@ pub async fn history(
         Scope::District(&view.district_code),
     )?;
     require(&user, Action::ReadInternalText, Scope::Anything)?;
-    render(&HistoryPage {
-        ctx,
-        back: format!("/case-studies/{id}"),
-        revisions: revisions::list(&pool, "case_study", id).await?,
-    })
-    .map(IntoResponse::into_response)
+    revisions::history_page(ctx, &pool, "case_study", id, format!("/case-studies/{id}")).await
 }
