@@ -323,3 +323,4 @@ attachment-missing = Choose a file.
 attachment-wrong-type = Only JPEG, PNG and WebP photos and PDF documents are accepted; this file is none of them.
 revisions-none = Saved before revisions were kept; no revision yet.
 history = History
+filter-updated-from = Updated from

@@ -323,3 +323,4 @@ attachment-missing = សូមជ្រើសរើសឯកសារ។
 attachment-wrong-type = ទទួលយកតែរូបថត JPEG PNG WebP និងឯកសារ PDF ប៉ុណ្ណោះ ឯកសារនេះមិនមែនជាប្រភេទណាមួយទេ។
 revisions-none = បានរក្សាទុកមុនពេលមានការរក្សាកំណែ មិនទាន់មានកំណែនៅឡើយទេ។
 history = ប្រវត្តិ
+filter-updated-from = ធ្វើបច្ចុប្បន្នភាពពី

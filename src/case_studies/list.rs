@@ -26,6 +26,10 @@ pub struct Filters {
     #[serde(default)]
     status: String,
     #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
     q: String,
     #[serde(default)]
     sort: String,
@@ -33,12 +37,22 @@ pub struct Filters {
 }
 
 impl Filters {
+    fn date(value: &str) -> Option<time::Date> {
+        time::Date::parse(
+            value,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .ok()
+    }
+
     fn link(&self, page: i64) -> String {
         let query = serde_urlencoded::to_string([
             ("study", self.study.as_str()),
             ("province", &self.province),
             ("district", &self.district),
             ("status", &self.status),
+            ("from", &self.from),
+            ("to", &self.to),
             ("q", &self.q),
             ("sort", &self.sort),
             ("page", &page.to_string()),
@@ -98,6 +112,8 @@ pub async fn list(
              and ($2 = '' or d.province_code = $2)
              and ($3 = '' or c.district_code = $3)
              and ($4 = '' or c.status = $4)
+             and ($12::date is null or c.updated_at >= $12::date)
+             and ($13::date is null or c.updated_at < $13::date + 1)
              and ($5 = '' or (c.title_en || ' ' || c.title_km) ilike '%' || $5 || '%'
                   or exists (select 1 from activities a join findings f on f.activity_id = a.id
                              where a.case_study_id = c.id and (f.public or $6)
@@ -118,6 +134,8 @@ pub async fn list(
         filters.sort,
         page.limit(),
         page.offset(),
+        Filters::date(&filters.from),
+        Filters::date(&filters.to),
     )
     .fetch_all(&pool)
     .await?;

@@ -361,3 +361,38 @@ async fn the_secretariat_creates_a_study_with_its_funders() {
         .await;
     assert!(page.body.contains("Battambang 2026") && page.body.contains("Demo Donor Partnership"));
 }
+
+#[tokio::test]
+async fn case_study_lists_filter_by_status_date_and_text() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let rows = |body: &str| body.matches("<tr><td><a href=\"/case-studies/").count();
+    assert_eq!(rows(&staff.get("/case-studies").await.body), 7);
+    assert_eq!(
+        rows(&staff.get("/case-studies?status=published").await.body),
+        5
+    );
+    assert_eq!(rows(&staff.get("/case-studies?q=bavel").await.body), 1);
+    sqlx::query("update case_studies set updated_at = timestamptz '2021-12-01' where district_code = '0204'")
+        .execute(&app.pool)
+        .await
+        .expect("an older one");
+    assert_eq!(
+        rows(&staff.get("/case-studies?to=2021-12-31").await.body),
+        1
+    );
+    assert_eq!(
+        rows(&staff.get("/case-studies?from=2022-01-01").await.body),
+        6
+    );
+    let by_title = staff.get("/case-studies?sort=title").await;
+    let first = by_title
+        .body
+        .split("<tr><td><a href=\"/case-studies/")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        first.contains("Civic engagement in Banan"),
+        "alphabetical: Banan first"
+    );
+}
