@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::activities::routes())
         .merge(crate::case_studies::routes())
         .merge(crate::themes::routes())
+        .merge(crate::recommendations::routes())
         .merge(crate::attachments::routes(state.files.max_bytes))
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod geo;
 pub mod home;
+pub mod recommendations;
 pub mod revisions;
 pub mod studies;
 pub mod themes;

@@ -67,6 +67,16 @@ pub enum Action {
     ReadCaseStudy,
     /// Read free text not marked public: activity summaries, places, internal findings.
     ReadInternalText,
+    /// Draft a district's recommendation list and edit its recommendations.
+    WriteRecommendations,
+    /// Submit a list for endorsement, or reopen an endorsed one.
+    SubmitRecommendations,
+    /// Endorse or return a submitted list: only the district's own officials.
+    EndorseList,
+    /// Read a recommendation list; `published` means endorsed.
+    ReadRecommendations,
+    /// Mark endorsed recommendations as provincial or national priorities.
+    SetPriorities,
 }
 
 /// What an action is about: anything, or a record of one district, published
@@ -102,14 +112,20 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
     match action {
         Action::Administer => role == Role::Admin,
         Action::BrowseGeography => true,
-        Action::ManageStudies | Action::ReviewCaseStudy => staff,
+        Action::ManageStudies
+        | Action::ReviewCaseStudy
+        | Action::SubmitRecommendations
+        | Action::SetPriorities => staff,
+        Action::WriteRecommendations => staff || (role == Role::Ngo && district.is_none_or(own)),
+        // Not even an administrator endorses on a district's behalf.
+        Action::EndorseList => role == Role::Sna && district.is_some_and(own),
         Action::ReadInternalText => role != Role::Donor,
         // Without a district, the question is whether the user may start one at all.
         Action::RecordActivity | Action::WriteCaseStudy => {
             staff || (role == Role::Ngo && district.is_none_or(own))
         }
         // Published material is for everyone signed in; the rest stays in its district.
-        Action::ReadActivity | Action::ReadCaseStudy => {
+        Action::ReadActivity | Action::ReadCaseStudy | Action::ReadRecommendations => {
             staff
                 || published
                 || (matches!(role, Role::Ngo | Role::Sna) && district.is_some_and(own))
@@ -261,6 +277,19 @@ mod tests {
                     "{role:?} {district}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn only_a_districts_own_officials_endorse_its_list() {
+        for role in Role::ALL {
+            let user = User(role, vec!["0203".into()]);
+            let endorses = allows(&user, Action::EndorseList, Scope::District("0203"));
+            assert_eq!(endorses, role == Role::Sna, "{role:?}");
+            assert!(
+                !allows(&user, Action::EndorseList, Scope::District("0204")),
+                "{role:?}"
+            );
         }
     }
 

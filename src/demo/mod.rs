@@ -3,6 +3,7 @@
 //! 2021 study, a donor, and one account per role with a random password.
 
 mod field_work;
+mod recommendations;
 
 use sqlx::PgPool;
 
@@ -135,6 +136,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<Option<Vec<DemoAccount>>> {
             password,
         });
     }
+    recommendations::load(&mut tx).await?;
     tx.commit().await?;
     Ok(Some(accounts))
 }

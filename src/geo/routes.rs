@@ -180,6 +180,13 @@ struct DistrictPage {
     participants: Totals,
     case_studies: Vec<CaseStudyLine>,
     activities: Vec<ActivityLine>,
+    lists: Vec<ListLine>,
+}
+
+pub struct ListLine {
+    pub id: i64,
+    pub list_version: i32,
+    pub status: String,
 }
 
 /// Participants of the activities the reader may see in the district.
@@ -248,16 +255,39 @@ async fn show(
     )
     .fetch_all(&pool)
     .await?;
-    let case_studies = sqlx::query_as!(
-        CaseStudyLine,
-        "select id, title_en, title_km, status from case_studies
-         where district_code = $1 and ($2 or status in ('published', 'archived'))
-         order by updated_at desc",
+    // The district's case studies and recommendation lists, in one statement.
+    let material = sqlx::query!(
+        r#"select 'case_study' as "kind!", id as "id!", title_en as "title_en!", title_km as "title_km!",
+                  status as "status!", 0 as "list_version!", updated_at as "updated_at!"
+           from case_studies
+           where district_code = $1 and ($2 or status in ('published', 'archived'))
+           union all
+           select 'list', id, '', '', status, list_version, updated_at from recommendation_lists
+           where district_code = $1 and ($2 or status in ('endorsed', 'superseded'))
+           order by 1, 7 desc"#,
         code,
         unpublished
     )
     .fetch_all(&pool)
     .await?;
+    let mut case_studies = Vec::new();
+    let mut lists = Vec::new();
+    for row in material {
+        if row.kind == "case_study" {
+            case_studies.push(CaseStudyLine {
+                id: row.id,
+                title_en: row.title_en,
+                title_km: row.title_km,
+                status: row.status,
+            });
+        } else {
+            lists.push(ListLine {
+                id: row.id,
+                list_version: row.list_version,
+                status: row.status,
+            });
+        }
+    }
     let activities = sqlx::query_as!(
         ActivityLine,
         r#"select a.id, a.kind, a.held_on,
@@ -271,6 +301,7 @@ async fn show(
     .fetch_all(&pool)
     .await?;
     render(&DistrictPage {
+        lists,
         participants: Totals {
             female: district.female,
             male: district.total - district.female,

@@ -38,6 +38,16 @@ struct HomePage {
     user: CurrentUser,
     districts: Vec<DistrictLink>,
     totals: Option<Totals>,
+    waiting: Vec<WaitingList>,
+}
+
+/// A recommendation list waiting for this official's endorsement.
+pub struct WaitingList {
+    pub id: i64,
+    pub district_en: String,
+    pub district_km: String,
+    pub study: String,
+    pub recommendations: i64,
 }
 
 async fn home(
@@ -67,10 +77,30 @@ async fn home(
     } else {
         None
     };
+    // Only officials of the list's own district can endorse it, so only they
+    // see it waiting.
+    let waiting = if user.role == crate::auth::policy::Role::Sna {
+        sqlx::query_as!(
+            WaitingList,
+            r#"select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
+                      (select count(*) from recommendations r where r.list_id = l.id) as "recommendations!"
+               from recommendation_lists l
+               join districts d on d.code = l.district_code
+               join studies s on s.id = l.study_id
+               where l.status = 'submitted' and l.district_code = any($1)
+               order by l.updated_at"#,
+            &user.districts
+        )
+        .fetch_all(&pool)
+        .await?
+    } else {
+        Vec::new()
+    };
     render(&HomePage {
         ctx,
         user,
         districts,
         totals,
+        waiting,
     })
 }

@@ -88,6 +88,7 @@ impl Ctx {
         };
         let mut links = vec![
             ("/", "nav-home"),
+            ("/recommendation-lists", "nav-recommendations"),
             ("/case-studies", "nav-case-studies"),
             ("/activities", "nav-activities"),
             ("/studies", "nav-studies"),

@@ -37,6 +37,8 @@ enum Rule {
     WriteIn(&'static str),
     /// Staff, and NGO staff or SNA officials of the district: unpublished material.
     ReadIn(&'static str),
+    /// Only the district's own officials (SNA users), not even administrators.
+    EndorseIn(&'static str),
     /// Signing out: everyone ends up on the sign-in page.
     SignOut,
 }
@@ -84,6 +86,7 @@ fn expected(rule: Rule, person: &str) -> Outcome {
         (Rule::ReadIn(district), _) => {
             allowed(staff || ((ngo || sna) && districts_of(person).contains(&district)))
         }
+        (Rule::EndorseIn(district), _) => allowed(sna && districts_of(person).contains(&district)),
     }
 }
 
@@ -113,6 +116,11 @@ struct Records {
     /// A public photo of the published activity, and a file of the draft one.
     public_file: i64,
     draft_file: i64,
+    /// Recommendation lists: Battambang's waits, Banan's was returned, Bavel's is endorsed.
+    waiting_list: i64,
+    returned_list: i64,
+    endorsed_list: i64,
+    returned_item: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -140,6 +148,14 @@ async fn records(app: &TestApp) -> Records {
         review_case: id("select id from case_studies where district_code = '0212'").await,
         public_file: attachment(app, "0203", true).await,
         draft_file: attachment(app, "0207", false).await,
+        waiting_list: id("select id from recommendation_lists where district_code = '0203'").await,
+        returned_list: id("select id from recommendation_lists where district_code = '0201'").await,
+        endorsed_list: id("select id from recommendation_lists where district_code = '0204'").await,
+        returned_item: id(
+            "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
+             where l.district_code = '0201' order by r.position limit 1",
+        )
+        .await,
     }
 }
 
@@ -167,6 +183,7 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
     let user = |suffix: &str| format!("/admin/users/{}{suffix}", r.user);
     let activity = |id: i64, suffix: &str| format!("/activities/{id}{suffix}");
     let case = |id: i64, suffix: &str| format!("/case-studies/{id}{suffix}");
+    let list = |id: i64, suffix: &str| format!("/recommendation-lists/{id}{suffix}");
     vec![
         ("GET", "/healthz", "/healthz".into(), Rule::Public),
         ("GET", "/readyz", "/readyz".into(), Rule::Public),
@@ -370,6 +387,114 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "POST",
             "/case-studies/{id}/archive",
             case(r.published_case, "/archive"),
+            Rule::Staff,
+        ),
+        (
+            "GET",
+            "/recommendation-lists",
+            "/recommendation-lists".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/recommendation-lists/new",
+            "/recommendation-lists/new".into(),
+            Rule::Writers,
+        ),
+        (
+            "POST",
+            "/recommendation-lists",
+            "/recommendation-lists".into(),
+            Rule::Writers,
+        ),
+        (
+            "GET",
+            "/recommendation-lists/{id}",
+            list(r.endorsed_list, ""),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/recommendation-lists/{id}",
+            list(r.waiting_list, ""),
+            Rule::ReadIn("0203"),
+        ),
+        (
+            "GET",
+            "/recommendation-lists/{id}/print",
+            list(r.endorsed_list, "/print"),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/recommendation-lists/{id}/print",
+            list(r.waiting_list, "/print"),
+            Rule::ReadIn("0203"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/recommendations",
+            list(r.returned_list, "/recommendations"),
+            Rule::WriteIn("0201"),
+        ),
+        (
+            "GET",
+            "/recommendation-lists/{id}/recommendations/{item}",
+            list(
+                r.returned_list,
+                &format!("/recommendations/{}", r.returned_item),
+            ),
+            Rule::WriteIn("0201"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/recommendations/{item}",
+            list(
+                r.returned_list,
+                &format!("/recommendations/{}", r.returned_item),
+            ),
+            Rule::WriteIn("0201"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/recommendations/{item}/move",
+            list(
+                r.returned_list,
+                &format!("/recommendations/{}/move", r.returned_item),
+            ),
+            Rule::WriteIn("0201"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/recommendations/{item}/delete",
+            list(
+                r.returned_list,
+                &format!("/recommendations/{}/delete", r.returned_item),
+            ),
+            Rule::WriteIn("0201"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/endorse",
+            list(r.waiting_list, "/endorse"),
+            Rule::EndorseIn("0203"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/return",
+            list(r.waiting_list, "/return"),
+            Rule::EndorseIn("0203"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/reopen",
+            list(r.endorsed_list, "/reopen"),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/submit",
+            list(r.returned_list, "/submit"),
             Rule::Staff,
         ),
         ("GET", "/admin/themes", "/admin/themes".into(), Rule::Staff),

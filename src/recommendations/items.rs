@@ -1,0 +1,433 @@
+//! Adding, editing, removing and reordering the recommendations of a list that
+//! is still a draft (or was returned). Each change locks the list first, so no
+//! recommendation changes while the list is being submitted or endorsed.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use super::ADDRESSEES;
+use super::lists::{ListView, evidence_choices, load};
+use crate::audit::{self, Event};
+use crate::auth::policy::{Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::{ClientIp, Ctx, flash};
+
+/// The recommendation form as sent; evidence comes as repeated `evidence` fields.
+#[derive(Debug, Default, Clone)]
+pub struct ItemForm {
+    pub text_en: String,
+    pub text_km: String,
+    pub addressee: String,
+    pub theme_id: String,
+    pub evidence: Vec<String>,
+}
+
+impl ItemForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = ItemForm::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "text_en" => form.text_en = value,
+                "text_km" => form.text_km = value,
+                "addressee" => form.addressee = value,
+                "theme_id" => form.theme_id = value,
+                "evidence" => form.evidence.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    pub fn cites(&self, finding: &i64) -> bool {
+        self.evidence.iter().any(|id| *id == finding.to_string())
+    }
+
+    fn parse(
+        &self,
+        themes: &[(i64, String, String)],
+        evidence: &[(i64, String)],
+    ) -> Result<ValidItem, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let text_en = forms::optional_text(&mut errors, "text_en", &self.text_en, 2_000);
+        let text_km = forms::optional_text(&mut errors, "text_km", &self.text_km, 2_000);
+        if text_en.is_empty() && text_km.is_empty() {
+            errors.add("text_en", "recommendation-text-required");
+        }
+        if !ADDRESSEES.contains(&self.addressee.as_str()) {
+            errors.add("addressee", "error-choose");
+        }
+        let theme_id = match self.theme_id.trim() {
+            "" => None,
+            text => {
+                let id = text
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|id| themes.iter().any(|(known, _, _)| known == id));
+                if id.is_none() {
+                    errors.add("theme_id", "error-choose");
+                }
+                id
+            }
+        };
+        let mut findings = Vec::new();
+        for finding in &self.evidence {
+            match finding
+                .parse::<i64>()
+                .ok()
+                .filter(|id| evidence.iter().any(|(known, _)| known == id))
+            {
+                Some(id) => findings.push(id),
+                None => errors.add("evidence", "recommendation-evidence-elsewhere"),
+            }
+        }
+        errors.into_result(ValidItem {
+            text_en,
+            text_km,
+            addressee: self.addressee.clone(),
+            theme_id,
+            evidence: findings,
+        })
+    }
+}
+
+struct ValidItem {
+    text_en: String,
+    text_km: String,
+    addressee: String,
+    theme_id: Option<i64>,
+    evidence: Vec<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/item.html")]
+struct ItemPage {
+    ctx: Ctx,
+    list: ListView,
+    item_id: Option<i64>,
+    form: ItemForm,
+    errors: FieldErrors,
+    themes: Vec<(i64, String, String)>,
+    evidence: Vec<(i64, String)>,
+    addressees: [&'static str; 5],
+}
+
+impl ItemPage {
+    fn action(&self) -> String {
+        match self.item_id {
+            Some(item) => format!(
+                "/recommendation-lists/{}/recommendations/{item}",
+                self.list.id
+            ),
+            None => format!("/recommendation-lists/{}/recommendations", self.list.id),
+        }
+    }
+}
+
+/// The list, if the user may change its recommendations now.
+async fn editable(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<ListView, AppError> {
+    let list = load(pool, id).await?;
+    require(
+        user,
+        Action::WriteRecommendations,
+        Scope::District(&list.district_code),
+    )?;
+    if !list.editable() {
+        return Err(AppError::IllegalTransition);
+    }
+    Ok(list)
+}
+
+/// Locks the list for the change and checks, under the lock, that it is still editable.
+async fn lock_editable(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), AppError> {
+    let status = sqlx::query_scalar!(
+        "select status from recommendation_lists where id = $1 for update",
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if matches!(status.as_str(), "draft" | "returned") {
+        Ok(())
+    } else {
+        Err(AppError::IllegalTransition)
+    }
+}
+
+async fn item_page(
+    ctx: Ctx,
+    pool: &PgPool,
+    list: ListView,
+    item_id: Option<i64>,
+    form: ItemForm,
+    errors: FieldErrors,
+) -> Result<ItemPage, AppError> {
+    Ok(ItemPage {
+        themes: crate::activities::show::theme_choices(pool).await?,
+        evidence: evidence_choices(pool, &list.district_code).await?,
+        addressees: ADDRESSEES,
+        ctx,
+        list,
+        item_id,
+        form,
+        errors,
+    })
+}
+
+fn event(
+    user: &CurrentUser,
+    action: &'static str,
+    list_id: i64,
+    item: i64,
+    ip: Option<String>,
+) -> Event<'static> {
+    Event {
+        actor_id: Some(user.id),
+        action,
+        entity: "recommendation",
+        entity_id: Some(item.to_string()),
+        summary: format!("list {list_id}"),
+        ip,
+    }
+}
+
+async fn save_evidence(
+    tx: &mut sqlx::PgConnection,
+    item: i64,
+    evidence: &[i64],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "delete from recommendation_evidence where recommendation_id = $1",
+        item
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into recommendation_evidence (recommendation_id, finding_id)
+         select $1, unnest($2::bigint[]) on conflict do nothing",
+        item,
+        evidence
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn create(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let list = editable(&pool, &user, id).await?;
+    let form = ItemForm::from_pairs(pairs);
+    let page = item_page(ctx, &pool, list, None, form, FieldErrors::default()).await?;
+    let valid = match page.form.parse(&page.themes, &page.evidence) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let page = ItemPage { errors, ..page };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        }
+    };
+    let mut tx = pool.begin().await?;
+    lock_editable(&mut tx, id).await?;
+    let item = sqlx::query_scalar!(
+        "insert into recommendations (list_id, position, text_en, text_km, addressee, theme_id)
+         values ($1, (select coalesce(max(position), 0) + 1 from recommendations where list_id = $1), $2, $3, $4, $5)
+         returning id",
+        id,
+        valid.text_en,
+        valid.text_km,
+        valid.addressee,
+        valid.theme_id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    save_evidence(&mut tx, item, &valid.evidence).await?;
+    touch(&mut tx, id).await?;
+    audit::record(&mut *tx, event(&user, "recommendation_added", id, item, ip)).await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}#recommendation-{item}")).into_response())
+}
+
+/// Marks the list as changed.
+async fn touch(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update recommendation_lists set version = version + 1, updated_at = now() where id = $1",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn edit_form(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path((id, item)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    let list = editable(&pool, &user, id).await?;
+    let row = sqlx::query!(
+        r#"select text_en, text_km, addressee, theme_id,
+                  array(select finding_id::text from recommendation_evidence where recommendation_id = r.id) as "evidence!"
+           from recommendations r where id = $1 and list_id = $2"#,
+        item,
+        id
+    )
+    .fetch_optional(&pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let form = ItemForm {
+        text_en: row.text_en,
+        text_km: row.text_km,
+        addressee: row.addressee,
+        theme_id: row.theme_id.map(|id| id.to_string()).unwrap_or_default(),
+        evidence: row.evidence,
+    };
+    render(&item_page(ctx, &pool, list, Some(item), form, FieldErrors::default()).await?)
+        .map(IntoResponse::into_response)
+}
+
+pub async fn update(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path((id, item)): Path<(i64, i64)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let list = editable(&pool, &user, id).await?;
+    let page = item_page(
+        ctx,
+        &pool,
+        list,
+        Some(item),
+        ItemForm::from_pairs(pairs),
+        FieldErrors::default(),
+    )
+    .await?;
+    let valid = match page.form.parse(&page.themes, &page.evidence) {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let page = ItemPage { errors, ..page };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        }
+    };
+    let mut tx = pool.begin().await?;
+    lock_editable(&mut tx, id).await?;
+    let updated = sqlx::query!(
+        "update recommendations set text_en = $3, text_km = $4, addressee = $5, theme_id = $6
+         where id = $1 and list_id = $2",
+        item,
+        id,
+        valid.text_en,
+        valid.text_km,
+        valid.addressee,
+        valid.theme_id,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    save_evidence(&mut tx, item, &valid.evidence).await?;
+    touch(&mut tx, id).await?;
+    audit::record(
+        &mut *tx,
+        event(&user, "recommendation_updated", id, item, ip),
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}#recommendation-{item}")).into_response())
+}
+
+pub async fn delete(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path((id, item)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    editable(&pool, &user, id).await?;
+    let mut tx = pool.begin().await?;
+    lock_editable(&mut tx, id).await?;
+    let deleted = sqlx::query!(
+        "delete from recommendations where id = $1 and list_id = $2",
+        item,
+        id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if deleted == 0 {
+        return Err(AppError::NotFound);
+    }
+    touch(&mut tx, id).await?;
+    audit::record(
+        &mut *tx,
+        event(&user, "recommendation_removed", id, item, ip),
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    direction: String,
+}
+
+/// Swaps a recommendation with its neighbour above or below.
+pub async fn move_item(
+    user: CurrentUser,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path((id, item)): Path<(i64, i64)>,
+    Form(form): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    editable(&pool, &user, id).await?;
+    let up = match form.direction.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(AppError::BadRequest),
+    };
+    let mut tx = pool.begin().await?;
+    lock_editable(&mut tx, id).await?;
+    let swapped = sqlx::query!(
+        "with this as (select id, position from recommendations where id = $1 and list_id = $2),
+              other as (select r.id, r.position from recommendations r, this
+                        where r.list_id = $2 and r.id <> this.id
+                          and (case when $3 then r.position < this.position else r.position > this.position end)
+                        order by case when $3 then -r.position else r.position end limit 1)
+         update recommendations r set position = case when r.id = this.id then other.position else this.position end
+         from this, other where r.id in (this.id, other.id)",
+        item,
+        id,
+        up,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if swapped == 2 {
+        touch(&mut tx, id).await?;
+        audit::record(&mut *tx, event(&user, "recommendation_moved", id, item, ip)).await?;
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}#recommendation-{item}")).into_response())
+}

@@ -1,0 +1,470 @@
+//! The recommendation lists: the index, a new list, one list, and its printable
+//! version for the district's paper file.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::audit::{self, Event};
+use crate::auth::policy::{self, Action, Role, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::forms::{FieldErrors, Form};
+use crate::web::{ClientIp, Ctx, flash, format_timestamp};
+
+pub struct ListRow {
+    pub id: i64,
+    pub district_en: String,
+    pub district_km: String,
+    pub study: String,
+    pub list_version: i32,
+    pub status: String,
+    pub recommendations: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    district: String,
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/index.html")]
+struct IndexPage {
+    ctx: Ctx,
+    filters: Filters,
+    lists: Vec<ListRow>,
+    statuses: [&'static str; 5],
+    can_create: bool,
+}
+
+pub const STATUSES: [&str; 5] = ["draft", "submitted", "returned", "endorsed", "superseded"];
+
+pub async fn list(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Query(filters): Query<Filters>,
+) -> Result<Response, AppError> {
+    let scope = policy::unpublished_read_scope(&user);
+    let lists = sqlx::query_as!(
+        ListRow,
+        r#"select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
+                  l.list_version, l.status,
+                  (select count(*) from recommendations r where r.list_id = l.id) as "recommendations!"
+           from recommendation_lists l
+           join districts d on d.code = l.district_code
+           join studies s on s.id = l.study_id
+           where ($1 = '' or l.status = $1) and ($2 = '' or l.district_code = $2)
+             and ($3 or l.district_code = any($4) or l.status in ('endorsed', 'superseded'))
+           order by d.code, l.list_version desc"#,
+        filters.status,
+        filters.district,
+        scope.everywhere,
+        &scope.districts,
+    )
+    .fetch_all(&pool)
+    .await?;
+    render(&IndexPage {
+        can_create: policy::allows(&user, Action::WriteRecommendations, Scope::Anything),
+        ctx,
+        filters,
+        lists,
+        statuses: STATUSES,
+    })
+    .map(IntoResponse::into_response)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewListForm {
+    #[serde(default)]
+    district_code: String,
+    #[serde(default)]
+    study_id: String,
+    #[serde(default)]
+    consultation_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/new.html")]
+struct NewPage {
+    ctx: Ctx,
+    form: NewListForm,
+    errors: FieldErrors,
+    districts: Vec<(String, String, String)>,
+    studies: Vec<(i64, String)>,
+    consultations: Vec<(i64, String, String)>,
+}
+
+async fn new_page(
+    ctx: Ctx,
+    pool: &PgPool,
+    user: &CurrentUser,
+    form: NewListForm,
+    errors: FieldErrors,
+) -> Result<NewPage, AppError> {
+    let everywhere = user.role != Role::Ngo;
+    let districts = sqlx::query!(
+        "select code, name_en, name_km from districts where $1 or code = any($2) order by code",
+        everywhere,
+        &user.districts
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.code, row.name_en, row.name_km))
+    .collect();
+    let references = sqlx::query!(
+        r#"select 'study' as "kind!", s.id as "id!", '' as "district!", s.title_en as "label!" from studies s
+           union all
+           select 'consultation', a.id, a.district_code, a.district_code || ' · ' || a.held_on
+           from activities a where a.kind = 'joint_consultation' and ($1 or a.district_code = any($2))
+           order by 1, 3, 4"#,
+        everywhere,
+        &user.districts
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut studies = Vec::new();
+    let mut consultations = Vec::new();
+    for row in references {
+        if row.kind == "study" {
+            studies.push((row.id, row.label));
+        } else {
+            consultations.push((row.id, row.district, row.label));
+        }
+    }
+    Ok(NewPage {
+        ctx,
+        form,
+        errors,
+        districts,
+        studies,
+        consultations,
+    })
+}
+
+pub async fn new_form(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+) -> Result<Response, AppError> {
+    require(&user, Action::WriteRecommendations, Scope::Anything)?;
+    render(
+        &new_page(
+            ctx,
+            &pool,
+            &user,
+            NewListForm::default(),
+            FieldErrors::default(),
+        )
+        .await?,
+    )
+    .map(IntoResponse::into_response)
+}
+
+pub async fn create(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Form(form): Form<NewListForm>,
+) -> Result<Response, AppError> {
+    require(&user, Action::WriteRecommendations, Scope::Anything)?;
+    let page = new_page(ctx, &pool, &user, form, FieldErrors::default()).await?;
+    let mut errors = FieldErrors::default();
+    let district = page.form.district_code.clone();
+    if !page.districts.iter().any(|(code, _, _)| *code == district) {
+        errors.add("district_code", "activity-district-not-yours");
+    }
+    let study = page
+        .form
+        .study_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| page.studies.iter().any(|(known, _)| known == id));
+    if study.is_none() {
+        errors.add("study_id", "error-choose");
+    }
+    let consultation = match page.form.consultation_id.trim() {
+        "" => None,
+        text => {
+            let id = text.parse::<i64>().ok().filter(|id| {
+                page.consultations
+                    .iter()
+                    .any(|(known, code, _)| known == id && *code == district)
+            });
+            if id.is_none() {
+                errors.add("consultation_id", "recommendations-consultation-elsewhere");
+            }
+            id
+        }
+    };
+    let Some(study) = study.filter(|_| errors.is_empty()) else {
+        let page = NewPage { errors, ..page };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+    };
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "insert into recommendation_lists (district_code, study_id, consultation_id)
+         select $1, $2, $3
+         where not exists (select 1 from recommendation_lists where district_code = $1 and study_id = $2)
+         returning id",
+        district,
+        study,
+        consultation,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = id else {
+        let mut errors = FieldErrors::default();
+        errors.add("district_code", "recommendations-list-exists");
+        let page = NewPage { errors, ..page };
+        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+    };
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "recommendation_list_created",
+            entity: "recommendation_list",
+            entity_id: Some(id.to_string()),
+            summary: format!("{district} study {study}"),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}")).into_response())
+}
+
+/// A list's header.
+pub struct ListView {
+    pub id: i64,
+    pub district_code: String,
+    pub district_en: String,
+    pub district_km: String,
+    pub study_title: String,
+    pub consultation: Option<String>,
+    pub list_version: i32,
+    pub previous_id: Option<i64>,
+    pub next_id: Option<i64>,
+    pub status: String,
+}
+
+impl ListView {
+    pub fn endorsed(&self) -> bool {
+        matches!(self.status.as_str(), "endorsed" | "superseded")
+    }
+
+    pub fn editable(&self) -> bool {
+        matches!(self.status.as_str(), "draft" | "returned")
+    }
+}
+
+pub async fn load(pool: &PgPool, id: i64) -> Result<ListView, AppError> {
+    sqlx::query_as!(
+        ListView,
+        r#"select l.id, l.district_code, d.name_en as district_en, d.name_km as district_km,
+                  s.title_en as study_title, a.held_on::text as "consultation?", l.list_version, l.previous_id,
+                  (select n.id from recommendation_lists n where n.previous_id = l.id) as "next_id?",
+                  l.status
+           from recommendation_lists l
+           join districts d on d.code = l.district_code
+           join studies s on s.id = l.study_id
+           left join activities a on a.id = l.consultation_id
+           where l.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// A recommendation with its theme and the findings it rests on.
+pub struct ItemView {
+    pub id: i64,
+    pub text_en: String,
+    pub text_km: String,
+    pub addressee: String,
+    pub theme_en: Option<String>,
+    pub theme_km: Option<String>,
+    pub evidence_texts: Vec<String>,
+}
+
+pub async fn items(pool: &PgPool, list_id: i64) -> Result<Vec<ItemView>, AppError> {
+    Ok(sqlx::query_as!(
+        ItemView,
+        r#"select r.id, r.text_en, r.text_km, r.addressee,
+                  t.name_en as "theme_en?", t.name_km as "theme_km?",
+                  array(select coalesce(nullif(f.text_en, ''), f.text_km) from recommendation_evidence e
+                        join findings f on f.id = e.finding_id
+                        where e.recommendation_id = r.id order by e.finding_id) as "evidence_texts!"
+           from recommendations r left join themes t on t.id = r.theme_id
+           where r.list_id = $1 order by r.position, r.id"#,
+        list_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One transition of the list's history.
+pub struct Transition {
+    pub transition: String,
+    pub actor_name: String,
+    pub actor_position: String,
+    pub at: OffsetDateTime,
+    pub comment: String,
+    pub fingerprint: Option<String>,
+}
+
+impl Transition {
+    pub fn at_text(&self) -> String {
+        format_timestamp(self.at)
+    }
+}
+
+async fn history(pool: &PgPool, list_id: i64) -> Result<Vec<Transition>, AppError> {
+    Ok(sqlx::query_as!(
+        Transition,
+        "select transition, actor_name, actor_position, at, comment, fingerprint
+         from endorsements where list_id = $1 order by at, id",
+        list_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Findings of the district a recommendation can rest on: (id, text).
+pub async fn evidence_choices(
+    pool: &PgPool,
+    district: &str,
+) -> Result<Vec<(i64, String)>, AppError> {
+    Ok(sqlx::query!(
+        r#"select f.id, coalesce(nullif(f.text_en, ''), f.text_km) as "text!"
+           from findings f join activities a on a.id = f.activity_id
+           where a.district_code = $1 order by a.held_on, f.id"#,
+        district
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.id, row.text))
+    .collect())
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/show.html")]
+struct ShowPage {
+    ctx: Ctx,
+    list: ListView,
+    items: Vec<ItemView>,
+    history: Vec<Transition>,
+    evidence: Vec<(i64, String)>,
+    themes: Vec<(i64, String, String)>,
+    addressees: [&'static str; 5],
+    can_edit: bool,
+    can_submit: bool,
+    can_endorse: bool,
+    can_reopen: bool,
+}
+
+impl ShowPage {
+    fn endorsement(&self) -> Option<&Transition> {
+        self.history
+            .iter()
+            .rev()
+            .find(|step| step.transition == "endorsed")
+    }
+}
+
+/// Reads a list after checking that the user may.
+async fn readable(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<ListView, AppError> {
+    let list = load(pool, id).await?;
+    require(
+        user,
+        Action::ReadRecommendations,
+        Scope::Record {
+            district: &list.district_code,
+            published: list.endorsed(),
+        },
+    )?;
+    Ok(list)
+}
+
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let list = readable(&pool, &user, id).await?;
+    let district = Scope::District(&list.district_code);
+    let can_edit = list.editable() && policy::allows(&user, Action::WriteRecommendations, district);
+    let page = ShowPage {
+        items: items(&pool, id).await?,
+        history: history(&pool, id).await?,
+        evidence: if can_edit {
+            evidence_choices(&pool, &list.district_code).await?
+        } else {
+            Vec::new()
+        },
+        themes: if can_edit {
+            crate::activities::show::theme_choices(&pool).await?
+        } else {
+            Vec::new()
+        },
+        addressees: super::ADDRESSEES,
+        can_edit,
+        can_submit: list.editable()
+            && policy::allows(&user, Action::SubmitRecommendations, district),
+        can_endorse: list.status == "submitted"
+            && policy::allows(&user, Action::EndorseList, district),
+        can_reopen: list.status == "endorsed"
+            && policy::allows(&user, Action::SubmitRecommendations, district),
+        list,
+        ctx,
+    };
+    render(&page).map(IntoResponse::into_response)
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/print.html")]
+struct PrintPage {
+    ctx: Ctx,
+    list: ListView,
+    items: Vec<ItemView>,
+    endorsement: Option<Transition>,
+}
+
+/// The list on paper: both languages, the signature block and the fingerprint.
+pub async fn print(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let list = readable(&pool, &user, id).await?;
+    let endorsement = history(&pool, id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|step| step.transition == "endorsed");
+    render(&PrintPage {
+        items: items(&pool, id).await?,
+        ctx,
+        list,
+        endorsement,
+    })
+    .map(IntoResponse::into_response)
+}

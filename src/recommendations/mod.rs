@@ -1,0 +1,52 @@
+//! `/recommendation-lists`: the joint list of recommendations of one district for
+//! one study, produced at a joint SNA–CSO consultation, endorsed online by the
+//! district's own officials, frozen once endorsed, and reopened as a new version.
+
+mod items;
+mod lists;
+pub mod snapshot;
+mod workflow;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/recommendation-lists",
+            get(lists::list).post(lists::create),
+        )
+        .route("/recommendation-lists/new", get(lists::new_form))
+        .route("/recommendation-lists/{id}", get(lists::show))
+        .route("/recommendation-lists/{id}/print", get(lists::print))
+        .route(
+            "/recommendation-lists/{id}/recommendations",
+            post(items::create),
+        )
+        .route(
+            "/recommendation-lists/{id}/recommendations/{item}",
+            get(items::edit_form).post(items::update),
+        )
+        .route(
+            "/recommendation-lists/{id}/recommendations/{item}/delete",
+            post(items::delete),
+        )
+        .route(
+            "/recommendation-lists/{id}/recommendations/{item}/move",
+            post(items::move_item),
+        )
+        .route("/recommendation-lists/{id}/submit", post(workflow::submit))
+        .route(
+            "/recommendation-lists/{id}/endorse",
+            post(workflow::endorse),
+        )
+        .route(
+            "/recommendation-lists/{id}/return",
+            post(workflow::send_back),
+        )
+        .route("/recommendation-lists/{id}/reopen", post(workflow::reopen))
+}
+
+pub const ADDRESSEES: [&str; 5] = ["sna", "cso", "joint", "province", "national"];

@@ -1,0 +1,295 @@
+//! The list's workflow: draft → submitted → endorsed, or submitted → returned →
+//! (edited) → submitted; an endorsed list is frozen, and reopening it starts a
+//! new draft version. Each step locks the list, checks its state, records the
+//! transition and an audit event, all in one transaction.
+
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use serde::Deserialize;
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use super::snapshot;
+use crate::audit::{self, Event};
+use crate::auth::policy::{Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::AppError;
+use crate::web::forms::Form;
+use crate::web::{ClientIp, flash};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct StepForm {
+    #[serde(default)]
+    comment: String,
+    #[serde(default)]
+    position: String,
+}
+
+/// The list, locked for the step: its district and state.
+struct Locked {
+    district_code: String,
+    status: String,
+    previous_id: Option<i64>,
+}
+
+async fn lock(tx: &mut sqlx::PgConnection, id: i64) -> Result<Locked, AppError> {
+    sqlx::query_as!(
+        Locked,
+        "select district_code, status, previous_id from recommendation_lists where id = $1 for update",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Records a transition in the list's history and the audit log.
+async fn record(
+    tx: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    transition: &str,
+    position: &str,
+    comment: &str,
+    ip: Option<String>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "insert into endorsements (list_id, transition, actor_id, actor_name, actor_position, comment)
+         values ($1, $2, $3, $4, $5, $6)",
+        id,
+        transition,
+        user.id,
+        user.display_name,
+        position,
+        comment,
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "recommendation_list_step",
+            entity: "recommendation_list",
+            entity_id: Some(id.to_string()),
+            summary: format!(
+                "{transition}{}",
+                if comment.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {comment}")
+                }
+            ),
+            ip,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn required(text: &str, key: &'static str) -> Result<String, AppError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(AppError::Refused(key));
+    }
+    if text.chars().count() > 2_000 {
+        return Err(AppError::Refused("error-comment-too-long"));
+    }
+    Ok(text.to_owned())
+}
+
+async fn set_status(tx: &mut sqlx::PgConnection, id: i64, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update recommendation_lists set status = $2, version = version + 1, updated_at = now() where id = $1",
+        id,
+        status
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The secretariat sends the list to the district's officials.
+pub async fn submit(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Redirect, AppError> {
+    let mut tx = pool.begin().await?;
+    let list = lock(&mut tx, id).await?;
+    require(
+        &user,
+        Action::SubmitRecommendations,
+        Scope::District(&list.district_code),
+    )?;
+    if !matches!(list.status.as_str(), "draft" | "returned") {
+        return Err(AppError::IllegalTransition);
+    }
+    let count = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from recommendations where list_id = $1"#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if count == 0 {
+        return Err(AppError::Refused("error-list-empty"));
+    }
+    set_status(&mut tx, id, "submitted").await?;
+    record(&mut tx, &user, id, "submitted", "", "", ip).await?;
+    tx.commit().await?;
+    flash(&session, "recommendations-submitted", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
+}
+
+/// An official of the list's own district endorses it: the content is frozen
+/// into a snapshot with its SHA-256.
+pub async fn endorse(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, AppError> {
+    let mut tx = pool.begin().await?;
+    let list = lock(&mut tx, id).await?;
+    require(
+        &user,
+        Action::EndorseList,
+        Scope::District(&list.district_code),
+    )?;
+    if list.status != "submitted" {
+        return Err(AppError::IllegalTransition);
+    }
+    let position = required(&form.position, "error-position-required")?;
+    let note = form.comment.trim().chars().take(2_000).collect::<String>();
+    let snapshot = snapshot::take(&mut tx, id).await?.to_json();
+    let fingerprint = snapshot::fingerprint(&snapshot);
+    sqlx::query!(
+        "insert into endorsements (list_id, transition, actor_id, actor_name, actor_position, comment, snapshot, fingerprint)
+         values ($1, 'endorsed', $2, $3, $4, $5, $6, $7)",
+        id,
+        user.id,
+        user.display_name,
+        position,
+        note,
+        snapshot,
+        fingerprint,
+    )
+    .execute(&mut *tx)
+    .await?;
+    set_status(&mut tx, id, "endorsed").await?;
+    if let Some(previous) = list.previous_id {
+        set_status(&mut tx, previous, "superseded").await?;
+    }
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "recommendation_list_step",
+            entity: "recommendation_list",
+            entity_id: Some(id.to_string()),
+            summary: format!("endorsed; sha256 {fingerprint}"),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "recommendations-endorsed", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
+}
+
+/// An official of the district sends the list back; the reason is required.
+pub async fn send_back(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, AppError> {
+    let mut tx = pool.begin().await?;
+    let list = lock(&mut tx, id).await?;
+    require(
+        &user,
+        Action::EndorseList,
+        Scope::District(&list.district_code),
+    )?;
+    if list.status != "submitted" {
+        return Err(AppError::IllegalTransition);
+    }
+    let reason = required(&form.comment, "error-comment-required")?;
+    set_status(&mut tx, id, "returned").await?;
+    record(
+        &mut tx,
+        &user,
+        id,
+        "returned",
+        form.position.trim(),
+        &reason,
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "recommendations-returned", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
+}
+
+/// The secretariat reopens an endorsed list: a new draft version with the same
+/// recommendations; the endorsed version stays exactly as it was endorsed.
+pub async fn reopen(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, AppError> {
+    let mut tx = pool.begin().await?;
+    let list = lock(&mut tx, id).await?;
+    require(
+        &user,
+        Action::SubmitRecommendations,
+        Scope::District(&list.district_code),
+    )?;
+    let already_reopened = sqlx::query_scalar!(
+        r#"select exists(select 1 from recommendation_lists where previous_id = $1) as "exists!""#,
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if list.status != "endorsed" || already_reopened {
+        return Err(AppError::IllegalTransition);
+    }
+    let reason = required(&form.comment, "error-comment-required")?;
+    let new_id = sqlx::query_scalar!(
+        "insert into recommendation_lists (district_code, study_id, consultation_id, list_version, previous_id)
+         select district_code, study_id, consultation_id, list_version + 1, id from recommendation_lists where id = $1
+         returning id",
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "with copied as (
+             insert into recommendations (list_id, position, text_en, text_km, addressee, theme_id)
+             select $2, position, text_en, text_km, addressee, theme_id from recommendations
+             where list_id = $1 order by position, id
+             returning id, position)
+         insert into recommendation_evidence (recommendation_id, finding_id)
+         select c.id, e.finding_id from copied c
+         join recommendations old on old.list_id = $1 and old.position = c.position
+         join recommendation_evidence e on e.recommendation_id = old.id",
+        id,
+        new_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    record(&mut tx, &user, id, "reopened", "", &reason, ip).await?;
+    tx.commit().await?;
+    flash(&session, "recommendations-reopened", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{new_id}")))
+}
