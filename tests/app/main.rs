@@ -10,4 +10,5 @@ mod field_work;
 mod gazetteer;
 mod helpers;
 mod pages;
+mod recommendations;
 mod sign_in;

@@ -1,0 +1,469 @@
+//! Recommendation lists: drafting with evidence, the endorsement workflow, the
+//! frozen snapshot and its fingerprint, reopening, and two officials at once.
+
+use reqwest::StatusCode;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{TestApp, spawn_app};
+
+const BATTAMBANG_SNA: &str = "sna@battambang.example";
+const SECRETARIAT: &str = "secretariat@cpdd.example";
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&app.pool)
+        .await
+        .expect(sql)
+}
+
+async fn status(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select status from recommendation_lists where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("status")
+}
+
+async fn waiting_list(app: &TestApp) -> i64 {
+    scalar(
+        app,
+        "select id from recommendation_lists where district_code = '0203'",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_ngo_drafts_a_list_with_evidence_and_bad_input_changes_nothing() {
+    let app = spawn_app().await;
+    let study = scalar(&app, "insert into studies (title_en, province_code, period_start, period_end) values ('Round two', '02', date '2026-01-01', date '2026-12-31') returning id").await.to_string();
+    let ngo = app.login_as("ngo@ctod.example").await;
+    let created = ngo
+        .post(
+            "/recommendation-lists",
+            &[
+                ("district_code", "0204"),
+                ("study_id", &study),
+                ("consultation_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let path = created.location.expect("location");
+    let again = ngo
+        .post(
+            "/recommendation-lists",
+            &[("district_code", "0204"), ("study_id", &study)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let elsewhere = ngo
+        .post(
+            "/recommendation-lists",
+            &[("district_code", "0207"), ("study_id", &study)],
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "CTOD does not cover 0207"
+    );
+
+    let own_finding = scalar(&app, "select f.id from findings f join activities a on a.id = f.activity_id where a.district_code = '0204' limit 1").await.to_string();
+    let other_finding = scalar(&app, "select f.id from findings f join activities a on a.id = f.activity_id where a.district_code = '0203' limit 1").await.to_string();
+    let items = format!("{path}/recommendations");
+    let before = scalar(&app, "select count(*) from recommendations").await;
+    let cases: [(Vec<(&str, &str)>, &str); 3] = [
+        (
+            vec![("addressee", "sna")],
+            "Write the recommendation in English, in Khmer, or both.",
+        ),
+        (
+            vec![
+                ("text_en", "Open the council meetings"),
+                ("addressee", "king"),
+            ],
+            "Choose one of the options.",
+        ),
+        (
+            vec![
+                ("text_en", "Open the council meetings"),
+                ("addressee", "sna"),
+                ("evidence", &other_finding),
+            ],
+            "Evidence must be findings of this district.",
+        ),
+    ];
+    for (fields, message) in cases {
+        let page = ngo.post(&items, &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.body.contains(message), "{message}");
+    }
+    assert_eq!(
+        scalar(&app, "select count(*) from recommendations").await,
+        before
+    );
+    for text in ["Open the council meetings", "Publish the budget"] {
+        let saved = ngo
+            .post(
+                &items,
+                &[
+                    ("text_en", text),
+                    ("addressee", "sna"),
+                    ("evidence", &own_finding),
+                ],
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    }
+    let second = scalar(
+        &app,
+        "select id from recommendations where text_en = 'Publish the budget'",
+    )
+    .await;
+    ngo.post(&format!("{items}/{second}/move"), &[("direction", "up")])
+        .await;
+    let page = ngo.get(&path).await;
+    let budget = page.body.find("Publish the budget").expect("listed");
+    let meetings = page.body.find("Open the council meetings").expect("listed");
+    assert!(budget < meetings, "moved up");
+    assert_eq!(
+        ngo.post(&format!("{path}/submit"), &[]).await.status,
+        StatusCode::FORBIDDEN,
+        "NGO staff do not submit"
+    );
+}
+
+#[tokio::test]
+async fn only_the_districts_own_official_endorses_and_the_fingerprint_verifies() {
+    let app = spawn_app().await;
+    let id = waiting_list(&app).await;
+    let endorse = format!("/recommendation-lists/{id}/endorse");
+    let admin = app.login_as("admin@cpdd.example").await;
+    assert_eq!(
+        admin
+            .post(&endorse, &[("position", "Administrator")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let banan = app.login_as("sna@banan.example").await;
+    assert_eq!(
+        banan
+            .post(&endorse, &[("position", "Deputy Governor")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let official = app.login_as(BATTAMBANG_SNA).await;
+    let home = official.get("/").await;
+    assert!(home.body.contains("Waiting for your endorsement"));
+    assert!(home.body.contains(&format!("/recommendation-lists/{id}")));
+    assert!(
+        !banan
+            .get("/")
+            .await
+            .body
+            .contains(&format!("/recommendation-lists/{id}")),
+        "not another district's"
+    );
+    let no_position = official.post(&endorse, &[("position", " ")]).await;
+    assert_eq!(no_position.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status(&app, id).await, "submitted");
+    let endorsed = official
+        .post(
+            &endorse,
+            &[
+                ("position", "Deputy Governor"),
+                ("comment", "Agreed at the meeting."),
+            ],
+        )
+        .await;
+    assert_eq!(endorsed.status, StatusCode::SEE_OTHER);
+    assert_eq!(status(&app, id).await, "endorsed");
+    assert_eq!(
+        official
+            .post(&endorse, &[("position", "Deputy Governor")])
+            .await
+            .status,
+        StatusCode::CONFLICT,
+        "endorsed twice"
+    );
+
+    let (snapshot, fingerprint): (String, String) = sqlx::query_as(
+        "select snapshot, fingerprint from endorsements where list_id = $1 and transition = 'endorsed'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("endorsement");
+    let recomputed: String = Sha256::digest(snapshot.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(recomputed, fingerprint);
+    assert!(snapshot.contains("Publish the district budget"));
+    let page = official.get(&format!("/recommendation-lists/{id}")).await;
+    assert!(page.body.contains(&fingerprint) && page.body.contains("Deputy Governor"));
+    let print = official
+        .get(&format!("/recommendation-lists/{id}/print"))
+        .await;
+    assert!(print.body.contains(&fingerprint) && print.body.contains("Signature"));
+
+    let item = scalar(
+        &app,
+        &format!("select id from recommendations where list_id = {id} limit 1"),
+    )
+    .await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let edit = staff
+        .post(
+            &format!("/recommendation-lists/{id}/recommendations/{item}"),
+            &[("text_en", "Changed"), ("addressee", "sna")],
+        )
+        .await;
+    assert_eq!(
+        edit.status,
+        StatusCode::CONFLICT,
+        "an endorsed list is frozen"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from recommendations where text_en = 'Changed'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_returned_list_needs_a_reason_and_goes_back_to_the_secretariat() {
+    let app = spawn_app().await;
+    let id = waiting_list(&app).await;
+    let official = app.login_as(BATTAMBANG_SNA).await;
+    let path = format!("/recommendation-lists/{id}/return");
+    let silent = official.post(&path, &[("comment", "")]).await;
+    assert_eq!(silent.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status(&app, id).await, "submitted");
+    assert_eq!(
+        official
+            .post(&path, &[("comment", "Say who pays.")])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(status(&app, id).await, "returned");
+    let staff = app.login_as(SECRETARIAT).await;
+    let page = staff.get(&format!("/recommendation-lists/{id}")).await;
+    assert!(page.body.contains("Say who pays."));
+    assert_eq!(
+        staff
+            .post(&format!("/recommendation-lists/{id}/submit"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(status(&app, id).await, "submitted");
+    let steps = scalar(
+        &app,
+        &format!("select count(*) from endorsements where list_id = {id}"),
+    )
+    .await;
+    assert_eq!(steps, 3, "submitted (demo), returned, submitted");
+}
+
+#[tokio::test]
+async fn reopening_starts_a_new_version_and_the_endorsed_one_stays_as_it_was() {
+    let app = spawn_app().await;
+    let endorsed = scalar(
+        &app,
+        "select id from recommendation_lists where district_code = '0204'",
+    )
+    .await;
+    let snapshot_before: String = sqlx::query_scalar(
+        "select snapshot from endorsements where list_id = $1 and transition = 'endorsed'",
+    )
+    .bind(endorsed)
+    .fetch_one(&app.pool)
+    .await
+    .expect("snapshot");
+    let staff = app.login_as(SECRETARIAT).await;
+    let path = format!("/recommendation-lists/{endorsed}/reopen");
+    assert_eq!(
+        staff.post(&path, &[("comment", "")]).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let reopened = staff
+        .post(&path, &[("comment", "The province asked for costs.")])
+        .await;
+    assert_eq!(reopened.status, StatusCode::SEE_OTHER);
+    let new_path = reopened.location.expect("the new version");
+    let new_id: i64 = new_path
+        .rsplit('/')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .expect("id");
+    assert_eq!(status(&app, new_id).await, "draft");
+    assert_eq!(
+        status(&app, endorsed).await,
+        "endorsed",
+        "still the district's endorsed list"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("select count(*) from recommendations where list_id = {new_id}")
+        )
+        .await,
+        scalar(
+            &app,
+            &format!("select count(*) from recommendations where list_id = {endorsed}")
+        )
+        .await
+    );
+    assert_eq!(
+        scalar(&app, &format!("select count(*) from recommendation_evidence e join recommendations r on r.id = e.recommendation_id where r.list_id = {new_id}")).await,
+        scalar(&app, &format!("select count(*) from recommendation_evidence e join recommendations r on r.id = e.recommendation_id where r.list_id = {endorsed}")).await,
+        "the evidence comes along"
+    );
+    assert_eq!(
+        staff.post(&path, &[("comment", "again")]).await.status,
+        StatusCode::CONFLICT,
+        "reopened once"
+    );
+    let item = scalar(
+        &app,
+        &format!(
+            "select id from recommendations where list_id = {new_id} order by position limit 1"
+        ),
+    )
+    .await;
+    staff
+        .post(
+            &format!("{new_path}/recommendations/{item}"),
+            &[
+                ("text_en", "Publish the budget with its costs"),
+                ("addressee", "sna"),
+            ],
+        )
+        .await;
+    staff.post(&format!("{new_path}/submit"), &[]).await;
+    // An official of Bavel endorses the new version; the old one is then superseded.
+    sqlx::query(
+        "insert into users (email, display_name, role, organization_id, password_hash)
+         select 'sna@bavel.example', 'Sophal (Bavel)', 'sna', o.id, u.password_hash
+         from organizations o, users u where o.district_code = '0204' and u.email = $1",
+    )
+    .bind(BATTAMBANG_SNA)
+    .execute(&app.pool)
+    .await
+    .expect("an official of Bavel");
+    let bavel = app.visitor();
+    bavel
+        .sign_in("sna@bavel.example", &app.password_of(BATTAMBANG_SNA))
+        .await;
+    let endorsed_again = bavel
+        .post(&format!("{new_path}/endorse"), &[("position", "Governor")])
+        .await;
+    assert_eq!(endorsed_again.status, StatusCode::SEE_OTHER);
+    assert_eq!(status(&app, new_id).await, "endorsed");
+    assert_eq!(status(&app, endorsed).await, "superseded");
+    let snapshot_after: String = sqlx::query_scalar(
+        "select snapshot from endorsements where list_id = $1 and transition = 'endorsed'",
+    )
+    .bind(endorsed)
+    .fetch_one(&app.pool)
+    .await
+    .expect("snapshot");
+    assert_eq!(
+        snapshot_before, snapshot_after,
+        "the endorsed content is untouched"
+    );
+    let old_page = staff
+        .get(&format!("/recommendation-lists/{endorsed}"))
+        .await;
+    assert!(!old_page.body.contains("Publish the budget with its costs"));
+    assert!(old_page.body.contains("newer version"));
+}
+
+#[tokio::test]
+async fn two_officials_endorsing_at_once_record_exactly_one_endorsement() {
+    let app = spawn_app().await;
+    let id = waiting_list(&app).await;
+    let hash: String = sqlx::query_scalar("select password_hash from users where email = $1")
+        .bind(BATTAMBANG_SNA)
+        .fetch_one(&app.pool)
+        .await
+        .expect("hash");
+    sqlx::query(
+        "insert into users (email, display_name, role, organization_id, password_hash)
+         select 'sna2@battambang.example', 'Second official', 'sna', organization_id, $1 from users where email = $2",
+    )
+    .bind(hash)
+    .bind(BATTAMBANG_SNA)
+    .execute(&app.pool)
+    .await
+    .expect("a second official");
+    let first = app.login_as(BATTAMBANG_SNA).await;
+    let second = app.visitor();
+    let signed_in = second
+        .sign_in("sna2@battambang.example", &app.password_of(BATTAMBANG_SNA))
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let path = format!("/recommendation-lists/{id}/endorse");
+    let (a, b) = tokio::join!(
+        first.post(&path, &[("position", "Governor")]),
+        second.post(&path, &[("position", "Deputy Governor")])
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 409]);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!(
+                "select count(*) from endorsements where list_id = {id} and transition = 'endorsed'"
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn donors_read_endorsed_lists_and_never_drafts() {
+    let app = spawn_app().await;
+    let donor = app.login_as("donor@donor.example").await;
+    let waiting = waiting_list(&app).await;
+    let endorsed = scalar(
+        &app,
+        "select id from recommendation_lists where district_code = '0204'",
+    )
+    .await;
+    assert_eq!(
+        donor
+            .get(&format!("/recommendation-lists/{waiting}"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let page = donor
+        .get(&format!("/recommendation-lists/{endorsed}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Endorsed by"));
+    let index = donor.get("/recommendation-lists").await;
+    assert_eq!(
+        index
+            .body
+            .matches("<tr><td><a href=\"/recommendation-lists/")
+            .count(),
+        5
+    );
+    let district = donor.get("/districts/0204").await;
+    assert!(
+        district
+            .body
+            .contains(&format!("/recommendation-lists/{endorsed}"))
+    );
+}
