@@ -95,6 +95,34 @@ pub async fn load(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
             _ => endorse(tx, list).await?,
         }
     }
+    workshops(tx, secretariat.id).await
+}
+
+/// The provincial and national workshops, and the priorities they chose.
+async fn workshops(tx: &mut PgConnection, secretariat: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "with workshops as (
+             insert into activities (kind, held_on, district_code, place, facilitating_organization_id, study_id, summary)
+             select w.kind, w.held_on, '0203', w.place, o.id, s.id, 'Illustrative demo record.'
+             from (values ('provincial_workshop', date '2022-01-20', 'Provincial hall, Battambang'),
+                          ('national_workshop', date '2022-02-15', 'Phnom Penh')) as w(kind, held_on, place),
+                  organizations o, studies s
+             where o.acronym = 'CPDD'
+             returning id, kind),
+         first_items as (
+             select r.id, row_number() over (order by l.district_code) as rank
+             from recommendations r join recommendation_lists l on l.id = r.list_id
+             where l.status = 'endorsed' and r.position = 1)
+         insert into priorities (recommendation_id, level, rank, workshop_id, set_by)
+         select f.id, 'provincial', f.rank::int, w.id, $1::bigint from first_items f, workshops w
+         where w.kind = 'provincial_workshop' and f.rank <= 3
+         union all
+         select f.id, 'national', 1, w.id, $1::bigint from first_items f, workshops w
+         where w.kind = 'national_workshop' and f.rank = 1",
+        secretariat
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 mod items;
 mod lists;
+mod priorities;
 pub mod snapshot;
 mod workflow;
 
@@ -47,6 +48,12 @@ pub fn routes() -> Router<AppState> {
             post(workflow::send_back),
         )
         .route("/recommendation-lists/{id}/reopen", post(workflow::reopen))
+        .route(
+            "/provinces/{code}/recommendations",
+            get(priorities::province),
+        )
+        .route("/recommendations/national", get(priorities::national))
+        .route("/recommendations/{id}/priorities", post(priorities::set))
 }
 
 pub const ADDRESSEES: [&str; 5] = ["sna", "cso", "joint", "province", "national"];

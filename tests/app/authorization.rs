@@ -121,6 +121,7 @@ struct Records {
     returned_list: i64,
     endorsed_list: i64,
     returned_item: i64,
+    endorsed_item: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -151,6 +152,11 @@ async fn records(app: &TestApp) -> Records {
         waiting_list: id("select id from recommendation_lists where district_code = '0203'").await,
         returned_list: id("select id from recommendation_lists where district_code = '0201'").await,
         endorsed_list: id("select id from recommendation_lists where district_code = '0204'").await,
+        endorsed_item: id(
+            "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
+             where l.district_code = '0204' order by r.position limit 1",
+        )
+        .await,
         returned_item: id(
             "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
              where l.district_code = '0201' order by r.position limit 1",
@@ -495,6 +501,24 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "POST",
             "/recommendation-lists/{id}/submit",
             list(r.returned_list, "/submit"),
+            Rule::Staff,
+        ),
+        (
+            "GET",
+            "/provinces/{code}/recommendations",
+            "/provinces/02/recommendations".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/recommendations/national",
+            "/recommendations/national".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/recommendations/{id}/priorities",
+            format!("/recommendations/{}/priorities", r.endorsed_item),
             Rule::Staff,
         ),
         ("GET", "/admin/themes", "/admin/themes".into(), Rule::Staff),

@@ -467,3 +467,108 @@ async fn donors_read_endorsed_lists_and_never_drafts() {
             .contains(&format!("/recommendation-lists/{endorsed}"))
     );
 }
+
+#[tokio::test]
+async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let endorsed_item = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0212' order by r.position desc limit 1").await;
+    let waiting_item = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0203' limit 1").await;
+    let workshop = scalar(
+        &app,
+        "select id from activities where kind = 'provincial_workshop'",
+    )
+    .await
+    .to_string();
+    let national_workshop = scalar(
+        &app,
+        "select id from activities where kind = 'national_workshop'",
+    )
+    .await
+    .to_string();
+    let path = |id: i64| format!("/recommendations/{id}/priorities");
+    let before = scalar(&app, "select count(*) from priorities").await;
+    let refusals: [(i64, Vec<(&str, &str)>, &str); 4] = [
+        (
+            waiting_item,
+            vec![("level", "provincial"), ("rank", "1")],
+            "Only endorsed recommendations",
+        ),
+        (
+            endorsed_item,
+            vec![("level", "district"), ("rank", "1")],
+            "Choose a level",
+        ),
+        (
+            endorsed_item,
+            vec![("level", "provincial"), ("rank", "0")],
+            "The rank is not valid",
+        ),
+        (
+            endorsed_item,
+            vec![
+                ("level", "provincial"),
+                ("rank", "2"),
+                ("workshop_id", &national_workshop),
+            ],
+            "Choose a workshop of that level",
+        ),
+    ];
+    for (id, fields, message) in refusals {
+        let page = staff.post(&path(id), &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.body.contains(message), "{message}");
+    }
+    assert_eq!(
+        scalar(&app, "select count(*) from priorities").await,
+        before
+    );
+    let set = staff
+        .post(
+            &path(endorsed_item),
+            &[
+                ("level", "provincial"),
+                ("rank", "4"),
+                ("workshop_id", &workshop),
+                ("back", "/provinces/02/recommendations"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        set.location.as_deref(),
+        Some("/provinces/02/recommendations")
+    );
+    let page = app
+        .login_as("donor@donor.example")
+        .await
+        .get("/provinces/02/recommendations")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Provincial priority #4"));
+    assert!(
+        page.body.contains("Provincial priority #1") && page.body.contains("National priority #1"),
+        "the demo's workshops"
+    );
+    assert!(!page.body.contains("name=\"rank\""), "donors get no form");
+    let listed = page.body.matches("<article class=\"priority\"").count() as i64;
+    let endorsed = scalar(&app, "select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id where l.status = 'endorsed'").await;
+    assert_eq!(listed, endorsed);
+    let removed = staff
+        .post(
+            &path(endorsed_item),
+            &[("level", "provincial"), ("rank", "")],
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("select count(*) from priorities where recommendation_id = {endorsed_item}")
+        )
+        .await,
+        0
+    );
+    let national = staff.get("/recommendations/national").await;
+    assert!(national.body.contains("Battambang") && national.body.contains("National priority #1"));
+}
