@@ -373,8 +373,8 @@ async fn activity_lists_filter_search_and_page() {
     let all = staff.get("/activities").await;
     assert_eq!(
         all.body.matches("<tr><td><a href=\"/activities/").count(),
-        21,
-        "7 FGDs, 7 interview rounds, 7 consultations"
+        23,
+        "7 FGDs, 7 interview rounds, 7 consultations, 2 workshops"
     );
     let bavel = staff.get("/activities?district=0204&kind=fgd").await;
     assert_eq!(
@@ -419,7 +419,7 @@ async fn activity_lists_filter_search_and_page() {
             .body
             .matches("<tr><td><a href=\"/activities/")
             .count(),
-        11
+        13
     );
     let oldest = staff.get("/activities?sort=oldest").await;
     let first_date = oldest

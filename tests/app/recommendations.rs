@@ -9,6 +9,9 @@ use crate::helpers::{TestApp, spawn_app};
 const BATTAMBANG_SNA: &str = "sna@battambang.example";
 const SECRETARIAT: &str = "secretariat@cpdd.example";
 
+/// A recommendation, the form sent for it, and the message the refusal shows.
+type Refusal<'a> = (i64, Vec<(&'a str, &'a str)>, &'a str);
+
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(&app.pool)
@@ -488,7 +491,7 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     .to_string();
     let path = |id: i64| format!("/recommendations/{id}/priorities");
     let before = scalar(&app, "select count(*) from priorities").await;
-    let refusals: [(i64, Vec<(&str, &str)>, &str); 4] = [
+    let refusals: [Refusal; 4] = [
         (
             waiting_item,
             vec![("level", "provincial"), ("rank", "1")],
