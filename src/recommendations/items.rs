@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::ADDRESSEES;
-use super::lists::{ListView, evidence_choices, load};
+use super::lists::{ListView, form_choices, load};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
@@ -168,9 +168,10 @@ async fn item_page(
     form: ItemForm,
     errors: FieldErrors,
 ) -> Result<ItemPage, AppError> {
+    let (themes, evidence) = form_choices(pool, &list.district_code).await?;
     Ok(ItemPage {
-        themes: crate::activities::show::theme_choices(pool).await?,
-        evidence: evidence_choices(pool, &list.district_code).await?,
+        themes,
+        evidence,
         addressees: ADDRESSEES,
         ctx,
         list,

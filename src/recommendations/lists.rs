@@ -345,22 +345,34 @@ async fn history(pool: &PgPool, list_id: i64) -> Result<Vec<Transition>, AppErro
     .await?)
 }
 
-/// Findings of the district a recommendation can rest on: (id, text).
-pub async fn evidence_choices(
+/// What the recommendation form offers, in one statement: the themes (id,
+/// English, Khmer) and the district's findings a recommendation can rest on (id, text).
+pub async fn form_choices(
     pool: &PgPool,
     district: &str,
-) -> Result<Vec<(i64, String)>, AppError> {
-    Ok(sqlx::query!(
-        r#"select f.id, coalesce(nullif(f.text_en, ''), f.text_km) as "text!"
+) -> Result<(Vec<(i64, String, String)>, Vec<(i64, String)>), AppError> {
+    let rows = sqlx::query!(
+        r#"select 'theme' as "kind!", id as "id!", name_en as "text!", name_km as "text_km!", position::bigint as "sort!"
+           from themes where active
+           union all
+           select 'finding', f.id, coalesce(nullif(f.text_en, ''), f.text_km), '', f.id
            from findings f join activities a on a.id = f.activity_id
-           where a.district_code = $1 order by a.held_on, f.id"#,
+           where a.district_code = $1
+           order by 1, 5, 2"#,
         district
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row.text))
-    .collect())
+    .await?;
+    let mut themes = Vec::new();
+    let mut evidence = Vec::new();
+    for row in rows {
+        if row.kind == "theme" {
+            themes.push((row.id, row.text, row.text_km));
+        } else {
+            evidence.push((row.id, row.text));
+        }
+    }
+    Ok((themes, evidence))
 }
 
 #[derive(Template)]
@@ -411,19 +423,16 @@ pub async fn show(
     let list = readable(&pool, &user, id).await?;
     let district = Scope::District(&list.district_code);
     let can_edit = list.editable() && policy::allows(&user, Action::WriteRecommendations, district);
+    let (themes, evidence) = if can_edit {
+        form_choices(&pool, &list.district_code).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let page = ShowPage {
+        themes,
+        evidence,
         items: items(&pool, id).await?,
         history: history(&pool, id).await?,
-        evidence: if can_edit {
-            evidence_choices(&pool, &list.district_code).await?
-        } else {
-            Vec::new()
-        },
-        themes: if can_edit {
-            crate::activities::show::theme_choices(&pool).await?
-        } else {
-            Vec::new()
-        },
         addressees: super::ADDRESSEES,
         can_edit,
         can_submit: list.editable()
@@ -465,6 +474,77 @@ pub async fn print(
         ctx,
         list,
         endorsement,
+    })
+    .map(IntoResponse::into_response)
+}
+
+/// One difference between a version and the one before it.
+pub struct Change {
+    pub kind: &'static str,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What changed from the previous version, recommendation by recommendation in
+/// list order: `changed`, `added` or `removed`.
+fn changes(before: &[ItemView], after: &[ItemView]) -> Vec<Change> {
+    let describe = |item: &ItemView| {
+        format!("{} {} ({})", item.text_en, item.text_km, item.addressee)
+            .trim()
+            .to_owned()
+    };
+    let mut changes = Vec::new();
+    for index in 0..before.len().max(after.len()) {
+        match (
+            before.get(index).map(describe),
+            after.get(index).map(describe),
+        ) {
+            (Some(old), Some(new)) if old != new => changes.push(Change {
+                kind: "changed",
+                before: Some(old),
+                after: Some(new),
+            }),
+            (Some(old), None) => changes.push(Change {
+                kind: "removed",
+                before: Some(old),
+                after: None,
+            }),
+            (None, Some(new)) => changes.push(Change {
+                kind: "added",
+                before: None,
+                after: Some(new),
+            }),
+            _ => {}
+        }
+    }
+    changes
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/changes.html")]
+struct ChangesPage {
+    ctx: Ctx,
+    list: ListView,
+    previous_id: i64,
+    changes: Vec<Change>,
+}
+
+/// The page that shows what changed between a version and the previous one.
+pub async fn changes_page(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let list = readable(&pool, &user, id).await?;
+    let previous_id = list.previous_id.ok_or(AppError::NotFound)?;
+    let before = items(&pool, previous_id).await?;
+    let after = items(&pool, id).await?;
+    render(&ChangesPage {
+        changes: changes(&before, &after),
+        ctx,
+        list,
+        previous_id,
     })
     .map(IntoResponse::into_response)
 }

@@ -23,6 +23,10 @@ pub fn routes() -> Router<AppState> {
         .route("/recommendation-lists/{id}", get(lists::show))
         .route("/recommendation-lists/{id}/print", get(lists::print))
         .route(
+            "/recommendation-lists/{id}/changes",
+            get(lists::changes_page),
+        )
+        .route(
             "/recommendation-lists/{id}/recommendations",
             post(items::create),
         )

@@ -505,6 +505,12 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
         ),
         (
             "GET",
+            "/recommendation-lists/{id}/changes",
+            list(r.endorsed_list, "/changes"),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
             "/provinces/{code}/recommendations",
             "/provinces/02/recommendations".into(),
             Rule::SignedIn,

@@ -382,6 +382,16 @@ async fn reopening_starts_a_new_version_and_the_endorsed_one_stays_as_it_was() {
         snapshot_before, snapshot_after,
         "the endorsed content is untouched"
     );
+    let changes = staff.get(&format!("{new_path}/changes")).await;
+    assert!(
+        changes.body.contains("<td>changed</td>")
+            && changes.body.contains("Publish the budget with its costs")
+    );
+    assert_eq!(
+        changes.body.matches("<tr class=\"change-").count(),
+        1,
+        "only the first recommendation changed"
+    );
     let old_page = staff
         .get(&format!("/recommendation-lists/{endorsed}"))
         .await;
