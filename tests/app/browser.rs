@@ -428,3 +428,90 @@ async fn an_fgd_recorded_in_the_field_reaches_a_donor_through_a_published_case_s
     std::fs::write(target.join("donor-case-study.png"), screenshot).expect("save the screenshot");
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_district_official_endorses_the_waiting_list_and_the_secretariat_sees_it() {
+    let app = spawn_app().await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+
+    sign_in(&browser, &app, "sna@battambang.example").await;
+    let waiting = browser
+        .find(Locator::Css("li.waiting a"))
+        .await
+        .expect("the waiting list on the home page");
+    assert!(
+        waiting
+            .text()
+            .await
+            .expect("text")
+            .contains("Waiting for your endorsement")
+    );
+    waiting.click().await.expect("open the list");
+    browser
+        .wait()
+        .for_element(Locator::Css("ol.recommendations"))
+        .await
+        .expect("the list");
+    let recommendations = browser
+        .find_all(Locator::Css("ol.recommendations > li"))
+        .await
+        .expect("items");
+    assert_eq!(recommendations.len(), 3);
+    fill(&browser, "#position", "Deputy Governor").await;
+    click(&browser, "form[action$='/endorse'] button").await;
+    browser
+        .wait()
+        .for_element(Locator::Css(".flash"))
+        .await
+        .expect("endorsed");
+    let endorsement = browser
+        .find(Locator::Css(".endorsement"))
+        .await
+        .expect("endorsement")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        endorsement.contains("Vannak (Battambang)") && endorsement.contains("Deputy Governor"),
+        "{endorsement}"
+    );
+    let fingerprint = browser
+        .find(Locator::Css("code.fingerprint"))
+        .await
+        .expect("fingerprint")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(fingerprint.len(), 64);
+    sign_out(&browser).await;
+
+    sign_in(&browser, &app, "secretariat@cpdd.example").await;
+    browser
+        .goto(&app.url("/recommendation-lists?district=0203"))
+        .await
+        .expect("lists");
+    let row = browser
+        .find(Locator::Css("main table tbody tr"))
+        .await
+        .expect("the list")
+        .text()
+        .await
+        .expect("text");
+    assert!(row.contains("Endorsed"), "{row}");
+    click(&browser, "main table tbody a").await;
+    let shown = browser
+        .wait()
+        .for_element(Locator::Css("code.fingerprint"))
+        .await
+        .expect("fingerprint")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(shown, fingerprint);
+    let screenshot = browser.screenshot().await.expect("screenshot");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&target).expect("target/browser");
+    std::fs::write(target.join("endorsed-list.png"), screenshot).expect("save the screenshot");
+    browser.close().await.expect("close");
+}
