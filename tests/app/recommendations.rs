@@ -585,3 +585,74 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     let national = staff.get("/recommendations/national").await;
     assert!(national.body.contains("Battambang") && national.body.contains("National priority #1"));
 }
+
+#[tokio::test]
+async fn steps_the_state_does_not_allow_change_nothing() {
+    let app = spawn_app().await;
+    let returned = scalar(
+        &app,
+        "select id from recommendation_lists where district_code = '0201'",
+    )
+    .await;
+    let banan = app.login_as("sna@banan.example").await;
+    let endorse = banan
+        .post(
+            &format!("/recommendation-lists/{returned}/endorse"),
+            &[("position", "Governor")],
+        )
+        .await;
+    assert_eq!(
+        endorse.status,
+        StatusCode::CONFLICT,
+        "a returned list is not endorsed"
+    );
+    let send_back = banan
+        .post(
+            &format!("/recommendation-lists/{returned}/return"),
+            &[("comment", "again")],
+        )
+        .await;
+    assert_eq!(send_back.status, StatusCode::CONFLICT);
+    let staff = app.login_as(SECRETARIAT).await;
+    let reopen = staff
+        .post(
+            &format!("/recommendation-lists/{returned}/reopen"),
+            &[("comment", "why not")],
+        )
+        .await;
+    assert_eq!(
+        reopen.status,
+        StatusCode::CONFLICT,
+        "only endorsed lists reopen"
+    );
+    assert_eq!(status(&app, returned).await, "returned");
+    let study = scalar(&app, "insert into studies (title_en, province_code, period_start, period_end) values ('Empty round', '02', date '2026-01-01', date '2026-12-31') returning id").await;
+    let empty = scalar(&app, &format!("insert into recommendation_lists (district_code, study_id) values ('0203', {study}) returning id")).await;
+    let submit = staff
+        .post(&format!("/recommendation-lists/{empty}/submit"), &[])
+        .await;
+    assert_eq!(submit.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(submit.body.contains("The list is empty"));
+    assert_eq!(status(&app, empty).await, "draft");
+    let official = app.login_as(BATTAMBANG_SNA).await;
+    assert_eq!(
+        official
+            .post(
+                &format!("/recommendation-lists/{empty}/endorse"),
+                &[("position", "Governor")]
+            )
+            .await
+            .status,
+        StatusCode::CONFLICT,
+        "a draft is not endorsed"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from endorsements where transition = 'endorsed'"
+        )
+        .await,
+        5,
+        "the demo's five"
+    );
+}
