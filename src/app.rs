@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::case_studies::routes())
         .merge(crate::themes::routes())
         .merge(crate::recommendations::routes())
+        .merge(crate::action_plans::routes())
         .merge(crate::attachments::routes(state.files.max_bytes))
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())

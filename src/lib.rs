@@ -1,6 +1,7 @@
 //! Samleng: civic engagement case studies, joint recommendations endorsed by
 //! district administrations, and the action plans that follow them.
 
+pub mod action_plans;
 pub mod activities;
 pub mod admin;
 pub mod app;

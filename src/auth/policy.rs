@@ -77,6 +77,10 @@ pub enum Action {
     ReadRecommendations,
     /// Mark endorsed recommendations as provincial or national priorities.
     SetPriorities,
+    /// Create and edit action plans and their actions.
+    ManagePlans,
+    /// Report progress on an action: its owner organization's users, and staff.
+    ReportProgress,
 }
 
 /// What an action is about: anything, or a record of one district, published
@@ -85,7 +89,12 @@ pub enum Action {
 pub enum Scope<'a> {
     Anything,
     District(&'a str),
-    Record { district: &'a str, published: bool },
+    Record {
+        district: &'a str,
+        published: bool,
+    },
+    /// Something an organization owns, such as an action.
+    OwnedBy(i64),
 }
 
 /// The part of a user the policy looks at.
@@ -94,6 +103,8 @@ pub trait Principal {
     /// The districts the user acts in: an NGO's covered districts, or an SNA
     /// official's one district. Empty for the other roles.
     fn districts(&self) -> &[String];
+    /// The organization the user belongs to.
+    fn organization_id(&self) -> i64;
 }
 
 /// May `user` do `action` on what `scope` describes?
@@ -102,7 +113,7 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
     let staff = matches!(role, Role::Admin | Role::Secretariat);
     let own = |district: &str| user.districts().iter().any(|code| code == district);
     let (district, published) = match scope {
-        Scope::Anything => (None, false),
+        Scope::Anything | Scope::OwnedBy(_) => (None, false),
         Scope::District(code) => (Some(code), false),
         Scope::Record {
             district,
@@ -115,7 +126,13 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
         Action::ManageStudies
         | Action::ReviewCaseStudy
         | Action::SubmitRecommendations
-        | Action::SetPriorities => staff,
+        | Action::SetPriorities
+        | Action::ManagePlans => staff,
+        Action::ReportProgress => {
+            staff
+                || (matches!(role, Role::Ngo | Role::Sna)
+                    && scope == Scope::OwnedBy(user.organization_id()))
+        }
         Action::WriteRecommendations => staff || (role == Role::Ngo && district.is_none_or(own)),
         // Not even an administrator endorses on a district's behalf.
         Action::EndorseList => role == Role::Sna && district.is_some_and(own),
@@ -181,6 +198,9 @@ mod tests {
         }
         fn districts(&self) -> &[String] {
             &self.1
+        }
+        fn organization_id(&self) -> i64 {
+            7
         }
     }
 
@@ -288,6 +308,21 @@ mod tests {
             assert_eq!(endorses, role == Role::Sna, "{role:?}");
             assert!(
                 !allows(&user, Action::EndorseList, Scope::District("0204")),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn progress_is_reported_by_the_owner_organization_and_staff() {
+        for role in Role::ALL {
+            let user = User(role, vec![]);
+            let own = allows(&user, Action::ReportProgress, Scope::OwnedBy(7));
+            let other = allows(&user, Action::ReportProgress, Scope::OwnedBy(8));
+            assert_eq!(own, role != Role::Donor, "{role:?}");
+            assert_eq!(
+                other,
+                matches!(role, Role::Admin | Role::Secretariat),
                 "{role:?}"
             );
         }

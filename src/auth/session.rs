@@ -53,6 +53,10 @@ impl Principal for CurrentUser {
     fn districts(&self) -> &[String] {
         &self.districts
     }
+
+    fn organization_id(&self) -> i64 {
+        self.organization_id
+    }
 }
 
 impl From<tower_sessions::session::Error> for AppError {

@@ -2,6 +2,7 @@
 //! member NGOs CTOD and AS, the seven Battambang district administrations of the
 //! 2021 study, a donor, and one account per role with a random password.
 
+mod action_plans;
 mod field_work;
 mod recommendations;
 
@@ -137,6 +138,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<Option<Vec<DemoAccount>>> {
         });
     }
     recommendations::load(&mut tx).await?;
+    action_plans::load(&mut tx).await?;
     tx.commit().await?;
     Ok(Some(accounts))
 }

@@ -181,6 +181,15 @@ struct DistrictPage {
     case_studies: Vec<CaseStudyLine>,
     activities: Vec<ActivityLine>,
     lists: Vec<ListLine>,
+    plans: Vec<PlanLine>,
+}
+
+/// An action plan of the district, with its progress ("57").
+pub struct PlanLine {
+    pub id: i64,
+    pub title_en: String,
+    pub title_km: String,
+    pub progress: String,
 }
 
 pub struct ListLine {
@@ -264,6 +273,14 @@ async fn show(
            union all
            select 'list', id, '', '', status, list_version, updated_at from recommendation_lists
            where district_code = $1 and ($2 or status in ('endorsed', 'superseded'))
+           union all
+           select 'plan', p.id, p.title_en, p.title_km,
+                  coalesce((select round(avg(coalesce(l.progress, 0)))::int from actions a
+                            left join lateral (select u.status, u.progress from action_updates u where u.action_id = a.id
+                                               order by u.reported_on desc, u.id desc limit 1) l on true
+                            where a.plan_id = p.id and coalesce(l.status, 'not_started') <> 'cancelled'), 0)::text,
+                  0, p.created_at
+           from action_plans p where p.district_code = $1
            order by 1, 7 desc"#,
         code,
         unpublished
@@ -272,8 +289,16 @@ async fn show(
     .await?;
     let mut case_studies = Vec::new();
     let mut lists = Vec::new();
+    let mut plans = Vec::new();
     for row in material {
-        if row.kind == "case_study" {
+        if row.kind == "plan" {
+            plans.push(PlanLine {
+                id: row.id,
+                title_en: row.title_en,
+                title_km: row.title_km,
+                progress: row.status,
+            });
+        } else if row.kind == "case_study" {
             case_studies.push(CaseStudyLine {
                 id: row.id,
                 title_en: row.title_en,
@@ -302,6 +327,7 @@ async fn show(
     .await?;
     render(&DistrictPage {
         lists,
+        plans,
         participants: Totals {
             female: district.female,
             male: district.total - district.female,

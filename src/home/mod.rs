@@ -39,6 +39,17 @@ struct HomePage {
     districts: Vec<DistrictLink>,
     totals: Option<Totals>,
     waiting: Vec<WaitingList>,
+    stale_actions: Vec<StaleAction>,
+}
+
+/// An action the user's organization owns that is overdue or has had no report
+/// for `STALE_AFTER_DAYS`.
+pub struct StaleAction {
+    pub id: i64,
+    pub description_en: String,
+    pub description_km: String,
+    pub due_on: time::Date,
+    pub overdue: bool,
 }
 
 /// A recommendation list waiting for this official's endorsement.
@@ -96,11 +107,30 @@ async fn home(
     } else {
         Vec::new()
     };
+    let today = crate::activities::form::today();
+    let stale_actions = sqlx::query_as!(
+        StaleAction,
+        r#"select a.id, a.description_en, a.description_km, a.due_on,
+                  (a.due_on < $2 and coalesce(l.status, 'not_started') not in ('completed', 'cancelled')) as "overdue!"
+           from actions a
+           left join lateral (select u.status, u.reported_on from action_updates u where u.action_id = a.id
+                              order by u.reported_on desc, u.id desc limit 1) l on true
+           where a.owner_organization_id = $1
+             and coalesce(l.status, 'not_started') not in ('completed', 'cancelled')
+             and (a.due_on < $2 or coalesce(l.reported_on, a.starts_on) < $2 - $3::int)
+           order by a.due_on"#,
+        user.organization_id,
+        today,
+        crate::action_plans::STALE_AFTER_DAYS as i32,
+    )
+    .fetch_all(&pool)
+    .await?;
     render(&HomePage {
         ctx,
         user,
         districts,
         totals,
         waiting,
+        stale_actions,
     })
 }

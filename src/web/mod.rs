@@ -89,6 +89,7 @@ impl Ctx {
         let mut links = vec![
             ("/", "nav-home"),
             ("/recommendation-lists", "nav-recommendations"),
+            ("/action-plans", "nav-action-plans"),
             ("/case-studies", "nav-case-studies"),
             ("/activities", "nav-activities"),
             ("/studies", "nav-studies"),

@@ -39,6 +39,8 @@ enum Rule {
     ReadIn(&'static str),
     /// Only the district's own officials (SNA users), not even administrators.
     EndorseIn(&'static str),
+    /// Staff and this one person (the owner organization's user).
+    StaffOr(&'static str),
     /// Signing out: everyone ends up on the sign-in page.
     SignOut,
 }
@@ -86,6 +88,7 @@ fn expected(rule: Rule, person: &str) -> Outcome {
         (Rule::ReadIn(district), _) => {
             allowed(staff || ((ngo || sna) && districts_of(person).contains(&district)))
         }
+        (Rule::StaffOr(email), _) => allowed(staff || person == email),
         (Rule::EndorseIn(district), _) => allowed(sna && districts_of(person).contains(&district)),
     }
 }
@@ -122,6 +125,12 @@ struct Records {
     endorsed_list: i64,
     returned_item: i64,
     endorsed_item: i64,
+    /// Bavel's plan, a CSO-led action CTOD owns, a joint one and its report.
+    plan: i64,
+    cso_action: i64,
+    joint_action: i64,
+    joint_update: i64,
+    public_finding: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -152,6 +161,11 @@ async fn records(app: &TestApp) -> Records {
         waiting_list: id("select id from recommendation_lists where district_code = '0203'").await,
         returned_list: id("select id from recommendation_lists where district_code = '0201'").await,
         endorsed_list: id("select id from recommendation_lists where district_code = '0204'").await,
+        plan: id("select id from action_plans where district_code = '0204'").await,
+        cso_action: id("select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.lead = 'cso' and a.description_en like 'Train%'").await,
+        joint_action: id("select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like 'Hold%'").await,
+        joint_update: id("select u.id from action_updates u join actions a on a.id = u.action_id join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like 'Hold%'").await,
+        public_finding: id("select f.id from findings f join activities a on a.id = f.activity_id where a.district_code = '0203' and f.public limit 1").await,
         endorsed_item: id(
             "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
              where l.district_code = '0204' order by r.position limit 1",
@@ -526,6 +540,64 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/recommendations/{id}/priorities",
             format!("/recommendations/{}/priorities", r.endorsed_item),
             Rule::Staff,
+        ),
+        (
+            "GET",
+            "/action-plans",
+            "/action-plans".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/action-plans/new",
+            "/action-plans/new".into(),
+            Rule::Staff,
+        ),
+        ("POST", "/action-plans", "/action-plans".into(), Rule::Staff),
+        (
+            "GET",
+            "/action-plans/{id}",
+            format!("/action-plans/{}", r.plan),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/action-plans/{id}/actions",
+            format!("/action-plans/{}/actions", r.plan),
+            Rule::Staff,
+        ),
+        (
+            "GET",
+            "/actions/{id}",
+            format!("/actions/{}", r.cso_action),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/actions/{id}/updates",
+            format!("/actions/{}/updates", r.cso_action),
+            Rule::StaffOr("ngo@ctod.example"),
+        ),
+        (
+            "POST",
+            "/actions/{id}/updates/{update}/confirm",
+            format!(
+                "/actions/{}/updates/{}/confirm",
+                r.joint_action, r.joint_update
+            ),
+            Rule::StaffOr("ngo@ctod.example"),
+        ),
+        (
+            "GET",
+            "/recommendations/{id}",
+            format!("/recommendations/{}", r.endorsed_item),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/findings/{id}",
+            format!("/findings/{}", r.public_finding),
+            Rule::SignedIn,
         ),
         ("GET", "/admin/themes", "/admin/themes".into(), Rule::Staff),
         ("POST", "/admin/themes", "/admin/themes".into(), Rule::Staff),
