@@ -1,0 +1,360 @@
+//! Action plans: actions that implement endorsed recommendations, progress
+//! reports and their refusals, the roll-up, overdue actions, joint confirmation,
+//! the home worklist and the evidence chain.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, spawn_app};
+
+const STAFF: &str = "secretariat@cpdd.example";
+const CTOD: &str = "ngo@ctod.example";
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&app.pool)
+        .await
+        .expect(sql)
+}
+
+async fn bavel_action(app: &TestApp, starts_with: &str) -> i64 {
+    scalar(app, &format!("select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like '{starts_with}%'")).await
+}
+
+#[tokio::test]
+async fn the_secretariat_adds_actions_only_for_endorsed_recommendations() {
+    let app = spawn_app().await;
+    let staff = app.login_as(STAFF).await;
+    let plan = scalar(
+        &app,
+        "select id from action_plans where district_code = '0204'",
+    )
+    .await;
+    let endorsed = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0204' limit 1").await.to_string();
+    let waiting = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0203' limit 1").await.to_string();
+    let owner = scalar(
+        &app,
+        "select id from organizations where district_code = '0204'",
+    )
+    .await
+    .to_string();
+    let path = format!("/action-plans/{plan}/actions");
+    let form =
+        |recommendation: &str, starts: &'static str, due: &'static str, budget: &'static str| {
+            vec![
+                ("description_en", "Repair the information board".to_owned()),
+                ("recommendations", recommendation.to_owned()),
+                ("owner_organization_id", owner.clone()),
+                ("lead", "sna".to_owned()),
+                ("starts_on", starts.to_owned()),
+                ("due_on", due.to_owned()),
+                ("budget_riel", budget.to_owned()),
+            ]
+        };
+    let before = scalar(&app, "select count(*) from actions").await;
+    let cases = [
+        (
+            form(&waiting, "2026-01-01", "2026-06-30", "100"),
+            "Choose endorsed recommendations",
+        ),
+        (
+            form(&endorsed, "2026-06-30", "2026-01-01", "100"),
+            "Check the dates",
+        ),
+        (
+            form(&endorsed, "2026-01-01", "2026-06-30", "-5"),
+            "The budget is not valid",
+        ),
+    ];
+    for (fields, message) in cases {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let page = staff.post(&path, &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.body.contains(message), "{message}");
+    }
+    assert_eq!(scalar(&app, "select count(*) from actions").await, before);
+    let fields = form(&endorsed, "2026-01-01", "2026-06-30", "1500000");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let created = staff.post(&path, &fields).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        scalar(&app, "select count(*) from actions").await,
+        before + 1
+    );
+    let ngo = app.login_as(CTOD).await;
+    assert_eq!(ngo.post(&path, &fields).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn progress_reports_are_checked_and_the_latest_is_the_current_state() {
+    let app = spawn_app().await;
+    let action = bavel_action(&app, "Train").await;
+    let path = format!("/actions/{action}/updates");
+    let ngo = app.login_as(CTOD).await;
+    let today = samleng::activities::form::today();
+    let tomorrow = (today + time::Duration::days(1)).to_string();
+    let today = today.to_string();
+    let before = scalar(&app, "select count(*) from action_updates").await;
+    let cases: [([(&str, &str); 3], &str); 5] = [
+        (
+            [
+                ("reported_on", &today),
+                ("status", "in_progress"),
+                ("progress", "101"),
+            ],
+            "Progress is from 0 to 100",
+        ),
+        (
+            [
+                ("reported_on", &today),
+                ("status", "completed"),
+                ("progress", "90"),
+            ],
+            "Completed means 100%",
+        ),
+        (
+            [
+                ("reported_on", "2022-04-30"),
+                ("status", "in_progress"),
+                ("progress", "10"),
+            ],
+            "Check the date",
+        ),
+        (
+            [
+                ("reported_on", &tomorrow),
+                ("status", "in_progress"),
+                ("progress", "10"),
+            ],
+            "Check the date",
+        ),
+        (
+            [
+                ("reported_on", &today),
+                ("status", "paused"),
+                ("progress", "10"),
+            ],
+            "Choose a status",
+        ),
+    ];
+    for (fields, message) in cases {
+        let page = ngo.post(&path, &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(page.body.contains(message), "{message}");
+    }
+    assert_eq!(
+        scalar(&app, "select count(*) from action_updates").await,
+        before
+    );
+    let outsider = app.login_as("ngo@as.example").await;
+    let refused = outsider
+        .post(
+            &path,
+            &[
+                ("reported_on", &today),
+                ("status", "in_progress"),
+                ("progress", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "another organization's user"
+    );
+    let sixty = [
+        ("reported_on", today.as_str()),
+        ("status", "in_progress"),
+        ("progress", "60"),
+    ];
+    let seventy = [
+        ("reported_on", today.as_str()),
+        ("status", "in_progress"),
+        ("progress", "70"),
+    ];
+    let (first, second) = tokio::join!(ngo.post(&path, &sixty), ngo.post(&path, &seventy));
+    assert_eq!(
+        (first.status, second.status),
+        (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER)
+    );
+    assert_eq!(
+        scalar(&app, "select count(*) from action_updates").await,
+        before + 2,
+        "both kept"
+    );
+    let latest = scalar(&app, &format!("select progress::bigint from action_updates where action_id = {action} order by reported_on desc, id desc limit 1")).await;
+    let page = ngo.get(&format!("/actions/{action}")).await;
+    assert!(
+        page.body.contains(&format!("In progress · {latest}%")),
+        "the current state is the later report"
+    );
+    let cancelled = bavel_action(&app, "A radio").await;
+    let on_cancelled = ngo
+        .post(
+            &format!("/actions/{cancelled}/updates"),
+            &[
+                ("reported_on", &today),
+                ("status", "in_progress"),
+                ("progress", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(on_cancelled.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn plan_progress_and_overdue_match_an_independent_count() {
+    let app = spawn_app().await;
+    let plan = scalar(
+        &app,
+        "select id from action_plans where district_code = '0204'",
+    )
+    .await;
+    let latest: Vec<(String, i32, time::Date)> = sqlx::query_as(
+        "select coalesce(l.status, 'not_started'), coalesce(l.progress, 0), a.due_on from actions a
+         left join lateral (select status, progress from action_updates u where u.action_id = a.id
+                            order by reported_on desc, id desc limit 1) l on true
+         where a.plan_id = $1",
+    )
+    .bind(plan)
+    .fetch_all(&app.pool)
+    .await
+    .expect("actions");
+    let counted: Vec<i32> = latest
+        .iter()
+        .filter(|(status, _, _)| status != "cancelled")
+        .map(|(_, progress, _)| *progress)
+        .collect();
+    let expected = (f64::from(counted.iter().sum::<i32>()) / counted.len() as f64).round() as i32;
+    let today = samleng::activities::form::today();
+    let overdue = latest
+        .iter()
+        .filter(|(status, _, due)| samleng::action_plans::is_overdue(*due, status, today))
+        .count();
+    assert_eq!(overdue, 2, "the complaint desk and the blocked training");
+    let page = app
+        .login_as("donor@donor.example")
+        .await
+        .get(&format!("/action-plans/{plan}"))
+        .await;
+    assert!(
+        page.body.contains(&format!(
+            r#"<strong class="plan-progress">{expected}%</strong>"#
+        )),
+        "{expected}%"
+    );
+    assert_eq!(
+        page.body
+            .matches(r#"<strong class="overdue">overdue</strong>"#)
+            .count(),
+        overdue
+    );
+    assert!(page.body.contains("<svg"), "the timeline");
+    assert_eq!(page.body.matches(r#"<g class="bar "#).count(), latest.len());
+    let index = app.login_as(STAFF).await.get("/action-plans").await;
+    assert!(index.body.contains(&format!("{expected}%")));
+}
+
+#[tokio::test]
+async fn the_other_side_confirms_a_joint_report_and_the_home_page_lists_stale_actions() {
+    let app = spawn_app().await;
+    let joint = bavel_action(&app, "Hold").await;
+    let update = scalar(
+        &app,
+        &format!("select id from action_updates where action_id = {joint}"),
+    )
+    .await;
+    let confirm = format!("/actions/{joint}/updates/{update}/confirm");
+    let ngo = app.login_as(CTOD).await;
+    assert_eq!(
+        ngo.post(&confirm, &[]).await.status,
+        StatusCode::CONFLICT,
+        "the reporting side does not confirm itself"
+    );
+    sqlx::query(
+        "insert into users (email, display_name, role, organization_id, password_hash)
+         select 'sna@bavel.example', 'Sophal (Bavel)', 'sna', o.id, u.password_hash
+         from organizations o, users u where o.district_code = '0204' and u.email = 'sna@battambang.example'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("an official of Bavel");
+    let official = app.visitor();
+    official
+        .sign_in(
+            "sna@bavel.example",
+            &app.password_of("sna@battambang.example"),
+        )
+        .await;
+    assert_eq!(
+        official.post(&confirm, &[]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = official.get(&format!("/actions/{joint}")).await;
+    assert!(page.body.contains("Confirmed by Sophal (Bavel)"));
+    assert_eq!(
+        official.post(&confirm, &[]).await.status,
+        StatusCode::CONFLICT,
+        "confirmed once"
+    );
+    let home = official.get("/").await;
+    assert!(
+        home.body.contains("Actions that need an update")
+            && home.body.contains("Open a complaint desk")
+    );
+    assert!(
+        !home
+            .body
+            .contains("Publish the budget and plan on every information board"),
+        "completed actions need nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_evidence_chain_leads_from_what_citizens_said_to_what_was_done() {
+    let app = spawn_app().await;
+    let recommendation = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0204' and r.position = 1").await;
+    let donor = app.login_as("donor@donor.example").await;
+    let page = donor
+        .get(&format!("/recommendations/{recommendation}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let findings = scalar(&app, &format!("select count(*) from recommendation_evidence where recommendation_id = {recommendation}")).await;
+    assert_eq!(
+        page.body.matches(r#"<article class="finding">"#).count() as i64,
+        findings
+    );
+    let actions = scalar(
+        &app,
+        &format!(
+            "select count(*) from action_recommendations where recommendation_id = {recommendation}"
+        ),
+    )
+    .await;
+    assert_eq!(
+        actions, 5,
+        "every demo action implements the first recommendations"
+    );
+    for text in [
+        "Endorsed by",
+        "Provincial priority",
+        "Publish the budget and plan on every information board",
+        "participants",
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    let finding = scalar(&app, &format!("select finding_id from recommendation_evidence where recommendation_id = {recommendation} limit 1")).await;
+    let back = donor.get(&format!("/findings/{finding}")).await;
+    assert!(
+        back.body
+            .contains(&format!("/recommendations/{recommendation}")),
+        "the finding links forward"
+    );
+    let waiting = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0203' limit 1").await;
+    assert_eq!(
+        donor
+            .get(&format!("/recommendations/{waiting}"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
