@@ -481,3 +481,4 @@ error-update-completed-title = Completed means 100%
 error-update-completed-body = An action reported as completed has progress 100.
 error-update-date-title = Check the date
 error-update-date-body = A report is dated between the action's start and today.
+update-attach = Attach evidence to this report

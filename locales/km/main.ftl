@@ -481,3 +481,4 @@ error-update-completed-title = បានបញ្ចប់មានន័យថ�
 error-update-completed-body = សកម្មភាពដែលបានរាយការណ៍ថាបានបញ្ចប់ មានវឌ្ឍនភាព ១០០។
 error-update-date-title = សូមពិនិត្យកាលបរិច្ឆេទ
 error-update-date-body = របាយការណ៍មួយមានកាលបរិច្ឆេទចន្លោះថ្ងៃចាប់ផ្ដើមសកម្មភាព និងថ្ងៃនេះ។
+update-attach = ភ្ជាប់ភស្តុតាងទៅរបាយការណ៍នេះ

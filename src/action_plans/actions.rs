@@ -282,11 +282,24 @@ struct ActionPage {
     statuses: [&'static str; 5],
     can_report: bool,
     my_side: &'static str,
+    evidence: Vec<(i64, crate::attachments::AttachmentLine)>,
     today: String,
 }
 
 impl ActionPage {
     /// The other side may confirm a joint action's report.
+    fn evidence_of(&self, update: &i64) -> Vec<&crate::attachments::AttachmentLine> {
+        self.evidence
+            .iter()
+            .filter(|(parent, _)| parent == update)
+            .map(|(_, line)| line)
+            .collect()
+    }
+
+    fn upload_action(&self, update: &i64) -> String {
+        format!("/actions/{}/updates/{update}/attachments", self.action.id)
+    }
+
     fn can_confirm(&self, update: &UpdateRow) -> bool {
         self.action.lead == "joint"
             && update.confirmed_by.is_none()
@@ -320,7 +333,10 @@ pub async fn show(
     .fetch_all(&pool)
     .await?;
     let can_report = can_report(&user, &action);
+    let update_ids: Vec<i64> = updates.iter().map(|update| update.id).collect();
+    let evidence = crate::attachments::of_updates(&pool, &update_ids, internal).await?;
     render(&ActionPage {
+        evidence,
         overdue: is_overdue(action.due_on, &action.status, today()),
         can_report,
         my_side: side_of(user.role),

@@ -24,7 +24,7 @@ use tower_sessions::Session;
 
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::policy::{Action, Scope};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
@@ -48,6 +48,10 @@ pub fn routes(max_bytes: usize) -> Router<AppState> {
             post(upload_to_activity).layer(body_limit),
         )
         .route(
+            "/actions/{id}/updates/{update}/attachments",
+            post(upload_to_update).layer(body_limit),
+        )
+        .route(
             "/case-studies/{id}/attachments",
             post(upload_to_case_study).layer(body_limit),
         )
@@ -60,6 +64,8 @@ struct Parent {
     id: i64,
     district: String,
     published: bool,
+    /// For a progress report: the action and the organization that owns it.
+    action: Option<(i64, i64)>,
 }
 
 impl Parent {
@@ -77,6 +83,7 @@ impl Parent {
             id,
             district: row.district_code,
             published: row.published,
+            action: None,
         })
     }
 
@@ -94,32 +101,70 @@ impl Parent {
             id,
             district: row.district_code,
             published: row.published,
+            action: None,
         })
     }
 
-    fn write_action(&self) -> Action {
-        if self.kind == "activity" {
-            Action::RecordActivity
-        } else {
-            Action::WriteCaseStudy
+    /// Evidence for a progress report. Plans are read by everyone signed in.
+    async fn action_update(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
+        let row = sqlx::query!(
+            r#"select a.id as action_id, a.owner_organization_id, coalesce(p.district_code, p.province_code) as "district!"
+               from action_updates u join actions a on a.id = u.action_id join action_plans p on p.id = a.plan_id
+               where u.id = $1"#,
+            id
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        Ok(Parent {
+            kind: "action_update",
+            id,
+            district: row.district,
+            published: true,
+            action: Some((row.action_id, row.owner_organization_id)),
+        })
+    }
+
+    /// May `user` attach files to this parent?
+    fn may_write(&self, user: &CurrentUser) -> bool {
+        match (self.kind, self.action) {
+            ("activity", _) => policy::allows(
+                user,
+                Action::RecordActivity,
+                Scope::District(&self.district),
+            ),
+            (_, Some((_, owner))) => {
+                policy::allows(user, Action::ReportProgress, Scope::OwnedBy(owner))
+            }
+            _ => policy::allows(
+                user,
+                Action::WriteCaseStudy,
+                Scope::District(&self.district),
+            ),
         }
     }
 
     fn read_action(&self) -> Action {
-        if self.kind == "activity" {
-            Action::ReadActivity
-        } else {
-            Action::ReadCaseStudy
+        match self.kind {
+            "activity" => Action::ReadActivity,
+            "case_study" => Action::ReadCaseStudy,
+            _ => Action::ReadRecommendations,
         }
     }
 
     fn page(&self) -> String {
-        let segment = if self.kind == "activity" {
-            "activities"
-        } else {
-            "case-studies"
-        };
-        format!("/{segment}/{}", self.id)
+        match (self.kind, self.action) {
+            ("activity", _) => format!("/activities/{}", self.id),
+            (_, Some((action, _))) => format!("/actions/{action}"),
+            _ => format!("/case-studies/{}", self.id),
+        }
+    }
+
+    fn upload_action(&self) -> String {
+        match self.action {
+            Some((action, _)) => format!("/actions/{action}/updates/{}/attachments", self.id),
+            None => format!("{}/attachments", self.page()),
+        }
     }
 }
 
@@ -150,6 +195,35 @@ fn size_text(bytes: i64) -> String {
     } else {
         format!("{} KB", (bytes + 1023) / 1024)
     }
+}
+
+/// The attachments of several progress reports, for the action page.
+pub async fn of_updates(
+    pool: &PgPool,
+    updates: &[i64],
+    internal: bool,
+) -> Result<Vec<(i64, AttachmentLine)>, AppError> {
+    Ok(sqlx::query!(
+        "select parent_id, id, content_type, size_bytes, caption, public, uploaded_at from attachments
+         where parent = 'action_update' and parent_id = any($1) and (public or $2) order by id",
+        updates,
+        internal
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| {
+        let line = AttachmentLine {
+            id: row.id,
+            content_type: row.content_type,
+            size_bytes: row.size_bytes,
+            caption: row.caption,
+            public: row.public,
+            uploaded_at: row.uploaded_at,
+        };
+        (row.parent_id, line)
+    })
+    .collect())
 }
 
 /// The attachments of a record that the reader may see: donors only public ones.
@@ -246,6 +320,22 @@ async fn upload_to_activity(
     upload(ctx, user, session, ip, state, parent, multipart).await
 }
 
+async fn upload_to_update(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    Path((action, update)): Path<(i64, i64)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let parent = Parent::action_update(&state.pool, update).await?;
+    if parent.action.map(|(id, _)| id) != Some(action) {
+        return Err(AppError::NotFound);
+    }
+    upload(ctx, user, session, ip, state, parent, multipart).await
+}
+
 async fn upload_to_case_study(
     ctx: Ctx,
     user: CurrentUser,
@@ -268,11 +358,9 @@ async fn upload(
     parent: Parent,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    require(
-        &user,
-        parent.write_action(),
-        Scope::District(&parent.district),
-    )?;
+    if !parent.may_write(&user) {
+        return Err(AppError::Forbidden);
+    }
     let files = &state.files;
     let upload = read_upload(
         multipart.map_err(|_| AppError::BadRequest)?,
@@ -284,7 +372,7 @@ async fn upload(
         let page = RefusedPage {
             ctx,
             back: parent.page(),
-            action: format!("{}/attachments", parent.page()),
+            action: parent.upload_action(),
             caption: caption.clone(),
             public: upload.public,
             reason,
@@ -404,6 +492,7 @@ async fn download(
     .ok_or(AppError::NotFound)?;
     let parent = match row.parent.as_str() {
         "activity" => Parent::activity(&state.pool, row.parent_id).await?,
+        "action_update" => Parent::action_update(&state.pool, row.parent_id).await?,
         _ => Parent::case_study(&state.pool, row.parent_id).await?,
     };
     require(

@@ -588,6 +588,15 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::StaffOr("ngo@ctod.example"),
         ),
         (
+            "POST",
+            "/actions/{id}/updates/{update}/attachments",
+            format!(
+                "/actions/{}/updates/{}/attachments",
+                r.joint_action, r.joint_update
+            ),
+            Rule::StaffOr("ngo@ctod.example"),
+        ),
+        (
             "GET",
             "/recommendations/{id}",
             format!("/recommendations/{}", r.endorsed_item),

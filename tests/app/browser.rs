@@ -353,8 +353,8 @@ async fn an_fgd_recorded_in_the_field_reaches_a_donor_through_a_published_case_s
 
     let photo = std::env::temp_dir().join(format!("samleng-browser-{}.jpg", std::process::id()));
     std::fs::write(&photo, b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01 photo").expect("photo");
-    fill(&browser, "#file", &photo.display().to_string()).await;
-    fill(&browser, "#caption", "The hall after the meeting").await;
+    fill(&browser, "#file-main", &photo.display().to_string()).await;
+    fill(&browser, "#caption-main", "The hall after the meeting").await;
     click(&browser, "form[action$='/attachments'] button[type=submit]").await;
     browser
         .wait()
@@ -513,5 +513,105 @@ async fn a_district_official_endorses_the_waiting_list_and_the_secretariat_sees_
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
     std::fs::create_dir_all(&target).expect("target/browser");
     std::fs::write(target.join("endorsed-list.png"), screenshot).expect("save the screenshot");
+    browser.close().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_district_official_reports_progress_with_a_photo_and_the_plan_shows_it() {
+    let app = spawn_app().await;
+    sqlx::query(
+        "insert into users (email, display_name, role, organization_id, password_hash)
+         select 'sna@bavel.example', 'Sophal (Bavel)', 'sna', o.id, u.password_hash
+         from organizations o, users u where o.district_code = '0204' and u.email = 'sna@battambang.example'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("an official of Bavel");
+    let action: i64 = sqlx::query_scalar(
+        "select a.id from actions a join action_plans p on p.id = a.plan_id
+         where p.district_code = '0204' and a.description_en like 'Open a complaint desk%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("an action the Bavel administration owns");
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    browser.goto(&app.url("/login")).await.expect("sign-in");
+    fill(&browser, "#email", "sna@bavel.example").await;
+    fill(
+        &browser,
+        "#password",
+        &app.password_of("sna@battambang.example"),
+    )
+    .await;
+    click(&browser, "main button[type=submit]").await;
+    let stale = browser
+        .wait()
+        .for_element(Locator::Css("ul.stale-actions a"))
+        .await
+        .expect("the home worklist");
+    assert!(stale.text().await.expect("text").contains("complaint desk"));
+    browser
+        .goto(&app.url(&format!("/actions/{action}")))
+        .await
+        .expect("the action");
+    let progress = browser
+        .find(Locator::Css("#progress"))
+        .await
+        .expect("progress");
+    progress.clear().await.expect("clear");
+    progress.send_keys("75").await.expect("type");
+    fill(
+        &browser,
+        "#note",
+        "The desk opens on Mondays and Thursdays.",
+    )
+    .await;
+    click(&browser, "form[action$='/updates'] button").await;
+    browser
+        .wait()
+        .for_element(Locator::Css(".flash"))
+        .await
+        .expect("reported");
+    let photo = std::env::temp_dir().join(format!("samleng-desk-{}.jpg", std::process::id()));
+    std::fs::write(&photo, b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01 the desk").expect("photo");
+    click(&browser, "ol.updates li:first-child details summary").await;
+    let file = browser
+        .find(Locator::Css("ol.updates li:first-child input[type=file]"))
+        .await
+        .expect("file input");
+    file.send_keys(&photo.display().to_string())
+        .await
+        .expect("choose the photo");
+    click(
+        &browser,
+        "ol.updates li:first-child form[action$='/attachments'] button",
+    )
+    .await;
+    browser
+        .wait()
+        .for_element(Locator::Css("ul.evidence a"))
+        .await
+        .expect("the photo is listed");
+    std::fs::remove_file(&photo).ok();
+    click(&browser, ".crumbs a").await;
+    let row = browser
+        .wait()
+        .for_element(Locator::XPath("//tr[td/a[contains(., 'complaint desk')]]"))
+        .await
+        .expect("the plan lists the action")
+        .text()
+        .await
+        .expect("text");
+    assert!(row.contains("75%") && row.contains("In progress"), "{row}");
+    let screenshot = browser.screenshot().await.expect("screenshot");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&target).expect("target/browser");
+    std::fs::write(target.join("action-plan.png"), screenshot).expect("save the screenshot");
+    assert_eq!(
+        app.count("attachments where parent = 'action_update'")
+            .await,
+        1
+    );
     browser.close().await.expect("close");
 }
