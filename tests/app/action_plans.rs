@@ -358,3 +358,54 @@ async fn the_evidence_chain_leads_from_what_citizens_said_to_what_was_done() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn donors_read_progress_but_not_internal_notes() {
+    let app = spawn_app().await;
+    let action = bavel_action(&app, "Train").await;
+    let ngo = app.login_as(CTOD).await;
+    let today = samleng::activities::form::today().to_string();
+    let path = format!("/actions/{action}/updates");
+    ngo.post(
+        &path,
+        &[
+            ("reported_on", &today),
+            ("status", "blocked"),
+            ("progress", "25"),
+            ("note", "The trainer fell ill."),
+            ("internal", "on"),
+        ],
+    )
+    .await;
+    ngo.post(
+        &path,
+        &[
+            ("reported_on", &today),
+            ("status", "blocked"),
+            ("progress", "25"),
+            ("note", "Waiting for the new date."),
+        ],
+    )
+    .await;
+    let donor = app
+        .login_as("donor@donor.example")
+        .await
+        .get(&format!("/actions/{action}"))
+        .await;
+    assert_eq!(donor.status, StatusCode::OK);
+    assert!(donor.body.contains("Waiting for the new date."));
+    assert!(
+        !donor.body.contains("The trainer fell ill."),
+        "internal notes stay inside"
+    );
+    assert!(
+        !donor.body.contains("name=\"progress\""),
+        "donors do not report"
+    );
+    let staff = app
+        .login_as(STAFF)
+        .await
+        .get(&format!("/actions/{action}"))
+        .await;
+    assert!(staff.body.contains("The trainer fell ill."));
+}
