@@ -131,8 +131,9 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
 }
 
 async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> anyhow::Result<()> {
+    let files = config.file_store()?;
     let demo_accounts = if demo {
-        samleng::demo::load(&pool).await?
+        samleng::demo::load(&pool, &files).await?
     } else {
         None
     };
@@ -146,7 +147,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     let app = app::router(AppState {
         pool: pool.clone(),
         settings: Arc::new(settings),
-        files: config.file_store()?,
+        files,
     });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -386,17 +386,11 @@ async fn upload(
     if upload.bytes.is_empty() {
         return refuse("attachment-missing");
     }
-    let Some((content_type, extension)) = sniff::detect(&upload.bytes) else {
+    let size = upload.bytes.len() as i64;
+    let Some((stored_name, content_type)) = store(files, upload.bytes).await? else {
         return refuse("attachment-wrong-type");
     };
-    let stored_name = format!("{}.{extension}", random_name());
     let location = StorePath::from(format!("attachments/{stored_name}"));
-    let size = upload.bytes.len() as i64;
-    files
-        .store
-        .put(&location, upload.bytes.into())
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?;
     let record = NewAttachment {
         stored_name: &stored_name,
         content_type,
@@ -469,6 +463,25 @@ async fn save_record(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Puts a file of an accepted type into the store under a generated name;
+/// `None` when its content is none of the accepted types.
+pub async fn store(
+    files: &FileStore,
+    bytes: Vec<u8>,
+) -> Result<Option<(String, &'static str)>, AppError> {
+    let Some((content_type, extension)) = sniff::detect(&bytes) else {
+        return Ok(None);
+    };
+    let stored_name = format!("{}.{extension}", random_name());
+    let location = StorePath::from(format!("attachments/{stored_name}"));
+    files
+        .store
+        .put(&location, bytes.into())
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    Ok(Some((stored_name, content_type)))
 }
 
 /// 128 random bits, as hex: the stored name owes nothing to the user's file name.

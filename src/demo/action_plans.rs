@@ -5,6 +5,8 @@
 
 use sqlx::PgConnection;
 
+use crate::attachments::{self, FileStore};
+
 /// (description, lead, owned by the district administration?, starts, due, updates)
 /// where dates are SQL expressions and updates are (date, status, progress).
 type DemoAction = (
@@ -62,7 +64,7 @@ const ACTIONS: [DemoAction; 5] = [
     ),
 ];
 
-pub async fn load(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+pub async fn load(tx: &mut PgConnection, files: &FileStore) -> anyhow::Result<()> {
     let lists = sqlx::query!(
         r#"select l.id, l.district_code, l.study_id, d.name_en,
                   (select o.id from organizations o where o.district_code = l.district_code) as "administration!",
@@ -113,20 +115,48 @@ pub async fn load(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
             .execute(&mut *tx)
             .await?;
             for (date, status, progress) in updates {
-                sqlx::query!(
+                let update = sqlx::query_scalar!(
                     "insert into action_updates (action_id, reported_on, status, progress, note, reporter_organization_id)
                      values ($1, case when $2 = 'recent' then current_date - 30 else $2::text::date end, $3, $4,
-                             'Illustrative progress report.', $5)",
+                             'Illustrative progress report.', $5)
+                     returning id",
                     action,
                     date,
                     status,
                     progress,
                     owner,
                 )
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
+                if *status == "completed" {
+                    evidence(tx, files, update).await?;
+                }
             }
         }
+    }
+    Ok(())
+}
+
+/// A one-page PDF standing for the signed minutes that prove a completed action.
+async fn evidence(tx: &mut PgConnection, files: &FileStore, update: i64) -> anyhow::Result<()> {
+    let pdf =
+        b"%PDF-1.4\n% Illustrative demo evidence: minutes of the completion meeting.\n%%EOF\n"
+            .to_vec();
+    let size = pdf.len() as i64;
+    let stored = attachments::store(files, pdf)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    if let Some((stored_name, content_type)) = stored {
+        sqlx::query!(
+            "insert into attachments (parent, parent_id, stored_name, content_type, size_bytes, caption, public)
+             values ('action_update', $1, $2, $3, $4, 'Minutes of the completion meeting (illustrative)', true)",
+            update,
+            stored_name,
+            content_type,
+            size,
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     Ok(())
 }

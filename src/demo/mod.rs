@@ -8,6 +8,8 @@ mod recommendations;
 
 use sqlx::PgPool;
 
+use crate::attachments::FileStore;
+
 use crate::admin::users::{self, NewUser};
 use crate::auth::password;
 use crate::auth::policy::Role;
@@ -25,7 +27,7 @@ pub struct DemoAccount {
 
 /// Loads the demo data unless the database already holds organizations; returns
 /// the accounts created.
-pub async fn load(pool: &PgPool) -> anyhow::Result<Option<Vec<DemoAccount>>> {
+pub async fn load(pool: &PgPool, files: &FileStore) -> anyhow::Result<Option<Vec<DemoAccount>>> {
     let mut tx = pool.begin().await?;
     // Two servers started at once must not both load it.
     sqlx::query!("lock table organizations in exclusive mode")
@@ -138,7 +140,7 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<Option<Vec<DemoAccount>>> {
         });
     }
     recommendations::load(&mut tx).await?;
-    action_plans::load(&mut tx).await?;
+    action_plans::load(&mut tx, files).await?;
     tx.commit().await?;
     Ok(Some(accounts))
 }

@@ -608,10 +608,10 @@ async fn a_district_official_reports_progress_with_a_photo_and_the_plan_shows_it
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
     std::fs::create_dir_all(&target).expect("target/browser");
     std::fs::write(target.join("action-plan.png"), screenshot).expect("save the screenshot");
-    assert_eq!(
-        app.count("attachments where parent = 'action_update'")
-            .await,
-        1
+    let on_the_action = format!(
+        "attachments t join action_updates u on u.id = t.parent_id \
+         where t.parent = 'action_update' and u.action_id = {action}"
     );
+    assert_eq!(app.count(&on_the_action).await, 1);
     browser.close().await.expect("close");
 }

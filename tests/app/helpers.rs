@@ -97,10 +97,6 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let (pool, _, database_url) = fresh_database().await;
-    let accounts = samleng::demo::load(&pool)
-        .await
-        .expect("demo data")
-        .expect("an empty database");
     // Inside the cluster's folder, so the watchdog removes it with the cluster.
     static APPS: AtomicU32 = AtomicU32::new(0);
     let files = cluster().cluster.data_dir().join(format!(
@@ -108,13 +104,18 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         APPS.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::create_dir_all(&files).expect("file store folder");
+    let file_store = FileStore {
+        store: Arc::new(LocalFileSystem::new_with_prefix(&files).expect("file store")),
+        max_bytes: MAX_UPLOAD_BYTES,
+    };
+    let accounts = samleng::demo::load(&pool, &file_store)
+        .await
+        .expect("demo data")
+        .expect("an empty database");
     let router = app::router(AppState {
         pool: pool.clone(),
         settings: Arc::new(settings),
-        files: FileStore {
-            store: Arc::new(LocalFileSystem::new_with_prefix(&files).expect("file store")),
-            max_bytes: MAX_UPLOAD_BYTES,
-        },
+        files: file_store,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
