@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::ADDRESSEES;
-use super::lists::{ListView, form_choices, load};
+use super::show::{ListView, form_choices, load};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;

@@ -5,6 +5,7 @@
 mod items;
 mod lists;
 mod priorities;
+mod show;
 pub mod snapshot;
 mod workflow;
 
@@ -20,11 +21,11 @@ pub fn routes() -> Router<AppState> {
             get(lists::list).post(lists::create),
         )
         .route("/recommendation-lists/new", get(lists::new_form))
-        .route("/recommendation-lists/{id}", get(lists::show))
-        .route("/recommendation-lists/{id}/print", get(lists::print))
+        .route("/recommendation-lists/{id}", get(show::show))
+        .route("/recommendation-lists/{id}/print", get(show::print))
         .route(
             "/recommendation-lists/{id}/changes",
-            get(lists::changes_page),
+            get(show::changes_page),
         )
         .route(
             "/recommendation-lists/{id}/recommendations",

@@ -1,0 +1,266 @@
+//! Uploading a photo or document: read the multipart form within the size
+//! limit, check the type from the content, store it under a generated name,
+//! and record it with an audit event — or send the form back with the reason.
+
+use askama::Template;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use object_store::path::Path as StorePath;
+use rand::RngCore as _;
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use super::{FileStore, Parent, size_text, sniff};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::{ClientIp, Ctx, flash};
+
+/// The upload form's answer when the file is refused: the form again, with the
+/// caption kept and the reason.
+#[derive(Template)]
+#[template(path = "attachments/refused.html")]
+struct RefusedPage {
+    ctx: Ctx,
+    back: String,
+    action: String,
+    caption: String,
+    public: bool,
+    reason: &'static str,
+    max_bytes: usize,
+}
+
+impl RefusedPage {
+    fn reason_text(&self) -> String {
+        self.ctx
+            .lang
+            .t_with(self.reason, &[("value", size_text(self.max_bytes as i64))])
+    }
+}
+
+/// What the upload form sent.
+struct Upload {
+    bytes: Vec<u8>,
+    caption: String,
+    public: bool,
+    too_large: bool,
+}
+
+async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Upload, AppError> {
+    let mut upload = Upload {
+        bytes: Vec::new(),
+        caption: String::new(),
+        public: false,
+        too_large: false,
+    };
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest)?
+    {
+        match field.name() {
+            Some("file") => {
+                while let Some(chunk) = field.chunk().await.map_err(|_| AppError::BadRequest)? {
+                    if upload.bytes.len() + chunk.len() > max_bytes {
+                        upload.too_large = true;
+                        break;
+                    }
+                    upload.bytes.extend_from_slice(&chunk);
+                }
+            }
+            Some("caption") => {
+                upload.caption = field.text().await.map_err(|_| AppError::BadRequest)?
+            }
+            Some("public") => upload.public = true,
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+pub(super) async fn upload_to_activity(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let parent = Parent::activity(&state.pool, id).await?;
+    upload(ctx, user, session, ip, state, parent, multipart).await
+}
+
+pub(super) async fn upload_to_update(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    Path((action, update)): Path<(i64, i64)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let parent = Parent::action_update(&state.pool, update).await?;
+    if parent.action.map(|(id, _)| id) != Some(action) {
+        return Err(AppError::NotFound);
+    }
+    upload(ctx, user, session, ip, state, parent, multipart).await
+}
+
+pub(super) async fn upload_to_case_study(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let parent = Parent::case_study(&state.pool, id).await?;
+    upload(ctx, user, session, ip, state, parent, multipart).await
+}
+
+async fn upload(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ip: Option<String>,
+    state: AppState,
+    parent: Parent,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    if !parent.may_write(&user) {
+        return Err(AppError::Forbidden);
+    }
+    let files = &state.files;
+    let upload = read_upload(
+        multipart.map_err(|_| AppError::BadRequest)?,
+        files.max_bytes,
+    )
+    .await?;
+    let caption: String = upload.caption.trim().chars().take(300).collect();
+    let refuse = |reason| {
+        let page = RefusedPage {
+            ctx,
+            back: parent.page(),
+            action: parent.upload_action(),
+            caption: caption.clone(),
+            public: upload.public,
+            reason,
+            max_bytes: files.max_bytes,
+        };
+        Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+    };
+    if upload.too_large {
+        return refuse("attachment-too-large");
+    }
+    if upload.bytes.is_empty() {
+        return refuse("attachment-missing");
+    }
+    let size = upload.bytes.len() as i64;
+    let Some((stored_name, content_type)) = store(files, upload.bytes).await? else {
+        return refuse("attachment-wrong-type");
+    };
+    let location = StorePath::from(format!("attachments/{stored_name}"));
+    let record = NewAttachment {
+        stored_name: &stored_name,
+        content_type,
+        size,
+        caption: &caption,
+        public: upload.public,
+    };
+    let saved = save_record(&state.pool, &parent, &user, &record, ip).await;
+    if let Err(error) = saved {
+        // Keep the store and the database in step: no file without its record.
+        files.store.delete(&location).await.ok();
+        return Err(error);
+    }
+    flash(&session, "attachment-saved", "").await?;
+    Ok(Redirect::to(&format!("{}#attachments", parent.page())).into_response())
+}
+
+/// An attachment's record, once its file is in the store.
+struct NewAttachment<'a> {
+    stored_name: &'a str,
+    content_type: &'a str,
+    size: i64,
+    caption: &'a str,
+    public: bool,
+}
+
+async fn save_record(
+    pool: &PgPool,
+    parent: &Parent,
+    user: &CurrentUser,
+    record: &NewAttachment<'_>,
+    ip: Option<String>,
+) -> Result<(), AppError> {
+    let NewAttachment {
+        stored_name,
+        content_type,
+        size,
+        caption,
+        public,
+    } = *record;
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "insert into attachments (parent, parent_id, stored_name, content_type, size_bytes, caption, public, uploaded_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+        parent.kind,
+        parent.id,
+        stored_name,
+        content_type,
+        size,
+        caption,
+        public,
+        user.id,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "attachment_added",
+            entity: "attachment",
+            entity_id: Some(id.to_string()),
+            summary: format!(
+                "{} {} ({content_type}, {size} bytes)",
+                parent.kind, parent.id
+            ),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts a file of an accepted type into the store under a generated name;
+/// `None` when its content is none of the accepted types.
+pub async fn store(
+    files: &FileStore,
+    bytes: Vec<u8>,
+) -> Result<Option<(String, &'static str)>, AppError> {
+    let Some((content_type, extension)) = sniff::detect(&bytes) else {
+        return Ok(None);
+    };
+    let stored_name = format!("{}.{extension}", random_name());
+    let location = StorePath::from(format!("attachments/{stored_name}"));
+    files
+        .store
+        .put(&location, bytes.into())
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    Ok(Some((stored_name, content_type)))
+}
+
+/// 128 random bits, as hex: the stored name owes nothing to the user's file name.
+fn random_name() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,316 @@
+//! One recommendation list: its page with recommendations, evidence, history and
+//! the steps the reader may take, its printable version, and what changed from
+//! the previous version.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::auth::policy::{self, Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::{Ctx, format_timestamp};
+
+/// A list's header.
+pub struct ListView {
+    pub id: i64,
+    pub district_code: String,
+    pub district_en: String,
+    pub district_km: String,
+    pub study_title: String,
+    pub consultation: Option<String>,
+    pub list_version: i32,
+    pub previous_id: Option<i64>,
+    pub next_id: Option<i64>,
+    pub status: String,
+}
+
+impl ListView {
+    pub fn endorsed(&self) -> bool {
+        matches!(self.status.as_str(), "endorsed" | "superseded")
+    }
+
+    pub fn editable(&self) -> bool {
+        matches!(self.status.as_str(), "draft" | "returned")
+    }
+}
+
+pub async fn load(pool: &PgPool, id: i64) -> Result<ListView, AppError> {
+    sqlx::query_as!(
+        ListView,
+        r#"select l.id, l.district_code, d.name_en as district_en, d.name_km as district_km,
+                  s.title_en as study_title, a.held_on::text as "consultation?", l.list_version, l.previous_id,
+                  (select n.id from recommendation_lists n where n.previous_id = l.id) as "next_id?",
+                  l.status
+           from recommendation_lists l
+           join districts d on d.code = l.district_code
+           join studies s on s.id = l.study_id
+           left join activities a on a.id = l.consultation_id
+           where l.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// A recommendation with its theme and the findings it rests on.
+pub struct ItemView {
+    pub id: i64,
+    pub text_en: String,
+    pub text_km: String,
+    pub addressee: String,
+    pub theme_en: Option<String>,
+    pub theme_km: Option<String>,
+    pub evidence_texts: Vec<String>,
+}
+
+pub async fn items(pool: &PgPool, list_id: i64) -> Result<Vec<ItemView>, AppError> {
+    Ok(sqlx::query_as!(
+        ItemView,
+        r#"select r.id, r.text_en, r.text_km, r.addressee,
+                  t.name_en as "theme_en?", t.name_km as "theme_km?",
+                  array(select coalesce(nullif(f.text_en, ''), f.text_km) from recommendation_evidence e
+                        join findings f on f.id = e.finding_id
+                        where e.recommendation_id = r.id order by e.finding_id) as "evidence_texts!"
+           from recommendations r left join themes t on t.id = r.theme_id
+           where r.list_id = $1 order by r.position, r.id"#,
+        list_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// One transition of the list's history.
+pub struct Transition {
+    pub transition: String,
+    pub actor_name: String,
+    pub actor_position: String,
+    pub at: OffsetDateTime,
+    pub comment: String,
+    pub fingerprint: Option<String>,
+}
+
+impl Transition {
+    pub fn at_text(&self) -> String {
+        format_timestamp(self.at)
+    }
+}
+
+async fn history(pool: &PgPool, list_id: i64) -> Result<Vec<Transition>, AppError> {
+    Ok(sqlx::query_as!(
+        Transition,
+        "select transition, actor_name, actor_position, at, comment, fingerprint
+         from endorsements where list_id = $1 order by at, id",
+        list_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// What the recommendation form offers, in one statement: the themes (id,
+/// English, Khmer) and the district's findings a recommendation can rest on (id, text).
+pub async fn form_choices(
+    pool: &PgPool,
+    district: &str,
+) -> Result<(Vec<(i64, String, String)>, Vec<(i64, String)>), AppError> {
+    let rows = sqlx::query!(
+        r#"select 'theme' as "kind!", id as "id!", name_en as "text!", name_km as "text_km!", position::bigint as "sort!"
+           from themes where active
+           union all
+           select 'finding', f.id, coalesce(nullif(f.text_en, ''), f.text_km), '', f.id
+           from findings f join activities a on a.id = f.activity_id
+           where a.district_code = $1
+           order by 1, 5, 2"#,
+        district
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut themes = Vec::new();
+    let mut evidence = Vec::new();
+    for row in rows {
+        if row.kind == "theme" {
+            themes.push((row.id, row.text, row.text_km));
+        } else {
+            evidence.push((row.id, row.text));
+        }
+    }
+    Ok((themes, evidence))
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/show.html")]
+struct ShowPage {
+    ctx: Ctx,
+    list: ListView,
+    items: Vec<ItemView>,
+    history: Vec<Transition>,
+    evidence: Vec<(i64, String)>,
+    themes: Vec<(i64, String, String)>,
+    addressees: [&'static str; 5],
+    can_edit: bool,
+    can_submit: bool,
+    can_endorse: bool,
+    can_reopen: bool,
+}
+
+impl ShowPage {
+    fn endorsement(&self) -> Option<&Transition> {
+        self.history
+            .iter()
+            .rev()
+            .find(|step| step.transition == "endorsed")
+    }
+}
+
+/// Reads a list after checking that the user may.
+async fn readable(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<ListView, AppError> {
+    let list = load(pool, id).await?;
+    require(
+        user,
+        Action::ReadRecommendations,
+        Scope::Record {
+            district: &list.district_code,
+            published: list.endorsed(),
+        },
+    )?;
+    Ok(list)
+}
+
+pub async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let list = readable(&pool, &user, id).await?;
+    let district = Scope::District(&list.district_code);
+    let can_edit = list.editable() && policy::allows(&user, Action::WriteRecommendations, district);
+    let (themes, evidence) = if can_edit {
+        form_choices(&pool, &list.district_code).await?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let page = ShowPage {
+        themes,
+        evidence,
+        items: items(&pool, id).await?,
+        history: history(&pool, id).await?,
+        addressees: super::ADDRESSEES,
+        can_edit,
+        can_submit: list.editable()
+            && policy::allows(&user, Action::SubmitRecommendations, district),
+        can_endorse: list.status == "submitted"
+            && policy::allows(&user, Action::EndorseList, district),
+        can_reopen: list.status == "endorsed"
+            && policy::allows(&user, Action::SubmitRecommendations, district),
+        list,
+        ctx,
+    };
+    render(&page).map(IntoResponse::into_response)
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/print.html")]
+struct PrintPage {
+    ctx: Ctx,
+    list: ListView,
+    items: Vec<ItemView>,
+    endorsement: Option<Transition>,
+}
+
+/// The list on paper: both languages, the signature block and the fingerprint.
+pub async fn print(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let list = readable(&pool, &user, id).await?;
+    let endorsement = history(&pool, id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|step| step.transition == "endorsed");
+    render(&PrintPage {
+        items: items(&pool, id).await?,
+        ctx,
+        list,
+        endorsement,
+    })
+    .map(IntoResponse::into_response)
+}
+
+/// One difference between a version and the one before it.
+pub struct Change {
+    pub kind: &'static str,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// What changed from the previous version, recommendation by recommendation in
+/// list order: `changed`, `added` or `removed`.
+fn changes(before: &[ItemView], after: &[ItemView]) -> Vec<Change> {
+    let describe = |item: &ItemView| {
+        format!("{} {} ({})", item.text_en, item.text_km, item.addressee)
+            .trim()
+            .to_owned()
+    };
+    let mut changes = Vec::new();
+    for index in 0..before.len().max(after.len()) {
+        match (
+            before.get(index).map(describe),
+            after.get(index).map(describe),
+        ) {
+            (Some(old), Some(new)) if old != new => changes.push(Change {
+                kind: "changed",
+                before: Some(old),
+                after: Some(new),
+            }),
+            (Some(old), None) => changes.push(Change {
+                kind: "removed",
+                before: Some(old),
+                after: None,
+            }),
+            (None, Some(new)) => changes.push(Change {
+                kind: "added",
+                before: None,
+                after: Some(new),
+            }),
+            _ => {}
+        }
+    }
+    changes
+}
+
+#[derive(Template)]
+#[template(path = "recommendations/changes.html")]
+struct ChangesPage {
+    ctx: Ctx,
+    list: ListView,
+    previous_id: i64,
+    changes: Vec<Change>,
+}
+
+/// The page that shows what changed between a version and the previous one.
+pub async fn changes_page(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let list = readable(&pool, &user, id).await?;
+    let previous_id = list.previous_id.ok_or(AppError::NotFound)?;
+    let before = items(&pool, previous_id).await?;
+    let after = items(&pool, id).await?;
+    render(&ChangesPage {
+        changes: changes(&before, &after),
+        ctx,
+        list,
+        previous_id,
+    })
+    .map(IntoResponse::into_response)
+}
