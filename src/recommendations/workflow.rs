@@ -44,6 +44,23 @@ async fn lock(tx: &mut sqlx::PgConnection, id: i64) -> Result<Locked, AppError> 
     .ok_or(AppError::NotFound)
 }
 
+/// Locks the list and checks that `user` may take a step of kind `action` on it
+/// and that its state is one of `states`; the permission is checked first.
+async fn lock_for(
+    tx: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    id: i64,
+    action: Action,
+    states: &[&str],
+) -> Result<Locked, AppError> {
+    let list = lock(tx, id).await?;
+    require(user, action, Scope::District(&list.district_code))?;
+    if !states.contains(&list.status.as_str()) {
+        return Err(AppError::IllegalTransition);
+    }
+    Ok(list)
+}
+
 /// Records a transition in the list's history and the audit log.
 async fn record(
     tx: &mut sqlx::PgConnection,
@@ -119,15 +136,14 @@ pub async fn submit(
     Path(id): Path<i64>,
 ) -> Result<Redirect, AppError> {
     let mut tx = pool.begin().await?;
-    let list = lock(&mut tx, id).await?;
-    require(
+    lock_for(
+        &mut tx,
         &user,
+        id,
         Action::SubmitRecommendations,
-        Scope::District(&list.district_code),
-    )?;
-    if !matches!(list.status.as_str(), "draft" | "returned") {
-        return Err(AppError::IllegalTransition);
-    }
+        &["draft", "returned"],
+    )
+    .await?;
     let count = sqlx::query_scalar!(
         r#"select count(*) as "count!" from recommendations where list_id = $1"#,
         id
@@ -155,15 +171,7 @@ pub async fn endorse(
     Form(form): Form<StepForm>,
 ) -> Result<Redirect, AppError> {
     let mut tx = pool.begin().await?;
-    let list = lock(&mut tx, id).await?;
-    require(
-        &user,
-        Action::EndorseList,
-        Scope::District(&list.district_code),
-    )?;
-    if list.status != "submitted" {
-        return Err(AppError::IllegalTransition);
-    }
+    let list = lock_for(&mut tx, &user, id, Action::EndorseList, &["submitted"]).await?;
     let position = required(&form.position, "error-position-required")?;
     let note = form.comment.trim().chars().take(2_000).collect::<String>();
     let snapshot = snapshot::take(&mut tx, id).await?.to_json();
@@ -212,15 +220,7 @@ pub async fn send_back(
     Form(form): Form<StepForm>,
 ) -> Result<Redirect, AppError> {
     let mut tx = pool.begin().await?;
-    let list = lock(&mut tx, id).await?;
-    require(
-        &user,
-        Action::EndorseList,
-        Scope::District(&list.district_code),
-    )?;
-    if list.status != "submitted" {
-        return Err(AppError::IllegalTransition);
-    }
+    lock_for(&mut tx, &user, id, Action::EndorseList, &["submitted"]).await?;
     let reason = required(&form.comment, "error-comment-required")?;
     set_status(&mut tx, id, "returned").await?;
     record(
@@ -249,19 +249,21 @@ pub async fn reopen(
     Form(form): Form<StepForm>,
 ) -> Result<Redirect, AppError> {
     let mut tx = pool.begin().await?;
-    let list = lock(&mut tx, id).await?;
-    require(
+    lock_for(
+        &mut tx,
         &user,
+        id,
         Action::SubmitRecommendations,
-        Scope::District(&list.district_code),
-    )?;
+        &["endorsed"],
+    )
+    .await?;
     let already_reopened = sqlx::query_scalar!(
         r#"select exists(select 1 from recommendation_lists where previous_id = $1) as "exists!""#,
         id
     )
     .fetch_one(&mut *tx)
     .await?;
-    if list.status != "endorsed" || already_reopened {
+    if already_reopened {
         return Err(AppError::IllegalTransition);
     }
     let reason = required(&form.comment, "error-comment-required")?;
