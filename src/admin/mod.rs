@@ -1,6 +1,7 @@
 //! Administration: users, organizations and the gazetteer. Only administrators
 //! reach any of it.
 
+mod access;
 pub mod gazetteer;
 pub mod organizations;
 pub mod users;

@@ -1,5 +1,5 @@
-//! `/admin/users`: create, edit, deactivate and reactivate accounts, and reset
-//! their passwords. A new or reset password is generated and shown once.
+//! `/admin/users`: list, create and edit accounts. A new account's password is
+//! generated and shown once; access (deactivation, resets) is in `access`.
 
 use askama::Template;
 use axum::Router;
@@ -27,9 +27,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users", get(list).post(create))
         .route("/admin/users/new", get(new_form))
         .route("/admin/users/{id}", get(edit_form).post(update))
-        .route("/admin/users/{id}/deactivate", post(deactivate))
-        .route("/admin/users/{id}/activate", post(activate))
-        .route("/admin/users/{id}/reset-password", post(reset_password))
+        .route(
+            "/admin/users/{id}/deactivate",
+            post(super::access::deactivate),
+        )
+        .route("/admin/users/{id}/activate", post(super::access::activate))
+        .route(
+            "/admin/users/{id}/reset-password",
+            post(super::access::reset_password),
+        )
 }
 
 pub struct UserRow {
@@ -270,7 +276,7 @@ async fn create(
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
 }
 
-fn user_event(
+pub(super) fn user_event(
     actor_id: i64,
     action: &'static str,
     id: i64,
@@ -432,107 +438,4 @@ async fn update(
     tx.commit().await?;
     flash(&session, "saved", "").await?;
     Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
-}
-
-async fn deactivate(
-    admin: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
-    Path(id): Path<i64>,
-) -> Result<Redirect, AppError> {
-    require_admin(&admin)?;
-    if id == admin.id {
-        flash(&session, "user-cannot-deactivate-self", "").await?;
-        return Ok(Redirect::to(&format!("/admin/users/{id}")));
-    }
-    set_active(&pool, &admin, id, false, ip).await?;
-    flash(&session, "user-deactivated", "").await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")))
-}
-
-async fn activate(
-    admin: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
-    Path(id): Path<i64>,
-) -> Result<Redirect, AppError> {
-    require_admin(&admin)?;
-    set_active(&pool, &admin, id, true, ip).await?;
-    flash(&session, "user-activated", "").await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")))
-}
-
-async fn set_active(
-    pool: &PgPool,
-    admin: &CurrentUser,
-    id: i64,
-    active: bool,
-    ip: Option<String>,
-) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
-    let email = sqlx::query_scalar!(
-        "update users set active = $1, version = version + 1 where id = $2 returning email",
-        active,
-        id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut *tx,
-        user_event(
-            admin.id,
-            if active {
-                "user_activated"
-            } else {
-                "user_deactivated"
-            },
-            id,
-            email,
-            ip,
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Gives the user a new generated password, shown once to the administrator,
-/// and lifts any lock-out. Their sessions end, since the fingerprint changes.
-async fn reset_password(
-    admin: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
-    Path(id): Path<i64>,
-) -> Result<Redirect, AppError> {
-    require_admin(&admin)?;
-    let new_password = password::generate();
-    let hash = password::hash(new_password.clone()).await?;
-    let mut tx = pool.begin().await?;
-    let email = sqlx::query_scalar!(
-        "update users set password_hash = $1, failed_sign_ins = 0, locked_until = null,
-                          version = version + 1
-         where id = $2 returning email",
-        hash,
-        id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    audit::record(
-        &mut *tx,
-        user_event(admin.id, "password_reset", id, email.clone(), ip),
-    )
-    .await?;
-    tx.commit().await?;
-    flash(
-        &session,
-        "user-password-reset",
-        format!("{email} · {new_password}"),
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")))
 }
