@@ -21,6 +21,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::attachments::FileStore;
 use crate::auth::session::{self, IDLE_TIMEOUT};
+use crate::dashboard::figures::FiguresCache;
 use crate::error::{AppError, error_page};
 use crate::web::{csrf, language};
 
@@ -30,6 +31,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub files: FileStore,
+    pub figures: FiguresCache,
 }
 
 /// The settings that change how requests are answered.
@@ -77,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::themes::routes())
         .merge(crate::recommendations::routes())
         .merge(crate::action_plans::routes())
+        .merge(crate::dashboard::routes())
+        .merge(crate::exports::routes())
         .merge(crate::attachments::routes(state.files.max_bytes))
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())

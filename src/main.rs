@@ -59,10 +59,17 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Import gazetteer CSV files (code,parent_code,type,name_en,name_km), all or nothing.
+    /// Import gazetteer CSV files (code,parent_code,type,name_en,name_km) and district
+    /// boundaries (GeoJSON, `code` property), all or nothing.
     ImportGazetteer {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
+    },
+    /// Fill the database with generated data for benchmarks.
+    Seed {
+        /// Only `large` (DESIGN.md §7: 50,000 activities, 200,000 recommendations, …).
+        #[arg(long, value_parser = ["large"])]
+        scale: String,
     },
     /// Start the embedded database if needed, leave it running, and print its URL
     /// (for psql and for refreshing the sqlx offline cache).
@@ -126,6 +133,7 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
             password_stdin,
         }) => create_user(&pool, email, name, role, org, *password_stdin).await,
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
+        Some(Command::Seed { .. }) => seed(&pool, started).await,
         Some(Command::DatabaseUrl) => Ok(()),
     }
 }
@@ -148,6 +156,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         pool: pool.clone(),
         settings: Arc::new(settings),
         files,
+        figures: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
@@ -274,6 +283,34 @@ async fn create_user(
     Ok(())
 }
 
+async fn seed(pool: &PgPool, started: Instant) -> anyhow::Result<()> {
+    let seeding = Instant::now();
+    let counts = samleng::demo::large::seed(pool).await?;
+    println!(
+        "Seeded in {:.1} s: {} districts, {} case studies, {} activities, {} participant counts, \
+         {} findings, {} recommendations, {} actions, {} progress reports, {} users (all told, \
+         {:.1} s since start).",
+        seeding.elapsed().as_secs_f64(),
+        counts.districts,
+        counts.case_studies,
+        counts.activities,
+        counts.participant_counts,
+        counts.findings,
+        counts.recommendations,
+        counts.actions,
+        counts.action_updates,
+        counts.users,
+        started.elapsed().as_secs_f64(),
+    );
+    println!(
+        "Seeded accounts, password {}: seed-secretariat-1@seed.example (admin), \
+         seed-secretariat-2@seed.example, seed-ngo-1@seed.example, seed-donor-1@seed.example, \
+         seed-sna-<district code>@seed.example.",
+        samleng::demo::large::SEED_PASSWORD
+    );
+    Ok(())
+}
+
 async fn import_gazetteer(pool: &PgPool, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
     let mut sources = Vec::new();
     for file in files {
@@ -286,8 +323,13 @@ async fn import_gazetteer(pool: &PgPool, files: &[std::path::PathBuf]) -> anyhow
     match import::import(pool, &sources).await {
         Ok(summary) => {
             println!(
-                "Imported: {} provinces, {} districts, {} communes new or changed; {} unchanged.",
-                summary.provinces, summary.districts, summary.communes, summary.unchanged
+                "Imported: {} provinces, {} districts, {} communes new or changed; {} unchanged; \
+                 {} district boundaries.",
+                summary.provinces,
+                summary.districts,
+                summary.communes,
+                summary.unchanged,
+                summary.shapes
             );
             Ok(())
         }

@@ -126,20 +126,25 @@ async fn upload(
                     entity: "gazetteer",
                     entity_id: None,
                     summary: format!(
-                        "{}: {} provinces, {} districts, {} communes changed, {} unchanged",
+                        "{}: {} provinces, {} districts, {} communes changed, {} unchanged, {} boundaries",
                         names.join(", "),
                         summary.provinces,
                         summary.districts,
                         summary.communes,
-                        summary.unchanged
+                        summary.unchanged,
+                        summary.shapes
                     ),
                     ip,
                 },
             )
             .await?;
             let counts = format!(
-                "{} / {} / {} · {}",
-                summary.provinces, summary.districts, summary.communes, summary.unchanged
+                "{} / {} / {} · {} · {}",
+                summary.provinces,
+                summary.districts,
+                summary.communes,
+                summary.unchanged,
+                summary.shapes
             );
             flash(&session, "import-done", counts).await?;
             Ok(Redirect::to("/admin/gazetteer").into_response())

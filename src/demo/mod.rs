@@ -4,6 +4,7 @@
 
 mod action_plans;
 mod field_work;
+pub mod large;
 mod recommendations;
 
 use sqlx::PgPool;

@@ -1,11 +1,14 @@
 //! Gazetteer import from CSV (`code,parent_code,type,name_en,name_km`): every line
 //! is checked first, and the whole import is written in one transaction or not
 //! at all. Rows are upserted by code, so importing the same file twice changes
-//! nothing.
+//! nothing. GeoJSON files among the sources bring district boundaries for the
+//! dashboard map (see `shapes`), written in the same transaction.
 
 use std::collections::{HashMap, HashSet};
 
 use sqlx::PgPool;
+
+use super::shapes::{self, Shape};
 
 const HEADER: [&str; 5] = ["code", "parent_code", "type", "name_en", "name_km"];
 const MAX_NAME: usize = 200;
@@ -33,6 +36,8 @@ pub struct Summary {
     pub districts: u64,
     pub communes: u64,
     pub unchanged: u64,
+    /// District boundaries imported or replaced.
+    pub shapes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,16 +71,33 @@ pub enum ImportError {
 pub async fn import(pool: &PgPool, sources: &[Source]) -> Result<Summary, ImportError> {
     let mut errors = Vec::new();
     let mut units = Vec::new();
+    let mut boundaries = Vec::new();
     for source in sources {
-        let (mut parsed, mut bad) = parse(source);
-        units.append(&mut parsed);
-        errors.append(&mut bad);
+        if source.is_geojson() {
+            let (mut parsed, mut bad) = shapes::parse(&source.name, &source.bytes);
+            boundaries.extend(parsed.drain(..).map(|shape| (source.name.clone(), shape)));
+            errors.append(&mut bad);
+        } else {
+            let (mut parsed, mut bad) = parse(source);
+            units.append(&mut parsed);
+            errors.append(&mut bad);
+        }
     }
-    check_codes_and_parents(pool, &units, &mut errors).await?;
+    check_codes_and_parents(pool, &units, &boundaries, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ImportError::Invalid(errors));
     }
-    write(pool, &units).await
+    write(pool, &units, &boundaries).await
+}
+
+impl Source {
+    /// District boundaries come as GeoJSON; everything else is gazetteer CSV.
+    fn is_geojson(&self) -> bool {
+        let name = self.name.to_lowercase();
+        name.ends_with(".geojson")
+            || name.ends_with(".json")
+            || self.bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+    }
 }
 
 /// The lines of one file that can be imported, and the ones that cannot.
@@ -181,10 +203,12 @@ fn parse_unit(record: &csv::StringRecord) -> Result<Unit, (&'static str, String)
     })
 }
 
-/// Every code once, and every parent either already known or in the import.
+/// Every code once, every parent either already known or in the import, and
+/// every boundary of a known district.
 async fn check_codes_and_parents(
     pool: &PgPool,
     units: &[Unit],
+    boundaries: &[(String, Shape)],
     errors: &mut Vec<LineError>,
 ) -> Result<(), sqlx::Error> {
     let mut known: HashSet<String> =
@@ -218,6 +242,25 @@ async fn check_codes_and_parents(
             });
         }
     }
+    let mut outlined = HashSet::new();
+    for (file, shape) in boundaries {
+        if !outlined.insert(&shape.code) {
+            errors.push(LineError {
+                file: file.clone(),
+                line: shape.feature,
+                key: "import-duplicate-code",
+                detail: shape.code.clone(),
+            });
+        }
+        if !known.contains(&shape.code) {
+            errors.push(LineError {
+                file: file.clone(),
+                line: shape.feature,
+                key: "import-unknown-district",
+                detail: shape.code.clone(),
+            });
+        }
+    }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     Ok(())
 }
@@ -244,7 +287,11 @@ fn columns(units: &[Unit], level: Level) -> Columns {
     columns
 }
 
-async fn write(pool: &PgPool, units: &[Unit]) -> Result<Summary, ImportError> {
+async fn write(
+    pool: &PgPool,
+    units: &[Unit],
+    boundaries: &[(String, Shape)],
+) -> Result<Summary, ImportError> {
     let mut tx = pool.begin().await?;
     let p = columns(units, Level::Province);
     let provinces = sqlx::query!(
@@ -296,6 +343,7 @@ async fn write(pool: &PgPool, units: &[Unit]) -> Result<Summary, ImportError> {
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    let shapes = write_shapes(&mut tx, boundaries).await?;
     tx.commit().await?;
     let changed = provinces + districts + communes;
     Ok(Summary {
@@ -303,7 +351,37 @@ async fn write(pool: &PgPool, units: &[Unit]) -> Result<Summary, ImportError> {
         districts,
         communes,
         unchanged: units.len() as u64 - changed,
+        shapes,
     })
+}
+
+async fn write_shapes(
+    tx: &mut sqlx::PgConnection,
+    boundaries: &[(String, Shape)],
+) -> Result<u64, sqlx::Error> {
+    if boundaries.is_empty() {
+        return Ok(0);
+    }
+    let column =
+        |pick: fn(&Shape) -> f32| boundaries.iter().map(|(_, s)| pick(s)).collect::<Vec<_>>();
+    let codes: Vec<String> = boundaries.iter().map(|(_, s)| s.code.clone()).collect();
+    let paths: Vec<String> = boundaries.iter().map(|(_, s)| s.path.clone()).collect();
+    Ok(sqlx::query!(
+        "insert into district_shapes (district_code, path, min_x, min_y, max_x, max_y)
+         select * from unnest($1::text[], $2::text[], $3::real[], $4::real[], $5::real[], $6::real[])
+         on conflict (district_code) do update
+             set path = excluded.path, min_x = excluded.min_x, min_y = excluded.min_y,
+                 max_x = excluded.max_x, max_y = excluded.max_y, imported_at = now()",
+        &codes,
+        &paths,
+        &column(|s| s.min_x),
+        &column(|s| s.min_y),
+        &column(|s| s.max_x),
+        &column(|s| s.max_y),
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected())
 }
 
 #[cfg(test)]

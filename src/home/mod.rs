@@ -3,10 +3,9 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
-use axum::response::Html;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sqlx::PgPool;
 
 use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
@@ -64,8 +63,20 @@ pub struct WaitingList {
 async fn home(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
-) -> Result<Html<String>, AppError> {
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    // A donor has nothing waiting for them: their home is the dashboard.
+    if user.role == policy::Role::Donor {
+        return crate::dashboard::dashboard(
+            ctx,
+            user,
+            State(state),
+            Query(Default::default()),
+            Query(Default::default()),
+        )
+        .await;
+    }
+    let pool = state.pool;
     let districts = sqlx::query_as!(
         DistrictLink,
         "select code, name_en, name_km from districts where code = any($1) order by code",
@@ -133,4 +144,5 @@ async fn home(
         waiting,
         stale_actions,
     })
+    .map(IntoResponse::into_response)
 }

@@ -88,6 +88,7 @@ impl Ctx {
         };
         let mut links = vec![
             ("/", "nav-home"),
+            ("/dashboard", "nav-dashboard"),
             ("/recommendation-lists", "nav-recommendations"),
             ("/action-plans", "nav-action-plans"),
             ("/case-studies", "nav-case-studies"),

@@ -687,6 +687,29 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::Admin,
         ),
         ("GET", "/admin/audit", "/admin/audit".into(), Rule::Admin),
+        // Everyone signed in has a dashboard and exports, each counting only what
+        // they may read (tested in dashboard.rs), even when the URL names a
+        // district's unpublished work.
+        ("GET", "/dashboard", "/dashboard".into(), Rule::SignedIn),
+        (
+            "GET",
+            "/dashboard",
+            "/dashboard?district=0207".into(),
+            Rule::SignedIn,
+        ),
+        ("GET", "/exports", "/exports".into(), Rule::SignedIn),
+        (
+            "GET",
+            "/exports/{file}",
+            "/exports/activities.csv?district=0207".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/exports/{file}",
+            "/exports/findings.xlsx".into(),
+            Rule::SignedIn,
+        ),
         ("POST", "/logout", "/logout".into(), Rule::SignOut),
     ]
 }

@@ -138,3 +138,60 @@ async fn an_upload_with_a_wrong_header_or_broken_utf8_is_refused() {
     assert!(page.contains("not UTF-8"));
     assert_eq!(counts(&app).await, (25, 14, 0));
 }
+
+/// The shared boundaries, cut down to the features whose code starts with `prefix`.
+fn boundaries_of(prefix: &str) -> Vec<u8> {
+    let mut collection: serde_json::Value =
+        serde_json::from_slice(&shared("districts.geojson").bytes).expect("GeoJSON");
+    if let Some(features) = collection["features"].as_array_mut() {
+        features.retain(|feature| {
+            feature["properties"]["code"]
+                .as_str()
+                .is_some_and(|code| code.starts_with(prefix))
+        });
+    }
+    serde_json::to_vec(&collection).expect("GeoJSON")
+}
+
+#[tokio::test]
+async fn the_shared_district_boundaries_import_once_for_every_district() {
+    let app = spawn_app().await;
+    let mut files = shared_files();
+    files.push(shared("districts.geojson"));
+    let first = import::import(&app.pool, &files).await.expect("import");
+    assert_eq!(first.shapes, 210);
+    let again = import::import(&app.pool, &[shared("districts.geojson")])
+        .await
+        .expect("import again");
+    assert_eq!(again.shapes, 210, "replaced, not added");
+    assert_eq!(app.count("district_shapes").await, 210);
+    let (path, width): (String, f32) = sqlx::query_as(
+        "select path, max_x - min_x from district_shapes where district_code = '0203'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("Battambang's outline");
+    assert!(path.starts_with('m') && path.ends_with('z'), "{path}");
+    assert!(
+        (1.0..100.0).contains(&width),
+        "a district is a few dozen units of the 1000-wide frame: {width}"
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_uploads_boundaries_and_a_bad_feature_changes_nothing() {
+    let app = spawn_app().await;
+    let (status, page) = upload(&app, "battambang.geojson", boundaries_of("02")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert!(page.contains("Imported."));
+    assert_eq!(app.count("district_shapes").await, 14);
+
+    // Kampong Cham's districts are not in the gazetteer yet: the whole file is refused.
+    let (status, page) = upload(&app, "kampong-cham.geojson", boundaries_of("03")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Unknown district 0302"), "{page}");
+    let (status, page) = upload(&app, "broken.geojson", b"{\"type\": \"Feature".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("not a GeoJSON FeatureCollection"));
+    assert_eq!(app.count("district_shapes").await, 14);
+}

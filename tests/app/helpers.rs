@@ -116,6 +116,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         pool: pool.clone(),
         settings: Arc::new(settings),
         files: file_store,
+        figures: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -1,0 +1,195 @@
+//! Charts drawn on the server as SVG: the geometry is worked out here and the
+//! template only prints it, so the browser needs no script.
+
+/// Horizontal bars, each split into coloured parts, with a label above and the
+/// total after each bar.
+pub struct BarChart {
+    pub rows: Vec<BarRow>,
+    pub legend: Vec<LegendItem>,
+    pub height: u32,
+}
+
+pub struct BarRow {
+    pub label: String,
+    pub href: Option<String>,
+    pub label_y: u32,
+    pub bar_y: u32,
+    pub parts: Vec<BarPart>,
+    pub total: String,
+    pub total_x: f64,
+}
+
+pub struct BarPart {
+    pub x: f64,
+    pub width: f64,
+    /// A CSS class naming the part's colour.
+    pub class: &'static str,
+    /// What a pointer or a screen reader is told about the part.
+    pub title: String,
+}
+
+pub struct LegendItem {
+    pub class: &'static str,
+    pub label: String,
+}
+
+/// One bar before it is drawn: its parts as (value, class, title).
+pub struct Bar {
+    pub label: String,
+    pub href: Option<String>,
+    pub parts: Vec<(i64, &'static str, String)>,
+    pub total: String,
+}
+
+pub const WIDTH: u32 = 400;
+const BAR_AREA: f64 = 330.0;
+const ROW_HEIGHT: u32 = 34;
+
+pub fn bar_chart(bars: Vec<Bar>, legend: Vec<LegendItem>) -> BarChart {
+    let longest = bars
+        .iter()
+        .map(|bar| bar.parts.iter().map(|part| part.0).sum::<i64>())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let rows: Vec<BarRow> = bars
+        .into_iter()
+        .enumerate()
+        .map(|(index, bar)| {
+            let top = index as u32 * ROW_HEIGHT;
+            let mut x = 0.0;
+            let parts = bar
+                .parts
+                .into_iter()
+                .filter(|part| part.0 > 0)
+                .map(|(value, class, title)| {
+                    let width = value as f64 / longest * BAR_AREA;
+                    let part = BarPart {
+                        x,
+                        width,
+                        class,
+                        title,
+                    };
+                    x += width;
+                    part
+                })
+                .collect();
+            BarRow {
+                label: bar.label,
+                href: bar.href,
+                label_y: top + 12,
+                bar_y: top + 16,
+                parts,
+                total: bar.total,
+                total_x: x + 4.0,
+            }
+        })
+        .collect();
+    BarChart {
+        height: (rows.len() as u32 * ROW_HEIGHT).max(ROW_HEIGHT),
+        rows,
+        legend,
+    }
+}
+
+/// Vertical columns over time, e.g. activities per month.
+pub struct ColumnChart {
+    pub columns: Vec<Column>,
+    pub max_label: String,
+}
+
+pub struct Column {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    pub title: String,
+    /// Shown under the column when there is room: January of each year, or all
+    /// months when there are few.
+    pub label: Option<String>,
+}
+
+pub const COLUMN_AREA_HEIGHT: f64 = 120.0;
+
+/// `values` as (period "YYYY-MM", count), in order.
+pub fn column_chart(values: &[(String, i64)]) -> ColumnChart {
+    let highest = values
+        .iter()
+        .map(|(_, count)| *count)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let slot = f64::from(WIDTH) / values.len().max(1) as f64;
+    let few = values.len() <= 12;
+    let columns = values
+        .iter()
+        .enumerate()
+        .map(|(index, (period, count))| {
+            let height = *count as f64 / highest as f64 * COLUMN_AREA_HEIGHT;
+            Column {
+                x: index as f64 * slot + slot * 0.1,
+                y: COLUMN_AREA_HEIGHT - height,
+                width: slot * 0.8,
+                height,
+                title: format!("{period}: {count}"),
+                label: (few || period.ends_with("-01")).then(|| {
+                    if few {
+                        period[2..].to_owned()
+                    } else {
+                        period[..4].to_owned()
+                    }
+                }),
+            }
+        })
+        .collect();
+    ColumnChart {
+        columns,
+        max_label: highest.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_bar_fills_the_area_and_parts_follow_each_other() {
+        let bar = |label: &str, female: i64, male: i64| Bar {
+            label: label.into(),
+            href: None,
+            parts: vec![
+                (female, "female", String::new()),
+                (male, "male", String::new()),
+            ],
+            total: (female + male).to_string(),
+        };
+        let chart = bar_chart(vec![bar("a", 30, 10), bar("b", 10, 0)], Vec::new());
+        let a = &chart.rows[0].parts;
+        assert_eq!(
+            (a[0].x, a[0].width, a[1].x, a[1].width),
+            (0.0, 247.5, 247.5, 82.5)
+        );
+        assert_eq!(chart.rows[1].parts.len(), 1, "an empty part is not drawn");
+        assert_eq!((chart.rows[1].bar_y, chart.height), (50, 68));
+    }
+
+    #[test]
+    fn columns_scale_to_the_busiest_month_and_label_years() {
+        let months: Vec<(String, i64)> = (1..=14)
+            .map(|n| {
+                (
+                    format!("{}-{:02}", 2020 + (n - 1) / 12, (n - 1) % 12 + 1),
+                    n,
+                )
+            })
+            .collect();
+        let chart = column_chart(&months);
+        assert_eq!(chart.columns[13].height, COLUMN_AREA_HEIGHT);
+        let labels: Vec<&str> = chart
+            .columns
+            .iter()
+            .filter_map(|c| c.label.as_deref())
+            .collect();
+        assert_eq!(labels, ["2020", "2021"]);
+    }
+}

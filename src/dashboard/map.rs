@@ -1,0 +1,108 @@
+//! The district map: the imported outlines, shaded in five steps by the figure
+//! the reader picks.
+
+use super::figures::DistrictFigures;
+use super::filters::Reader;
+
+/// The figures a map can be shaded by, as `?map=` takes them.
+pub const MEASURES: [&str; 5] = [
+    "participants",
+    "activities",
+    "recommendations_endorsed",
+    "progress",
+    "overdue",
+];
+
+pub struct Map {
+    pub view_box: String,
+    pub districts: Vec<MapDistrict>,
+    /// The upper bound of each shade, from the lightest.
+    pub steps: Vec<(&'static str, String)>,
+}
+
+pub struct MapDistrict {
+    pub code: String,
+    pub path: String,
+    pub class: &'static str,
+    pub title: String,
+}
+
+const SHADES: [&str; 5] = ["q1", "q2", "q3", "q4", "q5"];
+
+/// The value of `measure` for one district, or `None` where it means nothing
+/// (no actions to average).
+pub fn value(measure: &str, district: &DistrictFigures) -> Option<i64> {
+    match measure {
+        "activities" => Some(district.activities),
+        "recommendations_endorsed" => Some(district.recommendations_endorsed),
+        "progress" => district.average_progress(),
+        "overdue" => Some(district.overdue),
+        _ => Some(district.participants()),
+    }
+}
+
+/// The map of the districts that have an outline, or `None` when none has.
+pub fn draw(
+    measure: &str,
+    total: &DistrictFigures,
+    districts: &[DistrictFigures],
+    reader: &Reader,
+    name: impl Fn(&DistrictFigures) -> String,
+) -> Option<Map> {
+    let (min_x, min_y, max_x, max_y) = (total.min_x?, total.min_y?, total.max_x?, total.max_y?);
+    let margin = 4.0;
+    let view_box = format!(
+        "{:.0} {:.0} {:.0} {:.0}",
+        min_x - margin,
+        min_y - margin,
+        max_x - min_x + 2.0 * margin,
+        max_y - min_y + 2.0 * margin
+    );
+    let people = measure == "participants" || !MEASURES.contains(&measure);
+    let highest = districts
+        .iter()
+        .filter_map(|district| value(measure, district))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let shade = |value: i64| SHADES[((value * 5 - 1) / highest).clamp(0, 4) as usize];
+    let districts = districts
+        .iter()
+        .filter_map(|district| {
+            let path = district.path.clone()?;
+            let value = value(measure, district);
+            let class = match value {
+                None | Some(0) => "q0",
+                Some(count) if people && reader.hides(count) => "blurred",
+                Some(count) => shade(count),
+            };
+            let shown = match value {
+                None => "–".to_owned(),
+                Some(count) if people => reader.people(count),
+                Some(count) if measure == "progress" => format!("{count}%"),
+                Some(count) => count.to_string(),
+            };
+            Some(MapDistrict {
+                code: district.code.clone().unwrap_or_default(),
+                title: format!("{}: {shown}", name(district)),
+                path,
+                class,
+            })
+        })
+        .collect();
+    let steps = SHADES
+        .iter()
+        .enumerate()
+        .map(|(index, class)| {
+            (
+                *class,
+                format!("≤ {}", (highest * (index as i64 + 1) + 4) / 5),
+            )
+        })
+        .collect();
+    Some(Map {
+        view_box,
+        districts,
+        steps,
+    })
+}

@@ -1,0 +1,484 @@
+//! The five datasets: one query each over what the reader may see, with the
+//! dashboard's filters.
+
+use sqlx::PgPool;
+use time::Date;
+
+use super::{Cell, Table};
+use crate::activities::form::GROUPS;
+use crate::dashboard::filters::{Reader, Selection};
+
+pub const ACTIVITY_COLUMNS: &[&str] = &[
+    "activity_id",
+    "kind",
+    "held_on",
+    "province_code",
+    "district_code",
+    "district_en",
+    "district_km",
+    "commune_code",
+    "organization",
+    "study_id",
+    "case_study_id",
+    "place",
+    "citizen_female",
+    "citizen_male",
+    "cbo_female",
+    "cbo_male",
+    "cso_female",
+    "cso_male",
+    "sna_official_female",
+    "sna_official_male",
+    "council_member_female",
+    "council_member_male",
+    "other_female",
+    "other_male",
+    "youth",
+    "persons_with_disabilities",
+    "participants",
+    "female",
+    "male",
+];
+
+pub const FINDING_COLUMNS: &[&str] = &[
+    "finding_id",
+    "activity_id",
+    "kind",
+    "held_on",
+    "province_code",
+    "district_code",
+    "district_en",
+    "district_km",
+    "text_en",
+    "text_km",
+    "quote",
+    "quote_descriptor",
+    "themes",
+    "public",
+];
+
+pub const RECOMMENDATION_COLUMNS: &[&str] = &[
+    "recommendation_id",
+    "list_id",
+    "list_version",
+    "list_status",
+    "study_id",
+    "province_code",
+    "district_code",
+    "district_en",
+    "district_km",
+    "position",
+    "text_en",
+    "text_km",
+    "addressee",
+    "theme",
+    "evidence_findings",
+    "endorsed_on",
+    "endorsed_by",
+    "endorser_position",
+    "fingerprint",
+    "provincial_rank",
+    "national_rank",
+];
+
+pub const ACTION_COLUMNS: &[&str] = &[
+    "action_id",
+    "plan_id",
+    "plan_title",
+    "province_code",
+    "district_code",
+    "description_en",
+    "description_km",
+    "owner",
+    "lead",
+    "starts_on",
+    "due_on",
+    "budget_riel",
+    "budget_source",
+    "indicator",
+    "target",
+    "status",
+    "progress",
+    "reported_on",
+    "overdue",
+    "note",
+    "recommendation_ids",
+];
+
+pub const CASE_STUDY_COLUMNS: &[&str] = &[
+    "case_study_id",
+    "study_id",
+    "province_code",
+    "district_code",
+    "district_en",
+    "district_km",
+    "title_en",
+    "title_km",
+    "author",
+    "status",
+    "published_on",
+    "activities",
+    "participants",
+    "female",
+];
+
+fn date(value: Option<Date>) -> Cell {
+    value.map_or(Cell::Empty, |date| Cell::Text(date.to_string()))
+}
+
+fn id(value: Option<i64>) -> Cell {
+    value.map_or(Cell::Empty, Cell::Number)
+}
+
+/// Activities with their participants by group and sex. Donors see counts of one
+/// to four people as "<5", and never the place.
+pub async fn activities(
+    pool: &PgPool,
+    selection: &Selection,
+    reader: &Reader,
+    internal: bool,
+) -> Result<Table, sqlx::Error> {
+    let s = selection;
+    let rows = sqlx::query!(
+        r#"select a.id as "id!", a.kind as "kind!", a.held_on as "held_on!", d.province_code,
+                  a.district_code as "district_code!", d.name_en as district_en,
+                  d.name_km as district_km, a.commune_code, o.name_en as organization,
+                  a.study_id, a.case_study_id, a.place as "place!", a.youth as "youth!",
+                  a.persons_with_disabilities as "persons_with_disabilities!", pc.counts as "counts!"
+           from visible_activities($1, $2, $3, $4, $5, $6, $7) a
+           join districts d on d.code = a.district_code
+           join organizations o on o.id = a.facilitating_organization_id
+           -- Every group by female, then male, zero where nobody was counted.
+           cross join lateral (
+               select array_agg(coalesce(p.count, 0)::bigint order by g.n, x.n) as counts
+               from unnest($8::text[]) with ordinality g(name, n)
+               cross join (values (1, 'female'), (2, 'male')) x(n, sex)
+               left join participant_counts p
+                   on p.activity_id = a.id and p.participant_group = g.name and p.sex = x.sex
+           ) pc
+           order by a.held_on, a.id"#,
+        s.study,
+        s.province,
+        s.district,
+        s.from,
+        s.to,
+        reader.everywhere,
+        &reader.own_districts,
+        &GROUPS.map(String::from),
+    )
+    .fetch_all(pool)
+    .await?;
+    let people = |count: i64| {
+        if reader.hides(count) {
+            Cell::Text(reader.people(count))
+        } else {
+            Cell::Number(count)
+        }
+    };
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let female: i64 = row.counts.iter().step_by(2).sum();
+            let male: i64 = row.counts.iter().skip(1).step_by(2).sum();
+            let mut cells = vec![
+                Cell::Number(row.id),
+                Cell::Text(row.kind),
+                date(Some(row.held_on)),
+                Cell::Text(row.province_code),
+                Cell::Text(row.district_code),
+                Cell::Text(row.district_en),
+                Cell::Text(row.district_km),
+                row.commune_code.map_or(Cell::Empty, Cell::Text),
+                Cell::Text(row.organization),
+                id(row.study_id),
+                id(row.case_study_id),
+                if internal {
+                    Cell::Text(row.place)
+                } else {
+                    Cell::Empty
+                },
+            ];
+            cells.extend(row.counts.iter().map(|count| people(*count)));
+            cells.extend([
+                people(i64::from(row.youth)),
+                people(i64::from(row.persons_with_disabilities)),
+                Cell::Number(female + male),
+                people(female),
+                people(male),
+            ]);
+            cells
+        })
+        .collect();
+    Ok(Table {
+        columns: ACTIVITY_COLUMNS,
+        rows,
+    })
+}
+
+/// Findings of the activities the reader may see; donors only those marked public.
+pub async fn findings(
+    pool: &PgPool,
+    selection: &Selection,
+    reader: &Reader,
+    internal: bool,
+) -> Result<Table, sqlx::Error> {
+    let s = selection;
+    let rows = sqlx::query!(
+        r#"select f.id, f.activity_id, a.kind as "kind!", a.held_on as "held_on!", d.province_code,
+                  a.district_code as "district_code!",
+                  d.name_en as district_en, d.name_km as district_km, f.text_en, f.text_km,
+                  f.quote, f.quote_descriptor, f.public,
+                  coalesce((select string_agg(t.name_en, '; ' order by t.position)
+                            from finding_themes ft join themes t on t.id = ft.theme_id
+                            where ft.finding_id = f.id), '') as "themes!"
+           from visible_activities($1, $2, $3, $4, $5, $6, $7) a
+           join findings f on f.activity_id = a.id
+           join districts d on d.code = a.district_code
+           where f.public or $8
+           order by a.held_on, f.id"#,
+        s.study,
+        s.province,
+        s.district,
+        s.from,
+        s.to,
+        reader.everywhere,
+        &reader.own_districts,
+        internal,
+    )
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            vec![
+                Cell::Number(row.id),
+                Cell::Number(row.activity_id),
+                Cell::Text(row.kind),
+                date(Some(row.held_on)),
+                Cell::Text(row.province_code),
+                Cell::Text(row.district_code),
+                Cell::Text(row.district_en),
+                Cell::Text(row.district_km),
+                Cell::Text(row.text_en),
+                Cell::Text(row.text_km),
+                Cell::Text(row.quote),
+                Cell::Text(row.quote_descriptor),
+                Cell::Text(row.themes),
+                Cell::Text(if row.public { "yes" } else { "no" }.into()),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        columns: FINDING_COLUMNS,
+        rows,
+    })
+}
+
+/// Recommendations of the current version of each list, with the endorsement
+/// and the priorities.
+pub async fn recommendations(
+    pool: &PgPool,
+    selection: &Selection,
+    reader: &Reader,
+) -> Result<Table, sqlx::Error> {
+    let s = selection;
+    let rows = sqlx::query!(
+        r#"select r.id, l.id as "list_id!", l.list_version as "list_version!", l.status as "status!",
+                  l.study_id as "study_id!", d.province_code, l.district_code as "district_code!", d.name_en as district_en, d.name_km as district_km,
+                  r.position, r.text_en, r.text_km, r.addressee,
+                  coalesce(t.name_en, '') as "theme!",
+                  (select count(*) from recommendation_evidence e
+                   where e.recommendation_id = r.id) as "evidence!",
+                  e.at as "endorsed_at?", e.actor_name as "endorsed_by?",
+                  e.actor_position as "endorser_position?", e.fingerprint as "fingerprint?",
+                  pp.rank as "provincial_rank?", np.rank as "national_rank?"
+           from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
+           join recommendations r on r.list_id = l.id
+           join districts d on d.code = l.district_code
+           left join themes t on t.id = r.theme_id
+           left join endorsements e on e.list_id = l.id and e.transition = 'endorsed'
+           left join priorities pp on pp.recommendation_id = r.id and pp.level = 'provincial'
+           left join priorities np on np.recommendation_id = r.id and np.level = 'national'
+           order by d.province_code, d.name_en, l.id, r.position"#,
+        s.study,
+        s.province,
+        s.district,
+        s.from,
+        s.to,
+        reader.everywhere,
+        &reader.own_districts,
+    )
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            let text = |value: Option<String>| value.map_or(Cell::Empty, Cell::Text);
+            vec![
+                Cell::Number(row.id),
+                Cell::Number(row.list_id),
+                Cell::Number(i64::from(row.list_version)),
+                Cell::Text(row.status),
+                Cell::Number(row.study_id),
+                Cell::Text(row.province_code),
+                Cell::Text(row.district_code),
+                Cell::Text(row.district_en),
+                Cell::Text(row.district_km),
+                Cell::Number(i64::from(row.position)),
+                Cell::Text(row.text_en),
+                Cell::Text(row.text_km),
+                Cell::Text(row.addressee),
+                Cell::Text(row.theme),
+                Cell::Number(row.evidence),
+                date(row.endorsed_at.map(|at| at.date())),
+                text(row.endorsed_by),
+                text(row.endorser_position),
+                text(row.fingerprint),
+                id(row.provincial_rank.map(i64::from)),
+                id(row.national_rank.map(i64::from)),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        columns: RECOMMENDATION_COLUMNS,
+        rows,
+    })
+}
+
+/// Actions with their latest progress report; its note only where the reader
+/// may read internal notes or the note is not internal.
+pub async fn actions(
+    pool: &PgPool,
+    selection: &Selection,
+    today: Date,
+    internal: bool,
+) -> Result<Table, sqlx::Error> {
+    let s = selection;
+    let rows = sqlx::query!(
+        r#"select a.id as "id!", a.plan_id as "plan_id!",
+                  coalesce(nullif(p.title_en, ''), p.title_km) as "plan_title!",
+                  a.province_code as "province_code!", a.district_code,
+                  x.description_en, x.description_km, o.name_en as owner, x.lead,
+                  x.starts_on, x.due_on, x.budget_riel, x.budget_source, x.indicator, x.target,
+                  a.status as "status!", a.progress as "progress!", a.reported_on,
+                  (a.due_on < $6 and a.status not in ('completed', 'cancelled')) as "overdue!",
+                  coalesce((select u.note from action_updates u
+                            where u.id = a.update_id and (not u.internal or $7)), '') as "note!",
+                  coalesce((select string_agg(ar.recommendation_id::text, ' ' order by ar.recommendation_id)
+                            from action_recommendations ar where ar.action_id = a.id), '') as "recommendation_ids!"
+           from current_actions($1, $2, $3, $4, $5) a
+           join actions x on x.id = a.id
+           join action_plans p on p.id = a.plan_id
+           join organizations o on o.id = x.owner_organization_id
+           order by a.plan_id, x.starts_on, a.id"#,
+        s.study,
+        s.province,
+        s.district,
+        s.from,
+        s.to,
+        today,
+        internal,
+    )
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            vec![
+                Cell::Number(row.id),
+                Cell::Number(row.plan_id),
+                Cell::Text(row.plan_title),
+                Cell::Text(row.province_code),
+                row.district_code.map_or(Cell::Empty, Cell::Text),
+                Cell::Text(row.description_en),
+                Cell::Text(row.description_km),
+                Cell::Text(row.owner),
+                Cell::Text(row.lead),
+                date(Some(row.starts_on)),
+                date(Some(row.due_on)),
+                Cell::Number(row.budget_riel),
+                Cell::Text(row.budget_source),
+                Cell::Text(row.indicator),
+                Cell::Text(row.target),
+                Cell::Text(row.status),
+                Cell::Number(i64::from(row.progress)),
+                date(row.reported_on),
+                Cell::Text(if row.overdue { "yes" } else { "no" }.into()),
+                Cell::Text(row.note),
+                Cell::Text(row.recommendation_ids),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        columns: ACTION_COLUMNS,
+        rows,
+    })
+}
+
+/// Case studies with the activities linked to them that the reader may see.
+pub async fn case_studies(
+    pool: &PgPool,
+    selection: &Selection,
+    reader: &Reader,
+) -> Result<Table, sqlx::Error> {
+    let s = selection;
+    let rows = sqlx::query!(
+        r#"select c.id as "id!", c.study_id as "study_id!", d.province_code,
+                  c.district_code as "district_code!", d.name_en as district_en,
+                  d.name_km as district_km, c.title_en as "title_en!", c.title_km as "title_km!",
+                  o.name_en as author, c.status as "status!",
+                  c.published_at,
+                  (select count(*) from activities a where a.case_study_id = c.id) as "activities!",
+                  (select coalesce(sum(p.count), 0) from activities a
+                   join participant_counts p on p.activity_id = a.id
+                   where a.case_study_id = c.id)::bigint as "participants!",
+                  (select coalesce(sum(p.count), 0) from activities a
+                   join participant_counts p on p.activity_id = a.id
+                   where a.case_study_id = c.id and p.sex = 'female')::bigint as "female!"
+           from visible_case_studies($1, $2, $3, $4, $5, $6, $7) c
+           join districts d on d.code = c.district_code
+           join organizations o on o.id = c.author_organization_id
+           order by d.province_code, d.name_en, c.study_id"#,
+        s.study,
+        s.province,
+        s.district,
+        s.from,
+        s.to,
+        reader.everywhere,
+        &reader.own_districts,
+    )
+    .fetch_all(pool)
+    .await?;
+    let people = |count: i64| {
+        if reader.hides(count) {
+            Cell::Text(reader.people(count))
+        } else {
+            Cell::Number(count)
+        }
+    };
+    let rows = rows
+        .into_iter()
+        .map(|row| {
+            vec![
+                Cell::Number(row.id),
+                Cell::Number(row.study_id),
+                Cell::Text(row.province_code),
+                Cell::Text(row.district_code),
+                Cell::Text(row.district_en),
+                Cell::Text(row.district_km),
+                Cell::Text(row.title_en),
+                Cell::Text(row.title_km),
+                Cell::Text(row.author),
+                Cell::Text(row.status),
+                date(row.published_at.map(|at| at.date())),
+                Cell::Number(row.activities),
+                people(row.participants),
+                people(row.female),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        columns: CASE_STUDY_COLUMNS,
+        rows,
+    })
+}
