@@ -615,3 +615,111 @@ async fn a_district_official_reports_progress_with_a_photo_and_the_plan_shows_it
     assert_eq!(app.count(&on_the_action).await, 1);
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_donor_filters_the_dashboard_downloads_a_csv_and_sees_the_map() {
+    let app = spawn_app().await;
+    let shared =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cambodia-admin");
+    let sources = ["districts.csv", "districts.geojson"].map(|name| samleng::geo::import::Source {
+        name: name.into(),
+        bytes: std::fs::read(shared.join(name)).expect("shared data"),
+    });
+    samleng::geo::import::import(&app.pool, &sources)
+        .await
+        .expect("boundaries");
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+
+    sign_in(&browser, &app, "donor@donor.example").await;
+    let national = browser
+        .find_all(Locator::Css("svg.districts path"))
+        .await
+        .expect("the map");
+    assert_eq!(
+        national.len(),
+        210,
+        "the donor's home is the dashboard, with the country's map"
+    );
+    browser
+        .find(Locator::Css("#province option[value='02']"))
+        .await
+        .expect("Battambang")
+        .click()
+        .await
+        .expect("choose Battambang");
+    click(&browser, "form.filters button[type=submit]").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("select#district"))
+        .await
+        .expect("the province's districts to choose from");
+    let address = browser.current_url().await.expect("address");
+    assert!(
+        address
+            .query()
+            .is_some_and(|query| query.contains("province=02")),
+        "the filter is in the address, to share: {address}"
+    );
+    let districts = browser
+        .find_all(Locator::Css("svg.districts path"))
+        .await
+        .expect("the map");
+    assert_eq!(districts.len(), 14, "only Battambang's districts");
+    let participants = browser
+        .find(Locator::Css("#figure-participants"))
+        .await
+        .expect("participants")
+        .text()
+        .await
+        .expect("text");
+    let href = browser
+        .find(Locator::Css(
+            "ul.downloads a[href^='/exports/activities.csv']",
+        ))
+        .await
+        .expect("the CSV link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("an address");
+    assert!(href.contains("province=02"), "{href}");
+    // The file as the browser would fetch it: with the donor's session.
+    let session = browser
+        .get_named_cookie("samleng_session")
+        .await
+        .expect("the session cookie");
+    let csv = reqwest::Client::new()
+        .get(app.url(&href))
+        .header("cookie", format!("samleng_session={}", session.value()))
+        .send()
+        .await
+        .expect("download")
+        .bytes()
+        .await
+        .expect("bytes");
+    let mut reader = csv::Reader::from_reader(&csv[3..]);
+    let column = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .position(|name| name == "participants")
+        .expect("participants column");
+    let total: i64 = reader
+        .records()
+        .map(|row| row.expect("row")[column].parse::<i64>().expect("a number"))
+        .sum();
+    assert_eq!(total.to_string(), participants);
+
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&target).expect("target/browser");
+    for (selector, name) in [
+        ("#chart-participants", "dashboard-chart.png"),
+        ("section.map figure", "dashboard-map.png"),
+    ] {
+        let element = browser.find(Locator::Css(selector)).await.expect(selector);
+        let picture = element.screenshot().await.expect("screenshot");
+        std::fs::write(target.join(name), picture).expect("save the screenshot");
+    }
+    browser.close().await.expect("close");
+}
