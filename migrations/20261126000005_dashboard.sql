@@ -44,6 +44,48 @@ create index case_studies_study_id_idx on case_studies (study_id);
 create index recommendations_theme_id_idx on recommendations (theme_id);
 create index action_plans_province_code_idx on action_plans (province_code);
 
+-- Each action's current state, kept on the action: the latest progress report
+-- by date, then by arrival ("not started" before the first). Triggers keep it
+-- whatever writes the reports, so lists and the dashboard read a column
+-- instead of looking up the latest of 300,000 reports per action.
+alter table actions
+    add column status text not null default 'not_started'
+        check (status in ('not_started', 'in_progress', 'completed', 'blocked', 'cancelled')),
+    add column progress integer not null default 0 check (progress between 0 and 100),
+    add column reported_on date,
+    add column current_update_id bigint;
+
+create function refresh_action_state() returns trigger language plpgsql as $$
+begin
+    update actions a
+    set status = coalesce(latest.status, 'not_started'),
+        progress = coalesce(latest.progress, 0),
+        reported_on = latest.reported_on,
+        current_update_id = latest.id
+    from (select distinct action_id from changed) c
+    left join lateral (
+        select u.id, u.status, u.progress, u.reported_on from action_updates u
+        where u.action_id = c.action_id order by u.reported_on desc, u.id desc limit 1
+    ) latest on true
+    where a.id = c.action_id;
+    return null;
+end $$;
+
+create trigger action_updates_inserted_refresh_actions after insert on action_updates
+    referencing new table as changed for each statement execute function refresh_action_state();
+create trigger action_updates_updated_refresh_actions after update on action_updates
+    referencing new table as changed for each statement execute function refresh_action_state();
+create trigger action_updates_deleted_refresh_actions after delete on action_updates
+    referencing old table as changed for each statement execute function refresh_action_state();
+
+update actions a
+set status = latest.status, progress = latest.progress, reported_on = latest.reported_on,
+    current_update_id = latest.id
+from (select distinct on (u.action_id) u.action_id, u.id, u.status, u.progress, u.reported_on
+      from action_updates u order by u.action_id, u.reported_on desc, u.id desc) latest
+where a.id = latest.action_id;
+create index actions_status_due_idx on actions (status, due_on);
+
 -- What the dashboard and the exports count, defined once: the records matching
 -- the filters (study, province, district, from, to; '' and null mean "any") that
 -- a reader may see. `everywhere` is true for the secretariat; otherwise
@@ -102,9 +144,8 @@ create function visible_recommendation_lists(
       and (everywhere or l.district_code = any(own_districts) or l.status = 'endorsed')
 $$;
 
--- Actions whose period overlaps the dates, with their current state: the latest
--- progress report, or "not started" before the first. Action plans are for
--- every reader. A province-level plan has no district.
+-- Actions whose period overlaps the dates, with their current state. Action
+-- plans are for every reader. A province-level plan has no district.
 create function current_actions(
     study bigint, province text, district text, since date, until date
 ) returns table (
@@ -112,13 +153,9 @@ create function current_actions(
     status text, progress integer, reported_on date, update_id bigint
 ) language sql stable as $$
     select a.id, a.plan_id, p.district_code, p.province_code, a.due_on,
-           coalesce(u.status, 'not_started'), coalesce(u.progress, 0), u.reported_on, u.id
+           a.status, a.progress, a.reported_on, a.current_update_id
     from actions a
     join action_plans p on p.id = a.plan_id
-    left join lateral (
-        select u.id, u.status, u.progress, u.reported_on from action_updates u
-        where u.action_id = a.id order by u.reported_on desc, u.id desc limit 1
-    ) u on true
     where (study is null or p.study_id = study)
       and (province = '' or p.province_code = province)
       and (district = '' or p.district_code = district)

@@ -229,7 +229,7 @@ async fn load(pool: &PgPool, id: i64) -> Result<ActionView, AppError> {
         r#"select a.id, a.plan_id, coalesce(nullif(p.title_en, ''), p.title_km) as "plan_title!", p.district_code,
                   a.description_en, a.description_km, a.owner_organization_id, o.name_en as owner, a.lead,
                   a.starts_on, a.due_on, a.budget_riel, a.budget_source, a.indicator, a.target,
-                  coalesce(l.status, 'not_started') as "status!", coalesce(l.progress, 0) as "progress!",
+                  a.status as "status!", a.progress as "progress!",
                   array(select ar.recommendation_id from action_recommendations ar
                         where ar.action_id = a.id order by 1) as "recommendation_ids!",
                   array(select coalesce(nullif(r.text_en, ''), r.text_km) from action_recommendations ar
@@ -237,8 +237,6 @@ async fn load(pool: &PgPool, id: i64) -> Result<ActionView, AppError> {
                         where ar.action_id = a.id order by ar.recommendation_id) as "recommendation_texts!"
            from actions a join action_plans p on p.id = a.plan_id
            join organizations o on o.id = a.owner_organization_id
-           left join lateral (select u.status, u.progress from action_updates u where u.action_id = a.id
-                              order by u.reported_on desc, u.id desc limit 1) l on true
            where a.id = $1"#,
         id
     )

@@ -141,12 +141,10 @@ pub async fn recommendation(
     let actions = sqlx::query_as!(
         ImplementingAction,
         r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.due_on,
-                  coalesce(l.status, 'not_started') as "status!", coalesce(l.progress, 0) as "progress!"
+                  a.status as "status!", a.progress as "progress!"
            from action_recommendations ar
            join actions a on a.id = ar.action_id
            join organizations o on o.id = a.owner_organization_id
-           left join lateral (select u.status, u.progress from action_updates u where u.action_id = a.id
-                              order by u.reported_on desc, u.id desc limit 1) l on true
            where ar.recommendation_id = $1 order by a.due_on, a.id"#,
         id
     )

@@ -6,7 +6,7 @@
 //! because budgets are often unknown or in kind.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
@@ -22,7 +22,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, Page, flash};
 
 pub struct PlanRow {
     pub id: i64,
@@ -42,44 +42,62 @@ pub struct PlanRow {
 struct IndexPage {
     ctx: Ctx,
     plans: Vec<PlanRow>,
+    page: Page,
+    has_next: bool,
     can_create: bool,
 }
 
-/// Plans with their roll-up, for one district or all (`district` empty).
-pub async fn plan_rows(pool: &PgPool, district: &str) -> Result<Vec<PlanRow>, AppError> {
+const PAGE_SIZE: i64 = 50;
+
+/// One page of plans, newest first, with their roll-up.
+async fn plan_rows(pool: &PgPool, page: Page) -> Result<Vec<PlanRow>, AppError> {
     Ok(sqlx::query_as!(
         PlanRow,
-        r#"select p.id, p.title_en, p.title_km,
+        r#"with shown as (
+               select * from action_plans
+               order by period_start desc, id desc limit $2 offset $3
+           )
+           select p.id, p.title_en, p.title_km,
                   coalesce(d.name_en, v.name_en) as "place_en!", coalesce(d.name_km, v.name_km) as "place_km!",
                   p.period_start, p.period_end,
                   count(a.id) as "actions!",
-                  coalesce(round(avg(coalesce(l.progress, 0))
-                      filter (where a.id is not null and coalesce(l.status, 'not_started') <> 'cancelled')), 0)::int as "progress!",
-                  count(a.id) filter (where a.due_on < $2
-                      and coalesce(l.status, 'not_started') not in ('completed', 'cancelled')) as "overdue!"
-           from action_plans p
+                  coalesce(round(avg(a.progress)
+                      filter (where a.id is not null and a.status <> 'cancelled')), 0)::int as "progress!",
+                  count(a.id) filter (where a.due_on < $1
+                      and a.status not in ('completed', 'cancelled')) as "overdue!"
+           from shown p
            join provinces v on v.code = p.province_code
            left join districts d on d.code = p.district_code
            left join actions a on a.plan_id = p.id
-           left join lateral (select u.status, u.progress from action_updates u where u.action_id = a.id
-                              order by u.reported_on desc, u.id desc limit 1) l on true
-           where ($1 = '' or p.district_code = $1)
-           group by p.id, d.name_en, d.name_km, v.name_en, v.name_km
+           group by p.id, p.title_en, p.title_km, p.period_start, p.period_end,
+                    d.name_en, d.name_km, v.name_en, v.name_km
            order by p.period_start desc, p.id desc"#,
-        district,
         today(),
+        page.limit(),
+        page.offset(),
     )
     .fetch_all(pool)
     .await?)
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
 }
 
 pub async fn list(
     ctx: Ctx,
     user: CurrentUser,
     State(pool): State<PgPool>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
+    let page = Page::new(query.page, PAGE_SIZE);
+    let mut plans = plan_rows(&pool, page).await?;
+    let has_next = page.has_next(&mut plans);
     render(&IndexPage {
-        plans: plan_rows(&pool, "").await?,
+        plans,
+        page,
+        has_next,
         can_create: policy::allows(&user, Action::ManagePlans, Scope::Anything),
         ctx,
     })
@@ -310,10 +328,8 @@ pub async fn show(
         r#"select p.id, p.title_en, p.title_km, p.district_code, p.province_code,
                   coalesce(d.name_en, v.name_en) as "place_en!", coalesce(d.name_km, v.name_km) as "place_km!",
                   p.period_start, p.period_end,
-                  coalesce((select round(avg(coalesce(l.progress, 0)))::int from actions a
-                            left join lateral (select u.status, u.progress from action_updates u where u.action_id = a.id
-                                               order by u.reported_on desc, u.id desc limit 1) l on true
-                            where a.plan_id = p.id and coalesce(l.status, 'not_started') <> 'cancelled'), 0) as "progress!"
+                  coalesce((select round(avg(a.progress))::int from actions a
+                            where a.plan_id = p.id and a.status <> 'cancelled'), 0) as "progress!"
            from action_plans p join provinces v on v.code = p.province_code
            left join districts d on d.code = p.district_code where p.id = $1"#,
         id
@@ -324,10 +340,8 @@ pub async fn show(
     let actions = sqlx::query_as!(
         ActionRow,
         r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.lead, a.starts_on, a.due_on,
-                  a.budget_riel, coalesce(l.status, 'not_started') as "status!", coalesce(l.progress, 0) as "progress!"
+                  a.budget_riel, a.status as "status!", a.progress as "progress!"
            from actions a join organizations o on o.id = a.owner_organization_id
-           left join lateral (select u.status, u.progress from action_updates u where u.action_id = a.id
-                              order by u.reported_on desc, u.id desc limit 1) l on true
            where a.plan_id = $1 order by a.starts_on, a.id"#,
         id
     )

@@ -23,8 +23,8 @@ use crate::activities::list::percent;
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::Ctx;
 use crate::web::forms::FieldErrors;
+use crate::web::{Ctx, Page};
 use charts::{Bar, BarChart, ColumnChart, LegendItem};
 use figures::{DistrictFigures, Figures};
 use filters::{Filters, Reader};
@@ -38,10 +38,14 @@ pub fn routes() -> Router<AppState> {
 pub struct View {
     #[serde(default)]
     map: String,
+    /// The page of the per-district table.
+    page: Option<i64>,
 }
 
 /// More bars than this would not fit a phone screen; the table has them all.
 const MOST_BARS: usize = 25;
+/// Districts per page of the table: a whole province fits on one.
+const TABLE_PAGE: i64 = 50;
 
 #[derive(Template)]
 #[template(path = "dashboard/dashboard.html")]
@@ -51,6 +55,7 @@ struct DashboardPage {
     errors: FieldErrors,
     reader: Reader,
     measure: String,
+    table_page: Page,
     figures: Option<Arc<Figures>>,
     charts: Option<Charts>,
     map: Option<map::Map>,
@@ -71,6 +76,7 @@ pub async fn dashboard(
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
     let reader = Reader::of(&user);
+    let table_page = Page::new(view.page, TABLE_PAGE);
     let measure = if map::MEASURES.contains(&view.map.as_str()) {
         view.map
     } else {
@@ -85,6 +91,7 @@ pub async fn dashboard(
                 errors,
                 reader,
                 measure,
+                table_page,
                 figures: None,
                 charts: None,
                 map: None,
@@ -112,6 +119,7 @@ pub async fn dashboard(
         errors: FieldErrors::default(),
         reader,
         measure,
+        table_page,
         figures: Some(figures),
         charts,
         map,
@@ -362,6 +370,26 @@ impl DashboardPage {
                 .filter(|d| d.activities + d.lists + d.actions + d.case_studies_published > 0)
                 .collect()
         })
+    }
+
+    /// This page of the table's districts, and whether another page follows.
+    fn table_rows(&self) -> (Vec<&DistrictFigures>, bool) {
+        let mut rows: Vec<&DistrictFigures> = self
+            .active_districts()
+            .into_iter()
+            .skip(self.table_page.offset() as usize)
+            .take(self.table_page.limit() as usize)
+            .collect();
+        let more = self.table_page.has_next(&mut rows);
+        (rows, more)
+    }
+
+    fn table_link(&self, page: i64) -> String {
+        format!(
+            "/dashboard?{}&map={}&page={page}#by-district",
+            self.filters.query(),
+            self.measure
+        )
     }
 
     fn choices(&self, kind: &str) -> Vec<&figures::Choice> {

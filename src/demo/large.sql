@@ -155,11 +155,12 @@ cross join generate_series(1, 100) n
 where p.title_en like 'Seed plan %';
 insert into action_recommendations (action_id, recommendation_id)
 select a.id, r.id
-from actions a
-join action_plans p on p.id = a.plan_id and p.title_en like 'Seed plan %'
+from (select a.id, a.plan_id, row_number() over (partition by a.plan_id order by a.id) as ord
+      from actions a
+      join action_plans p on p.id = a.plan_id and p.title_en like 'Seed plan %') a
+join action_plans p on p.id = a.plan_id
 join seed_plans sp on 'Seed plan for list ' || sp.list_id = p.title_en
-join recommendations r on r.list_id = sp.list_id
-     and r.position = 1 + (split_part(a.description_en, ' ', 3)::int - 1) % 100;
+join recommendations r on r.list_id = sp.list_id and r.position = a.ord;
 insert into action_updates (action_id, reported_on, status, progress, note, internal,
                             reporter_organization_id)
 select a.id, least(a.starts_on + n * 30, current_date),

@@ -275,10 +275,8 @@ async fn show(
            where district_code = $1 and ($2 or status in ('endorsed', 'superseded'))
            union all
            select 'plan', p.id, p.title_en, p.title_km,
-                  coalesce((select round(avg(coalesce(l.progress, 0)))::int from actions a
-                            left join lateral (select u.status, u.progress from action_updates u where u.action_id = a.id
-                                               order by u.reported_on desc, u.id desc limit 1) l on true
-                            where a.plan_id = p.id and coalesce(l.status, 'not_started') <> 'cancelled'), 0)::text,
+                  coalesce((select round(avg(a.progress))::int from actions a
+                            where a.plan_id = p.id and a.status <> 'cancelled'), 0)::text,
                   0, p.created_at
            from action_plans p where p.district_code = $1
            order by 1, 7 desc"#,

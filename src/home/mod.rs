@@ -122,13 +122,11 @@ async fn home(
     let stale_actions = sqlx::query_as!(
         StaleAction,
         r#"select a.id, a.description_en, a.description_km, a.due_on,
-                  (a.due_on < $2 and coalesce(l.status, 'not_started') not in ('completed', 'cancelled')) as "overdue!"
+                  (a.due_on < $2 and a.status not in ('completed', 'cancelled')) as "overdue!"
            from actions a
-           left join lateral (select u.status, u.reported_on from action_updates u where u.action_id = a.id
-                              order by u.reported_on desc, u.id desc limit 1) l on true
            where a.owner_organization_id = $1
-             and coalesce(l.status, 'not_started') not in ('completed', 'cancelled')
-             and (a.due_on < $2 or coalesce(l.reported_on, a.starts_on) < $2 - $3::int)
+             and a.status not in ('completed', 'cancelled')
+             and (a.due_on < $2 or coalesce(a.reported_on, a.starts_on) < $2 - $3::int)
            order by a.due_on"#,
         user.organization_id,
         today,

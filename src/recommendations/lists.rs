@@ -14,7 +14,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, Page, flash};
 
 pub struct ListRow {
     pub id: i64,
@@ -32,7 +32,22 @@ pub struct Filters {
     status: String,
     #[serde(default)]
     district: String,
+    page: Option<i64>,
 }
+
+impl Filters {
+    fn link(&self, page: i64) -> String {
+        let query = serde_urlencoded::to_string([
+            ("status", self.status.as_str()),
+            ("district", &self.district),
+            ("page", &page.to_string()),
+        ])
+        .unwrap_or_default();
+        format!("/recommendation-lists?{query}")
+    }
+}
+
+const PAGE_SIZE: i64 = 50;
 
 #[derive(Template)]
 #[template(path = "recommendations/index.html")]
@@ -40,6 +55,8 @@ struct IndexPage {
     ctx: Ctx,
     filters: Filters,
     lists: Vec<ListRow>,
+    page: Page,
+    has_next: bool,
     statuses: [&'static str; 5],
     can_create: bool,
 }
@@ -53,7 +70,8 @@ pub async fn list(
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
     let scope = policy::unpublished_read_scope(&user);
-    let lists = sqlx::query_as!(
+    let page = Page::new(filters.page, PAGE_SIZE);
+    let mut lists = sqlx::query_as!(
         ListRow,
         r#"select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
                   l.list_version, l.status,
@@ -63,15 +81,21 @@ pub async fn list(
            join studies s on s.id = l.study_id
            where ($1 = '' or l.status = $1) and ($2 = '' or l.district_code = $2)
              and ($3 or l.district_code = any($4) or l.status in ('endorsed', 'superseded'))
-           order by d.code, l.list_version desc"#,
+           order by d.code, l.list_version desc, l.id
+           limit $5 offset $6"#,
         filters.status,
         filters.district,
         scope.everywhere,
         &scope.districts,
+        page.limit(),
+        page.offset(),
     )
     .fetch_all(&pool)
     .await?;
+    let has_next = page.has_next(&mut lists);
     render(&IndexPage {
+        page,
+        has_next,
         can_create: policy::allows(&user, Action::WriteRecommendations, Scope::Anything),
         ctx,
         filters,
