@@ -84,7 +84,9 @@ set status = latest.status, progress = latest.progress, reported_on = latest.rep
 from (select distinct on (u.action_id) u.action_id, u.id, u.status, u.progress, u.reported_on
       from action_updates u order by u.action_id, u.reported_on desc, u.id desc) latest
 where a.id = latest.action_id;
-create index actions_status_due_idx on actions (status, due_on);
+-- A plan's roll-up reads its actions' state from the index alone.
+drop index actions_plan_id_idx;
+create index actions_plan_state_idx on actions (plan_id) include (status, progress, due_on);
 
 -- What the dashboard and the exports count, defined once: the records matching
 -- the filters (study, province, district, from, to; '' and null mean "any") that

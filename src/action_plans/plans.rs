@@ -60,17 +60,18 @@ async fn plan_rows(pool: &PgPool, page: Page) -> Result<Vec<PlanRow>, AppError> 
            select p.id, p.title_en, p.title_km,
                   coalesce(d.name_en, v.name_en) as "place_en!", coalesce(d.name_km, v.name_km) as "place_km!",
                   p.period_start, p.period_end,
-                  count(a.id) as "actions!",
-                  coalesce(round(avg(a.progress)
-                      filter (where a.id is not null and a.status <> 'cancelled')), 0)::int as "progress!",
-                  count(a.id) filter (where a.due_on < $1
-                      and a.status not in ('completed', 'cancelled')) as "overdue!"
+                  s.actions as "actions!", s.progress as "progress!", s.overdue as "overdue!"
            from shown p
            join provinces v on v.code = p.province_code
            left join districts d on d.code = p.district_code
-           left join actions a on a.plan_id = p.id
-           group by p.id, p.title_en, p.title_km, p.period_start, p.period_end,
-                    d.name_en, d.name_km, v.name_en, v.name_km
+           -- Per plan, so each reads its own actions from the covering index.
+           cross join lateral (
+               select count(*) as actions,
+                      coalesce(round(avg(a.progress) filter (where a.status <> 'cancelled')), 0)::int as progress,
+                      count(*) filter (where a.due_on < $1
+                                       and a.status not in ('completed', 'cancelled')) as overdue
+               from actions a where a.plan_id = p.id
+           ) s
            order by p.period_start desc, p.id desc"#,
         today(),
         page.limit(),

@@ -73,16 +73,21 @@ pub async fn list(
     let page = Page::new(filters.page, PAGE_SIZE);
     let mut lists = sqlx::query_as!(
         ListRow,
-        r#"select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
+        r#"with shown as (
+               select l.id, l.district_code, l.study_id, l.list_version, l.status
+               from recommendation_lists l
+               where ($1 = '' or l.status = $1) and ($2 = '' or l.district_code = $2)
+                 and ($3 or l.district_code = any($4) or l.status in ('endorsed', 'superseded'))
+               order by l.district_code, l.list_version desc, l.id
+               limit $5 offset $6
+           )
+           select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
                   l.list_version, l.status,
                   (select count(*) from recommendations r where r.list_id = l.id) as "recommendations!"
-           from recommendation_lists l
+           from shown l
            join districts d on d.code = l.district_code
            join studies s on s.id = l.study_id
-           where ($1 = '' or l.status = $1) and ($2 = '' or l.district_code = $2)
-             and ($3 or l.district_code = any($4) or l.status in ('endorsed', 'superseded'))
-           order by d.code, l.list_version desc, l.id
-           limit $5 offset $6"#,
+           order by l.district_code, l.list_version desc, l.id"#,
         filters.status,
         filters.district,
         scope.everywhere,

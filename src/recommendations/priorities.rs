@@ -3,7 +3,7 @@
 //! pages show every endorsed recommendation by theme, with its district and ranks.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::Form;
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, Page, flash};
 
 /// An endorsed recommendation as the priority pages list it.
 pub struct PriorityRow {
@@ -49,6 +49,17 @@ struct PrioritiesPage {
     workshops: Vec<(i64, String, String)>,
     can_set: bool,
     back: String,
+    /// This page's address, for the pager.
+    here: String,
+    page: Page,
+    has_next: bool,
+}
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    page: Option<i64>,
 }
 
 impl PrioritiesPage {
@@ -60,23 +71,30 @@ impl PrioritiesPage {
     }
 }
 
-async fn rows(pool: &PgPool, province: Option<&str>) -> Result<Vec<PriorityRow>, AppError> {
+async fn rows(
+    pool: &PgPool,
+    province: Option<&str>,
+    page: Page,
+) -> Result<Vec<PriorityRow>, AppError> {
     Ok(sqlx::query_as!(
         PriorityRow,
         r#"select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
                   p.name_en as province_en, d.name_en as district_en, d.name_km as district_km,
-                  (select rank from priorities x where x.recommendation_id = r.id and x.level = 'provincial') as provincial_rank,
-                  (select rank from priorities x where x.recommendation_id = r.id and x.level = 'national') as national_rank
+                  provincial.rank as "provincial_rank?", national.rank as "national_rank?"
            from recommendations r
            join recommendation_lists l on l.id = r.list_id
            join districts d on d.code = l.district_code
            join provinces p on p.code = d.province_code
            left join themes t on t.id = r.theme_id
+           left join priorities provincial on provincial.recommendation_id = r.id and provincial.level = 'provincial'
+           left join priorities national on national.recommendation_id = r.id and national.level = 'national'
            where l.status = 'endorsed' and ($1::text is null or d.province_code = $1)
-           order by t.position nulls last, t.id,
-                    coalesce((select rank from priorities x where x.recommendation_id = r.id and x.level = 'provincial'), 10000),
-                    d.code, r.position"#,
-        province
+           order by t.position nulls last, t.id, coalesce(provincial.rank, 10000),
+                    d.code, r.position, r.id
+           limit $2 offset $3"#,
+        province,
+        page.limit(),
+        page.offset(),
     )
     .fetch_all(pool)
     .await?)
@@ -99,6 +117,7 @@ pub async fn province(
     user: CurrentUser,
     State(pool): State<PgPool>,
     Path(code): Path<String>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let province = sqlx::query!(
         "select name_en, name_km from provinces where code = $1",
@@ -112,9 +131,9 @@ pub async fn province(
         &user,
         &pool,
         Some(&code),
-        province.name_en,
-        province.name_km,
+        (province.name_en, province.name_km),
         format!("/provinces/{code}"),
+        Page::new(query.page, PAGE_SIZE),
     )
     .await
 }
@@ -123,15 +142,16 @@ pub async fn national(
     ctx: Ctx,
     user: CurrentUser,
     State(pool): State<PgPool>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     page(
         ctx,
         &user,
         &pool,
         None,
-        "Cambodia".into(),
-        "កម្ពុជា".into(),
+        ("Cambodia".into(), "កម្ពុជា".into()),
         "/districts".into(),
+        Page::new(query.page, PAGE_SIZE),
     )
     .await
 }
@@ -141,14 +161,23 @@ async fn page(
     user: &CurrentUser,
     pool: &PgPool,
     province: Option<&str>,
-    title_en: String,
-    title_km: String,
+    (title_en, title_km): (String, String),
     back: String,
+    number: Page,
 ) -> Result<Response, AppError> {
     // Endorsed recommendations are published material: everyone signed in reads them.
     let can_set = policy::allows(user, Action::SetPriorities, Scope::Anything);
+    let mut rows = rows(pool, province, number).await?;
+    let has_next = number.has_next(&mut rows);
+    let here = match province {
+        Some(code) => format!("/provinces/{code}/recommendations"),
+        None => "/recommendations/national".to_owned(),
+    };
     let page = PrioritiesPage {
-        rows: rows(pool, province).await?,
+        rows,
+        here,
+        page: number,
+        has_next,
         workshops: if can_set {
             workshops(pool).await?
         } else {

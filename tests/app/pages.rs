@@ -223,3 +223,70 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.visitor().get("/healthz").await.status, StatusCode::OK);
 }
+
+/// How many rows of `marker` a page shows, and whether it links to a next page.
+fn shown(page: &str, marker: &str) -> (usize, bool) {
+    (page.matches(marker).count(), page.contains("rel=\"next\""))
+}
+
+#[tokio::test]
+async fn long_lists_come_in_pages_of_fifty() {
+    let app = spawn_app().await;
+    let plans = app.count("action_plans").await;
+    let lists = app.count("recommendation_lists").await;
+    let endorsed = app
+        .count("recommendations r join recommendation_lists l on l.id = r.list_id where l.status = 'endorsed'")
+        .await;
+    sqlx::raw_sql(
+        "insert into action_plans (title_en, district_code, province_code, period_start, period_end)
+         select 'Paged plan ' || n, '0204', '02', '2022-01-01', '2023-01-01' from generate_series(1, 60) n;
+         insert into recommendation_lists (district_code, study_id, list_version, status)
+         select '0205', (select id from studies limit 1), n, 'draft' from generate_series(1, 60) n;
+         insert into recommendations (list_id, position, text_en, addressee)
+         select (select l.id from recommendation_lists l where l.district_code = '0204'
+                 and l.status = 'endorsed'), 100 + n, 'Paged recommendation ' || n, 'sna'
+         from generate_series(1, 60) n;",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("long lists");
+    let secretariat = app.login_as("secretariat@cpdd.example").await;
+
+    let first = secretariat.get("/action-plans").await.body;
+    assert_eq!(
+        shown(&first, "<tr><td><a href=\"/action-plans/"),
+        (50, true)
+    );
+    let second = secretariat.get("/action-plans?page=2").await.body;
+    let rest = (plans + 60 - 50) as usize;
+    assert_eq!(
+        shown(&second, "<tr><td><a href=\"/action-plans/"),
+        (rest, false)
+    );
+
+    let first = secretariat.get("/recommendation-lists").await.body;
+    assert_eq!(
+        shown(&first, "<tr><td><a href=\"/recommendation-lists/"),
+        (50, true)
+    );
+    let second = secretariat.get("/recommendation-lists?page=2").await.body;
+    let rest = (lists + 60 - 50) as usize;
+    assert_eq!(
+        shown(&second, "<tr><td><a href=\"/recommendation-lists/"),
+        (rest, false)
+    );
+
+    let first = secretariat.get("/provinces/02/recommendations").await.body;
+    assert_eq!(shown(&first, "<article class=\"priority\""), (50, true));
+    let second = secretariat
+        .get("/provinces/02/recommendations?page=2")
+        .await
+        .body;
+    let rest = (endorsed + 60 - 50) as usize;
+    assert_eq!(shown(&second, "<article class=\"priority\""), (rest, false));
+    let national = secretariat
+        .get("/recommendations/national?page=2")
+        .await
+        .body;
+    assert!(national.contains("href=\"/recommendations/national?page=1\""));
+}
