@@ -42,6 +42,9 @@ end $$;
 create index activities_held_on_idx on activities (held_on desc, id desc);
 create index case_studies_study_id_idx on case_studies (study_id);
 create index recommendations_theme_id_idx on recommendations (theme_id);
+-- The priority pages rank a province's endorsed recommendations by theme and
+-- position without reading their text.
+create index recommendations_list_rank_idx on recommendations (list_id) include (theme_id, position);
 create index action_plans_province_code_idx on action_plans (province_code);
 
 -- Each action's current state, kept on the action: the latest progress report

@@ -46,6 +46,9 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<Counts> {
         .await
         .context("seeding")?;
     tx.commit().await?;
+    // As after any bulk load: fresh statistics for the planner, and visibility
+    // maps for index-only scans.
+    sqlx::raw_sql("vacuum analyze").execute(pool).await?;
     Ok(sqlx::query_as!(
         Counts,
         r#"select (select count(*) from districts) as "districts!",

@@ -78,20 +78,33 @@ async fn rows(
 ) -> Result<Vec<PriorityRow>, AppError> {
     Ok(sqlx::query_as!(
         PriorityRow,
-        r#"select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
+        // The page is chosen on narrow rows (an index holds theme and position);
+        // only its 50 recommendations are then read whole.
+        r#"with ranked as (
+               select r.id, t.position as theme_position, r.theme_id, l.district_code, r.position,
+                      provincial.rank as provincial_rank
+               from recommendation_lists l
+               join districts d on d.code = l.district_code
+               join recommendations r on r.list_id = l.id
+               left join themes t on t.id = r.theme_id
+               left join priorities provincial
+                   on provincial.recommendation_id = r.id and provincial.level = 'provincial'
+               where l.status = 'endorsed' and ($1::text is null or d.province_code = $1)
+               order by t.position nulls last, r.theme_id, coalesce(provincial.rank, 10000),
+                        l.district_code, r.position, r.id
+               limit $2 offset $3
+           )
+           select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
                   p.name_en as province_en, d.name_en as district_en, d.name_km as district_km,
-                  provincial.rank as "provincial_rank?", national.rank as "national_rank?"
-           from recommendations r
-           join recommendation_lists l on l.id = r.list_id
-           join districts d on d.code = l.district_code
+                  x.provincial_rank as "provincial_rank?", national.rank as "national_rank?"
+           from ranked x
+           join recommendations r on r.id = x.id
+           join districts d on d.code = x.district_code
            join provinces p on p.code = d.province_code
-           left join themes t on t.id = r.theme_id
-           left join priorities provincial on provincial.recommendation_id = r.id and provincial.level = 'provincial'
-           left join priorities national on national.recommendation_id = r.id and national.level = 'national'
-           where l.status = 'endorsed' and ($1::text is null or d.province_code = $1)
-           order by t.position nulls last, t.id, coalesce(provincial.rank, 10000),
-                    d.code, r.position, r.id
-           limit $2 offset $3"#,
+           left join themes t on t.id = x.theme_id
+           left join priorities national on national.recommendation_id = x.id and national.level = 'national'
+           order by x.theme_position nulls last, x.theme_id, coalesce(x.provincial_rank, 10000),
+                    x.district_code, x.position, x.id"#,
         province,
         page.limit(),
         page.offset(),
