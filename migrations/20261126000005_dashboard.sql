@@ -41,6 +41,9 @@ end $$;
 -- The newest-first list of activities, without sorting every row.
 create index activities_held_on_idx on activities (held_on desc, id desc);
 create index case_studies_study_id_idx on case_studies (study_id);
+-- The workshops offered when setting priorities, without scanning every activity.
+create index activities_workshops_idx on activities (held_on desc)
+    where kind in ('provincial_workshop', 'national_workshop');
 create index recommendations_theme_id_idx on recommendations (theme_id);
 -- The priority pages rank a province's endorsed recommendations by theme and
 -- position without reading their text.

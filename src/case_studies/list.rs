@@ -103,26 +103,33 @@ pub async fn list(
     let study: Option<i64> = filters.study.parse().ok();
     let mut case_studies = sqlx::query_as!(
         CaseStudyRow,
-        r#"select c.id, c.title_en, c.title_km, d.name_en as district_en, d.name_km as district_km,
+        // The page is chosen first; the authors' names are read for its rows only.
+        r#"with shown as (
+               select c.id, c.title_en, c.title_km, d.name_en as district_en, d.name_km as district_km,
+                      c.author_organization_id, c.status, c.updated_at,
+                      case when $9 = 'district' then d.name_en end as by_district,
+                      case when $9 = 'title' then lower(c.title_en) end as by_title
+               from case_studies c
+               join districts d on d.code = c.district_code
+               where ($1::bigint is null or c.study_id = $1)
+                 and ($2 = '' or d.province_code = $2)
+                 and ($3 = '' or c.district_code = $3)
+                 and ($4 = '' or c.status = $4)
+                 and ($12::date is null or c.updated_at >= $12::date)
+                 and ($13::date is null or c.updated_at < $13::date + 1)
+                 and ($5 = '' or (c.title_en || ' ' || c.title_km) ilike '%' || $5 || '%'
+                      or exists (select 1 from activities a join findings f on f.activity_id = a.id
+                                 where a.case_study_id = c.id and (f.public or $6)
+                                   and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $5 || '%'))
+                 and ($7 or c.district_code = any($8) or c.status in ('published', 'archived'))
+               order by by_district asc, by_title asc, c.updated_at desc, c.id desc
+               limit $10 offset $11
+           )
+           select c.id, c.title_en, c.title_km, c.district_en, c.district_km,
                   o.name_en as author, c.status, c.updated_at
-           from case_studies c
-           join districts d on d.code = c.district_code
+           from shown c
            join organizations o on o.id = c.author_organization_id
-           where ($1::bigint is null or c.study_id = $1)
-             and ($2 = '' or d.province_code = $2)
-             and ($3 = '' or c.district_code = $3)
-             and ($4 = '' or c.status = $4)
-             and ($12::date is null or c.updated_at >= $12::date)
-             and ($13::date is null or c.updated_at < $13::date + 1)
-             and ($5 = '' or (c.title_en || ' ' || c.title_km) ilike '%' || $5 || '%'
-                  or exists (select 1 from activities a join findings f on f.activity_id = a.id
-                             where a.case_study_id = c.id and (f.public or $6)
-                               and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $5 || '%'))
-             and ($7 or c.district_code = any($8) or c.status in ('published', 'archived'))
-           order by case when $9 = 'district' then d.name_en end asc,
-                    case when $9 = 'title' then lower(c.title_en) end asc,
-                    c.updated_at desc, c.id desc
-           limit $10 offset $11"#,
+           order by c.by_district asc, c.by_title asc, c.updated_at desc, c.id desc"#,
         study,
         filters.province,
         filters.district,
