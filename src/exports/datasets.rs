@@ -4,7 +4,9 @@
 use sqlx::PgPool;
 use time::Date;
 
-use super::{Cell, Table};
+use futures_util::TryStreamExt;
+
+use super::{Cell, Sink};
 use crate::activities::form::GROUPS;
 use crate::dashboard::filters::{Reader, Selection};
 
@@ -126,6 +128,15 @@ fn date(value: Option<Date>) -> Cell {
     value.map_or(Cell::Empty, |date| Cell::Text(date.to_string()))
 }
 
+/// A count of people as `reader` may see it: small ones as text ("<5").
+fn people(reader: &Reader, count: i64) -> Cell {
+    if reader.hides(count) {
+        Cell::Text(reader.people(count))
+    } else {
+        Cell::Number(count)
+    }
+}
+
 fn id(value: Option<i64>) -> Cell {
     value.map_or(Cell::Empty, Cell::Number)
 }
@@ -137,9 +148,10 @@ pub async fn activities(
     selection: &Selection,
     reader: &Reader,
     internal: bool,
-) -> Result<Table, sqlx::Error> {
+    sink: &mut Sink,
+) -> anyhow::Result<()> {
     let s = selection;
-    let rows = sqlx::query!(
+    let mut rows = sqlx::query!(
         r#"select a.id as "id!", a.kind as "kind!", a.held_on as "held_on!", d.province_code,
                   a.district_code as "district_code!", d.name_en as district_en,
                   d.name_km as district_km, a.commune_code, o.name_en as organization,
@@ -166,18 +178,10 @@ pub async fn activities(
         &reader.own_districts,
         &GROUPS.map(String::from),
     )
-    .fetch_all(pool)
-    .await?;
-    let people = |count: i64| {
-        if reader.hides(count) {
-            Cell::Text(reader.people(count))
-        } else {
-            Cell::Number(count)
-        }
-    };
-    let rows = rows
-        .into_iter()
-        .map(|row| {
+    .fetch(pool);
+    let people = |count: i64| people(reader, count);
+    while let Some(row) = rows.try_next().await? {
+        let cells = {
             let female: i64 = row.counts.iter().step_by(2).sum();
             let male: i64 = row.counts.iter().skip(1).step_by(2).sum();
             let mut cells = vec![
@@ -207,12 +211,10 @@ pub async fn activities(
                 people(male),
             ]);
             cells
-        })
-        .collect();
-    Ok(Table {
-        columns: ACTIVITY_COLUMNS,
-        rows,
-    })
+        };
+        sink.push(cells).await?;
+    }
+    Ok(())
 }
 
 /// Findings of the activities the reader may see; donors only those marked public.
@@ -221,9 +223,10 @@ pub async fn findings(
     selection: &Selection,
     reader: &Reader,
     internal: bool,
-) -> Result<Table, sqlx::Error> {
+    sink: &mut Sink,
+) -> anyhow::Result<()> {
     let s = selection;
-    let rows = sqlx::query!(
+    let mut rows = sqlx::query!(
         r#"select f.id, f.activity_id, a.kind as "kind!", a.held_on as "held_on!", d.province_code,
                   a.district_code as "district_code!",
                   d.name_en as district_en, d.name_km as district_km, f.text_en, f.text_km,
@@ -245,11 +248,9 @@ pub async fn findings(
         &reader.own_districts,
         internal,
     )
-    .fetch_all(pool)
-    .await?;
-    let rows = rows
-        .into_iter()
-        .map(|row| {
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let cells = {
             vec![
                 Cell::Number(row.id),
                 Cell::Number(row.activity_id),
@@ -266,12 +267,10 @@ pub async fn findings(
                 Cell::Text(row.themes),
                 Cell::Text(if row.public { "yes" } else { "no" }.into()),
             ]
-        })
-        .collect();
-    Ok(Table {
-        columns: FINDING_COLUMNS,
-        rows,
-    })
+        };
+        sink.push(cells).await?;
+    }
+    Ok(())
 }
 
 /// Recommendations of the current version of each list, with the endorsement
@@ -280,9 +279,10 @@ pub async fn recommendations(
     pool: &PgPool,
     selection: &Selection,
     reader: &Reader,
-) -> Result<Table, sqlx::Error> {
+    sink: &mut Sink,
+) -> anyhow::Result<()> {
     let s = selection;
-    let rows = sqlx::query!(
+    let mut rows = sqlx::query!(
         r#"select r.id, l.id as "list_id!", l.list_version as "list_version!", l.status as "status!",
                   l.study_id as "study_id!", d.province_code, l.district_code as "district_code!", d.name_en as district_en, d.name_km as district_km,
                   r.position, r.text_en, r.text_km, r.addressee,
@@ -308,11 +308,9 @@ pub async fn recommendations(
         reader.everywhere,
         &reader.own_districts,
     )
-    .fetch_all(pool)
-    .await?;
-    let rows = rows
-        .into_iter()
-        .map(|row| {
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let cells = {
             let text = |value: Option<String>| value.map_or(Cell::Empty, Cell::Text);
             vec![
                 Cell::Number(row.id),
@@ -337,12 +335,10 @@ pub async fn recommendations(
                 id(row.provincial_rank.map(i64::from)),
                 id(row.national_rank.map(i64::from)),
             ]
-        })
-        .collect();
-    Ok(Table {
-        columns: RECOMMENDATION_COLUMNS,
-        rows,
-    })
+        };
+        sink.push(cells).await?;
+    }
+    Ok(())
 }
 
 /// Actions with their latest progress report; its note only where the reader
@@ -352,9 +348,10 @@ pub async fn actions(
     selection: &Selection,
     today: Date,
     internal: bool,
-) -> Result<Table, sqlx::Error> {
+    sink: &mut Sink,
+) -> anyhow::Result<()> {
     let s = selection;
-    let rows = sqlx::query!(
+    let mut rows = sqlx::query!(
         r#"select a.id as "id!", a.plan_id as "plan_id!",
                   coalesce(nullif(p.title_en, ''), p.title_km) as "plan_title!",
                   a.province_code as "province_code!", a.district_code,
@@ -379,11 +376,9 @@ pub async fn actions(
         today,
         internal,
     )
-    .fetch_all(pool)
-    .await?;
-    let rows = rows
-        .into_iter()
-        .map(|row| {
+    .fetch(pool);
+    while let Some(row) = rows.try_next().await? {
+        let cells = {
             vec![
                 Cell::Number(row.id),
                 Cell::Number(row.plan_id),
@@ -407,12 +402,10 @@ pub async fn actions(
                 Cell::Text(row.note),
                 Cell::Text(row.recommendation_ids),
             ]
-        })
-        .collect();
-    Ok(Table {
-        columns: ACTION_COLUMNS,
-        rows,
-    })
+        };
+        sink.push(cells).await?;
+    }
+    Ok(())
 }
 
 /// Case studies with the activities linked to them that the reader may see.
@@ -420,9 +413,10 @@ pub async fn case_studies(
     pool: &PgPool,
     selection: &Selection,
     reader: &Reader,
-) -> Result<Table, sqlx::Error> {
+    sink: &mut Sink,
+) -> anyhow::Result<()> {
     let s = selection;
-    let rows = sqlx::query!(
+    let mut rows = sqlx::query!(
         r#"select c.id as "id!", c.study_id as "study_id!", d.province_code,
                   c.district_code as "district_code!", d.name_en as district_en,
                   d.name_km as district_km, c.title_en as "title_en!", c.title_km as "title_km!",
@@ -447,18 +441,10 @@ pub async fn case_studies(
         reader.everywhere,
         &reader.own_districts,
     )
-    .fetch_all(pool)
-    .await?;
-    let people = |count: i64| {
-        if reader.hides(count) {
-            Cell::Text(reader.people(count))
-        } else {
-            Cell::Number(count)
-        }
-    };
-    let rows = rows
-        .into_iter()
-        .map(|row| {
+    .fetch(pool);
+    let people = |count: i64| people(reader, count);
+    while let Some(row) = rows.try_next().await? {
+        let cells = {
             vec![
                 Cell::Number(row.id),
                 Cell::Number(row.study_id),
@@ -475,10 +461,8 @@ pub async fn case_studies(
                 people(row.participants),
                 people(row.female),
             ]
-        })
-        .collect();
-    Ok(Table {
-        columns: CASE_STUDY_COLUMNS,
-        rows,
-    })
+        };
+        sink.push(cells).await?;
+    }
+    Ok(())
 }

@@ -6,11 +6,13 @@ mod datasets;
 
 use askama::Template;
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use sqlx::PgPool;
+use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
@@ -41,11 +43,6 @@ pub enum Cell {
     Empty,
 }
 
-pub struct Table {
-    pub columns: &'static [&'static str],
-    pub rows: Vec<Vec<Cell>>,
-}
-
 fn columns_of(dataset: &str) -> &'static [&'static str] {
     match dataset {
         "activities" => datasets::ACTIVITY_COLUMNS,
@@ -56,23 +53,119 @@ fn columns_of(dataset: &str) -> &'static [&'static str] {
     }
 }
 
-async fn table(
-    pool: &PgPool,
-    dataset: &str,
-    selection: &Selection,
-    user: &CurrentUser,
-) -> Result<Table, sqlx::Error> {
-    let reader = Reader::of(user);
-    let internal = policy::allows(user, Action::ReadInternalText, Scope::Anything);
-    match dataset {
-        "activities" => datasets::activities(pool, selection, &reader, internal).await,
-        "findings" => datasets::findings(pool, selection, &reader, internal).await,
-        "recommendations" => datasets::recommendations(pool, selection, &reader).await,
+/// Where an export's rows go as the database returns them, so that no file,
+/// however large, is held whole in memory: CSV is sent on in chunks while it is
+/// read; XLSX rows go to the spreadsheet writer's temporary file.
+pub enum Sink {
+    Csv {
+        writer: csv::Writer<Vec<u8>>,
+        chunks: mpsc::Sender<Bytes>,
+    },
+    Xlsx {
+        workbook: Box<rust_xlsxwriter::Workbook>,
+        next_row: u32,
+    },
+}
+
+/// CSV is sent on once this much has gathered.
+const CHUNK: usize = 64 * 1024;
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+
+impl Sink {
+    fn csv(columns: &[&str], chunks: mpsc::Sender<Bytes>) -> anyhow::Result<Sink> {
+        let mut writer = csv::Writer::from_writer(BYTE_ORDER_MARK.to_vec());
+        writer.write_record(columns)?;
+        Ok(Sink::Csv { writer, chunks })
+    }
+
+    fn xlsx(columns: &[&str], dataset: &str) -> anyhow::Result<Sink> {
+        let mut workbook = Box::new(rust_xlsxwriter::Workbook::new());
+        let sheet = workbook.add_worksheet_with_constant_memory()?;
+        sheet.set_name(dataset)?;
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        for (column, name) in columns.iter().enumerate() {
+            sheet.write_string_with_format(0, column as u16, *name, &bold)?;
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        Ok(Sink::Xlsx {
+            workbook,
+            next_row: 1,
+        })
+    }
+
+    pub async fn push(&mut self, cells: Vec<Cell>) -> anyhow::Result<()> {
+        match self {
+            Sink::Csv { writer, chunks } => {
+                writer.write_record(cells.iter().map(|cell| match cell {
+                    Cell::Text(text) => text.clone(),
+                    Cell::Number(number) => number.to_string(),
+                    Cell::Empty => String::new(),
+                }))?;
+                if writer.get_ref().len() >= CHUNK {
+                    let full = std::mem::replace(writer, csv::Writer::from_writer(Vec::new()));
+                    let chunk = full
+                        .into_inner()
+                        .map_err(|error| anyhow::anyhow!("{error}"))?;
+                    chunks.send(Bytes::from(chunk)).await?;
+                }
+            }
+            Sink::Xlsx { workbook, next_row } => {
+                let sheet = workbook.worksheet_from_index(0)?;
+                for (column, cell) in cells.iter().enumerate() {
+                    let column = column as u16;
+                    match cell {
+                        Cell::Text(text) => {
+                            sheet.write_string(*next_row, column, text)?;
+                        }
+                        // Riel budgets and counts are far below 2^53: f64 holds them exactly.
+                        Cell::Number(number) => {
+                            sheet.write_number(*next_row, column, *number as f64)?;
+                        }
+                        Cell::Empty => {}
+                    }
+                }
+                *next_row += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what is left of a CSV file.
+    async fn finish_csv(self) -> anyhow::Result<()> {
+        if let Sink::Csv { writer, chunks } = self {
+            let rest = writer
+                .into_inner()
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            chunks.send(Bytes::from(rest)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The reader and the filters, owned, for a task that outlives the request.
+struct Request {
+    dataset: String,
+    selection: Selection,
+    reader: Reader,
+    internal: bool,
+}
+
+async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow::Result<()> {
+    let Request {
+        dataset,
+        selection,
+        reader,
+        internal,
+    } = request;
+    match dataset.as_str() {
+        "activities" => datasets::activities(pool, selection, reader, *internal, sink).await,
+        "findings" => datasets::findings(pool, selection, reader, *internal, sink).await,
+        "recommendations" => datasets::recommendations(pool, selection, reader, sink).await,
         "actions" => {
             let today = crate::activities::form::today();
-            datasets::actions(pool, selection, today, internal).await
+            datasets::actions(pool, selection, today, *internal, sink).await
         }
-        _ => datasets::case_studies(pool, selection, &reader).await,
+        _ => datasets::case_studies(pool, selection, reader, sink).await,
     }
 }
 
@@ -87,16 +180,49 @@ async fn export(
     if !DATASETS.contains(&dataset) || !["csv", "xlsx"].contains(&format) {
         return Err(AppError::NotFound);
     }
-    let selection = filters.check().map_err(|_| AppError::BadRequest)?;
-    let table = table(&pool, dataset, &selection, &user).await?;
-    let today = crate::activities::form::today();
-    let name = format!("samleng-{dataset}-{today}.{format}");
+    let request = Request {
+        dataset: dataset.to_owned(),
+        selection: filters.check().map_err(|_| AppError::BadRequest)?,
+        reader: Reader::of(&user),
+        internal: policy::allows(&user, Action::ReadInternalText, Scope::Anything),
+    };
+    let columns = columns_of(dataset);
+    let name = format!(
+        "samleng-{dataset}-{}.{format}",
+        crate::activities::form::today()
+    );
     let (content_type, body) = if format == "csv" {
-        ("text/csv; charset=utf-8", to_csv(&table)?)
+        let (chunks, received) = mpsc::channel(4);
+        let mut sink = Sink::csv(columns, chunks)?;
+        // Rows are read and sent while the response is already on its way.
+        tokio::spawn(async move {
+            let written = match write_rows(&pool, &request, &mut sink).await {
+                Ok(()) => sink.finish_csv().await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = written {
+                tracing::warn!(%error, dataset = request.dataset, "CSV export stopped");
+            }
+        });
+        let stream = futures_util::stream::unfold(received, |mut received| async move {
+            received
+                .recv()
+                .await
+                .map(|chunk| (Ok::<_, std::io::Error>(chunk), received))
+        });
+        ("text/csv; charset=utf-8", Body::from_stream(stream))
     } else {
+        let mut sink = Sink::xlsx(columns, dataset)?;
+        write_rows(&pool, &request, &mut sink).await?;
+        let Sink::Xlsx { mut workbook, .. } = sink else {
+            return Err(AppError::Internal(anyhow::anyhow!("not a workbook")));
+        };
+        let bytes = workbook
+            .save_to_buffer()
+            .map_err(|error| AppError::Internal(error.into()))?;
         (
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            to_xlsx(&table, dataset)?,
+            Body::from(bytes),
         )
     };
     Ok((
@@ -111,57 +237,6 @@ async fn export(
         body,
     )
         .into_response())
-}
-
-const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
-
-fn to_csv(table: &Table) -> Result<Vec<u8>, AppError> {
-    let mut writer = csv::Writer::from_writer(BYTE_ORDER_MARK.to_vec());
-    let failed = |error: csv::Error| AppError::Internal(error.into());
-    writer.write_record(table.columns).map_err(failed)?;
-    for row in &table.rows {
-        writer
-            .write_record(row.iter().map(|cell| match cell {
-                Cell::Text(text) => text.clone(),
-                Cell::Number(number) => number.to_string(),
-                Cell::Empty => String::new(),
-            }))
-            .map_err(failed)?;
-    }
-    writer
-        .into_inner()
-        .map_err(|error| AppError::Internal(anyhow::anyhow!("{error}")))
-}
-
-fn to_xlsx(table: &Table, dataset: &str) -> Result<Vec<u8>, AppError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let failed = |error: rust_xlsxwriter::XlsxError| AppError::Internal(error.into());
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(dataset).map_err(failed)?;
-    let bold = Format::new().set_bold();
-    for (column, name) in table.columns.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, column as u16, *name, &bold)
-            .map_err(failed)?;
-    }
-    sheet.set_freeze_panes(1, 0).map_err(failed)?;
-    for (index, row) in table.rows.iter().enumerate() {
-        let line = index as u32 + 1;
-        for (column, cell) in row.iter().enumerate() {
-            let column = column as u16;
-            match cell {
-                Cell::Text(text) => sheet.write_string(line, column, text).map(|_| ()),
-                // Riel budgets and counts are far below 2^53, so f64 holds them exactly.
-                Cell::Number(number) => {
-                    sheet.write_number(line, column, *number as f64).map(|_| ())
-                }
-                Cell::Empty => Ok(()),
-            }
-            .map_err(failed)?;
-        }
-    }
-    workbook.save_to_buffer().map_err(failed)
 }
 
 #[derive(Template)]

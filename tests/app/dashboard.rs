@@ -626,3 +626,33 @@ async fn a_change_to_the_data_shows_on_the_next_view() {
         .expect("a number");
     assert_eq!(after, before + 5);
 }
+
+#[tokio::test]
+async fn a_large_export_is_sent_in_chunks_and_arrives_whole() {
+    let app = spawn_app().await;
+    sqlx::raw_sql(
+        "insert into activities (kind, held_on, district_code, facilitating_organization_id, place)
+         select 'interview', date '2022-01-01' + n % 300, '0203',
+                (select id from organizations where acronym = 'CTOD'), 'Village hall number ' || n
+         from generate_series(1, 3000) n",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("many activities");
+    let secretariat = app.login_as("secretariat@cpdd.example").await;
+    let file = download(&secretariat, &app, "/exports/activities.csv").await;
+    assert!(
+        file.len() > 3 * 64 * 1024,
+        "several chunks: {} bytes",
+        file.len()
+    );
+    let rows = csv_rows(&file);
+    assert_eq!(rows.len() as i64, app.count("activities").await);
+    let ids: std::collections::BTreeSet<&str> = rows.iter().map(|row| &row[0]).collect();
+    assert_eq!(ids.len(), rows.len(), "no row twice, none cut");
+
+    let xlsx = download(&secretariat, &app, "/exports/activities.xlsx").await;
+    let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(xlsx)).expect("XLSX");
+    let sheet = workbook.worksheet_range("activities").expect("the sheet");
+    assert_eq!(sheet.rows().count(), rows.len() + 1);
+}
