@@ -58,7 +58,7 @@ fn columns_of(dataset: &str) -> &'static [&'static str] {
 /// read; XLSX rows go to the spreadsheet writer's temporary file.
 pub enum Sink {
     Csv {
-        writer: csv::Writer<Vec<u8>>,
+        writer: Box<csv::Writer<Vec<u8>>>,
         chunks: mpsc::Sender<Bytes>,
     },
     Xlsx {
@@ -73,7 +73,7 @@ const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 impl Sink {
     fn csv(columns: &[&str], chunks: mpsc::Sender<Bytes>) -> anyhow::Result<Sink> {
-        let mut writer = csv::Writer::from_writer(BYTE_ORDER_MARK.to_vec());
+        let mut writer = Box::new(csv::Writer::from_writer(BYTE_ORDER_MARK.to_vec()));
         writer.write_record(columns)?;
         Ok(Sink::Csv { writer, chunks })
     }
@@ -102,7 +102,8 @@ impl Sink {
                     Cell::Empty => String::new(),
                 }))?;
                 if writer.get_ref().len() >= CHUNK {
-                    let full = std::mem::replace(writer, csv::Writer::from_writer(Vec::new()));
+                    let full =
+                        std::mem::replace(&mut **writer, csv::Writer::from_writer(Vec::new()));
                     let chunk = full
                         .into_inner()
                         .map_err(|error| anyhow::anyhow!("{error}"))?;
