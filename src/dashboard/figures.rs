@@ -312,6 +312,10 @@ async fn breakdowns(
 #[derive(Clone, Default)]
 pub struct FiguresCache {
     entries: Arc<Mutex<HashMap<Key, Entry>>>,
+    /// One computation at a time: when many readers miss at once (right after
+    /// a change), the first computes and the others then find its figures,
+    /// instead of all running the same heavy aggregates together.
+    computing: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -351,6 +355,10 @@ impl FiguresCache {
             own_districts: reader.own_districts.clone(),
             today,
         };
+        if let Some(figures) = self.fresh(&key, generation) {
+            return Ok(figures);
+        }
+        let _turn = self.computing.lock().await;
         if let Some(figures) = self.fresh(&key, generation) {
             return Ok(figures);
         }
