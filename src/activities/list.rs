@@ -113,34 +113,42 @@ pub async fn list(
     let study: Option<i64> = filters.study.parse().ok();
     let mut activities = sqlx::query_as!(
         ActivityRow,
-        r#"select a.id, a.kind, a.held_on, d.name_en as district_en, d.name_km as district_km,
-                  o.name_en as organization,
+        // The page is chosen first, so participants are summed for its rows only
+        // (and a generic plan cannot sum them for every activity).
+        r#"with shown as (
+               select a.id, a.kind, a.held_on, a.district_code, a.facilitating_organization_id,
+                      d.name_en as district_en, d.name_km as district_km,
+                      case when $11 = 'oldest' then a.held_on end as by_oldest,
+                      case when $11 = 'district' then d.name_en end as by_district
+               from activities a
+               join districts d on d.code = a.district_code
+               where ($1::bigint is null or a.study_id = $1)
+                 and ($2 = '' or d.province_code = $2)
+                 and ($3 = '' or a.district_code = $3)
+                 and ($4 = '' or a.kind = $4)
+                 and ($5::date is null or a.held_on >= $5)
+                 and ($6::date is null or a.held_on <= $6)
+                 and ($7 = ''
+                      or ($8 and (a.summary ilike '%' || $7 || '%' or a.place ilike '%' || $7 || '%'))
+                      or exists (select 1 from findings f
+                                 where f.activity_id = a.id and (f.public or $8)
+                                   and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $7 || '%'))
+                 and ($9 or a.district_code = any($10)
+                      or exists (select 1 from case_studies c
+                                 where c.id = a.case_study_id and c.status in ('published', 'archived')))
+               order by by_oldest asc, by_district asc, a.held_on desc, a.id desc
+               limit $12 offset $13
+           )
+           select a.id, a.kind, a.held_on, a.district_en, a.district_km, o.name_en as organization,
                   coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!"
-           from activities a
-           join districts d on d.code = a.district_code
+           from shown a
            join organizations o on o.id = a.facilitating_organization_id
-           left join case_studies c on c.id = a.case_study_id
            left join lateral (
                select sum(p.count)::bigint as total,
                       (sum(p.count) filter (where p.sex = 'female'))::bigint as female
                from participant_counts p where p.activity_id = a.id
            ) t on true
-           where ($1::bigint is null or a.study_id = $1)
-             and ($2 = '' or d.province_code = $2)
-             and ($3 = '' or a.district_code = $3)
-             and ($4 = '' or a.kind = $4)
-             and ($5::date is null or a.held_on >= $5)
-             and ($6::date is null or a.held_on <= $6)
-             and ($7 = ''
-                  or ($8 and (a.summary ilike '%' || $7 || '%' or a.place ilike '%' || $7 || '%'))
-                  or exists (select 1 from findings f
-                             where f.activity_id = a.id and (f.public or $8)
-                               and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $7 || '%'))
-             and ($9 or a.district_code = any($10) or c.status in ('published', 'archived'))
-           order by case when $11 = 'oldest' then a.held_on end asc,
-                    case when $11 = 'district' then d.name_en end asc,
-                    a.held_on desc, a.id desc
-           limit $12 offset $13"#,
+           order by a.by_oldest asc, a.by_district asc, a.held_on desc, a.id desc"#,
         study,
         filters.province,
         filters.district,
