@@ -110,3 +110,73 @@ async fn import_gazetteer_reports_bad_lines_and_imports_nothing() {
     assert_eq!(app.count("districts").await, 14);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// DESIGN.md §7's volume, on top of the demo data, and a seeded donor's dashboard.
+#[tokio::test]
+async fn seed_large_adds_the_benchmark_volume_and_its_accounts_sign_in() {
+    let app = spawn_app().await;
+    let before = |table: &'static str| app.count(table);
+    let activities = before("activities").await;
+    let recommendations = before("recommendations").await;
+    let counts = before("participant_counts").await;
+    let output = samleng(&app.database_url)
+        .args(["seed", "--scale", "large"])
+        .output()
+        .expect("run samleng seed");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("Seeded in"), "{printed}");
+    assert_eq!(app.count("activities").await - activities, 50_000);
+    assert_eq!(app.count("participant_counts").await - counts, 300_000);
+    assert_eq!(
+        app.count("recommendations").await - recommendations,
+        200_000
+    );
+    assert_eq!(
+        app.count("case_studies where title_en like 'Seed %'").await,
+        2_000
+    );
+    assert_eq!(
+        app.count("findings where text_en like 'Seed %'").await,
+        100_000
+    );
+    assert_eq!(
+        app.count("actions where description_en like 'Seed %'")
+            .await,
+        100_000
+    );
+    assert_eq!(
+        app.count("action_updates where note like 'Seed %'").await,
+        300_000
+    );
+    assert_eq!(app.count("users where email like 'seed-%'").await, 500);
+    assert!(app.count("districts").await >= 200);
+    // The actions' current state is their latest report's.
+    assert_eq!(
+        app.count(
+            "actions a where a.description_en like 'Seed %' and a.status <> (
+                 select u.status from action_updates u where u.action_id = a.id
+                 order by u.reported_on desc, u.id desc limit 1)"
+        )
+        .await,
+        0
+    );
+
+    let again = samleng(&app.database_url)
+        .args(["seed", "--scale", "large"])
+        .output()
+        .expect("run samleng seed again");
+    assert!(!again.status.success(), "a second seed is refused");
+
+    let donor = app.visitor();
+    let signed_in = donor
+        .sign_in("seed-donor-1@seed.example", "seed-large-scale-2026")
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let dashboard = donor.get("/dashboard?province=02").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+}
