@@ -250,24 +250,22 @@ pub async fn findings(
     )
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
-        let cells = {
-            vec![
-                Cell::Number(row.id),
-                Cell::Number(row.activity_id),
-                Cell::Text(row.kind),
-                date(Some(row.held_on)),
-                Cell::Text(row.province_code),
-                Cell::Text(row.district_code),
-                Cell::Text(row.district_en),
-                Cell::Text(row.district_km),
-                Cell::Text(row.text_en),
-                Cell::Text(row.text_km),
-                Cell::Text(row.quote),
-                Cell::Text(row.quote_descriptor),
-                Cell::Text(row.themes),
-                Cell::Text(if row.public { "yes" } else { "no" }.into()),
-            ]
-        };
+        let cells = vec![
+            Cell::Number(row.id),
+            Cell::Number(row.activity_id),
+            Cell::Text(row.kind),
+            date(Some(row.held_on)),
+            Cell::Text(row.province_code),
+            Cell::Text(row.district_code),
+            Cell::Text(row.district_en),
+            Cell::Text(row.district_km),
+            Cell::Text(row.text_en),
+            Cell::Text(row.text_km),
+            Cell::Text(row.quote),
+            Cell::Text(row.quote_descriptor),
+            Cell::Text(row.themes),
+            Cell::Text(if row.public { "yes" } else { "no" }.into()),
+        ];
         sink.push(cells).await?;
     }
     Ok(())
@@ -378,31 +376,29 @@ pub async fn actions(
     )
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
-        let cells = {
-            vec![
-                Cell::Number(row.id),
-                Cell::Number(row.plan_id),
-                Cell::Text(row.plan_title),
-                Cell::Text(row.province_code),
-                row.district_code.map_or(Cell::Empty, Cell::Text),
-                Cell::Text(row.description_en),
-                Cell::Text(row.description_km),
-                Cell::Text(row.owner),
-                Cell::Text(row.lead),
-                date(Some(row.starts_on)),
-                date(Some(row.due_on)),
-                Cell::Number(row.budget_riel),
-                Cell::Text(row.budget_source),
-                Cell::Text(row.indicator),
-                Cell::Text(row.target),
-                Cell::Text(row.status),
-                Cell::Number(i64::from(row.progress)),
-                date(row.reported_on),
-                Cell::Text(if row.overdue { "yes" } else { "no" }.into()),
-                Cell::Text(row.note),
-                Cell::Text(row.recommendation_ids),
-            ]
-        };
+        let cells = vec![
+            Cell::Number(row.id),
+            Cell::Number(row.plan_id),
+            Cell::Text(row.plan_title),
+            Cell::Text(row.province_code),
+            row.district_code.map_or(Cell::Empty, Cell::Text),
+            Cell::Text(row.description_en),
+            Cell::Text(row.description_km),
+            Cell::Text(row.owner),
+            Cell::Text(row.lead),
+            date(Some(row.starts_on)),
+            date(Some(row.due_on)),
+            Cell::Number(row.budget_riel),
+            Cell::Text(row.budget_source),
+            Cell::Text(row.indicator),
+            Cell::Text(row.target),
+            Cell::Text(row.status),
+            Cell::Number(i64::from(row.progress)),
+            date(row.reported_on),
+            Cell::Text(if row.overdue { "yes" } else { "no" }.into()),
+            Cell::Text(row.note),
+            Cell::Text(row.recommendation_ids),
+        ];
         sink.push(cells).await?;
     }
     Ok(())
@@ -444,24 +440,22 @@ pub async fn case_studies(
     .fetch(pool);
     let people = |count: i64| people(reader, count);
     while let Some(row) = rows.try_next().await? {
-        let cells = {
-            vec![
-                Cell::Number(row.id),
-                Cell::Number(row.study_id),
-                Cell::Text(row.province_code),
-                Cell::Text(row.district_code),
-                Cell::Text(row.district_en),
-                Cell::Text(row.district_km),
-                Cell::Text(row.title_en),
-                Cell::Text(row.title_km),
-                Cell::Text(row.author),
-                Cell::Text(row.status),
-                date(row.published_at.map(|at| at.date())),
-                Cell::Number(row.activities),
-                people(row.participants),
-                people(row.female),
-            ]
-        };
+        let cells = vec![
+            Cell::Number(row.id),
+            Cell::Number(row.study_id),
+            Cell::Text(row.province_code),
+            Cell::Text(row.district_code),
+            Cell::Text(row.district_en),
+            Cell::Text(row.district_km),
+            Cell::Text(row.title_en),
+            Cell::Text(row.title_km),
+            Cell::Text(row.author),
+            Cell::Text(row.status),
+            date(row.published_at.map(|at| at.date())),
+            Cell::Number(row.activities),
+            people(row.participants),
+            people(row.female),
+        ];
         sink.push(cells).await?;
     }
     Ok(())
