@@ -721,5 +721,24 @@ async fn a_donor_filters_the_dashboard_downloads_a_csv_and_sees_the_map() {
         let picture = element.screenshot().await.expect("screenshot");
         std::fs::write(target.join(name), picture).expect("save the screenshot");
     }
+    // The whole page as a phone shows it, for a person to look at.
+    browser
+        .set_window_size(360, 3600)
+        .await
+        .expect("a tall phone window");
+    let page = browser.screenshot().await.expect("screenshot");
+    std::fs::write(target.join("dashboard-phone.png"), page).expect("save the screenshot");
+    let overflow = browser
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            Vec::new(),
+        )
+        .await
+        .expect("measure the page");
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "nothing wider than the phone"
+    );
     browser.close().await.expect("close");
 }
