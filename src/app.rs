@@ -23,6 +23,7 @@ use crate::attachments::FileStore;
 use crate::auth::session::{self, IDLE_TIMEOUT};
 use crate::dashboard::figures::FiguresCache;
 use crate::error::{AppError, error_page};
+use crate::recommendations::priorities::RankingCache;
 use crate::web::{csrf, language};
 
 /// What handlers share.
@@ -32,6 +33,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub files: FileStore,
     pub figures: FiguresCache,
+    pub rankings: RankingCache,
 }
 
 /// The settings that change how requests are answered.

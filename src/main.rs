@@ -157,6 +157,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         settings: Arc::new(settings),
         files,
         figures: Default::default(),
+        rankings: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -2,14 +2,13 @@
 //! (the `visible_*` and `current_actions` functions of the database), cached
 //! until the data changes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use time::Date;
 
 use super::filters::{Reader, Selection};
+use crate::db::cache::GenerationCache;
 
 /// Every figure of one district, or of all of them together (`total`).
 #[derive(Debug, Clone)]
@@ -305,90 +304,34 @@ async fn breakdowns(
     .await
 }
 
-/// Computed figures, kept until the data they come from changes. Every statement
-/// that changes those tables moves the database's `data_generation` on, so a
-/// cached entry is reused only while that number stands still. The age limit
-/// bounds the one race left: figures computed while a change was committing.
-#[derive(Clone, Default)]
-pub struct FiguresCache {
-    entries: Arc<Mutex<HashMap<Key, Entry>>>,
-    /// One computation at a time: when many readers miss at once (right after
-    /// a change), the first computes and the others then find its figures,
-    /// instead of all running the same heavy aggregates together.
-    computing: Arc<tokio::sync::Mutex<()>>,
-}
-
+/// Figures are kept per selection and per set of records a reader may see.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
+pub struct Key {
     selection: Selection,
     everywhere: bool,
     own_districts: Vec<String>,
     today: Date,
 }
 
-struct Entry {
-    generation: i64,
-    made: Instant,
-    figures: Arc<Figures>,
-}
+pub type FiguresCache = GenerationCache<Key, Figures>;
 
-const MAX_AGE: Duration = Duration::from_secs(60);
-/// Enough for every filter combination in use at once; beyond it, start afresh.
-const MAX_ENTRIES: usize = 500;
-
-impl FiguresCache {
-    pub async fn figures(
-        &self,
-        pool: &PgPool,
-        selection: &Selection,
-        reader: &Reader,
-        today: Date,
-    ) -> Result<Arc<Figures>, sqlx::Error> {
-        let generation = sqlx::query_scalar!(
-            r#"select last_value + is_called::int as "generation!" from data_generation"#
-        )
-        .fetch_one(pool)
-        .await?;
-        let key = Key {
-            selection: selection.clone(),
-            everywhere: reader.everywhere,
-            own_districts: reader.own_districts.clone(),
-            today,
-        };
-        if let Some(figures) = self.fresh(&key, generation) {
-            return Ok(figures);
-        }
-        let _turn = self.computing.lock().await;
-        if let Some(figures) = self.fresh(&key, generation) {
-            return Ok(figures);
-        }
-        let figures = Arc::new(compute(pool, selection, reader, today).await?);
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(
-            key,
-            Entry {
-                generation,
-                made: Instant::now(),
-                figures: Arc::clone(&figures),
-            },
-        );
-        Ok(figures)
-    }
-
-    fn fresh(&self, key: &Key, generation: i64) -> Option<Arc<Figures>> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
-            .get(key)
-            .filter(|entry| entry.generation == generation && entry.made.elapsed() < MAX_AGE)
-            .map(|entry| Arc::clone(&entry.figures))
-    }
+/// The figures of `selection` for `reader`, from the cache while the data stands still.
+pub async fn figures(
+    cache: &FiguresCache,
+    pool: &PgPool,
+    selection: &Selection,
+    reader: &Reader,
+    today: Date,
+) -> Result<Arc<Figures>, sqlx::Error> {
+    let key = Key {
+        selection: selection.clone(),
+        everywhere: reader.everywhere,
+        own_districts: reader.own_districts.clone(),
+        today,
+    };
+    cache
+        .get(pool, key, async || {
+            compute(pool, selection, reader, today).await
+        })
+        .await
 }

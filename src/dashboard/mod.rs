@@ -100,10 +100,7 @@ pub async fn dashboard(
         }
     };
     let today = crate::activities::form::today();
-    let figures = state
-        .figures
-        .figures(&state.pool, &selection, &reader, today)
-        .await?;
+    let figures = figures::figures(&state.figures, &state.pool, &selection, &reader, today).await?;
     let name = |district: &DistrictFigures| {
         ctx.pick(
             district.name_en.as_deref().unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! The connection pool, the migrations, and the choice between an external server
 //! (`DATABASE_URL`) and the embedded cluster.
 
+pub mod cache;
 pub mod embedded;
 
 use std::path::Path;

@@ -4,7 +4,7 @@
 
 mod items;
 mod lists;
-mod priorities;
+pub mod priorities;
 mod show;
 pub mod snapshot;
 mod workflow;

@@ -10,10 +10,12 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
+use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
+use crate::db::cache::GenerationCache;
 use crate::error::{AppError, render};
 use crate::web::forms::Form;
 use crate::web::{ClientIp, Ctx, Page, flash};
@@ -71,43 +73,56 @@ impl PrioritiesPage {
     }
 }
 
-async fn rows(
-    pool: &PgPool,
-    province: Option<&str>,
-    page: Page,
-) -> Result<Vec<PriorityRow>, AppError> {
+/// Every endorsed recommendation of a province (or of the country) in the
+/// order the pages show them: by theme, provincial rank, district and position.
+/// Ranking a province's thousands of recommendations is the heavy part, so it
+/// is kept until the data changes.
+pub struct Ranking {
+    name_en: Option<String>,
+    name_km: Option<String>,
+    ids: Vec<i64>,
+}
+
+pub type RankingCache = GenerationCache<Option<String>, Ranking>;
+
+async fn ranking(pool: &PgPool, province: Option<&str>) -> Result<Ranking, sqlx::Error> {
+    sqlx::query_as!(
+        Ranking,
+        r#"select (select name_en from provinces where code = $1) as name_en,
+                  (select name_km from provinces where code = $1) as name_km,
+                  array(select r.id
+                        from recommendation_lists l
+                        join districts d on d.code = l.district_code
+                        join recommendations r on r.list_id = l.id
+                        left join themes t on t.id = r.theme_id
+                        left join priorities provincial
+                            on provincial.recommendation_id = r.id and provincial.level = 'provincial'
+                        where l.status = 'endorsed' and ($1::text is null or d.province_code = $1)
+                        order by t.position nulls last, r.theme_id, coalesce(provincial.rank, 10000),
+                                 l.district_code, r.position, r.id) as "ids!""#,
+        province
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// The recommendations `ids`, in that order.
+async fn rows(pool: &PgPool, ids: &[i64]) -> Result<Vec<PriorityRow>, AppError> {
     Ok(sqlx::query_as!(
         PriorityRow,
-        // The page is chosen on narrow rows (an index holds theme and position);
-        // only its 50 recommendations are then read whole.
-        r#"with ranked as (
-               select r.id, t.position as theme_position, r.theme_id, l.district_code, r.position,
-                      provincial.rank as provincial_rank
-               from recommendation_lists l
-               join districts d on d.code = l.district_code
-               join recommendations r on r.list_id = l.id
-               left join themes t on t.id = r.theme_id
-               left join priorities provincial
-                   on provincial.recommendation_id = r.id and provincial.level = 'provincial'
-               where l.status = 'endorsed' and ($1::text is null or d.province_code = $1)
-               order by t.position nulls last, r.theme_id, coalesce(provincial.rank, 10000),
-                        l.district_code, r.position, r.id
-               limit $2 offset $3
-           )
-           select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
+        r#"select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
                   p.name_en as province_en, d.name_en as district_en, d.name_km as district_km,
-                  x.provincial_rank as "provincial_rank?", national.rank as "national_rank?"
-           from ranked x
-           join recommendations r on r.id = x.id
-           join districts d on d.code = x.district_code
+                  provincial.rank as "provincial_rank?", national.rank as "national_rank?"
+           from unnest($1::bigint[]) with ordinality shown(id, n)
+           join recommendations r on r.id = shown.id
+           join recommendation_lists l on l.id = r.list_id
+           join districts d on d.code = l.district_code
            join provinces p on p.code = d.province_code
-           left join themes t on t.id = x.theme_id
-           left join priorities national on national.recommendation_id = x.id and national.level = 'national'
-           order by x.theme_position nulls last, x.theme_id, coalesce(x.provincial_rank, 10000),
-                    x.district_code, x.position, x.id"#,
-        province,
-        page.limit(),
-        page.offset(),
+           left join themes t on t.id = r.theme_id
+           left join priorities provincial on provincial.recommendation_id = r.id and provincial.level = 'provincial'
+           left join priorities national on national.recommendation_id = r.id and national.level = 'national'
+           order by shown.n"#,
+        ids
     )
     .fetch_all(pool)
     .await?)
@@ -128,64 +143,65 @@ async fn workshops(pool: &PgPool) -> Result<Vec<(i64, String, String)>, AppError
 pub async fn province(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(code): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    let province = sqlx::query!(
-        "select name_en, name_km from provinces where code = $1",
-        code
-    )
-    .fetch_optional(&pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    page(
-        ctx,
-        &user,
-        &pool,
-        Some(&code),
-        (province.name_en, province.name_km),
-        format!("/provinces/{code}"),
-        Page::new(query.page, PAGE_SIZE),
-    )
-    .await
+    let back = format!("/provinces/{code}");
+    page(ctx, &user, &state, Some(code), back, query).await
 }
 
 pub async fn national(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    page(
-        ctx,
-        &user,
-        &pool,
-        None,
-        ("Cambodia".into(), "កម្ពុជា".into()),
-        "/districts".into(),
-        Page::new(query.page, PAGE_SIZE),
-    )
-    .await
+    page(ctx, &user, &state, None, "/districts".into(), query).await
 }
 
 async fn page(
     ctx: Ctx,
     user: &CurrentUser,
-    pool: &PgPool,
-    province: Option<&str>,
-    (title_en, title_km): (String, String),
+    state: &AppState,
+    province: Option<String>,
     back: String,
-    number: Page,
+    query: PageQuery,
 ) -> Result<Response, AppError> {
+    let pool = &state.pool;
+    let code = province.clone();
+    let ranking = state
+        .rankings
+        .get(pool, province, async || {
+            ranking(pool, code.as_deref()).await
+        })
+        .await?;
+    let (here, title_en, title_km) = match (&code, &ranking.name_en, &ranking.name_km) {
+        (Some(code), Some(name_en), Some(name_km)) => (
+            format!("/provinces/{code}/recommendations"),
+            name_en.clone(),
+            name_km.clone(),
+        ),
+        (Some(_), _, _) => return Err(AppError::NotFound),
+        (None, _, _) => (
+            "/recommendations/national".to_owned(),
+            "Cambodia".to_owned(),
+            "កម្ពុជា".to_owned(),
+        ),
+    };
+    let number = Page::new(query.page, PAGE_SIZE);
+    let start = usize::try_from(number.offset()).unwrap_or(usize::MAX);
+    let shown: Vec<i64> = ranking
+        .ids
+        .iter()
+        .skip(start)
+        .take(PAGE_SIZE as usize)
+        .copied()
+        .collect();
+    let has_next = ranking.ids.len() > start.saturating_add(shown.len());
     // Endorsed recommendations are published material: everyone signed in reads them.
     let can_set = policy::allows(user, Action::SetPriorities, Scope::Anything);
-    let mut rows = rows(pool, province, number).await?;
-    let has_next = number.has_next(&mut rows);
-    let here = match province {
-        Some(code) => format!("/provinces/{code}/recommendations"),
-        None => "/recommendations/national".to_owned(),
-    };
+    let rows = rows(pool, &shown).await?;
     let page = PrioritiesPage {
         rows,
         here,

@@ -117,6 +117,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         settings: Arc::new(settings),
         files: file_store,
         figures: Default::default(),
+        rankings: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

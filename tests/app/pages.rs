@@ -69,6 +69,10 @@ async fn a_district_page_shows_both_names_its_type_and_communes() {
         visitor.get("/provinces/99").await.status,
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        visitor.get("/provinces/99/recommendations").await.status,
+        StatusCode::NOT_FOUND
+    );
     let province = visitor.get("/provinces/02").await;
     assert!(province.body.contains("Battambang") && province.body.contains("/districts/0214"));
 }

@@ -501,6 +501,10 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     .to_string();
     let path = |id: i64| format!("/recommendations/{id}/priorities");
     let before = scalar(&app, "select count(*) from priorities").await;
+    let donor = app.login_as("donor@donor.example").await;
+    // Viewed once before any change: the page's ranking must follow the changes.
+    let unranked = donor.get("/provinces/02/recommendations").await;
+    assert!(!unranked.body.contains("Provincial priority #4"));
     let refusals: [Refusal; 4] = [
         (
             waiting_item,
@@ -552,11 +556,7 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
         set.location.as_deref(),
         Some("/provinces/02/recommendations")
     );
-    let page = app
-        .login_as("donor@donor.example")
-        .await
-        .get("/provinces/02/recommendations")
-        .await;
+    let page = donor.get("/provinces/02/recommendations").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Provincial priority #4"));
     assert!(
@@ -581,6 +581,11 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
         )
         .await,
         0
+    );
+    let after = donor.get("/provinces/02/recommendations").await;
+    assert!(
+        !after.body.contains("Provincial priority #4"),
+        "removed at once"
     );
     let national = staff.get("/recommendations/national").await;
     assert!(national.body.contains("Battambang") && national.body.contains("National priority #1"));
