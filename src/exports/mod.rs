@@ -15,11 +15,12 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 
 use crate::app::AppState;
+use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::dashboard::filters::{Filters, Reader, Selection};
 use crate::error::{AppError, render};
-use crate::web::Ctx;
+use crate::web::{ClientIp, Ctx};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -170,9 +171,11 @@ async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow
     }
 }
 
-/// `GET /exports/{dataset}.{csv|xlsx}`
+/// `GET /exports/{dataset}.{csv|xlsx}`. Every download is in the audit log:
+/// data about citizens leaves the system here.
 async fn export(
     user: CurrentUser,
+    ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
     Path(file): Path<String>,
     Query(filters): Query<Filters>,
@@ -187,6 +190,18 @@ async fn export(
         reader: Reader::of(&user),
         internal: policy::allows(&user, Action::ReadInternalText, Scope::Anything),
     };
+    audit::record(
+        &pool,
+        Event {
+            actor_id: Some(user.id),
+            action: "exported",
+            entity: "export",
+            entity_id: Some(file.clone()),
+            summary: filters.query(),
+            ip,
+        },
+    )
+    .await?;
     let columns = columns_of(dataset);
     let name = format!(
         "samleng-{dataset}-{}.{format}",

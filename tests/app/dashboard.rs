@@ -450,6 +450,22 @@ async fn exports_parse_back_to_the_dashboard_figures() {
         scalar(&app, "select count(*) from findings").await
     );
 
+    // Every download is in the audit log, with its filters.
+    let logged = scalar(
+        &app,
+        "select count(*) from audit_events where action = 'exported'",
+    )
+    .await;
+    assert_eq!(logged, 6);
+    let (file, summary): (String, String) = sqlx::query_as(
+        "select entity_id, summary from audit_events where action = 'exported' order by id limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("the first download's event");
+    assert_eq!(file, "activities.csv");
+    assert!(summary.contains("district=&"), "{summary}");
+
     // The filters apply to the files as to the page.
     let bavel =
         csv_rows(&download(&secretariat, &app, "/exports/activities.csv?district=0204").await);
