@@ -1,5 +1,11 @@
 //! Charts drawn on the server as SVG: the geometry is worked out here and the
-//! template only prints it, so the browser needs no script.
+//! template only prints it, so the browser needs no script. Below the geometry,
+//! the dashboard's four charts drawn from its figures.
+
+use super::figures::{DistrictFigures, Figures};
+use super::filters::Reader;
+use crate::action_plans::STATUSES;
+use crate::web::Ctx;
 
 /// Horizontal bars, each split into coloured parts, with a label above and the
 /// total after each bar.
@@ -146,6 +152,162 @@ pub fn column_chart(values: &[(String, i64)]) -> ColumnChart {
         columns,
         max_label: highest.to_string(),
     }
+}
+
+/// More bars than this would not fit a phone screen; the table has them all.
+const MOST_BARS: usize = 25;
+
+/// The dashboard's charts.
+pub struct Charts {
+    pub participants: BarChart,
+    pub themes: BarChart,
+    pub actions: BarChart,
+    pub months: ColumnChart,
+}
+
+/// The dashboard's four charts from its figures, as this reader may see them.
+pub fn draw(ctx: &Ctx, reader: &Reader, figures: &Figures) -> Charts {
+    let name = |district: &DistrictFigures| district.name(ctx).to_owned();
+    let link = |district: &DistrictFigures| {
+        district
+            .code
+            .as_ref()
+            .map(|code| format!("/districts/{code}"))
+    };
+    let mut busiest: Vec<&DistrictFigures> = figures
+        .districts
+        .iter()
+        .filter(|district| district.participants() > 0)
+        .collect();
+    busiest.sort_by_key(|district| std::cmp::Reverse(district.participants()));
+    let participants = busiest
+        .into_iter()
+        .take(MOST_BARS)
+        .map(|district| {
+            let (female, male) = (district.female, district.male);
+            // For donors a bar with a small count of one sex is drawn whole, so
+            // neither sex can be read off it.
+            let parts = if reader.hides(female) || reader.hides(male) {
+                vec![(female + male, "blurred", ctx.t("dashboard-by-sex-hidden"))]
+            } else {
+                vec![
+                    (
+                        female,
+                        "female",
+                        format!("{}: {female}", ctx.t("sex-female")),
+                    ),
+                    (male, "male", format!("{}: {male}", ctx.t("sex-male"))),
+                ]
+            };
+            Bar {
+                label: name(district),
+                href: link(district),
+                parts,
+                total: reader.people(female + male),
+            }
+        })
+        .collect();
+    let participants = bar_chart(
+        participants,
+        vec![
+            legend("female", ctx.t("sex-female")),
+            legend("male", ctx.t("sex-male")),
+        ],
+    );
+    let themes = figures
+        .breakdown("theme")
+        .map(|theme| {
+            let label = if theme.key.is_empty() {
+                ctx.t("dashboard-no-theme")
+            } else {
+                ctx.pick(&theme.name_en, &theme.name_km).to_owned()
+            };
+            Bar {
+                label,
+                href: None,
+                parts: vec![
+                    (
+                        theme.second,
+                        "endorsed",
+                        format!("{}: {}", ctx.t("dashboard-endorsed"), theme.second),
+                    ),
+                    (
+                        theme.first - theme.second,
+                        "not-endorsed",
+                        format!(
+                            "{}: {}",
+                            ctx.t("dashboard-not-endorsed"),
+                            theme.first - theme.second
+                        ),
+                    ),
+                ],
+                total: theme.first.to_string(),
+            }
+        })
+        .collect();
+    let themes = bar_chart(
+        themes,
+        vec![
+            legend("endorsed", ctx.t("dashboard-endorsed")),
+            legend("not-endorsed", ctx.t("dashboard-not-endorsed")),
+        ],
+    );
+    let mut with_actions: Vec<&DistrictFigures> = figures
+        .districts
+        .iter()
+        .filter(|district| district.actions > 0)
+        .collect();
+    with_actions.sort_by_key(|district| std::cmp::Reverse(district.actions));
+    let actions = with_actions
+        .into_iter()
+        .take(MOST_BARS)
+        .map(|district| {
+            let counts = [
+                district.not_started,
+                district.in_progress,
+                district.completed,
+                district.blocked,
+                district.cancelled,
+            ];
+            Bar {
+                label: name(district),
+                href: link(district),
+                parts: STATUSES
+                    .iter()
+                    .zip(counts)
+                    .map(|(status, count)| {
+                        (
+                            count,
+                            *status,
+                            format!("{}: {count}", ctx.label("action-status", status)),
+                        )
+                    })
+                    .collect(),
+                total: district.actions.to_string(),
+            }
+        })
+        .collect();
+    let actions = bar_chart(
+        actions,
+        STATUSES
+            .iter()
+            .map(|status| legend(status, ctx.label("action-status", status)))
+            .collect(),
+    );
+    let months: Vec<(String, i64)> = figures
+        .breakdown("month")
+        .map(|month| (month.key.clone(), month.first))
+        .collect();
+    Charts {
+        participants,
+        themes,
+        actions,
+        months: column_chart(&months),
+    }
+}
+
+fn legend(class: &'static str, label: String) -> LegendItem {
+    LegendItem { class, label }
 }
 
 #[cfg(test)]

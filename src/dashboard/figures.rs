@@ -9,6 +9,7 @@ use time::Date;
 
 use super::filters::{Reader, Selection};
 use crate::db::cache::GenerationCache;
+use crate::web::Ctx;
 
 /// Every figure of one district, or of all of them together (`total`).
 #[derive(Debug, Clone)]
@@ -53,6 +54,14 @@ pub struct DistrictFigures {
 }
 
 impl DistrictFigures {
+    /// The district's name in the reader's language (empty for the total).
+    pub fn name<'a>(&'a self, ctx: &Ctx) -> &'a str {
+        ctx.pick(
+            self.name_en.as_deref().unwrap_or_default(),
+            self.name_km.as_deref().unwrap_or_default(),
+        )
+    }
+
     pub fn participants(&self) -> i64 {
         self.female + self.male
     }
@@ -116,7 +125,6 @@ async fn compute(
         from,
         to,
     } = selection;
-    let (everywhere, own) = (reader.everywhere, &reader.own_districts);
     let mut rows = sqlx::query_as!(
         DistrictFigures,
         r#"with keys as (
@@ -216,8 +224,8 @@ async fn compute(
         district,
         *from,
         *to,
-        everywhere,
-        own,
+        reader.everywhere,
+        &reader.own_districts,
         today,
     )
     .fetch_all(pool)

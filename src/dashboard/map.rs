@@ -3,6 +3,7 @@
 
 use super::figures::DistrictFigures;
 use super::filters::Reader;
+use crate::web::Ctx;
 
 /// The figures a map can be shaded by, as `?map=` takes them.
 pub const MEASURES: [&str; 5] = [
@@ -47,7 +48,7 @@ pub fn draw(
     total: &DistrictFigures,
     districts: &[DistrictFigures],
     reader: &Reader,
-    name: impl Fn(&DistrictFigures) -> String,
+    ctx: &Ctx,
 ) -> Option<Map> {
     let (min_x, min_y, max_x, max_y) = (total.min_x?, total.min_y?, total.max_x?, total.max_y?);
     let margin = 4.0;
@@ -84,7 +85,7 @@ pub fn draw(
             };
             Some(MapDistrict {
                 code: district.code.clone().unwrap_or_default(),
-                title: format!("{}: {shown}", name(district)),
+                title: format!("{}: {shown}", district.name(ctx)),
                 path,
                 class,
             })

@@ -17,7 +17,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::action_plans::STATUSES;
 use crate::activities::form::{GROUPS, KINDS};
 use crate::activities::list::percent;
 use crate::app::AppState;
@@ -25,7 +24,6 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::FieldErrors;
 use crate::web::{Ctx, Page};
-use charts::{Bar, BarChart, ColumnChart, LegendItem};
 use figures::{DistrictFigures, Figures};
 use filters::{Filters, Reader};
 
@@ -42,8 +40,6 @@ pub struct View {
     page: Option<i64>,
 }
 
-/// More bars than this would not fit a phone screen; the table has them all.
-const MOST_BARS: usize = 25;
 /// Districts per page of the table: a whole province fits on one.
 const TABLE_PAGE: i64 = 50;
 
@@ -57,15 +53,8 @@ struct DashboardPage {
     measure: String,
     table_page: Page,
     figures: Option<Arc<Figures>>,
-    charts: Option<Charts>,
+    charts: Option<charts::Charts>,
     map: Option<map::Map>,
-}
-
-struct Charts {
-    participants: BarChart,
-    themes: BarChart,
-    actions: BarChart,
-    months: ColumnChart,
 }
 
 pub async fn dashboard(
@@ -101,15 +90,8 @@ pub async fn dashboard(
     };
     let today = crate::activities::form::today();
     let figures = figures::figures(&state.figures, &state.pool, &selection, &reader, today).await?;
-    let name = |district: &DistrictFigures| {
-        ctx.pick(
-            district.name_en.as_deref().unwrap_or_default(),
-            district.name_km.as_deref().unwrap_or_default(),
-        )
-        .to_owned()
-    };
-    let map = map::draw(&measure, &figures.total, &figures.districts, &reader, name);
-    let charts = Some(draw_charts(&ctx, &reader, &figures));
+    let map = map::draw(&measure, &figures.total, &figures.districts, &reader, &ctx);
+    let charts = Some(charts::draw(&ctx, &reader, &figures));
     let page = DashboardPage {
         ctx,
         filters,
@@ -122,156 +104,6 @@ pub async fn dashboard(
         map,
     };
     Ok(render(&page)?.into_response())
-}
-
-fn draw_charts(ctx: &Ctx, reader: &Reader, figures: &Figures) -> Charts {
-    let name = |district: &DistrictFigures| {
-        ctx.pick(
-            district.name_en.as_deref().unwrap_or_default(),
-            district.name_km.as_deref().unwrap_or_default(),
-        )
-        .to_owned()
-    };
-    let link = |district: &DistrictFigures| {
-        district
-            .code
-            .as_ref()
-            .map(|code| format!("/districts/{code}"))
-    };
-    let mut busiest: Vec<&DistrictFigures> = figures
-        .districts
-        .iter()
-        .filter(|district| district.participants() > 0)
-        .collect();
-    busiest.sort_by_key(|district| std::cmp::Reverse(district.participants()));
-    let participants = busiest
-        .into_iter()
-        .take(MOST_BARS)
-        .map(|district| {
-            let (female, male) = (district.female, district.male);
-            // For donors a bar with a small count of one sex is drawn whole, so
-            // neither sex can be read off it.
-            let parts = if reader.hides(female) || reader.hides(male) {
-                vec![(female + male, "blurred", ctx.t("dashboard-by-sex-hidden"))]
-            } else {
-                vec![
-                    (
-                        female,
-                        "female",
-                        format!("{}: {female}", ctx.t("sex-female")),
-                    ),
-                    (male, "male", format!("{}: {male}", ctx.t("sex-male"))),
-                ]
-            };
-            Bar {
-                label: name(district),
-                href: link(district),
-                parts,
-                total: reader.people(female + male),
-            }
-        })
-        .collect();
-    let participants = charts::bar_chart(
-        participants,
-        vec![
-            legend("female", ctx.t("sex-female")),
-            legend("male", ctx.t("sex-male")),
-        ],
-    );
-    let themes = figures
-        .breakdown("theme")
-        .map(|theme| {
-            let label = if theme.key.is_empty() {
-                ctx.t("dashboard-no-theme")
-            } else {
-                ctx.pick(&theme.name_en, &theme.name_km).to_owned()
-            };
-            Bar {
-                label,
-                href: None,
-                parts: vec![
-                    (
-                        theme.second,
-                        "endorsed",
-                        format!("{}: {}", ctx.t("dashboard-endorsed"), theme.second),
-                    ),
-                    (
-                        theme.first - theme.second,
-                        "not-endorsed",
-                        format!(
-                            "{}: {}",
-                            ctx.t("dashboard-not-endorsed"),
-                            theme.first - theme.second
-                        ),
-                    ),
-                ],
-                total: theme.first.to_string(),
-            }
-        })
-        .collect();
-    let themes = charts::bar_chart(
-        themes,
-        vec![
-            legend("endorsed", ctx.t("dashboard-endorsed")),
-            legend("not-endorsed", ctx.t("dashboard-not-endorsed")),
-        ],
-    );
-    let mut with_actions: Vec<&DistrictFigures> = figures
-        .districts
-        .iter()
-        .filter(|district| district.actions > 0)
-        .collect();
-    with_actions.sort_by_key(|district| std::cmp::Reverse(district.actions));
-    let actions = with_actions
-        .into_iter()
-        .take(MOST_BARS)
-        .map(|district| {
-            let counts = [
-                district.not_started,
-                district.in_progress,
-                district.completed,
-                district.blocked,
-                district.cancelled,
-            ];
-            Bar {
-                label: name(district),
-                href: link(district),
-                parts: STATUSES
-                    .iter()
-                    .zip(counts)
-                    .map(|(status, count)| {
-                        (
-                            count,
-                            *status,
-                            format!("{}: {count}", ctx.label("action-status", status)),
-                        )
-                    })
-                    .collect(),
-                total: district.actions.to_string(),
-            }
-        })
-        .collect();
-    let actions = charts::bar_chart(
-        actions,
-        STATUSES
-            .iter()
-            .map(|status| legend(status, ctx.label("action-status", status)))
-            .collect(),
-    );
-    let months: Vec<(String, i64)> = figures
-        .breakdown("month")
-        .map(|month| (month.key.clone(), month.first))
-        .collect();
-    Charts {
-        participants,
-        themes,
-        actions,
-        months: charts::column_chart(&months),
-    }
-}
-
-fn legend(class: &'static str, label: String) -> LegendItem {
-    LegendItem { class, label }
 }
 
 /// What the template asks of the figures.
