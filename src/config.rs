@@ -10,6 +10,11 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
+    /// The role that owns the schema, for migrations (and the command line's
+    /// bulk work), when DATABASE_URL names the application's own role.
+    #[arg(long, env = "SAMLENG_OWNER_DATABASE_URL", global = true)]
+    pub owner_database_url: Option<String>,
+
     /// Folder for the embedded database and, later, uploaded files.
     #[arg(
         long,

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
+pub mod disclosure;
 pub mod error;
 pub mod exports;
 pub mod geo;

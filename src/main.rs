@@ -87,7 +87,12 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let started = Instant::now();
-    let database = Database::open(cli.config.database_url.as_deref(), &cli.config.data_dir).await?;
+    let database = Database::open(
+        cli.config.database_url.as_deref(),
+        cli.config.owner_database_url.as_deref(),
+        &cli.config.data_dir,
+    )
+    .await?;
     if matches!(cli.command, Some(Command::DatabaseUrl)) {
         return print_database_url(&cli.config, &database).await;
     }
@@ -99,28 +104,28 @@ async fn main() -> anyhow::Result<()> {
 /// Migrates and prints the URL, leaving the embedded cluster running for the
 /// tools that will use it.
 async fn print_database_url(config: &Config, database: &Database) -> anyhow::Result<()> {
-    let pool = db::pool(database.connect_options()).await?;
-    db::MIGRATOR
-        .run(&pool)
-        .await
-        .context("migrating the database")?;
-    pool.close().await;
+    database.migrate().await.context("migrating the database")?;
     match database {
         Database::Embedded(cluster) => println!("{}", cluster.url(db::EMBEDDED_DATABASE)),
-        Database::External(_) => println!("{}", config.database_url.clone().unwrap_or_default()),
+        Database::External { .. } => {
+            println!("{}", config.database_url.clone().unwrap_or_default())
+        }
     }
     Ok(())
 }
 
 async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result<()> {
-    let pool = db::pool(database.connect_options()).await?;
-    db::MIGRATOR
-        .run(&pool)
-        .await
-        .context("migrating the database")?;
+    database.migrate().await.context("migrating the database")?;
+    if let None | Some(Command::Serve { .. }) = &cli.command {
+        let demo = matches!(cli.command, Some(Command::Serve { demo: true }));
+        let pool = db::pool(database.app_options()).await?;
+        warn_if_app_role_is_privileged(&pool).await?;
+        return serve(&cli.config, pool, demo, started).await;
+    }
+    // The command line's work is the owner's: bulk loads end with `vacuum analyze`.
+    let pool = db::pool(database.owner_options()).await?;
     match &cli.command {
-        None => serve(&cli.config, pool, false, started).await,
-        Some(Command::Serve { demo }) => serve(&cli.config, pool, *demo, started).await,
+        None | Some(Command::Serve { .. }) => Ok(()),
         Some(Command::Migrate) => {
             println!("The database is up to date.");
             Ok(())
@@ -136,6 +141,25 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
         Some(Command::Seed { .. }) => seed(&pool, started).await,
         Some(Command::DatabaseUrl) => Ok(()),
     }
+}
+
+/// The audit log is append-only only if the serving role cannot rewrite it:
+/// say so at start-up when `DATABASE_URL` names a superuser or the owner.
+async fn warn_if_app_role_is_privileged(pool: &PgPool) -> anyhow::Result<()> {
+    let privileged: bool = sqlx::query_scalar(
+        "select rolsuper or pg_has_role(current_user, (select tableowner from pg_tables
+                                                       where tablename = 'audit_events'), 'member')
+         from pg_roles where rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await?;
+    if privileged {
+        tracing::warn!(
+            "the database role serving the app is a superuser or owns the schema, so it could \
+             rewrite the audit log; serve as samleng_app (README, \"External PostgreSQL\")"
+        );
+    }
+    Ok(())
 }
 
 async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> anyhow::Result<()> {

@@ -313,7 +313,17 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let action = load(&pool, id).await?;
-    let internal = policy::allows(&user, Action::ReadInternalText, Scope::Anything);
+    // Internal notes are for the plan's district and the action's owner.
+    let district = action.district_code.as_deref();
+    let internal = policy::allows(
+        &user,
+        Action::ReadInternalText,
+        district.map_or(Scope::Anything, Scope::District),
+    ) || policy::allows(
+        &user,
+        Action::ReportProgress,
+        Scope::OwnedBy(action.owner_organization_id),
+    );
     let updates = sqlx::query_as!(
         UpdateRow,
         r#"select u.id, u.reported_on, u.status, u.progress, case when u.internal and not $2 then '' else u.note end as "note!",

@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 
 use super::is_overdue;
 use crate::activities::form::today;
-use crate::activities::list::percent;
+use crate::disclosure::BySex;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
@@ -59,8 +59,9 @@ pub struct EvidenceRow {
 }
 
 impl EvidenceRow {
-    pub fn percent_female(&self) -> String {
-        percent(self.female, self.total)
+    /// The participants of the finding's activity, as the reader may see them.
+    pub fn participants(&self, blurred: bool) -> BySex {
+        BySex::new(self.female, self.total - self.female, blurred)
     }
 }
 
@@ -79,7 +80,8 @@ pub struct ImplementingAction {
 struct RecommendationPage {
     ctx: Ctx,
     recommendation: RecommendationView,
-    evidence: Vec<EvidenceRow>,
+    /// The evidence with its activity's participants as the reader may see them.
+    evidence: Vec<(EvidenceRow, BySex)>,
     actions: Vec<ImplementingAction>,
     overdue: Vec<bool>,
 }
@@ -121,7 +123,7 @@ pub async fn recommendation(
             ),
         },
     )?;
-    let internal = policy::allows(&user, Action::ReadInternalText, Scope::Anything);
+    let internal = policy::internal_text_scope(&user);
     let evidence = sqlx::query_as!(
         EvidenceRow,
         r#"select f.id, f.text_en, f.text_km, f.quote, f.quote_descriptor, a.id as activity_id, a.kind, a.held_on,
@@ -131,10 +133,13 @@ pub async fn recommendation(
            from recommendation_evidence e
            join findings f on f.id = e.finding_id
            join activities a on a.id = f.activity_id
-           where e.recommendation_id = $1 and (f.public or $2)
+           where e.recommendation_id = $1
+             and (f.public or reads_internal_text(a.district_code, a.kind, $2, $3, $4))
            order by a.held_on, f.id"#,
         id,
-        internal
+        internal.everywhere,
+        &internal.districts,
+        &internal.meeting_districts,
     )
     .fetch_all(&pool)
     .await?;
@@ -154,6 +159,18 @@ pub async fn recommendation(
     let overdue = actions
         .iter()
         .map(|a| is_overdue(a.due_on, &a.status, today))
+        .collect();
+    let blurred = !policy::allows(
+        &user,
+        Action::ReadSmallCounts,
+        Scope::District(&recommendation.district_code),
+    );
+    let evidence = evidence
+        .into_iter()
+        .map(|row| {
+            let participants = row.participants(blurred);
+            (row, participants)
+        })
         .collect();
     render(&RecommendationPage {
         ctx,
@@ -230,7 +247,14 @@ pub async fn finding(
         },
     )?;
     if !finding.public {
-        require(&user, Action::ReadInternalText, Scope::Anything)?;
+        require(
+            &user,
+            Action::ReadInternalText,
+            Scope::FieldWork {
+                district: &finding.district_code,
+                citizens_only: policy::citizens_only(&finding.kind),
+            },
+        )?;
     }
     let unpublished = policy::allows(
         &user,

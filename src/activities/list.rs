@@ -8,10 +8,11 @@ use sqlx::PgPool;
 use time::Date;
 
 use super::form::KINDS;
+use crate::disclosure::BySex;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{Ctx, Page};
+use crate::web::{Ctx, Page, forms};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -66,6 +67,7 @@ pub struct ActivityRow {
     pub id: i64,
     pub kind: String,
     pub held_on: Date,
+    pub district_code: String,
     pub district_en: String,
     pub district_km: String,
     pub organization: String,
@@ -74,17 +76,14 @@ pub struct ActivityRow {
 }
 
 impl ActivityRow {
-    pub fn percent_female(&self) -> String {
-        percent(self.female, self.total)
-    }
-}
-
-/// "57%", or "–" when there is nobody to count.
-pub fn percent(part: i64, whole: i64) -> String {
-    if whole == 0 {
-        "–".into()
-    } else {
-        format!("{}%", (part * 100 + whole / 2) / whole)
+    /// The participants as `user` may see them.
+    fn participants(&self, user: &CurrentUser) -> BySex {
+        let blurred = !policy::allows(
+            user,
+            Action::ReadSmallCounts,
+            Scope::District(&self.district_code),
+        );
+        BySex::new(self.female, self.total - self.female, blurred)
     }
 }
 
@@ -93,7 +92,7 @@ pub fn percent(part: i64, whole: i64) -> String {
 struct ListPage {
     ctx: Ctx,
     filters: Filters,
-    activities: Vec<ActivityRow>,
+    activities: Vec<(ActivityRow, BySex)>,
     studies: Vec<(i64, String)>,
     kinds: [&'static str; 9],
     page: Page,
@@ -109,7 +108,7 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let page = Page::new(filters.page, PAGE_SIZE);
     let scope = policy::unpublished_read_scope(&user);
-    let internal = policy::allows(&user, Action::ReadInternalText, Scope::Anything);
+    let internal = policy::internal_text_scope(&user);
     let study: Option<i64> = filters.study.parse().ok();
     let mut activities = sqlx::query_as!(
         ActivityRow,
@@ -129,17 +128,20 @@ pub async fn list(
                  and ($5::date is null or a.held_on >= $5)
                  and ($6::date is null or a.held_on <= $6)
                  and ($7 = ''
-                      or ($8 and (a.summary ilike '%' || $7 || '%' or a.place ilike '%' || $7 || '%'))
+                      or (reads_internal_text(a.district_code, a.kind, $8, $14, $15)
+                          and (a.summary ilike $7 or a.place ilike $7))
                       or exists (select 1 from findings f
-                                 where f.activity_id = a.id and (f.public or $8)
-                                   and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $7 || '%'))
+                                 where f.activity_id = a.id
+                                   and (f.public or reads_internal_text(a.district_code, a.kind, $8, $14, $15))
+                                   and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike $7))
                  and ($9 or a.district_code = any($10)
                       or exists (select 1 from case_studies c
                                  where c.id = a.case_study_id and c.status in ('published', 'archived')))
                order by by_oldest asc, by_district asc, a.held_on desc, a.id desc
                limit $12 offset $13
            )
-           select a.id, a.kind, a.held_on, a.district_en, a.district_km, o.name_en as organization,
+           select a.id, a.kind, a.held_on, a.district_code, a.district_en, a.district_km,
+                  o.name_en as organization,
                   coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!"
            from shown a
            join organizations o on o.id = a.facilitating_organization_id
@@ -155,13 +157,15 @@ pub async fn list(
         filters.kind,
         Filters::date(&filters.from),
         Filters::date(&filters.to),
-        filters.q.trim(),
-        internal,
+        forms::contains_pattern(&filters.q),
+        internal.everywhere,
         scope.everywhere,
         &scope.districts,
         filters.sort,
         page.limit(),
         page.offset(),
+        &internal.districts,
+        &internal.meeting_districts,
     )
     .fetch_all(&pool)
     .await?;
@@ -171,7 +175,13 @@ pub async fn list(
         can_record: policy::allows(&user, Action::RecordActivity, Scope::Anything),
         ctx,
         filters,
-        activities,
+        activities: activities
+            .into_iter()
+            .map(|row| {
+                let participants = row.participants(&user);
+                (row, participants)
+            })
+            .collect(),
         studies,
         kinds: KINDS,
         page,

@@ -1,47 +1,72 @@
-//! Participant counts by group and sex, as the pages show them. The queries that
-//! load an activity or a case study hand over the cells and the totals, summed by
-//! PostgreSQL, in the same statement.
+//! Participant counts by group and sex, as one reader may see them (the
+//! small-count rule, `disclosure`). The queries that load an activity or a case
+//! study hand over the cells.
 
-use super::form::{Counts, GROUPS, SEXES};
-use super::list::percent;
+use super::form::{GROUPS, SEXES};
+use crate::disclosure::{self, Shown, Table};
 
 pub struct Participants {
-    pub counts: Counts,
-    pub female: i64,
-    pub male: i64,
-    pub total: i64,
+    /// Groups (rows, `GROUPS` order) by sex (`SEXES` order), with totals.
+    table: Table,
 }
 
 impl Participants {
-    /// The grid from parallel arrays of (group, sex, count) cells and the totals.
-    pub fn from_cells(
+    /// The grid from parallel arrays of (group, sex, count) cells.
+    pub fn from_cells(groups: &[String], sexes: &[String], counts: &[i64], blurred: bool) -> Self {
+        Participants {
+            table: Table::new(&grid(groups, sexes, counts), blurred),
+        }
+    }
+
+    /// The grid, and a list of totals of the same people shown beside it (the
+    /// activities of a case study): the two share the grand total, so they are
+    /// suppressed together.
+    pub fn with_parts(
         groups: &[String],
         sexes: &[String],
         counts: &[i64],
-        total: i64,
-        female: i64,
-    ) -> Self {
-        let mut grid = Counts::default();
-        for ((group, sex), count) in groups.iter().zip(sexes).zip(counts) {
-            let row = GROUPS.iter().position(|known| known == group);
-            let column = SEXES.iter().position(|known| known == sex);
-            if let (Some(row), Some(column)) = (row, column) {
-                grid.0[row][column] = i32::try_from(*count).unwrap_or(i32::MAX);
-            }
-        }
-        Participants {
-            counts: grid,
-            female,
-            male: total - female,
-            total,
-        }
+        parts: &[i64],
+        blurred: bool,
+    ) -> (Self, Vec<Shown>) {
+        let parts: Vec<[i64; 1]> = parts.iter().map(|total| [*total]).collect();
+        let (table, list) = Table::linked(&grid(groups, sexes, counts), &parts, blurred);
+        let shown = (0..parts.len()).map(|row| list.cell(row, 0)).collect();
+        (Participants { table }, shown)
     }
 
-    pub fn group_total(&self, group: usize) -> i32 {
-        self.counts.get(group, 0) + self.counts.get(group, 1)
+    pub fn cell(&self, group: usize, sex: usize) -> Shown {
+        self.table.cell(group, sex)
+    }
+
+    pub fn group_total(&self, group: usize) -> Shown {
+        self.table.row_total(group)
+    }
+
+    pub fn female(&self) -> Shown {
+        self.table.column_total(0)
+    }
+
+    pub fn male(&self) -> Shown {
+        self.table.column_total(1)
+    }
+
+    pub fn total(&self) -> Shown {
+        self.table.total()
     }
 
     pub fn percent_female(&self) -> String {
-        percent(self.female, self.total)
+        disclosure::share(self.female(), self.total())
     }
+}
+
+fn grid(groups: &[String], sexes: &[String], counts: &[i64]) -> [[i64; 2]; 6] {
+    let mut grid = [[0; SEXES.len()]; GROUPS.len()];
+    for ((group, sex), count) in groups.iter().zip(sexes).zip(counts) {
+        let row = GROUPS.iter().position(|known| known == group);
+        let column = SEXES.iter().position(|known| known == sex);
+        if let (Some(row), Some(column)) = (row, column) {
+            grid[row][column] = *count;
+        }
+    }
+    grid
 }

@@ -10,6 +10,7 @@ use super::form::GROUPS;
 use super::participants::Participants;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
+use crate::disclosure::Shown;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::revisions;
@@ -39,19 +40,15 @@ pub struct ActivityView {
     pub groups: Vec<String>,
     pub sexes: Vec<String>,
     pub counts: Vec<i64>,
-    pub total: i64,
-    pub female: i64,
 }
 
 impl ActivityView {
-    pub fn participants(&self) -> Participants {
-        Participants::from_cells(
-            &self.groups,
-            &self.sexes,
-            &self.counts,
-            self.total,
-            self.female,
-        )
+    /// What the activity's internal text is about, for the policy.
+    pub fn field_work(&self) -> Scope<'_> {
+        Scope::FieldWork {
+            district: &self.district_code,
+            citizens_only: policy::citizens_only(&self.kind),
+        }
     }
 }
 
@@ -69,11 +66,7 @@ pub(super) async fn load(pool: &PgPool, id: i64) -> Result<ActivityView, AppErro
                   array(select p.sex from participant_counts p where p.activity_id = a.id
                         order by p.participant_group, p.sex) as "sexes!",
                   array(select p.count::bigint from participant_counts p where p.activity_id = a.id
-                        order by p.participant_group, p.sex) as "counts!",
-                  (select coalesce(sum(p.count), 0) from participant_counts p where p.activity_id = a.id)::bigint
-                      as "total!",
-                  (select coalesce(sum(p.count), 0) from participant_counts p
-                   where p.activity_id = a.id and p.sex = 'female')::bigint as "female!"
+                        order by p.participant_group, p.sex) as "counts!"
            from activities a
            join districts d on d.code = a.district_code
            join organizations o on o.id = a.facilitating_organization_id
@@ -138,6 +131,8 @@ pub struct ShowPage {
     pub ctx: Ctx,
     pub activity: ActivityView,
     pub participants: Participants,
+    pub youth: Shown,
+    pub persons_with_disabilities: Shown,
     pub groups: [&'static str; 6],
     pub findings: Vec<FindingView>,
     pub themes: Vec<(i64, String, String)>,
@@ -170,14 +165,26 @@ pub async fn show_page(
             published: activity.published,
         },
     )?;
-    let internal = policy::allows(user, Action::ReadInternalText, Scope::Anything);
+    let internal = policy::allows(user, Action::ReadInternalText, activity.field_work());
     let can_edit = policy::allows(
         user,
         Action::RecordActivity,
         Scope::District(&activity.district_code),
     );
+    let blurred = !policy::allows(
+        user,
+        Action::ReadSmallCounts,
+        Scope::District(&activity.district_code),
+    );
     Ok(ShowPage {
-        participants: activity.participants(),
+        participants: Participants::from_cells(
+            &activity.groups,
+            &activity.sexes,
+            &activity.counts,
+            blurred,
+        ),
+        youth: Shown::single(activity.youth.into(), blurred),
+        persons_with_disabilities: Shown::single(activity.persons_with_disabilities.into(), blurred),
         findings: findings_of(pool, id, internal).await?,
         attachments: crate::attachments::of(pool, "activity", id, internal).await?,
         // Only the form for adding a finding needs the themes.
@@ -217,7 +224,7 @@ pub async fn revision(
         Action::ReadActivity,
         Scope::District(&activity.district_code),
     )?;
-    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    require(&user, Action::ReadInternalText, activity.field_work())?;
     revisions::revision_page(
         ctx,
         &pool,
@@ -241,6 +248,6 @@ pub async fn history(
         Action::ReadActivity,
         Scope::District(&activity.district_code),
     )?;
-    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    require(&user, Action::ReadInternalText, activity.field_work())?;
     revisions::history_page(ctx, &pool, "activity", id, format!("/activities/{id}")).await
 }

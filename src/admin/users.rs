@@ -77,10 +77,10 @@ async fn list(
         r#"select u.id, u.email, u.display_name, u.role, o.name_en as organization, u.active,
                   coalesce(u.locked_until > now(), false) as "locked!"
            from users u join organizations o on o.id = u.organization_id
-           where ($1 = '' or u.email ilike '%' || $1 || '%' or u.display_name ilike '%' || $1 || '%')
+           where ($1 = '' or u.email ilike $1 or u.display_name ilike $1)
              and ($2 = '' or u.role = $2)
            order by u.active desc, lower(u.display_name)"#,
-        filters.q.trim(),
+        forms::contains_pattern(&filters.q),
         filters.role,
     )
     .fetch_all(&pool)

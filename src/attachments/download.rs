@@ -40,7 +40,7 @@ pub(super) async fn download(
         },
     )?;
     if !row.public {
-        require(&user, Action::ReadInternalText, Scope::Anything)?;
+        require(&user, Action::ReadInternalText, parent.field_work())?;
     }
     let location = StorePath::from(format!("attachments/{}", row.stored_name));
     let bytes = state

@@ -59,12 +59,14 @@ struct Parent {
     published: bool,
     /// For a progress report: the action and the organization that owns it.
     action: Option<(i64, i64)>,
+    /// Whether its files not marked public record what citizens said alone.
+    citizens_only: bool,
 }
 
 impl Parent {
     async fn activity(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
         let row = sqlx::query!(
-            r#"select a.district_code, coalesce(c.status in ('published', 'archived'), false) as "published!"
+            r#"select a.district_code, a.kind, coalesce(c.status in ('published', 'archived'), false) as "published!"
                from activities a left join case_studies c on c.id = a.case_study_id where a.id = $1"#,
             id
         )
@@ -77,6 +79,7 @@ impl Parent {
             district: row.district_code,
             published: row.published,
             action: None,
+            citizens_only: policy::citizens_only(&row.kind),
         })
     }
 
@@ -95,6 +98,8 @@ impl Parent {
             district: row.district_code,
             published: row.published,
             action: None,
+            // Compiled mostly from FGDs and interviews.
+            citizens_only: true,
         })
     }
 
@@ -115,7 +120,16 @@ impl Parent {
             district: row.district,
             published: true,
             action: Some((row.action_id, row.owner_organization_id)),
+            citizens_only: false,
         })
+    }
+
+    /// What its files not marked public are about, for the policy.
+    fn field_work(&self) -> Scope<'_> {
+        Scope::FieldWork {
+            district: &self.district,
+            citizens_only: self.citizens_only,
+        }
     }
 
     /// May `user` attach files to this parent?

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{Ctx, Page};
+use crate::web::{Ctx, Page, forms};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/admin/audit", get(list))
@@ -99,18 +99,17 @@ async fn list(
         return Err(AppError::Forbidden);
     }
     let page = Page::new(filters.page, PAGE_SIZE);
-    let actor = filters.actor.trim().to_lowercase();
     let mut events = sqlx::query_as!(
         EventRow,
         r#"select e.at, u.email as "actor?", e.action, e.entity, e.entity_id, e.summary, e.ip
            from audit_events e left join users u on u.id = e.actor_id
-           where ($1 = '' or u.email like '%' || $1 || '%')
+           where ($1 = '' or u.email ilike $1)
              and ($2 = '' or e.action = $2)
              and ($3::date is null or e.at >= $3::date)
              and ($4::date is null or e.at < $4::date + 1)
            order by e.at desc, e.id desc
            limit $5 offset $6"#,
-        actor,
+        forms::contains_pattern(&filters.actor),
         filters.action,
         Filters::date(&filters.from),
         Filters::date(&filters.to),

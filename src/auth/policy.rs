@@ -65,7 +65,10 @@ pub enum Action {
     ReviewCaseStudy,
     /// Read a case study.
     ReadCaseStudy,
-    /// Read free text not marked public: activity summaries, places, internal findings.
+    /// Read free text not marked public: activity summaries, places, internal
+    /// findings, progress notes. The secretariat everywhere; NGO staff in their
+    /// districts; officials in theirs, except what citizens said alone (FGDs,
+    /// interviews) about their own administration. Ask it of a `Scope::FieldWork`.
     ReadInternalText,
     /// Draft a district's recommendation list and edit its recommendations.
     WriteRecommendations,
@@ -81,6 +84,11 @@ pub enum Action {
     ManagePlans,
     /// Report progress on an action: its owner organization's users, and staff.
     ReportProgress,
+    /// See counts of one to four people as they are (DESIGN.md §1): the
+    /// secretariat, and NGO staff for their own districts. Everyone else sees
+    /// "<5", with the counts that would give it back withheld (`disclosure`).
+    /// Without a district the figures span districts.
+    ReadSmallCounts,
 }
 
 /// What an action is about: anything, or a record of one district, published
@@ -95,6 +103,20 @@ pub enum Scope<'a> {
     },
     /// Something an organization owns, such as an action.
     OwnedBy(i64),
+    /// Field work of one district: `citizens_only` for what citizens said
+    /// without officials present (`citizens_only`, the function).
+    FieldWork {
+        district: &'a str,
+        citizens_only: bool,
+    },
+}
+
+/// The kinds of activity at which citizens speak without officials present.
+const CITIZENS_ONLY: [&str; 2] = ["fgd", "interview"];
+
+/// Does an activity of this kind record citizens alone?
+pub fn citizens_only(kind: &str) -> bool {
+    CITIZENS_ONLY.contains(&kind)
 }
 
 /// The part of a user the policy looks at.
@@ -114,7 +136,7 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
     let own = |district: &str| user.districts().iter().any(|code| code == district);
     let (district, published) = match scope {
         Scope::Anything | Scope::OwnedBy(_) => (None, false),
-        Scope::District(code) => (Some(code), false),
+        Scope::District(code) | Scope::FieldWork { district: code, .. } => (Some(code), false),
         Scope::Record {
             district,
             published,
@@ -136,7 +158,19 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
         Action::WriteRecommendations => staff || (role == Role::Ngo && district.is_none_or(own)),
         // Not even an administrator endorses on a district's behalf.
         Action::EndorseList => role == Role::Sna && district.is_some_and(own),
-        Action::ReadInternalText => role != Role::Donor,
+        Action::ReadInternalText => {
+            let citizens_only = matches!(
+                scope,
+                Scope::FieldWork {
+                    citizens_only: true,
+                    ..
+                }
+            );
+            staff
+                || (district.is_some_and(own)
+                    && (role == Role::Ngo || (role == Role::Sna && !citizens_only)))
+        }
+        Action::ReadSmallCounts => staff || (role == Role::Ngo && district.is_some_and(own)),
         // Without a district, the question is whether the user may start one at all.
         Action::RecordActivity | Action::WriteCaseStudy => {
             staff || (role == Role::Ngo && district.is_none_or(own))
@@ -173,6 +207,42 @@ pub fn unpublished_read_scope(user: &impl Principal) -> ReadScope {
             everywhere: false,
             districts: Vec::new(),
         },
+    }
+}
+
+/// The `ReadInternalText` rule of `allows`, for queries over many districts:
+/// the arguments of the SQL function `reads_internal_text`.
+#[derive(Debug, Clone)]
+pub struct InternalScope {
+    pub everywhere: bool,
+    /// Districts where every internal text may be read.
+    pub districts: Vec<String>,
+    /// Districts where only the records of meetings with officials may be read.
+    pub meeting_districts: Vec<String>,
+}
+
+impl InternalScope {
+    /// The rule for one record.
+    pub fn reads(&self, district: &str, citizens_only: bool) -> bool {
+        let among = |districts: &[String]| districts.iter().any(|code| code == district);
+        self.everywhere
+            || among(&self.districts)
+            || (!citizens_only && among(&self.meeting_districts))
+    }
+
+    /// Districts where some internal text may be read.
+    pub fn any_districts(&self) -> Vec<String> {
+        [self.districts.as_slice(), &self.meeting_districts].concat()
+    }
+}
+
+pub fn internal_text_scope(user: &impl Principal) -> InternalScope {
+    let staff = matches!(user.role(), Role::Admin | Role::Secretariat);
+    let own = || user.districts().to_vec();
+    InternalScope {
+        everywhere: staff,
+        districts: if user.role() == Role::Ngo { own() } else { Vec::new() },
+        meeting_districts: if user.role() == Role::Sna { own() } else { Vec::new() },
     }
 }
 
@@ -326,6 +396,54 @@ mod tests {
                 "{role:?}"
             );
         }
+    }
+
+    #[test]
+    fn small_counts_are_exact_for_staff_and_a_districts_own_ngo_only() {
+        for role in Role::ALL {
+            let user = User(role, vec!["0203".into()]);
+            let staff = matches!(role, Role::Admin | Role::Secretariat);
+            let exact = |scope| allows(&user, Action::ReadSmallCounts, scope);
+            assert_eq!(exact(Scope::Anything), staff, "{role:?}");
+            assert_eq!(
+                exact(Scope::District("0203")),
+                staff || role == Role::Ngo,
+                "{role:?}"
+            );
+            assert_eq!(exact(Scope::District("0204")), staff, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn officials_do_not_read_what_citizens_said_alone_about_them() {
+        let field_work = |district, citizens_only| Scope::FieldWork {
+            district,
+            citizens_only,
+        };
+        for role in Role::ALL {
+            let user = User(role, vec!["0203".into()]);
+            let reads = |scope| allows(&user, Action::ReadInternalText, scope);
+            let staff = matches!(role, Role::Admin | Role::Secretariat);
+            assert_eq!(reads(field_work("0203", true)), staff || role == Role::Ngo, "{role:?}");
+            assert_eq!(
+                reads(field_work("0203", false)),
+                staff || matches!(role, Role::Ngo | Role::Sna),
+                "{role:?}"
+            );
+            assert_eq!(reads(field_work("0204", false)), staff, "{role:?}");
+            assert_eq!(reads(Scope::Anything), staff, "{role:?}");
+            // The list form says the same.
+            let scope = internal_text_scope(&user);
+            for (district, citizens_only) in [("0203", true), ("0203", false), ("0204", false)] {
+                assert_eq!(
+                    scope.reads(district, citizens_only),
+                    reads(field_work(district, citizens_only)),
+                    "{role:?} {district}"
+                );
+            }
+        }
+        assert!(citizens_only("fgd") && citizens_only("interview"));
+        assert!(!citizens_only("joint_consultation"));
     }
 
     #[test]

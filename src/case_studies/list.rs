@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{Ctx, Page};
+use crate::web::{Ctx, Page, forms};
 
 const PAGE_SIZE: i64 = 50;
 pub const STATUSES: [&str; 4] = ["draft", "in_review", "published", "archived"];
@@ -100,6 +100,7 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let page = Page::new(filters.page, PAGE_SIZE);
     let scope = policy::unpublished_read_scope(&user);
+    let internal = policy::internal_text_scope(&user);
     let study: Option<i64> = filters.study.parse().ok();
     let mut case_studies = sqlx::query_as!(
         CaseStudyRow,
@@ -117,10 +118,11 @@ pub async fn list(
                  and ($4 = '' or c.status = $4)
                  and ($12::date is null or c.updated_at >= $12::date)
                  and ($13::date is null or c.updated_at < $13::date + 1)
-                 and ($5 = '' or (c.title_en || ' ' || c.title_km) ilike '%' || $5 || '%'
+                 and ($5 = '' or (c.title_en || ' ' || c.title_km) ilike $5
                       or exists (select 1 from activities a join findings f on f.activity_id = a.id
-                                 where a.case_study_id = c.id and (f.public or $6)
-                                   and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike '%' || $5 || '%'))
+                                 where a.case_study_id = c.id
+                                   and (f.public or reads_internal_text(a.district_code, a.kind, $6, $14, $15))
+                                   and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike $5))
                  and ($7 or c.district_code = any($8) or c.status in ('published', 'archived'))
                order by by_district asc, by_title asc, c.updated_at desc, c.id desc
                limit $10 offset $11
@@ -134,8 +136,8 @@ pub async fn list(
         filters.province,
         filters.district,
         filters.status,
-        filters.q.trim(),
-        policy::allows(&user, Action::ReadInternalText, Scope::Anything),
+        forms::contains_pattern(&filters.q),
+        internal.everywhere,
         scope.everywhere,
         &scope.districts,
         filters.sort,
@@ -143,6 +145,8 @@ pub async fn list(
         page.offset(),
         Filters::date(&filters.from),
         Filters::date(&filters.to),
+        &internal.districts,
+        &internal.meeting_districts,
     )
     .fetch_all(&pool)
     .await?;

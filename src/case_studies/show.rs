@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use super::form::{Assessment, MECHANISMS, SECTIONS};
 use crate::activities::form::GROUPS;
 use crate::activities::participants::Participants;
+use crate::disclosure::Shown;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
@@ -46,8 +47,6 @@ pub struct CaseStudyView {
     groups: Vec<String>,
     sexes: Vec<String>,
     counts: Vec<i64>,
-    total: i64,
-    female: i64,
 }
 
 impl CaseStudyView {
@@ -75,15 +74,20 @@ impl CaseStudyView {
             .collect()
     }
 
-    /// Participants of the linked activities, by group and sex.
-    pub fn participants(&self) -> Participants {
-        Participants::from_cells(
-            &self.groups,
-            &self.sexes,
-            &self.counts,
-            self.total,
-            self.female,
-        )
+    /// Participants of the linked activities by group and sex, and the
+    /// activities' own totals, as `user` may see them.
+    fn participants(
+        &self,
+        activities: &[LinkedActivity],
+        user: &CurrentUser,
+    ) -> (Participants, Vec<Shown>) {
+        let totals: Vec<i64> = activities.iter().map(|activity| activity.total).collect();
+        let blurred = !policy::allows(
+            user,
+            Action::ReadSmallCounts,
+            Scope::District(&self.district_code),
+        );
+        Participants::with_parts(&self.groups, &self.sexes, &self.counts, &totals, blurred)
     }
 
     pub fn published(&self) -> bool {
@@ -134,11 +138,7 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
                         order by p.participant_group, p.sex) as "sexes!",
                   array(select sum(p.count)::bigint from participant_counts p join activities a on a.id = p.activity_id
                         where a.case_study_id = c.id group by p.participant_group, p.sex
-                        order by p.participant_group, p.sex) as "counts!",
-                  (select coalesce(sum(p.count), 0) from participant_counts p join activities a on a.id = p.activity_id
-                   where a.case_study_id = c.id)::bigint as "total!",
-                  (select coalesce(sum(p.count), 0) from participant_counts p join activities a on a.id = p.activity_id
-                   where a.case_study_id = c.id and p.sex = 'female')::bigint as "female!"
+                        order by p.participant_group, p.sex) as "counts!"
            from case_studies c
            join studies s on s.id = c.study_id
            join districts d on d.code = c.district_code
@@ -220,7 +220,8 @@ struct ShowPage {
     participants: Participants,
     groups: [&'static str; 6],
     themes: Vec<ThemeFindings>,
-    activities: Vec<LinkedActivity>,
+    /// The linked activities with their totals of participants as shown.
+    activities: Vec<(LinkedActivity, Shown)>,
     attachments: Vec<crate::attachments::AttachmentLine>,
     can_attach: bool,
     internal: bool,
@@ -251,7 +252,16 @@ pub async fn show(
             published: case_study.published(),
         },
     )?;
-    let internal = policy::allows(&user, Action::ReadInternalText, Scope::Anything);
+    // The internal findings of a case study come mostly from FGDs and
+    // interviews: officials of the district do not read them here.
+    let internal = policy::allows(
+        &user,
+        Action::ReadInternalText,
+        Scope::FieldWork {
+            district: &district,
+            citizens_only: true,
+        },
+    );
     let activities = sqlx::query_as!(
         LinkedActivity,
         r#"select a.id, a.kind, a.held_on,
@@ -263,12 +273,13 @@ pub async fn show(
     .await?;
     let draft = case_study.status == "draft";
     let write = policy::allows(&user, Action::WriteCaseStudy, Scope::District(&district));
+    let (participants, activity_totals) = case_study.participants(&activities, &user);
     let page = ShowPage {
         mechanisms: case_study.mechanisms(),
-        participants: case_study.participants(),
+        participants,
         groups: GROUPS,
         themes: findings_by_theme(&pool, id, internal).await?,
-        activities,
+        activities: activities.into_iter().zip(activity_totals).collect(),
         attachments: crate::attachments::of(&pool, "case_study", id, internal).await?,
         can_attach: write,
         internal,
@@ -293,7 +304,11 @@ pub async fn revision(
         Action::ReadCaseStudy,
         Scope::District(&view.district_code),
     )?;
-    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    require(
+        &user,
+        Action::ReadInternalText,
+        Scope::District(&view.district_code),
+    )?;
     revisions::revision_page(
         ctx,
         &pool,
@@ -317,6 +332,10 @@ pub async fn history(
         Action::ReadCaseStudy,
         Scope::District(&view.district_code),
     )?;
-    require(&user, Action::ReadInternalText, Scope::Anything)?;
+    require(
+        &user,
+        Action::ReadInternalText,
+        Scope::District(&view.district_code),
+    )?;
     revisions::history_page(ctx, &pool, "case_study", id, format!("/case-studies/{id}")).await
 }

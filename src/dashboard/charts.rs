@@ -3,7 +3,8 @@
 //! the dashboard's four charts drawn from its figures.
 
 use super::figures::{DistrictFigures, Figures};
-use super::filters::Reader;
+use super::people::{People, drawable};
+use crate::disclosure::Shown;
 use crate::action_plans::STATUSES;
 use crate::web::Ctx;
 
@@ -166,7 +167,7 @@ pub struct Charts {
 }
 
 /// The dashboard's four charts from its figures, as this reader may see them.
-pub fn draw(ctx: &Ctx, reader: &Reader, figures: &Figures) -> Charts {
+pub fn draw(ctx: &Ctx, people: &People, figures: &Figures) -> Charts {
     let name = |district: &DistrictFigures| district.name(ctx).to_owned();
     let link = |district: &DistrictFigures| {
         district
@@ -174,36 +175,40 @@ pub fn draw(ctx: &Ctx, reader: &Reader, figures: &Figures) -> Charts {
             .as_ref()
             .map(|code| format!("/districts/{code}"))
     };
-    let mut busiest: Vec<&DistrictFigures> = figures
+    // Districts whose total may be drawn to scale, the busiest first.
+    let mut busiest: Vec<(&DistrictFigures, i64, usize)> = figures
         .districts
         .iter()
-        .filter(|district| district.participants() > 0)
+        .enumerate()
+        .filter_map(|(row, district)| {
+            let length = drawable(people.district(row).total)?;
+            (length > 0).then_some((district, length, row))
+        })
         .collect();
-    busiest.sort_by_key(|district| std::cmp::Reverse(district.participants()));
+    busiest.sort_by_key(|(_, length, _)| std::cmp::Reverse(*length));
     let participants = busiest
         .into_iter()
         .take(MOST_BARS)
-        .map(|district| {
-            let (female, male) = (district.female, district.male);
-            // For donors a bar with a small count of one sex is drawn whole, so
-            // neither sex can be read off it.
-            let parts = if reader.hides(female) || reader.hides(male) {
-                vec![(female + male, "blurred", ctx.t("dashboard-by-sex-hidden"))]
-            } else {
-                vec![
+        .map(|(district, length, row)| {
+            let shown = people.district(row);
+            // A bar whose sexes are not both shown is drawn whole, so neither
+            // can be read off it.
+            let parts = match (shown.female, shown.male) {
+                (Shown::Exact(female), Shown::Exact(male)) => vec![
                     (
                         female,
                         "female",
                         format!("{}: {female}", ctx.t("sex-female")),
                     ),
                     (male, "male", format!("{}: {male}", ctx.t("sex-male"))),
-                ]
+                ],
+                _ => vec![(length, "blurred", ctx.t("dashboard-by-sex-hidden"))],
             };
             Bar {
                 label: name(district),
                 href: link(district),
                 parts,
-                total: reader.people(female + male),
+                total: shown.total.to_string(),
             }
         })
         .collect();

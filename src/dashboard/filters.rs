@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use time::Date;
 
-use crate::auth::policy::{self, Principal, Role};
+use crate::auth::policy::{self, Action, Principal, Scope};
 use crate::web::forms::{self, FieldErrors};
 
 /// The filters as typed in the query string, kept to show them back.
@@ -91,51 +91,47 @@ impl Filters {
 }
 
 /// Whose figures these are: what they may read decides what is counted, and
-/// donors see small counts of people blurred.
+/// the policy decides where they see small counts of people exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reader {
     /// Unpublished records everywhere (the secretariat).
     pub everywhere: bool,
     /// Districts whose unpublished records the reader may see.
     pub own_districts: Vec<String>,
-    /// Counts of people under `SMALL_COUNT` are shown as "<5".
+    /// Figures that span the selection show small counts as "<5" (`disclosure`).
     pub blurs_small_counts: bool,
+    /// Districts whose own records show small counts exactly, where the rest
+    /// of the selection does not (an NGO's own districts).
+    exact_districts: Vec<String>,
 }
 
-/// Below this, a count of people could point at someone.
-pub const SMALL_COUNT: i64 = 5;
-
 impl Reader {
-    pub fn of(user: &impl Principal) -> Self {
+    pub fn of(user: &impl Principal, selection: &Selection) -> Self {
         let scope = policy::unpublished_read_scope(user);
+        let exact = |district: &str| {
+            policy::allows(user, Action::ReadSmallCounts, Scope::District(district))
+        };
+        let blurs_small_counts = if selection.district.is_empty() {
+            !policy::allows(user, Action::ReadSmallCounts, Scope::Anything)
+        } else {
+            !exact(&selection.district)
+        };
         Reader {
             everywhere: scope.everywhere,
+            exact_districts: user
+                .districts()
+                .iter()
+                .filter(|district| exact(district))
+                .cloned()
+                .collect(),
             own_districts: scope.districts,
-            blurs_small_counts: user.role() == Role::Donor,
+            blurs_small_counts,
         }
     }
 
-    /// A count of people as this reader may see it.
-    pub fn people(&self, count: i64) -> String {
-        if self.hides(count) {
-            format!("<{SMALL_COUNT}")
-        } else {
-            count.to_string()
-        }
-    }
-
-    /// Zero points at nobody; one to four people might be recognised.
-    pub fn hides(&self, count: i64) -> bool {
-        self.blurs_small_counts && (1..SMALL_COUNT).contains(&count)
-    }
-
-    /// `part` as a share of `whole`, unless that would reveal a hidden count.
-    pub fn share_of_people(&self, part: i64, whole: i64) -> String {
-        if self.hides(part) || self.hides(whole - part) {
-            "–".into()
-        } else {
-            crate::activities::list::percent(part, whole)
-        }
+    /// Do one district's records show small counts as "<5" to this reader?
+    pub fn blurs_in(&self, district: &str) -> bool {
+        self.blurs_small_counts && !self.exact_districts.iter().any(|code| code == district)
     }
 }
 
@@ -175,27 +171,5 @@ mod tests {
             backwards.err().and_then(|e| e.get("to")),
             Some("error-end-before-start")
         );
-    }
-
-    #[test]
-    fn donors_see_one_to_four_people_as_under_five() {
-        let donor = Reader {
-            everywhere: false,
-            own_districts: Vec::new(),
-            blurs_small_counts: true,
-        };
-        let staff = Reader {
-            blurs_small_counts: false,
-            ..donor.clone()
-        };
-        assert_eq!(
-            [0, 1, 4, 5, 17].map(|n| donor.people(n)),
-            ["0", "<5", "<5", "5", "17"]
-        );
-        assert_eq!(staff.people(3), "3");
-        assert_eq!(donor.share_of_people(3, 20), "–");
-        assert_eq!(donor.share_of_people(18, 20), "–");
-        assert_eq!(donor.share_of_people(10, 20), "50%");
-        assert_eq!(staff.share_of_people(3, 20), "15%");
     }
 }

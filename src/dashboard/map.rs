@@ -1,8 +1,9 @@
 //! The district map: the imported outlines, shaded in five steps by the figure
 //! the reader picks.
 
-use super::figures::DistrictFigures;
-use super::filters::Reader;
+use super::figures::{DistrictFigures, Figures};
+use super::people::People;
+use crate::disclosure::Shown;
 use crate::web::Ctx;
 
 /// The figures a map can be shaded by, as `?map=` takes them.
@@ -43,13 +44,8 @@ pub fn value(measure: &str, district: &DistrictFigures) -> Option<i64> {
 }
 
 /// The map of the districts that have an outline, or `None` when none has.
-pub fn draw(
-    measure: &str,
-    total: &DistrictFigures,
-    districts: &[DistrictFigures],
-    reader: &Reader,
-    ctx: &Ctx,
-) -> Option<Map> {
+pub fn draw(measure: &str, figures: &Figures, people_shown: &People, ctx: &Ctx) -> Option<Map> {
+    let (total, districts) = (&figures.total, &figures.districts);
     let (min_x, min_y, max_x, max_y) = (total.min_x?, total.min_y?, total.max_x?, total.max_y?);
     let margin = 4.0;
     let view_box = format!(
@@ -60,28 +56,37 @@ pub fn draw(
         max_y - min_y + 2.0 * margin
     );
     let people = measure == "participants" || !MEASURES.contains(&measure);
+    // The legend's steps come from the highest value shown, never a hidden one.
     let highest = districts
         .iter()
-        .filter_map(|district| value(measure, district))
+        .enumerate()
+        .filter_map(|(row, district)| match people {
+            true => people_shown.district(row).total.exact(),
+            false => value(measure, district),
+        })
         .max()
         .unwrap_or(0)
         .max(1);
     let shade = |value: i64| SHADES[((value * 5 - 1) / highest).clamp(0, 4) as usize];
     let districts = districts
         .iter()
-        .filter_map(|district| {
+        .enumerate()
+        .filter_map(|(row, district)| {
             let path = district.path.clone()?;
             let value = value(measure, district);
-            let class = match value {
-                None | Some(0) => "q0",
-                Some(count) if people && reader.hides(count) => "blurred",
-                Some(count) => shade(count),
+            // Counts of people as the reader may see them: a hidden one is not
+            // shaded, or its shade would narrow it down.
+            let participants = people.then(|| people_shown.district(row).total);
+            let class = match (value, participants) {
+                (None | Some(0), _) => "q0",
+                (_, Some(Shown::Small | Shown::Withheld)) => "blurred",
+                (Some(count), _) => shade(count),
             };
-            let shown = match value {
-                None => "–".to_owned(),
-                Some(count) if people => reader.people(count),
-                Some(count) if measure == "progress" => format!("{count}%"),
-                Some(count) => count.to_string(),
+            let shown = match (value, participants) {
+                (None, _) => "–".to_owned(),
+                (_, Some(shown)) => shown.to_string(),
+                (Some(count), None) if measure == "progress" => format!("{count}%"),
+                (Some(count), None) => count.to_string(),
             };
             Some(MapDistrict {
                 code: district.code.clone().unwrap_or_default(),

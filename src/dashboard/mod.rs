@@ -6,6 +6,7 @@ pub mod charts;
 pub mod figures;
 pub mod filters;
 pub mod map;
+pub mod people;
 
 use std::sync::Arc;
 
@@ -18,9 +19,10 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::activities::form::{GROUPS, KINDS};
-use crate::activities::list::percent;
+use crate::web::percent;
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
+use crate::disclosure::BySex;
 use crate::error::{AppError, render};
 use crate::web::forms::FieldErrors;
 use crate::web::{Ctx, Page};
@@ -53,6 +55,7 @@ struct DashboardPage {
     measure: String,
     table_page: Page,
     figures: Option<Arc<Figures>>,
+    people: Option<people::People>,
     charts: Option<charts::Charts>,
     map: Option<map::Map>,
 }
@@ -64,7 +67,6 @@ pub async fn dashboard(
     Query(filters): Query<Filters>,
     Query(view): Query<View>,
 ) -> Result<Response, AppError> {
-    let reader = Reader::of(&user);
     let table_page = Page::new(view.page, TABLE_PAGE);
     let measure = if map::MEASURES.contains(&view.map.as_str()) {
         view.map
@@ -78,20 +80,23 @@ pub async fn dashboard(
                 ctx,
                 filters,
                 errors,
-                reader,
+                reader: Reader::of(&user, &Default::default()),
                 measure,
                 table_page,
                 figures: None,
+                people: None,
                 charts: None,
                 map: None,
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
     };
+    let reader = Reader::of(&user, &selection);
     let today = crate::activities::form::today();
     let figures = figures::figures(&state.figures, &state.pool, &selection, &reader, today).await?;
-    let map = map::draw(&measure, &figures.total, &figures.districts, &reader, &ctx);
-    let charts = Some(charts::draw(&ctx, &reader, &figures));
+    let people = people::People::of(&figures, reader.blurs_small_counts);
+    let map = map::draw(&measure, &figures, &people, &ctx);
+    let charts = Some(charts::draw(&ctx, &people, &figures));
     let page = DashboardPage {
         ctx,
         filters,
@@ -100,6 +105,7 @@ pub async fn dashboard(
         measure,
         table_page,
         figures: Some(figures),
+        people: Some(people),
         charts,
         map,
     };
@@ -123,61 +129,32 @@ impl DashboardPage {
             .collect()
     }
 
-    /// Participants by group: (group, female, male, total), as this reader may see them.
-    fn groups(&self) -> Vec<(&'static str, String, String, String)> {
-        let Some(figures) = &self.figures else {
+    /// Participants by group: (group, by sex), as this reader may see them.
+    fn groups(&self) -> Vec<(&'static str, BySex)> {
+        let Some(people) = &self.people else {
             return Vec::new();
         };
         GROUPS
             .iter()
-            .filter_map(|group| {
-                let row = figures.breakdown("group").find(|row| row.key == *group)?;
-                let [female, male] = self.pair(row.first, row.second);
-                Some((
-                    *group,
-                    female,
-                    male,
-                    self.reader.people(row.first + row.second),
-                ))
-            })
+            .enumerate()
+            .map(|(row, group)| (*group, people.group(row)))
             .collect()
     }
 
-    /// A female and a male count: where either is small, donors see the small
-    /// one as "<5" and the other as "–", since the total would give it away.
-    fn pair(&self, female: i64, male: i64) -> [String; 2] {
-        let reader = &self.reader;
-        if reader.hides(female) || reader.hides(male) {
-            [female, male].map(|count| {
-                if reader.hides(count) {
-                    reader.people(count)
-                } else {
-                    "–".to_owned()
-                }
-            })
-        } else {
-            [female.to_string(), male.to_string()]
-        }
+    /// All participants, by sex.
+    fn participants(&self) -> Option<BySex> {
+        self.people.as_ref().map(people::People::total)
     }
 
-    fn by_sex(&self, district: &DistrictFigures) -> [String; 2] {
-        self.pair(district.female, district.male)
+    fn respondents(&self) -> Option<BySex> {
+        self.people.as_ref().map(|people| people.respondents)
     }
 
-    fn respondents_female(&self, total: &DistrictFigures) -> String {
-        let [female, _] = self.pair(
-            total.respondents_female,
-            total.respondents - total.respondents_female,
-        );
-        let share = self
-            .reader
-            .share_of_people(total.respondents_female, total.respondents);
-        format!("{female} ({share})")
-    }
-
-    fn share_female(&self, district: &DistrictFigures) -> String {
-        self.reader
-            .share_of_people(district.female, district.participants())
+    /// One district's participants, as this reader may see them.
+    fn district_people(&self, district: &DistrictFigures) -> Option<BySex> {
+        let figures = self.figures.as_ref()?;
+        let row = people::People::row_of(figures, district)?;
+        self.people.as_ref().map(|people| people.district(row))
     }
 
     fn endorsement_rate(&self, total: &DistrictFigures) -> String {

@@ -18,20 +18,39 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 /// The name of the application's database inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "samleng";
 
+/// The role the application serves as (migration 0006): not a superuser, owns
+/// nothing, and may only add to the audit log.
+pub const APP_ROLE: &str = "samleng_app";
+
 /// Where the application's data lives: an external server, or our own cluster.
 pub enum Database {
-    External(Box<PgConnectOptions>),
+    External {
+        /// The application's role (`DATABASE_URL`).
+        app: Box<PgConnectOptions>,
+        /// The schema's owner, when it is another role.
+        owner: Option<Box<PgConnectOptions>>,
+    },
     Embedded(Cluster),
 }
 
 impl Database {
-    /// Uses `DATABASE_URL` when given, or starts (creating if need be) the
-    /// embedded cluster under `data_dir/postgres` and its application database.
-    pub async fn open(database_url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+    /// Uses `DATABASE_URL` (and the owner's URL, if given) when given, or
+    /// starts (creating if need be) the embedded cluster under
+    /// `data_dir/postgres` and its application database.
+    pub async fn open(
+        database_url: Option<&str>,
+        owner_url: Option<&str>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
         if let Some(url) = database_url {
-            return Ok(Database::External(Box::new(PgConnectOptions::from_str(
-                url,
-            )?)));
+            let owner = owner_url
+                .map(PgConnectOptions::from_str)
+                .transpose()?
+                .map(Box::new);
+            return Ok(Database::External {
+                app: Box::new(PgConnectOptions::from_str(url)?),
+                owner,
+            });
         }
         let pg_dir = data_dir.join("postgres");
         let cluster = tokio::task::spawn_blocking(move || Cluster::start(&pg_dir)).await??;
@@ -39,11 +58,32 @@ impl Database {
         Ok(Database::Embedded(cluster))
     }
 
-    pub fn connect_options(&self) -> PgConnectOptions {
+    /// The schema's owner: for migrations and the command line's bulk work.
+    pub fn owner_options(&self) -> PgConnectOptions {
         match self {
-            Database::External(options) => (**options).clone(),
+            Database::External { app, owner } => (**owner.as_ref().unwrap_or(app)).clone(),
             Database::Embedded(cluster) => cluster.connect_options(EMBEDDED_DATABASE),
         }
+    }
+
+    /// The role the web application serves as.
+    pub fn app_options(&self) -> PgConnectOptions {
+        match self {
+            Database::External { app, .. } => (**app).clone(),
+            Database::Embedded(cluster) => app_role_options(cluster, EMBEDDED_DATABASE),
+        }
+    }
+
+    /// Applies the migrations as the owner; in the embedded cluster, lets the
+    /// application's role sign in (only the cluster's own socket reaches it).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let mut owner = PgConnection::connect_with(&self.owner_options()).await?;
+        MIGRATOR.run(&mut owner).await?;
+        if let Database::Embedded(_) = self {
+            allow_app_role_to_sign_in(&mut owner).await?;
+        }
+        owner.close().await?;
+        Ok(())
     }
 
     /// Stops the embedded cluster if we started it.
@@ -65,6 +105,18 @@ pub async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
         // scale; every query here runs faster interpreted.
         .connect_with(options.options([("jit", "off")]))
         .await
+}
+
+/// The application's role in a database of the embedded cluster.
+pub fn app_role_options(cluster: &Cluster, database: &str) -> PgConnectOptions {
+    cluster.connect_options(database).username(APP_ROLE)
+}
+
+pub async fn allow_app_role_to_sign_in(owner: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!("alter role {APP_ROLE} login"))
+        .execute(owner)
+        .await?;
+    Ok(())
 }
 
 pub async fn create_database_if_missing(cluster: &Cluster, name: &str) -> anyhow::Result<()> {

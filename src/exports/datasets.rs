@@ -8,7 +8,9 @@ use futures_util::TryStreamExt;
 
 use super::{Cell, Sink};
 use crate::activities::form::GROUPS;
+use crate::auth::policy::{self, InternalScope};
 use crate::dashboard::filters::{Reader, Selection};
+use crate::disclosure::{BySex, Shown, Table};
 
 pub const ACTIVITY_COLUMNS: &[&str] = &[
     "activity_id",
@@ -128,12 +130,12 @@ fn date(value: Option<Date>) -> Cell {
     value.map_or(Cell::Empty, |date| Cell::Text(date.to_string()))
 }
 
-/// A count of people as `reader` may see it: small ones as text ("<5").
-fn people(reader: &Reader, count: i64) -> Cell {
-    if reader.hides(count) {
-        Cell::Text(reader.people(count))
-    } else {
-        Cell::Number(count)
+/// A count of people as the reader may see it: exact ones stay numbers, hidden
+/// ones are text ("<5", "–").
+fn people(shown: Shown) -> Cell {
+    match shown {
+        Shown::Exact(count) => Cell::Number(count),
+        hidden => Cell::Text(hidden.to_string()),
     }
 }
 
@@ -147,7 +149,7 @@ pub async fn activities(
     pool: &PgPool,
     selection: &Selection,
     reader: &Reader,
-    internal: bool,
+    internal: &InternalScope,
     sink: &mut Sink,
 ) -> anyhow::Result<()> {
     let s = selection;
@@ -179,11 +181,16 @@ pub async fn activities(
         &GROUPS.map(String::from),
     )
     .fetch(pool);
-    let people = |count: i64| people(reader, count);
     while let Some(row) = rows.try_next().await? {
         let cells = {
-            let female: i64 = row.counts.iter().step_by(2).sum();
-            let male: i64 = row.counts.iter().skip(1).step_by(2).sum();
+            let blurred = reader.blurs_in(&row.district_code);
+            let place = internal.reads(&row.district_code, policy::citizens_only(&row.kind));
+            let grid: Vec<[i64; 2]> = row
+                .counts
+                .chunks_exact(2)
+                .map(|pair| [pair[0], pair[1]])
+                .collect();
+            let table = Table::new(&grid, blurred);
             let mut cells = vec![
                 Cell::Number(row.id),
                 Cell::Text(row.kind),
@@ -196,19 +203,21 @@ pub async fn activities(
                 Cell::Text(row.organization),
                 id(row.study_id),
                 id(row.case_study_id),
-                if internal {
+                if place {
                     Cell::Text(row.place)
                 } else {
                     Cell::Empty
                 },
             ];
-            cells.extend(row.counts.iter().map(|count| people(*count)));
+            cells.extend(
+                (0..grid.len()).flat_map(|g| [people(table.cell(g, 0)), people(table.cell(g, 1))]),
+            );
             cells.extend([
-                people(i64::from(row.youth)),
-                people(i64::from(row.persons_with_disabilities)),
-                Cell::Number(female + male),
-                people(female),
-                people(male),
+                people(Shown::single(row.youth.into(), blurred)),
+                people(Shown::single(row.persons_with_disabilities.into(), blurred)),
+                people(table.total()),
+                people(table.column_total(0)),
+                people(table.column_total(1)),
             ]);
             cells
         };
@@ -222,7 +231,7 @@ pub async fn findings(
     pool: &PgPool,
     selection: &Selection,
     reader: &Reader,
-    internal: bool,
+    internal: &InternalScope,
     sink: &mut Sink,
 ) -> anyhow::Result<()> {
     let s = selection;
@@ -237,7 +246,7 @@ pub async fn findings(
            from visible_activities($1, $2, $3, $4, $5, $6, $7) a
            join findings f on f.activity_id = a.id
            join districts d on d.code = a.district_code
-           where f.public or $8
+           where f.public or reads_internal_text(a.district_code, a.kind, $8, $9, $10)
            order by a.held_on, f.id"#,
         s.study,
         s.province,
@@ -246,7 +255,9 @@ pub async fn findings(
         s.to,
         reader.everywhere,
         &reader.own_districts,
-        internal,
+        internal.everywhere,
+        &internal.districts,
+        &internal.meeting_districts,
     )
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
@@ -345,7 +356,7 @@ pub async fn actions(
     pool: &PgPool,
     selection: &Selection,
     today: Date,
-    internal: bool,
+    internal: &InternalScope,
     sink: &mut Sink,
 ) -> anyhow::Result<()> {
     let s = selection;
@@ -358,7 +369,8 @@ pub async fn actions(
                   a.status as "status!", a.progress as "progress!", a.reported_on,
                   (a.due_on < $6 and a.status not in ('completed', 'cancelled')) as "overdue!",
                   coalesce((select u.note from action_updates u
-                            where u.id = a.update_id and (not u.internal or $7)), '') as "note!",
+                            where u.id = a.update_id
+                              and (not u.internal or $7 or a.district_code = any($8))), '') as "note!",
                   coalesce((select string_agg(ar.recommendation_id::text, ' ' order by ar.recommendation_id)
                             from action_recommendations ar where ar.action_id = a.id), '') as "recommendation_ids!"
            from current_actions($1, $2, $3, $4, $5) a
@@ -372,7 +384,8 @@ pub async fn actions(
         s.from,
         s.to,
         today,
-        internal,
+        internal.everywhere,
+        &internal.any_districts(),
     )
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
@@ -438,8 +451,12 @@ pub async fn case_studies(
         &reader.own_districts,
     )
     .fetch(pool);
-    let people = |count: i64| people(reader, count);
     while let Some(row) = rows.try_next().await? {
+        let participants = BySex::new(
+            row.female,
+            row.participants - row.female,
+            reader.blurs_in(&row.district_code),
+        );
         let cells = vec![
             Cell::Number(row.id),
             Cell::Number(row.study_id),
@@ -453,8 +470,8 @@ pub async fn case_studies(
             Cell::Text(row.status),
             date(row.published_at.map(|at| at.date())),
             Cell::Number(row.activities),
-            people(row.participants),
-            people(row.female),
+            people(participants.total),
+            people(participants.female),
         ];
         sink.push(cells).await?;
     }

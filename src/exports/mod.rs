@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::auth::policy::{self, Action, Scope};
+use crate::auth::policy::{self, InternalScope};
 use crate::auth::session::CurrentUser;
 use crate::dashboard::filters::{Filters, Reader, Selection};
 use crate::error::{AppError, render};
@@ -98,7 +98,7 @@ impl Sink {
         match self {
             Sink::Csv { writer, chunks } => {
                 writer.write_record(cells.iter().map(|cell| match cell {
-                    Cell::Text(text) => text.clone(),
+                    Cell::Text(text) => defuse_formula(text),
                     Cell::Number(number) => number.to_string(),
                     Cell::Empty => String::new(),
                 }))?;
@@ -132,15 +132,28 @@ impl Sink {
         Ok(())
     }
 
-    /// Sends what is left of a CSV file.
-    async fn finish_csv(self) -> anyhow::Result<()> {
-        if let Sink::Csv { writer, chunks } = self {
-            let rest = writer
-                .into_inner()
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
-            chunks.send(Bytes::from(rest)).await?;
-        }
-        Ok(())
+    /// Sends what is left of a CSV file, and hands back the channel: the
+    /// download ends when it is dropped.
+    async fn finish_csv(self) -> anyhow::Result<Option<mpsc::Sender<Bytes>>> {
+        let Sink::Csv { writer, chunks } = self else {
+            return Ok(None);
+        };
+        let rest = writer
+            .into_inner()
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+        chunks.send(Bytes::from(rest)).await?;
+        Ok(Some(chunks))
+    }
+}
+
+/// Text that a spreadsheet would run as a formula (`=HYPERLINK(…)` in a finding)
+/// gets a leading apostrophe, which spreadsheets read as "this is text". Numbers
+/// are written as `Cell::Number` and never pass here.
+fn defuse_formula(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     }
 }
 
@@ -149,7 +162,7 @@ struct Request {
     dataset: String,
     selection: Selection,
     reader: Reader,
-    internal: bool,
+    internal: InternalScope,
 }
 
 async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow::Result<()> {
@@ -160,12 +173,12 @@ async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow
         internal,
     } = request;
     match dataset.as_str() {
-        "activities" => datasets::activities(pool, selection, reader, *internal, sink).await,
-        "findings" => datasets::findings(pool, selection, reader, *internal, sink).await,
+        "activities" => datasets::activities(pool, selection, reader, internal, sink).await,
+        "findings" => datasets::findings(pool, selection, reader, internal, sink).await,
         "recommendations" => datasets::recommendations(pool, selection, reader, sink).await,
         "actions" => {
             let today = crate::activities::form::today();
-            datasets::actions(pool, selection, today, *internal, sink).await
+            datasets::actions(pool, selection, today, internal, sink).await
         }
         _ => datasets::case_studies(pool, selection, reader, sink).await,
     }
@@ -184,24 +197,19 @@ async fn export(
     if !DATASETS.contains(&dataset) || !["csv", "xlsx"].contains(&format) {
         return Err(AppError::NotFound);
     }
+    let selection = filters.check().map_err(|_| AppError::BadRequest)?;
     let request = Request {
         dataset: dataset.to_owned(),
-        selection: filters.check().map_err(|_| AppError::BadRequest)?,
-        reader: Reader::of(&user),
-        internal: policy::allows(&user, Action::ReadInternalText, Scope::Anything),
+        reader: Reader::of(&user, &selection),
+        selection,
+        internal: policy::internal_text_scope(&user),
     };
-    audit::record(
-        &pool,
-        Event {
-            actor_id: Some(user.id),
-            action: "exported",
-            entity: "export",
-            entity_id: Some(file.clone()),
-            summary: filters.query(),
-            ip,
-        },
-    )
-    .await?;
+    let downloaded = Downloaded {
+        user_id: user.id,
+        ip,
+        file: file.clone(),
+        filters: filters.query(),
+    };
     let columns = columns_of(dataset);
     let name = format!(
         "samleng-{dataset}-{}.{format}",
@@ -210,32 +218,40 @@ async fn export(
     let (content_type, body) = if format == "csv" {
         let (chunks, received) = mpsc::channel(4);
         let mut sink = Sink::csv(columns, chunks)?;
-        // Rows are read and sent while the response is already on its way.
+        // Rows are read and sent while the response is already on its way. The
+        // download is recorded, with how it ended, before the channel closes, so
+        // that a client that has the whole file finds it in the audit log.
         tokio::spawn(async move {
             let written = match write_rows(&pool, &request, &mut sink).await {
                 Ok(()) => sink.finish_csv().await,
                 Err(error) => Err(error),
             };
-            if let Err(error) = written {
+            if let Err(error) = &written {
                 tracing::warn!(%error, dataset = request.dataset, "CSV export stopped");
             }
+            if let Err(error) = record_export(&pool, &downloaded, written.is_ok()).await {
+                tracing::error!(%error, "recording an export failed");
+            }
+            drop(written);
         });
-        let stream = futures_util::stream::unfold(received, |mut received| async move {
+        // `poll_recv` keeps answering "closed" once the rows have ended, as the
+        // compression layer expects of a stream it polls once more.
+        let mut received = received;
+        let stream = futures_util::stream::poll_fn(move |context| {
             received
-                .recv()
-                .await
-                .map(|chunk| (Ok::<_, std::io::Error>(chunk), received))
+                .poll_recv(context)
+                .map(|chunk| chunk.map(Ok::<_, std::io::Error>))
         });
         ("text/csv; charset=utf-8", Body::from_stream(stream))
     } else {
-        let mut sink = Sink::xlsx(columns, dataset)?;
-        write_rows(&pool, &request, &mut sink).await?;
-        let Sink::Xlsx { mut workbook, .. } = sink else {
-            return Err(AppError::Internal(anyhow::anyhow!("not a workbook")));
+        let bytes = match xlsx_bytes(&pool, &request, columns).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                record_export(&pool, &downloaded, false).await?;
+                return Err(AppError::Internal(error));
+            }
         };
-        let bytes = workbook
-            .save_to_buffer()
-            .map_err(|error| AppError::Internal(error.into()))?;
+        record_export(&pool, &downloaded, true).await?;
         (
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Body::from(bytes),
@@ -253,6 +269,40 @@ async fn export(
         body,
     )
         .into_response())
+}
+
+async fn xlsx_bytes(pool: &PgPool, request: &Request, columns: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let mut sink = Sink::xlsx(columns, &request.dataset)?;
+    write_rows(pool, request, &mut sink).await?;
+    let Sink::Xlsx { mut workbook, .. } = sink else {
+        anyhow::bail!("not a workbook");
+    };
+    Ok(workbook.save_to_buffer()?)
+}
+
+/// Who took which file with which filters, for the audit log.
+struct Downloaded {
+    user_id: i64,
+    ip: Option<String>,
+    file: String,
+    filters: String,
+}
+
+/// Data about citizens leaves the system through an export: each one is in the
+/// audit log as `exported` when the whole file went out, `export_failed` when not.
+async fn record_export(pool: &PgPool, downloaded: &Downloaded, completed: bool) -> Result<(), sqlx::Error> {
+    audit::record(
+        pool,
+        Event {
+            actor_id: Some(downloaded.user_id),
+            action: if completed { "exported" } else { "export_failed" },
+            entity: "export",
+            entity_id: Some(downloaded.file.clone()),
+            summary: downloaded.filters.clone(),
+            ip: downloaded.ip.clone(),
+        },
+    )
+    .await
 }
 
 #[derive(Template)]

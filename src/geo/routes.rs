@@ -12,8 +12,9 @@ use sqlx::PgPool;
 use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
+use crate::disclosure::{BySex, Shown};
 use crate::error::{AppError, render};
-use crate::web::Ctx;
+use crate::web::{Ctx, forms};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -121,12 +122,12 @@ async fn list(
            from districts d join provinces p on p.code = d.province_code
            left join (select district_code, count(*) as communes from communes group by district_code) c
                   on c.district_code = d.code
-           where ($1 = '' or d.name_en ilike '%' || $1 || '%' or d.name_km like '%' || $1 || '%'
-                  or d.code = $1)
+           where ($1 = '' or d.name_en ilike $1 or d.name_km like $1 or d.code = $3)
              and ($2 = '' or d.province_code = $2)
            order by p.code, d.code"#,
-        search,
+        forms::contains_pattern(search),
         filters.province,
+        search,
     )
     .fetch_all(&pool)
     .await?;
@@ -177,9 +178,11 @@ struct DistrictPage {
     province: Names,
     communes: Vec<CommuneRow>,
     works_here: bool,
-    participants: Totals,
+    /// Participants of the activities the reader may see in the district.
+    participants: BySex,
     case_studies: Vec<CaseStudyLine>,
-    activities: Vec<ActivityLine>,
+    /// The latest activities, with their participants as shown.
+    activities: Vec<(ActivityLine, Shown)>,
     lists: Vec<ListLine>,
     plans: Vec<PlanLine>,
 }
@@ -198,19 +201,6 @@ pub struct ListLine {
     pub status: String,
 }
 
-/// Participants of the activities the reader may see in the district.
-pub struct Totals {
-    pub female: i64,
-    pub male: i64,
-    pub total: i64,
-}
-
-impl Totals {
-    pub fn percent_female(&self) -> String {
-        crate::activities::list::percent(self.female, self.total)
-    }
-}
-
 pub struct CaseStudyLine {
     pub id: i64,
     pub title_en: String,
@@ -223,6 +213,32 @@ pub struct ActivityLine {
     pub kind: String,
     pub held_on: time::Date,
     pub total: i64,
+}
+
+/// How many of the district's activities its page lists.
+const LATEST_ACTIVITIES: i64 = 10;
+
+/// The district's participants and its latest activities' totals, as `user` may
+/// see them. When the list holds every activity, it adds up to the district's
+/// total and the two are suppressed together.
+fn participants(
+    user: &CurrentUser,
+    code: &str,
+    female: i64,
+    total: i64,
+    mut activities: Vec<ActivityLine>,
+) -> (BySex, Vec<(ActivityLine, Shown)>) {
+    let blurred = !policy::allows(user, Action::ReadSmallCounts, Scope::District(code));
+    let complete = activities.len() as i64 <= LATEST_ACTIVITIES;
+    activities.truncate(LATEST_ACTIVITIES as usize);
+    let totals: Vec<i64> = activities.iter().map(|activity| activity.total).collect();
+    let (by_sex, shown) = if complete {
+        BySex::with_parts(female, total - female, &totals, blurred)
+    } else {
+        let single = totals.iter().map(|count| Shown::single(*count, blurred)).collect();
+        (BySex::new(female, total - female, blurred), single)
+    };
+    (by_sex, activities.into_iter().zip(shown).collect())
 }
 
 async fn show(
@@ -317,20 +333,18 @@ async fn show(
                   coalesce((select sum(p.count) from participant_counts p where p.activity_id = a.id), 0)::bigint as "total!"
            from activities a left join case_studies c on c.id = a.case_study_id
            where a.district_code = $1 and ($2 or c.status in ('published', 'archived'))
-           order by a.held_on desc, a.id desc limit 10"#,
+           order by a.held_on desc, a.id desc limit $3"#,
         code,
-        unpublished
+        unpublished,
+        LATEST_ACTIVITIES + 1,
     )
     .fetch_all(&pool)
     .await?;
+    let (participants, activities) = participants(&user, &district.code, district.female, district.total, activities);
     render(&DistrictPage {
         lists,
         plans,
-        participants: Totals {
-            female: district.female,
-            male: district.total - district.female,
-            total: district.total,
-        },
+        participants,
         case_studies,
         activities,
         types: PlaceTypes::new(&ctx),

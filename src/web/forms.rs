@@ -32,6 +32,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     }
 }
 
+/// A search term as a `LIKE` pattern that finds it anywhere in a text, with
+/// `%`, `_` and `\` matching themselves; empty when there is nothing to find.
+pub fn contains_pattern(term: &str) -> String {
+    let term = term.trim();
+    if term.is_empty() {
+        return String::new();
+    }
+    let mut pattern = String::from("%");
+    for c in term.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// The messages a form is sent back with, by field name; each message is a key
 /// into the Fluent files.
 #[derive(Debug, Default)]
@@ -125,4 +143,16 @@ pub fn date(errors: &mut FieldErrors, field: &'static str, value: &str) -> Optio
         );
     }
     parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_match_themselves() {
+        assert_eq!(contains_pattern("  "), "");
+        assert_eq!(contains_pattern("Bavel"), "%Bavel%");
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
 }

@@ -223,6 +223,15 @@ impl Page {
     }
 }
 
+/// "57%", or "–" when there is nobody to count.
+pub fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{}%", (part * 100 + whole / 2) / whole)
+    }
+}
+
 /// A moment as people here read it: Cambodia's time (UTC+7, no daylight saving).
 pub fn format_timestamp(at: time::OffsetDateTime) -> String {
     let local = at.to_offset(time::macros::offset!(+7));

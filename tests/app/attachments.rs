@@ -234,7 +234,14 @@ async fn only_those_who_may_read_the_record_download_its_files() {
     );
     assert_eq!(
         status("sna@battambang.example", internal).await,
-        StatusCode::OK
+        StatusCode::FORBIDDEN,
+        "what citizens said alone in an FGD stays with the NGOs and the secretariat"
+    );
+    assert_eq!(status("ngo@ctod.example", internal).await, StatusCode::OK);
+    assert_eq!(
+        status("ngo@as.example", internal).await,
+        StatusCode::FORBIDDEN,
+        "AS does not cover 0203: it reads what donors read"
     );
     assert_eq!(
         status("ngo@as.example", elsewhere).await,

@@ -37,6 +37,9 @@ enum Rule {
     WriteIn(&'static str),
     /// Staff, and NGO staff or SNA officials of the district: unpublished material.
     ReadIn(&'static str),
+    /// Staff, and NGO staff of the district: the internal text of what citizens
+    /// said alone (FGDs, interviews), which the district's officials do not read.
+    CitizensOnlyIn(&'static str),
     /// Only the district's own officials (SNA users), not even administrators.
     EndorseIn(&'static str),
     /// Staff and this one person (the owner organization's user).
@@ -87,6 +90,9 @@ fn expected(rule: Rule, person: &str) -> Outcome {
         }
         (Rule::ReadIn(district), _) => {
             allowed(staff || ((ngo || sna) && districts_of(person).contains(&district)))
+        }
+        (Rule::CitizensOnlyIn(district), _) => {
+            allowed(staff || (ngo && districts_of(person).contains(&district)))
         }
         (Rule::StaffOr(email), _) => allowed(staff || person == email),
         (Rule::EndorseIn(district), _) => allowed(sna && districts_of(person).contains(&district)),
@@ -299,7 +305,7 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "GET",
             "/activities/{id}/revisions",
             activity(r.published_activity, "/revisions"),
-            Rule::ReadIn("0203"),
+            Rule::CitizensOnlyIn("0203"),
         ),
         (
             "GET",
@@ -311,7 +317,7 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "GET",
             "/activities/{id}/revisions/{version}",
             activity(r.published_activity, "/revisions/1"),
-            Rule::ReadIn("0203"),
+            Rule::CitizensOnlyIn("0203"),
         ),
         (
             "POST",

@@ -11,16 +11,31 @@ use crate::helpers::{TestApp, Visitor, spawn_app};
 
 /// The text of the headline figure `id` on a dashboard page.
 fn figure(page: &str, id: &str) -> String {
-    let marker = format!("id=\"figure-{id}\">");
-    let start = page
+    let marker = format!("id=\"figure-{id}\"");
+    let at = page
         .find(&marker)
-        .unwrap_or_else(|| panic!("figure {id} missing"))
-        + marker.len();
+        .unwrap_or_else(|| panic!("figure {id} missing"));
+    let start = at + page[at..].find('>').unwrap_or_default() + 1;
     page[start..]
         .split("</dd>")
         .next()
+        .map(without_tags)
         .unwrap_or_default()
-        .to_owned()
+}
+
+/// What a reader sees of a piece of HTML.
+fn without_tags(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
 }
 
 /// The cells of the table row whose header is `label`, in the table `id`.
@@ -31,12 +46,16 @@ fn row(page: &str, table: &str, label: &str) -> Vec<String> {
     let table = &page[start..start + page[start..].find("</table>").unwrap_or(0)];
     let heading = format!("<th scope=\"row\">{label}</th>");
     let row = table
-        .split("<tr>")
+        .split("<tr")
+        .map(|row| &row[row.find('>').map_or(0, |end| end + 1)..])
         .find(|row| row.starts_with(&heading))
         .unwrap_or_else(|| panic!("row {label} missing"));
-    row.split("<td>")
+    row.split("<td")
         .skip(1)
-        .map(|cell| cell.split("</td>").next().unwrap_or_default().to_owned())
+        .map(|cell| {
+            let cell = &cell[cell.find('>').map_or(0, |end| end + 1)..];
+            without_tags(cell.split("</td>").next().unwrap_or_default())
+        })
         .collect()
 }
 

@@ -460,7 +460,10 @@ async fn a_district_page_shows_its_case_studies_activities_and_participants_by_s
         .await
         .get("/districts/0204")
         .await;
-    assert!(staff.body.contains(&format!("Total <strong>{all_total}</strong> · Female <strong>{all_female}</strong> · Male <strong>{}</strong>", all_total - all_female)));
+    assert!(staff.body.contains(&format!(
+        r#"Total <strong data-people="total">{all_total}</strong> · Female <strong data-people="part">{all_female}</strong> · Male <strong data-people="part">{}</strong>"#,
+        all_total - all_female
+    )));
     assert!(
         staff
             .body
@@ -473,7 +476,7 @@ async fn a_district_page_shows_its_case_studies_activities_and_participants_by_s
         .get("/districts/0204")
         .await;
     assert!(donor.body.contains(&format!(
-        "Total <strong>{published_total}</strong> · Female <strong>{published_female}</strong>"
+        r#"Total <strong data-people="total">{published_total}</strong> · Female <strong data-people="part">{published_female}</strong>"#
     )));
     assert!(
         !donor.body.contains("Joint SNA–CSO consultation"),

@@ -49,6 +49,11 @@ fn cluster() -> &'static TestCluster {
                     .await
                     .expect("template pool");
                 db::MIGRATOR.run(&pool).await.expect("migrate the template");
+                let mut owner = pool.acquire().await.expect("a connection");
+                db::allow_app_role_to_sign_in(&mut owner)
+                    .await
+                    .expect("the app's role signs in");
+                drop(owner);
                 pool.close().await;
             });
             TestCluster {
@@ -61,7 +66,8 @@ fn cluster() -> &'static TestCluster {
     })
 }
 
-/// A fresh database, copied from the migrated template.
+/// A fresh database, copied from the migrated template: a pool of its owner
+/// (for what tests look up), its options and its URL.
 pub async fn fresh_database() -> (PgPool, PgConnectOptions, String) {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let cluster = &cluster().cluster;
@@ -85,7 +91,10 @@ pub struct TestApp {
     pub address: SocketAddr,
     /// The folder the app's file store writes to.
     pub files_dir: std::path::PathBuf,
+    /// The owner's pool, for what a test looks up or sets up.
     pub pool: PgPool,
+    /// The pool the application serves with, as `samleng_app`.
+    pub app_pool: PgPool,
     pub database_url: String,
     pub accounts: Arc<Vec<DemoAccount>>,
 }
@@ -96,7 +105,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let (pool, _, database_url) = fresh_database().await;
+    let (pool, options, database_url) = fresh_database().await;
+    let app_pool = db::pool(options.username(db::APP_ROLE))
+        .await
+        .expect("the app's pool");
     // Inside the cluster's folder, so the watchdog removes it with the cluster.
     static APPS: AtomicU32 = AtomicU32::new(0);
     let files = cluster().cluster.data_dir().join(format!(
@@ -108,12 +120,12 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         store: Arc::new(LocalFileSystem::new_with_prefix(&files).expect("file store")),
         max_bytes: MAX_UPLOAD_BYTES,
     };
-    let accounts = samleng::demo::load(&pool, &file_store)
+    let accounts = samleng::demo::load(&app_pool, &file_store)
         .await
         .expect("demo data")
         .expect("an empty database");
     let router = app::router(AppState {
-        pool: pool.clone(),
+        pool: app_pool.clone(),
         settings: Arc::new(settings),
         files: file_store,
         figures: Default::default(),
@@ -135,6 +147,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         address,
         files_dir: files,
         pool,
+        app_pool,
         database_url,
         accounts: Arc::new(accounts),
     }

@@ -222,7 +222,7 @@ async fn the_khmer_font_is_served_and_limited_to_khmer_text() {
 #[tokio::test]
 async fn readiness_fails_when_the_database_is_gone() {
     let app = spawn_app().await;
-    app.pool.close().await;
+    app.app_pool.close().await;
     let ready = app.visitor().get("/readyz").await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.visitor().get("/healthz").await.status, StatusCode::OK);
