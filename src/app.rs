@@ -22,8 +22,10 @@ use tower_sessions_sqlx_store::PostgresStore;
 use crate::attachments::FileStore;
 use crate::auth::session::{self, IDLE_TIMEOUT};
 use crate::dashboard::figures::FiguresCache;
-use crate::error::{AppError, error_page};
+use crate::audit::refusals::{self, Refusal};
+use crate::error::{AppError, error_page, refused};
 use crate::recommendations::priorities::RankingCache;
+use crate::web::input::{self, BodyLimits};
 use crate::web::{csrf, language};
 
 /// What handlers share.
@@ -63,13 +65,14 @@ impl FromRef<AppState> for PgPool {
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
-        .with_name("samleng_session")
+        .with_name(session_cookie_name(&state.settings))
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(state.settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
 
     let state_pool = state.pool.clone();
+    let https = state.settings.secure_cookies;
     let app = Router::new()
         .merge(sign_in_route(&state.settings))
         .merge(crate::auth::routes::routes())
@@ -83,17 +86,24 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::action_plans::routes())
         .merge(crate::dashboard::routes())
         .merge(crate::exports::routes())
-        .merge(crate::attachments::routes(state.files.max_bytes))
+        .merge(crate::attachments::routes())
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
-            state.pool.clone(),
+            state.clone(),
             language::remember,
         ))
         .layer(middleware::from_fn_with_state(
-            csrf::largest_body(state.files.max_bytes),
+            BodyLimits {
+                uploads: &crate::attachments::UPLOAD_ROUTES,
+                upload_bytes: state.files.max_bytes,
+            },
             csrf::protect,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.pool.clone(),
+            refusals::record,
         ))
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),
@@ -102,12 +112,23 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .with_state(state);
 
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(state_pool))
         .nest("/static", static_files())
-        .merge(app)
+        .merge(app);
+    // Served over HTTPS: browsers are told to use nothing else for a year.
+    let app = if https {
+        app.layer(always(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        app
+    };
+    app
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(input::refuse_malformed_uri))
         .layer(TraceLayer::new_for_http())
         .layer(always(
             header::CONTENT_SECURITY_POLICY,
@@ -118,6 +139,16 @@ pub fn router(state: AppState) -> Router {
         .layer(always(header::X_FRAME_OPTIONS, "DENY"))
 }
 
+/// Over HTTPS the session cookie takes the `__Host-` prefix: browsers then
+/// accept it only Secure, for this host and path `/`, never set by a subdomain.
+pub fn session_cookie_name(settings: &Settings) -> &'static str {
+    if settings.secure_cookies {
+        "__Host-samleng_session"
+    } else {
+        "samleng_session"
+    }
+}
+
 /// `POST /login`, limited per address on top of the per-account lock-out.
 fn sign_in_route(settings: &Settings) -> Router<AppState> {
     let limit = GovernorConfigBuilder::default()
@@ -126,7 +157,10 @@ fn sign_in_route(settings: &Settings) -> Router<AppState> {
         .finish()
         .map(|config| {
             GovernorLayer::new(config).error_handler(|_| {
-                error_page(StatusCode::TOO_MANY_REQUESTS, "error-too-many", None)
+                refused(
+                    error_page(StatusCode::TOO_MANY_REQUESTS, "error-too-many", None),
+                    Refusal::RateLimited,
+                )
             })
         });
     let route = Router::new().route("/login", post(crate::auth::routes::login));

@@ -7,6 +7,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use crate::audit::refusals::Refusal;
 use crate::web::i18n::Lang;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,9 @@ pub enum AppError {
     /// A workflow step the record's current state does not allow.
     #[error("illegal transition")]
     IllegalTransition,
+    /// A request body over its route's limit.
+    #[error("request too large")]
+    TooLarge,
     /// A state-changing request without a valid CSRF token, or from another site.
     #[error("request forgery check failed")]
     CsrfRejected,
@@ -83,17 +87,30 @@ pub fn error_page(status: StatusCode, key: &'static str, request_id: Option<Stri
     }
 }
 
+/// Marks a response as a refusal, for the audit log (`audit::refusals`).
+pub fn refused(mut response: Response, refusal: Refusal) -> Response {
+    response.extensions_mut().insert(refusal);
+    response
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::NotFound => error_page(StatusCode::NOT_FOUND, "error-not-found", None),
-            AppError::Forbidden => error_page(StatusCode::FORBIDDEN, "error-forbidden", None),
+            AppError::Forbidden => refused(
+                error_page(StatusCode::FORBIDDEN, "error-forbidden", None),
+                Refusal::Forbidden,
+            ),
             AppError::BadRequest => error_page(StatusCode::BAD_REQUEST, "error-bad-request", None),
             AppError::Refused(key) => error_page(StatusCode::UNPROCESSABLE_ENTITY, key, None),
             AppError::IllegalTransition => {
                 error_page(StatusCode::CONFLICT, "error-transition", None)
             }
-            AppError::CsrfRejected => error_page(StatusCode::FORBIDDEN, "error-csrf", None),
+            AppError::CsrfRejected => refused(
+                error_page(StatusCode::FORBIDDEN, "error-csrf", None),
+                Refusal::Csrf,
+            ),
+            AppError::TooLarge => error_page(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large", None),
             AppError::SignInRequired => Redirect::to("/login").into_response(),
             AppError::Internal(cause) => {
                 let request_id = format!("{:016x}", rand::random::<u64>());

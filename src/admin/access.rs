@@ -2,17 +2,17 @@
 //! password to a generated one shown once to the administrator.
 
 use axum::extract::{Path, State};
-use axum::response::Redirect;
+use axum::response::{Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::require_admin;
-use super::users::user_event;
+use super::users::{PasswordShown, user_event};
 use crate::audit;
 use crate::auth::password;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-use crate::web::{ClientIp, flash};
+use crate::web::{ClientIp, Ctx, flash};
 
 pub(super) async fn deactivate(
     admin: CurrentUser,
@@ -82,12 +82,12 @@ async fn set_active(
 /// Gives the user a new generated password, shown once to the administrator,
 /// and lifts any lock-out. Their sessions end, since the fingerprint changes.
 pub(super) async fn reset_password(
+    ctx: Ctx,
     admin: CurrentUser,
-    session: Session,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     require_admin(&admin)?;
     let new_password = password::generate();
     let hash = password::hash(new_password.clone()).await?;
@@ -108,11 +108,12 @@ pub(super) async fn reset_password(
     )
     .await?;
     tx.commit().await?;
-    flash(
-        &session,
-        "user-password-reset",
-        format!("{email} · {new_password}"),
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")))
+    PasswordShown {
+        ctx,
+        heading: "user-password-reset",
+        user_id: id,
+        email,
+        password: new_password,
+    }
+    .respond()
 }

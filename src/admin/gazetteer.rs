@@ -22,7 +22,11 @@ use crate::web::{ClientIp, Ctx, flash};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/gazetteer", get(overview))
-        .route("/admin/gazetteer/import", post(upload))
+        // Its body was read within `web::input::GAZETTEER_BYTES` already.
+        .route(
+            "/admin/gazetteer/import",
+            post(upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
 }
 
 pub struct ProvinceCounts {

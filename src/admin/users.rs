@@ -214,7 +214,6 @@ async fn new_form(
 async fn create(
     ctx: Ctx,
     admin: CurrentUser,
-    session: Session,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
     Form(form): Form<UserForm>,
@@ -267,13 +266,32 @@ async fn create(
     )
     .await?;
     tx.commit().await?;
-    flash(
-        &session,
-        "user-created",
-        format!("{} · {new_password}", valid.email),
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/admin/users/{id}")).into_response())
+    PasswordShown {
+        ctx,
+        heading: "user-created",
+        user_id: id,
+        email: valid.email,
+        password: new_password,
+    }
+    .respond()
+}
+
+/// A generated password, shown on the response to the request that made it
+/// and nowhere else: it is never kept, not even in the session.
+#[derive(Template)]
+#[template(path = "admin/password_shown.html")]
+pub(super) struct PasswordShown {
+    pub ctx: Ctx,
+    pub heading: &'static str,
+    pub user_id: i64,
+    pub email: String,
+    pub password: String,
+}
+
+impl PasswordShown {
+    pub fn respond(&self) -> Result<Response, AppError> {
+        Ok(render(self)?.into_response())
+    }
 }
 
 pub(super) fn user_event(

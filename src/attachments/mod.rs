@@ -31,22 +31,29 @@ pub struct FileStore {
     pub max_bytes: usize,
 }
 
-pub fn routes(max_bytes: usize) -> Router<AppState> {
-    // Bodies a little over the limit still reach the handler, which answers
-    // with the form and a message rather than a bare 413.
-    let body_limit = DefaultBodyLimit::max(crate::web::csrf::largest_body(max_bytes));
+/// The routes that take a file: their bodies may be as large as an upload
+/// (`web::input::BodyLimits`).
+pub const UPLOAD_ROUTES: [&str; 3] = [
+    "/activities/{id}/attachments",
+    "/actions/{id}/updates/{update}/attachments",
+    "/case-studies/{id}/attachments",
+];
+
+pub fn routes() -> Router<AppState> {
+    // The body was read within its limit before the handler runs
+    // (`web::csrf::protect`); axum's own default limit would cut it shorter.
     Router::new()
         .route(
             "/activities/{id}/attachments",
-            post(upload::upload_to_activity).layer(body_limit),
+            post(upload::upload_to_activity).layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/actions/{id}/updates/{update}/attachments",
-            post(upload::upload_to_update).layer(body_limit),
+            post(upload::upload_to_update).layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/case-studies/{id}/attachments",
-            post(upload::upload_to_case_study).layer(body_limit),
+            post(upload::upload_to_case_study).layer(DefaultBodyLimit::disable()),
         )
         .route("/attachments/{id}", get(download::download))
 }

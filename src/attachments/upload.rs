@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, input};
 
 /// The upload form's answer when the file is refused: the form again, with the
 /// caption kept and the reason.
@@ -72,7 +72,11 @@ async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Uploa
                 }
             }
             Some("caption") => {
-                upload.caption = field.text().await.map_err(|_| AppError::BadRequest)?
+                let bytes = field.bytes().await.map_err(|_| AppError::BadRequest)?;
+                if !input::is_clean(bytes.to_vec()) {
+                    return Err(AppError::BadRequest);
+                }
+                upload.caption = String::from_utf8_lossy(&bytes).into_owned();
             }
             Some("public") => upload.public = true,
             _ => {}
@@ -143,6 +147,11 @@ async fn upload(
     .await?;
     let caption: String = upload.caption.trim().chars().take(300).collect();
     let refuse = |reason| {
+        let status = if reason == "attachment-too-large" {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
         let page = RefusedPage {
             ctx,
             back: parent.page(),
@@ -152,7 +161,7 @@ async fn upload(
             reason,
             max_bytes: files.max_bytes,
         };
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        Ok((status, render(&page)?).into_response())
     };
     if upload.too_large {
         return refuse("attachment-too-large");

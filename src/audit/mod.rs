@@ -1,6 +1,7 @@
 //! The append-only audit log: every write and every sign-in attempt, recorded in
 //! the same transaction as the change it describes.
 
+pub mod refusals;
 pub mod routes;
 
 /// One audit event about to be written.

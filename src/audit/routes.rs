@@ -10,6 +10,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 
+use super::refusals::{self, RefusalRow};
 use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
@@ -21,6 +22,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 const PAGE_SIZE: i64 = 50;
+/// The latest refused requests shown under the events.
+const REFUSALS_SHOWN: i64 = 20;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
@@ -79,6 +82,7 @@ struct AuditPage {
     filters: Filters,
     events: Vec<EventRow>,
     actions: Vec<String>,
+    refusals: Vec<RefusalRow>,
     page: Page,
     has_next: bool,
 }
@@ -123,6 +127,7 @@ async fn list(
         .fetch_all(&pool)
         .await?;
     render(&AuditPage {
+        refusals: refusals::latest(&pool, REFUSALS_SHOWN).await?,
         ctx,
         filters,
         events,

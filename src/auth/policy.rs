@@ -84,6 +84,9 @@ pub enum Action {
     ManagePlans,
     /// Report progress on an action: its owner organization's users, and staff.
     ReportProgress,
+    /// Send files (photos, minutes, evidence): anyone who may write somewhere.
+    /// Who may attach to which record is asked of that record.
+    UploadFiles,
     /// See counts of one to four people as they are (DESIGN.md §1): the
     /// secretariat, and NGO staff for their own districts. Everyone else sees
     /// "<5", with the counts that would give it back withheld (`disclosure`).
@@ -158,6 +161,7 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
         Action::WriteRecommendations => staff || (role == Role::Ngo && district.is_none_or(own)),
         // Not even an administrator endorses on a district's behalf.
         Action::EndorseList => role == Role::Sna && district.is_some_and(own),
+        Action::UploadFiles => role != Role::Donor,
         Action::ReadInternalText => {
             let citizens_only = matches!(
                 scope,

@@ -5,6 +5,7 @@
 //! a changed password ends a session at once.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
+use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -73,10 +74,20 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    if let Some(user) = current_user(&pool, &session).await? {
+    let user = current_user(&pool, &session).await?;
+    let signed_in = user.is_some();
+    if let Some(user) = user {
         request.extensions_mut().insert(user);
     }
-    Ok(next.run(request).await)
+    let mut response = next.run(request).await;
+    // What a signed-in person sees is theirs: no browser or proxy keeps it.
+    if signed_in {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(response)
 }
 
 async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<CurrentUser>, AppError> {

@@ -122,6 +122,14 @@ fn parse(source: &Source) -> (Vec<Unit>, Vec<LineError>) {
             );
         }
     };
+    // A NUL byte means a binary file, and PostgreSQL stores no NUL in text.
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() as u64 + 1;
+        return (
+            Vec::new(),
+            vec![error(line, "import-not-utf8", String::new())],
+        );
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)

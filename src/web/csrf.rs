@@ -8,23 +8,21 @@
 use std::convert::Infallible;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use rand::RngCore as _;
 use tower_sessions::Session;
 
+use super::input::{self, BodyError, BodyLimits};
+use crate::auth::policy::{self, Action, Scope};
+use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 
 const TOKEN_KEY: &str = "csrf_token";
 /// The field every POST form carries.
 pub const FIELD: &str = "csrf_token";
-/// The largest body read to find the token: room for the largest upload, with
-/// slack so that a file just over the limit gets a message, not a cut connection.
-pub fn largest_body(max_upload_bytes: usize) -> usize {
-    max_upload_bytes * 2 + 1024 * 1024
-}
 
 /// The session's token, made on first use.
 pub async fn token(session: &Session) -> Result<String, AppError> {
@@ -44,9 +42,12 @@ pub async fn renew_token(session: &Session) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Middleware: refuses a state-changing request that fails either check.
+/// Middleware: refuses a state-changing request from another site before its
+/// body is read, one whose body is over its route's limit before more of it is
+/// read (413), a form with a NUL byte or broken UTF-8 (400), and one without the
+/// session's token.
 pub async fn protect(
-    State(max_body): State<usize>,
+    State(limits): State<BodyLimits>,
     session: Session,
     request: Request,
     next: Next,
@@ -60,10 +61,25 @@ pub async fn protect(
     if is_cross_site(request.headers()) {
         return AppError::CsrfRejected.into_response();
     }
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let writer = request
+        .extensions()
+        .get::<CurrentUser>()
+        .is_some_and(|user| policy::allows(user, Action::UploadFiles, Scope::Anything));
+    let limit = limits.of(route, writer);
+    let declared_length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse().ok());
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, max_body).await else {
-        return AppError::BadRequest.into_response();
+    let bytes = match input::read_body(declared_length, body, limit).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return AppError::TooLarge.into_response(),
+        Err(BodyError::Broken) => return AppError::BadRequest.into_response(),
     };
+    if is_form(&parts.headers) && !input::is_clean(form_values(&bytes)) {
+        return AppError::BadRequest.into_response();
+    }
     let expected = match session.get::<String>(TOKEN_KEY).await {
         Ok(token) => token,
         Err(error) => return AppError::from(error).into_response(),
@@ -88,6 +104,22 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
         (Some(_), None) => true,
         _ => false,
     }
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// A form body as the handler will read it: percent-decoded, `+` as space.
+fn form_values(body: &[u8]) -> Vec<u8> {
+    let spaced: Vec<u8> = body
+        .iter()
+        .map(|byte| if *byte == b'+' { b' ' } else { *byte })
+        .collect();
+    percent_encoding::percent_decode(&spaced).collect()
 }
 
 async fn token_in_body(headers: &HeaderMap, body: Bytes) -> Option<String> {

@@ -6,7 +6,7 @@ use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use sqlx::PgPool;
+use crate::app::AppState;
 
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
@@ -27,7 +27,7 @@ fn lang_in_query(query: Option<&str>) -> Option<Lang> {
 
 /// Middleware: remembers a language switch.
 pub async fn remember(
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
@@ -42,12 +42,17 @@ pub async fn remember(
             lang.code(),
             user.id
         )
-        .execute(&pool)
+        .execute(&state.pool)
         .await?;
     }
     let mut response = next.run(request).await;
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
-        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
         lang.code()
     );
     if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -4,6 +4,7 @@
 pub mod csrf;
 pub mod forms;
 pub mod i18n;
+pub mod input;
 pub mod language;
 pub mod markdown;
 
@@ -179,6 +180,17 @@ pub async fn flash(session: &Session, key: &str, value: impl Into<String>) -> Re
 
 /// The address a request came from, for the audit log.
 pub struct ClientIp(pub Option<String>);
+
+impl ClientIp {
+    pub fn of<B>(request: &axum::http::Request<B>) -> ClientIp {
+        ClientIp(
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip().to_string()),
+        )
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;

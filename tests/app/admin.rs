@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app};
 
 const ADMIN: &str = "admin@cpdd.example";
 
@@ -35,26 +35,18 @@ async fn an_administrator_creates_a_user_who_can_then_sign_in() {
             ],
         )
         .await;
-    assert_eq!(created.status, StatusCode::SEE_OTHER);
-    let page = admin
-        .get(created.location.as_deref().expect("location"))
-        .await;
-    let shown = page
-        .body
-        .split("shown only now: ")
-        .nth(1)
-        .expect("the password is shown once");
-    let password = shown
-        .split(" · ")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .expect("password");
-    let again = admin
-        .get(created.location.as_deref().expect("location"))
-        .await;
+    assert_eq!(created.status, StatusCode::OK, "the password is on the answer itself");
+    let password = shown_password(&created.body);
+    let id = app.user_id("sophea@ctod.example").await;
+    let later = admin.get(&format!("/admin/users/{id}")).await;
     assert!(
-        !again.body.contains(password),
+        !later.body.contains(&password),
         "the password is shown only once"
+    );
+    assert_eq!(
+        password_in_sessions(&app, &password).await,
+        0,
+        "and kept in no session"
     );
     let row: (String, String, String) = sqlx::query_as(
         "select email, role, preferred_language from users where email = 'sophea@ctod.example'",
@@ -66,7 +58,10 @@ async fn an_administrator_creates_a_user_who_can_then_sign_in() {
         row,
         ("sophea@ctod.example".into(), "ngo".into(), "km".into())
     );
-    let sophea = app.visitor().sign_in("sophea@ctod.example", password).await;
+    let sophea = app
+        .visitor()
+        .sign_in("sophea@ctod.example", &password)
+        .await;
     assert_eq!(sophea.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         app.count("audit_events where action = 'user_created'")
@@ -250,20 +245,16 @@ async fn resetting_a_password_replaces_the_old_one_and_lifts_a_lock() {
     let reset = admin
         .post(&format!("/admin/users/{id}/reset-password"), &[])
         .await;
-    assert_eq!(reset.status, StatusCode::SEE_OTHER);
-    let page = admin.get(&format!("/admin/users/{id}")).await;
-    let shown = page
-        .body
-        .split("ngo@as.example · ")
-        .nth(1)
-        .expect("new password shown");
-    let password = shown.split('<').next().expect("password");
+    assert_eq!(reset.status, StatusCode::OK);
+    assert!(reset.body.contains("ngo@as.example"));
+    let password = shown_password(&reset.body);
+    assert_eq!(password_in_sessions(&app, &password).await, 0);
     let old = app
         .visitor()
         .sign_in("ngo@as.example", &app.password_of("ngo@as.example"))
         .await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    let new = app.visitor().sign_in("ngo@as.example", password).await;
+    let new = app.visitor().sign_in("ngo@as.example", &password).await;
     assert_eq!(new.status(), StatusCode::SEE_OTHER);
 }
 
@@ -504,4 +495,24 @@ async fn the_secretariat_keeps_the_list_of_themes() {
             .status,
         StatusCode::FORBIDDEN
     );
+}
+
+/// The generated password on the page that shows it once.
+fn shown_password(page: &str) -> String {
+    page.split(r#"<code id="new-password">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the password is shown")
+        .to_owned()
+}
+
+/// Sessions whose stored data holds `password` anywhere.
+async fn password_in_sessions(app: &TestApp, password: &str) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from tower_sessions.session where position($1::bytea in data) > 0",
+    )
+    .bind(password.as_bytes())
+    .fetch_one(&app.pool)
+    .await
+    .expect("sessions")
 }

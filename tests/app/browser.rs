@@ -146,17 +146,37 @@ async fn an_administrator_creates_a_user_switches_to_khmer_and_signs_out() {
         .click()
         .await
         .expect("save");
-    let flash = browser
+    let heading = browser
         .wait()
-        .for_element(css(".flash"))
+        .for_element(css("main h1"))
         .await
         .expect("confirmation");
-    assert!(flash.text().await.expect("text").contains("User created"));
+    assert_eq!(heading.text().await.expect("text"), "User created");
+    let password = browser
+        .find(css("#new-password"))
+        .await
+        .expect("the password, shown once")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(password.chars().count(), 20);
     assert_eq!(
         app.count("users where email = 'bopha@ctod.example' and role = 'ngo'")
             .await,
         1
     );
+    browser
+        .find(css("main a.button"))
+        .await
+        .expect("on to the user's page")
+        .click()
+        .await
+        .expect("continue");
+    browser
+        .wait()
+        .for_element(css("#display_name"))
+        .await
+        .expect("the user's page");
 
     browser
         .find(css("a[hreflang=km]"))

@@ -1,0 +1,100 @@
+//! Refused requests in the audit log: who was turned away (403), which forms
+//! failed the forgery check, which addresses hit the sign-in limit. Repeats
+//! within an hour add to one row's count, so a flood of refusals cannot fill
+//! the disk.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::auth::session::CurrentUser;
+use crate::web::ClientIp;
+
+/// Why a request was refused; the error that refuses it puts this on the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Forbidden,
+    Csrf,
+    RateLimited,
+}
+
+impl Refusal {
+    fn code(self) -> &'static str {
+        match self {
+            Refusal::Forbidden => "forbidden",
+            Refusal::Csrf => "csrf",
+            Refusal::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Middleware: records the refusal a response carries.
+pub async fn record(State(pool): State<PgPool>, request: Request, next: Next) -> Response {
+    let actor = request.extensions().get::<CurrentUser>().map(|user| user.id);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "?".to_owned(), |path| path.as_str().to_owned());
+    let ClientIp(ip) = ClientIp::of(&request);
+    let response = next.run(request).await;
+    if let Some(refusal) = response.extensions().get::<Refusal>() {
+        let written = count(&pool, *refusal, actor, ip.unwrap_or_default(), &route).await;
+        if let Err(error) = written {
+            tracing::error!(%error, "recording a refused request failed");
+        }
+    }
+    response
+}
+
+async fn count(
+    pool: &PgPool,
+    refusal: Refusal,
+    actor: Option<i64>,
+    ip: String,
+    route: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into audit_refusals (hour, kind, actor_id, ip, route)
+         values (date_trunc('hour', now()), $1, $2, $3, $4)
+         on conflict (hour, kind, coalesce(actor_id, 0), ip, route)
+         do update set count = audit_refusals.count + 1, last_at = now()",
+        refusal.code(),
+        actor,
+        ip,
+        route,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A row of the refusals table, for the audit page.
+pub struct RefusalRow {
+    pub last_at: OffsetDateTime,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub ip: String,
+    pub route: String,
+    pub count: i32,
+}
+
+impl RefusalRow {
+    pub fn at_text(&self) -> String {
+        crate::web::format_timestamp(self.last_at)
+    }
+}
+
+/// The latest refusals.
+pub async fn latest(pool: &PgPool, limit: i64) -> Result<Vec<RefusalRow>, sqlx::Error> {
+    sqlx::query_as!(
+        RefusalRow,
+        r#"select r.last_at, r.kind, u.email as "actor?", r.ip, r.route, r.count
+           from audit_refusals r left join users u on u.id = r.actor_id
+           order by r.last_at desc, r.id desc limit $1"#,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
