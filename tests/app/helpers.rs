@@ -295,6 +295,20 @@ impl Visitor {
         self.get("/account").await.csrf_token()
     }
 
+    /// The same browser, sending `Accept-Encoding` only where a request says
+    /// so and handing over bodies as they arrived on the wire.
+    pub fn without_unpacking(self) -> Visitor {
+        Visitor {
+            client: reqwest::Client::builder()
+                .no_gzip()
+                .cookie_provider(self.jar.clone())
+                .redirect(Policy::none())
+                .build()
+                .expect("client"),
+            ..self
+        }
+    }
+
     /// The value of the session cookie this browser holds.
     pub fn session_cookie(&self) -> Option<String> {
         let url = reqwest::Url::parse(&self.base).ok()?;

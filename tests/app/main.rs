@@ -14,3 +14,4 @@ mod helpers;
 mod pages;
 mod recommendations;
 mod sign_in;
+mod trust;
