@@ -558,3 +558,62 @@ async fn editing_an_activity_keeps_a_revision_and_refuses_the_second_of_two_edit
     let history = first.get(&format!("{path}/revisions")).await;
     assert!(history.body.contains("Revision 2") && history.body.contains("count_cbo_male"));
 }
+
+#[tokio::test]
+async fn officials_do_not_read_what_citizens_said_alone_and_other_districts_read_as_donors() {
+    let app = spawn_app().await;
+    let marked = |kind: &'static str| {
+        let app = &app;
+        async move {
+            let id: i64 = sqlx::query_scalar(
+                "update activities set place = 'PLACE-' || kind, summary = 'SUMMARY-' || kind
+                 where id = (select min(id) from activities where district_code = '0203' and kind = $1)
+                 returning id",
+            )
+            .bind(kind)
+            .fetch_one(&app.pool)
+            .await
+            .expect("an activity of Battambang");
+            sqlx::query(
+                "insert into findings (activity_id, text_en, public) values ($1, 'INTERNAL-' || $2, false)",
+            )
+            .bind(id)
+            .bind(kind)
+            .execute(&app.pool)
+            .await
+            .expect("an internal finding");
+            id
+        }
+    };
+    let fgd = marked("fgd").await;
+    let consultation = marked("joint_consultation").await;
+    let reads = |html: &str, kind: &str| {
+        ["PLACE-", "SUMMARY-", "INTERNAL-"].map(|marker| html.contains(&format!("{marker}{kind}")))
+    };
+    let official = app.login_as("sna@battambang.example").await;
+    let page = official.get(&format!("/activities/{fgd}")).await;
+    assert_eq!(page.status, StatusCode::OK, "the official reads the FGD's counts");
+    assert_eq!(reads(&page.body, "fgd"), [false; 3], "but not what citizens said alone");
+    let page = official.get(&format!("/activities/{consultation}")).await;
+    assert_eq!(
+        reads(&page.body, "joint_consultation"),
+        [true; 3],
+        "the meeting they took part in they read whole"
+    );
+    let ctod = app.login_as("ngo@ctod.example").await;
+    let page = ctod.get(&format!("/activities/{fgd}")).await;
+    assert_eq!(reads(&page.body, "fgd"), [true; 3], "the NGO of the district");
+    for email in ["ngo@as.example", "sna@banan.example"] {
+        let visitor = app.login_as(email).await;
+        let page = visitor.get(&format!("/activities/{fgd}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{email}: published work");
+        assert_eq!(reads(&page.body, "fgd"), [false; 3], "{email} reads as a donor");
+        let search = visitor.get("/activities?q=SUMMARY-fgd").await;
+        assert!(!search.body.contains(&format!("/activities/{fgd}\"")), "{email}");
+        let export = visitor.get_bytes("/exports/findings.csv").await;
+        assert!(!String::from_utf8_lossy(&export).contains("INTERNAL-fgd"), "{email}");
+    }
+    let export = official.get_bytes("/exports/findings.csv").await;
+    let export = String::from_utf8_lossy(&export);
+    assert!(!export.contains("INTERNAL-fgd") && export.contains("INTERNAL-joint_consultation"));
+}

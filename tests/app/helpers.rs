@@ -251,6 +251,18 @@ impl Visitor {
         page(response).await
     }
 
+    /// A download's bytes, after checking it was served.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.bytes().await.expect("body").to_vec()
+    }
+
     /// Posts a form the way a browser would: with the session's CSRF token.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let token = self.csrf_token().await;

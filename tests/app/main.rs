@@ -14,4 +14,5 @@ mod helpers;
 mod pages;
 mod recommendations;
 mod sign_in;
+mod small_counts;
 mod trust;
