@@ -76,3 +76,7 @@ begin
             grant usage, select on sequences to samleng_app;
     end if;
 end $$;
+
+-- Recommendations are edited in place while their list is a draft: two people
+-- editing one item must not silently overwrite each other (web::versioned).
+alter table recommendations add column version integer not null default 1;

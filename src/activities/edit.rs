@@ -15,6 +15,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
+use crate::web::versioned::{Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
 #[derive(Template)]
@@ -28,7 +29,8 @@ struct FormPage {
     kinds: [&'static str; 9],
     groups: [&'static str; 6],
     /// On a conflict: the fields someone else saved meanwhile, as stored now.
-    theirs: Vec<(String, String)>,
+    /// After a stale save: what someone else saved meanwhile.
+    theirs: Option<Vec<Field>>,
 }
 
 impl FormPage {
@@ -132,7 +134,7 @@ pub async fn new_form(
         choices,
         kinds: KINDS,
         groups: GROUPS,
-        theirs: Vec::new(),
+        theirs: None,
     }
     .respond(StatusCode::OK)
 }
@@ -159,7 +161,7 @@ pub async fn create(
                 choices,
                 kinds: KINDS,
                 groups: GROUPS,
-                theirs: Vec::new(),
+                theirs: None,
             };
             return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
@@ -308,7 +310,7 @@ pub async fn edit_form(
         choices: choices(&pool, &user).await?,
         kinds: KINDS,
         groups: GROUPS,
-        theirs: Vec::new(),
+        theirs: None,
     }
     .respond(StatusCode::OK)
 }
@@ -339,16 +341,17 @@ pub async fn update(
     let valid = match form.parse(&choices, form::today()) {
         Ok(valid) => valid,
         Err(errors) => {
-            return page(form, errors, choices, Vec::new())
+            return page(form, errors, choices, None)
                 .respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
+    let expected = Version::parse(&form.version)?;
     let mut tx = pool.begin().await?;
     let version = sqlx::query_scalar!(
         "update activities set kind = $1, held_on = $2, district_code = $3, commune_code = $4, place = $5,
                 facilitating_organization_id = $6, study_id = $7, case_study_id = $8, summary = $9, youth = $10,
                 persons_with_disabilities = $11, version = version + 1, updated_at = now()
-         where id = $12 and version::text = $13
+         where id = $12 and version = $13
          returning version",
         valid.kind,
         valid.held_on,
@@ -362,7 +365,7 @@ pub async fn update(
         valid.youth,
         valid.persons_with_disabilities,
         id,
-        form.version,
+        expected.number(),
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -375,7 +378,7 @@ pub async fn update(
             version: current.version,
             ..form
         };
-        return page(current, FieldErrors::default(), choices, theirs)
+        return page(current, FieldErrors::default(), choices, Some(theirs))
             .respond(StatusCode::CONFLICT);
     };
     save_counts(&mut tx, id, &valid.counts).await?;

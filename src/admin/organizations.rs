@@ -17,6 +17,7 @@ use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
@@ -81,6 +82,20 @@ pub struct OrganizationForm {
 }
 
 impl OrganizationForm {
+    /// The form's values as the conflict box names them.
+    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
+        let mut districts = self.districts.clone();
+        districts.sort();
+        vec![
+            (ctx.t("field-name-en"), self.name_en.trim().to_owned()),
+            (ctx.t("field-name-km"), self.name_km.trim().to_owned()),
+            (ctx.t("field-acronym"), self.acronym.trim().to_owned()),
+            (ctx.t("field-kind"), ctx.label("kind", &self.kind)),
+            (ctx.t("organizations-sna-district"), self.district_code.clone()),
+            (ctx.t("organizations-covered"), districts.join(", ")),
+        ]
+    }
+
     fn from_pairs(pairs: Vec<(String, String)>) -> Self {
         let mut form = OrganizationForm::default();
         for (name, value) in pairs {
@@ -163,7 +178,8 @@ struct FormPage {
     errors: FieldErrors,
     districts: Vec<DistrictOption>,
     kinds: [&'static str; 5],
-    conflict: bool,
+    /// After a stale save: what someone else saved meanwhile.
+    theirs: Option<Vec<Field>>,
 }
 
 impl FormPage {
@@ -180,7 +196,7 @@ impl FormPage {
             errors: FieldErrors::default(),
             districts,
             kinds: KINDS,
-            conflict: false,
+            theirs: None,
         }
     }
 
@@ -289,9 +305,7 @@ async fn refuse_duplicate(
     if taken.district {
         errors.add("district_code", "organization-sna-district-taken");
     }
-    // With neither taken, the record changed between reading and writing it.
     let page = FormPage {
-        conflict: errors.is_empty(),
         errors,
         ..FormPage::new(ctx, organization_id, form, districts)
     };
@@ -412,13 +426,7 @@ async fn update(
         };
         return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
     }
-    if form.version != stored.version {
-        let page = FormPage {
-            conflict: true,
-            ..FormPage::new(ctx, Some(id), stored, districts)
-        };
-        return page.respond(StatusCode::CONFLICT);
-    }
+    let expected = Version::parse(&form.version)?;
     let mut tx = pool.begin().await?;
     let updated = sqlx::query!(
         "update organizations set name_en = $1, name_km = $2, acronym = $3, kind = $4,
@@ -433,13 +441,31 @@ async fn update(
         valid.kind,
         valid.district_code,
         id,
-        stored.version.parse::<i32>().unwrap_or_default(),
+        expected.number(),
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if updated == 0 {
-        return refuse_duplicate(ctx, &pool, Some(id), form, districts, &valid).await;
+        drop(tx);
+        let current = stored_form(&pool, id).await?;
+        if Version::parse(&current.version)? == expected {
+            return refuse_duplicate(ctx, &pool, Some(id), form, districts, &valid).await;
+        }
+        let theirs = versioned::changed_since(current.labelled(&ctx), &form.labelled(&ctx));
+        let page = FormPage {
+            theirs: Some(theirs),
+            ..FormPage::new(
+                ctx,
+                Some(id),
+                OrganizationForm {
+                    version: current.version,
+                    ..form
+                },
+                districts,
+            )
+        };
+        return page.respond(StatusCode::CONFLICT);
     }
     save_districts(&mut tx, id, &valid.districts).await?;
     audit::record(

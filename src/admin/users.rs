@@ -19,6 +19,7 @@ use crate::auth::policy::Role;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::versioned::{self, Field, Version};
 use crate::web::i18n::Lang;
 use crate::web::{ClientIp, Ctx, flash};
 
@@ -121,6 +122,21 @@ struct ValidUser {
 }
 
 impl UserForm {
+    /// The form's values as the conflict box names them.
+    fn labelled(&self, lang: Lang, organizations: &[OrganizationOption]) -> Vec<Field> {
+        let organization = organizations
+            .iter()
+            .find(|option| option.id.to_string() == self.organization_id)
+            .map_or_else(|| self.organization_id.clone(), |option| option.name_en.clone());
+        vec![
+            (lang.t("field-email"), self.email.trim().to_lowercase()),
+            (lang.t("field-name"), self.display_name.trim().to_owned()),
+            (lang.t("field-role"), lang.t(&format!("role-{}", self.role))),
+            (lang.t("field-organization"), organization),
+            (lang.t("field-language"), self.preferred_language.clone()),
+        ]
+    }
+
     fn parse(&self, organizations: &[OrganizationOption]) -> Result<ValidUser, FieldErrors> {
         let mut errors = FieldErrors::default();
         let email = forms::email(&mut errors, "email", &self.email);
@@ -167,7 +183,8 @@ struct FormPage {
     errors: FieldErrors,
     organizations: Vec<OrganizationOption>,
     roles: [Role; 5],
-    conflict: bool,
+    /// After a stale save: what someone else saved meanwhile.
+    theirs: Option<Vec<Field>>,
 }
 
 impl FormPage {
@@ -180,7 +197,7 @@ impl FormPage {
             errors: FieldErrors::default(),
             organizations,
             roles: Role::ALL,
-            conflict: false,
+            theirs: None,
         }
     }
 
@@ -392,21 +409,22 @@ async fn update(
     require_admin(&admin)?;
     let (_, active) = stored_form(&pool, id).await?;
     let organizations = organizations(&pool).await?;
-    let page = |form, errors, organizations, conflict| FormPage {
+    let lang = ctx.lang;
+    let page = |form, errors, organizations, theirs| FormPage {
         user_id: Some(id),
         active,
         errors,
-        conflict,
+        theirs,
         ..FormPage::new(ctx, form, organizations)
     };
     let valid = match form.parse(&organizations) {
         Ok(valid) => valid,
         Err(errors) => {
-            return page(form, errors, organizations, false)
+            return page(form, errors, organizations, None)
                 .respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let version: i32 = form.version.parse().unwrap_or_default();
+    let expected = Version::parse(&form.version)?;
     let mut tx = pool.begin().await?;
     let email_taken = sqlx::query_scalar!(
         r#"select exists(select 1 from users where lower(email) = $1 and id <> $2) as "taken!""#,
@@ -418,7 +436,7 @@ async fn update(
     if email_taken {
         let mut errors = FieldErrors::default();
         errors.add("email", "user-email-taken");
-        return page(form, errors, organizations, false).respond(StatusCode::CONFLICT);
+        return page(form, errors, organizations, None).respond(StatusCode::CONFLICT);
     }
     let updated = sqlx::query!(
         "update users set email = $1, display_name = $2, role = $3, organization_id = $4,
@@ -430,16 +448,23 @@ async fn update(
         valid.organization_id,
         valid.language.code(),
         id,
-        version,
+        expected.number(),
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if updated == 0 {
-        // Someone saved this user since the form was opened: show what is stored
-        // now, and keep nothing of ours silently.
+        drop(tx);
         let (current, _) = stored_form(&pool, id).await?;
-        return page(current, FieldErrors::default(), organizations, true)
+        let theirs = versioned::changed_since(
+            current.labelled(lang, &organizations),
+            &form.labelled(lang, &organizations),
+        );
+        let kept = UserForm {
+            version: current.version,
+            ..form
+        };
+        return page(kept, FieldErrors::default(), organizations, Some(theirs))
             .respond(StatusCode::CONFLICT);
     }
     audit::record(

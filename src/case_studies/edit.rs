@@ -17,6 +17,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
+use crate::web::versioned::{Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
 #[derive(Template)]
@@ -29,7 +30,8 @@ struct FormPage {
     choices: Choices,
     sections: [&'static str; 6],
     mechanisms: [&'static str; 7],
-    theirs: Vec<(String, String)>,
+    /// After a stale save: what someone else saved meanwhile.
+    theirs: Option<Vec<Field>>,
 }
 
 impl FormPage {
@@ -114,7 +116,7 @@ pub async fn new_form(
         choices,
         sections: SECTIONS,
         mechanisms: MECHANISMS,
-        theirs: Vec::new(),
+        theirs: None,
     }
     .respond(StatusCode::OK)
 }
@@ -139,7 +141,7 @@ pub async fn create(
             choices,
             sections: SECTIONS,
             mechanisms: MECHANISMS,
-            theirs: Vec::new(),
+            theirs: None,
         }
         .respond(status)
     };
@@ -311,7 +313,7 @@ pub async fn edit_form(
         choices: choices(&pool, &user).await?,
         sections: SECTIONS,
         mechanisms: MECHANISMS,
-        theirs: Vec::new(),
+        theirs: None,
     }
     .respond(StatusCode::OK)
 }
@@ -348,11 +350,12 @@ pub async fn update(
                 form,
                 errors,
                 choices,
-                Vec::new(),
+                None,
                 StatusCode::UNPROCESSABLE_ENTITY,
             );
         }
     };
+    let expected = Version::parse(&form.version)?;
     let mut tx = pool.begin().await?;
     let [
         summary,
@@ -366,7 +369,7 @@ pub async fn update(
         "update case_studies set study_id = $1, district_code = $2, author_organization_id = $3, title_en = $4,
                 title_km = $5, summary = $6, context = $7, findings = $8, good_practices = $9, challenges = $10,
                 conclusion = $11, version = version + 1, updated_at = now()
-         where id = $12 and version::text = $13 and status = 'draft'
+         where id = $12 and version = $13 and status = 'draft'
          returning version",
         valid.study_id,
         valid.district_code,
@@ -380,7 +383,7 @@ pub async fn update(
         challenges,
         conclusion,
         id,
-        form.version,
+        expected.number(),
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -397,7 +400,7 @@ pub async fn update(
             kept,
             FieldErrors::default(),
             choices,
-            theirs,
+            Some(theirs),
             StatusCode::CONFLICT,
         );
     };

@@ -18,6 +18,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
 /// The recommendation form as sent; evidence comes as repeated `evidence` fields.
@@ -28,6 +29,7 @@ pub struct ItemForm {
     pub addressee: String,
     pub theme_id: String,
     pub evidence: Vec<String>,
+    pub version: String,
 }
 
 impl ItemForm {
@@ -40,10 +42,30 @@ impl ItemForm {
                 "addressee" => form.addressee = value,
                 "theme_id" => form.theme_id = value,
                 "evidence" => form.evidence.push(value),
+                "version" => form.version = value,
                 _ => {}
             }
         }
         form
+    }
+
+    /// The form's values as the conflict box names them.
+    fn labelled(&self, ctx: &Ctx, themes: &[(i64, String, String)]) -> Vec<Field> {
+        let theme = themes
+            .iter()
+            .find(|(id, _, _)| id.to_string() == self.theme_id)
+            .map(|(_, en, km)| ctx.pick(en, km).to_owned())
+            .unwrap_or_default();
+        let mut evidence = self.evidence.clone();
+        evidence.sort();
+        evidence.dedup();
+        vec![
+            (ctx.t("recommendation-text-en"), self.text_en.trim().to_owned()),
+            (ctx.t("recommendation-text-km"), self.text_km.trim().to_owned()),
+            (ctx.t("recommendation-addressee"), ctx.label("addressee", &self.addressee)),
+            (ctx.t("recommendation-theme"), theme),
+            (ctx.t("recommendation-evidence"), evidence.join(", ")),
+        ]
     }
 
     pub fn cites(&self, finding: &i64) -> bool {
@@ -117,6 +139,8 @@ struct ItemPage {
     themes: Vec<(i64, String, String)>,
     evidence: Vec<(i64, String)>,
     addressees: [&'static str; 5],
+    /// After a stale save: what someone else saved meanwhile.
+    theirs: Option<Vec<Field>>,
 }
 
 impl ItemPage {
@@ -178,6 +202,7 @@ async fn item_page(
         item_id,
         form,
         errors,
+        theirs: None,
     })
 }
 
@@ -272,6 +297,28 @@ async fn touch(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
+/// A recommendation as its form shows it.
+async fn stored_item(pool: &PgPool, list: i64, item: i64) -> Result<ItemForm, AppError> {
+    let row = sqlx::query!(
+        r#"select text_en, text_km, addressee, theme_id, version,
+                  array(select finding_id::text from recommendation_evidence where recommendation_id = r.id) as "evidence!"
+           from recommendations r where id = $1 and list_id = $2"#,
+        item,
+        list
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(ItemForm {
+        text_en: row.text_en,
+        text_km: row.text_km,
+        addressee: row.addressee,
+        theme_id: row.theme_id.map(|id| id.to_string()).unwrap_or_default(),
+        evidence: row.evidence,
+        version: row.version.to_string(),
+    })
+}
+
 pub async fn edit_form(
     ctx: Ctx,
     user: CurrentUser,
@@ -279,23 +326,7 @@ pub async fn edit_form(
     Path((id, item)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let list = editable(&pool, &user, id).await?;
-    let row = sqlx::query!(
-        r#"select text_en, text_km, addressee, theme_id,
-                  array(select finding_id::text from recommendation_evidence where recommendation_id = r.id) as "evidence!"
-           from recommendations r where id = $1 and list_id = $2"#,
-        item,
-        id
-    )
-    .fetch_optional(&pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let form = ItemForm {
-        text_en: row.text_en,
-        text_km: row.text_km,
-        addressee: row.addressee,
-        theme_id: row.theme_id.map(|id| id.to_string()).unwrap_or_default(),
-        evidence: row.evidence,
-    };
+    let form = stored_item(&pool, id, item).await?;
     render(&item_page(ctx, &pool, list, Some(item), form, FieldErrors::default()).await?)
         .map(IntoResponse::into_response)
 }
@@ -326,23 +357,40 @@ pub async fn update(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
     };
+    let expected = Version::parse(&page.form.version)?;
     let mut tx = pool.begin().await?;
     lock_editable(&mut tx, id).await?;
     let updated = sqlx::query!(
-        "update recommendations set text_en = $3, text_km = $4, addressee = $5, theme_id = $6
-         where id = $1 and list_id = $2",
+        "update recommendations set text_en = $3, text_km = $4, addressee = $5, theme_id = $6,
+                                    version = version + 1
+         where id = $1 and list_id = $2 and version = $7",
         item,
         id,
         valid.text_en,
         valid.text_km,
         valid.addressee,
         valid.theme_id,
+        expected.number(),
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if updated == 0 {
-        return Err(AppError::NotFound);
+        drop(tx);
+        let current = stored_item(&pool, id, item).await?;
+        let theirs = versioned::changed_since(
+            current.labelled(&page.ctx, &page.themes),
+            &page.form.labelled(&page.ctx, &page.themes),
+        );
+        let page = ItemPage {
+            theirs: Some(theirs),
+            form: ItemForm {
+                version: current.version,
+                ..page.form
+            },
+            ..page
+        };
+        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
     }
     save_evidence(&mut tx, item, &valid.evidence).await?;
     touch(&mut tx, id).await?;

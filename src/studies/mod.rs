@@ -20,6 +20,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
@@ -175,6 +176,22 @@ impl StudyForm {
         form
     }
 
+    /// The form's values as the conflict box names them.
+    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
+        let mut funders = self.funders.clone();
+        funders.sort();
+        [
+            ("field-title-en", self.title_en.trim().to_owned()),
+            ("field-title-km", self.title_km.trim().to_owned()),
+            ("field-province", self.province_code.clone()),
+            ("field-period-start", self.period_start.clone()),
+            ("field-period-end", self.period_end.clone()),
+            ("field-funders", funders.join(", ")),
+        ]
+        .map(|(key, value)| (ctx.t(key), value))
+        .to_vec()
+    }
+
     pub fn funded_by(&self, id: &i64) -> bool {
         self.funders.iter().any(|funder| *funder == id.to_string())
     }
@@ -263,7 +280,8 @@ struct FormPage {
     form: StudyForm,
     errors: FieldErrors,
     choices: Choices,
-    conflict: bool,
+    /// After a stale save: what someone else saved meanwhile.
+    theirs: Option<Vec<Field>>,
 }
 
 impl FormPage {
@@ -288,7 +306,7 @@ async fn new_form(
         form,
         errors: FieldErrors::default(),
         choices: choices(&pool).await?,
-        conflict: false,
+        theirs: None,
     };
     page.respond(StatusCode::OK)
 }
@@ -313,7 +331,7 @@ async fn create(
                 form,
                 errors,
                 choices,
-                conflict: false,
+                theirs: None,
             };
             return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
@@ -411,7 +429,7 @@ async fn edit_form(
         form: stored_form(&pool, id).await?,
         errors: FieldErrors::default(),
         choices: choices(&pool).await?,
-        conflict: false,
+        theirs: None,
     };
     page.respond(StatusCode::OK)
 }
@@ -426,7 +444,7 @@ async fn update(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     require(&user, Action::ManageStudies, Scope::Anything)?;
-    let stored = stored_form(&pool, id).await?;
+    stored_form(&pool, id).await?;
     let form = StudyForm::from_pairs(pairs);
     let choices = choices(&pool).await?;
     let valid = match form.parse(&choices) {
@@ -438,35 +456,42 @@ async fn update(
                 form,
                 errors,
                 choices,
-                conflict: false,
+                theirs: None,
             };
             return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
+    let expected = Version::parse(&form.version)?;
     let mut tx = pool.begin().await?;
     let updated = sqlx::query!(
         "update studies set title_en = $1, title_km = $2, province_code = $3, period_start = $4,
                             period_end = $5, version = version + 1
-         where id = $6 and version::text = $7",
+         where id = $6 and version = $7",
         valid.title_en,
         valid.title_km,
         valid.province_code,
         valid.period_start,
         valid.period_end,
         id,
-        form.version,
+        expected.number(),
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if updated == 0 {
+        drop(tx);
+        let current = stored_form(&pool, id).await?;
+        let theirs = versioned::changed_since(current.labelled(&ctx), &form.labelled(&ctx));
         let page = FormPage {
             ctx,
             study_id: Some(id),
-            form: stored,
+            form: StudyForm {
+                version: current.version,
+                ..form
+            },
             errors: FieldErrors::default(),
             choices,
-            conflict: true,
+            theirs: Some(theirs),
         };
         return page.respond(StatusCode::CONFLICT);
     }

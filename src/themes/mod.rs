@@ -19,6 +19,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
+use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
@@ -34,6 +35,7 @@ pub struct ThemeRow {
     pub position: i32,
     pub active: bool,
     pub findings: i64,
+    pub version: i32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +48,8 @@ pub struct ThemeForm {
     position: String,
     #[serde(default)]
     active: Option<String>,
+    #[serde(default)]
+    version: String,
 }
 
 struct ValidTheme {
@@ -87,13 +91,16 @@ struct ListPage {
     themes: Vec<ThemeRow>,
     form: ThemeForm,
     errors: FieldErrors,
+    /// After a stale save: what someone else saved meanwhile.
+    theirs: Option<Vec<Field>>,
 }
 
 async fn themes(pool: &PgPool) -> Result<Vec<ThemeRow>, AppError> {
     Ok(sqlx::query_as!(
         ThemeRow,
         r#"select t.id, t.name_en, t.name_km, t.position, t.active,
-                  (select count(*) from finding_themes ft where ft.theme_id = t.id) as "findings!"
+                  (select count(*) from finding_themes ft where ft.theme_id = t.id) as "findings!",
+                  t.version
            from themes t order by t.active desc, t.position, t.id"#
     )
     .fetch_all(pool)
@@ -111,6 +118,7 @@ async fn list(
         themes: themes(&pool).await?,
         form: ThemeForm::default(),
         errors: FieldErrors::default(),
+        theirs: None,
     };
     render(&page).map(IntoResponse::into_response)
 }
@@ -127,6 +135,7 @@ async fn refuse(
         themes: themes(pool).await?,
         form,
         errors,
+        theirs: None,
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -175,6 +184,24 @@ async fn create(
     Ok(Redirect::to("/admin/themes").into_response())
 }
 
+/// A theme's values as the conflict box names them.
+fn labelled(ctx: &Ctx, theme: &ThemeRow) -> Vec<Field> {
+    theme_fields(ctx, &theme.name_en, &theme.name_km, theme.position, theme.active)
+}
+
+fn labelled_valid(ctx: &Ctx, theme: &ValidTheme) -> Vec<Field> {
+    theme_fields(ctx, &theme.name_en, &theme.name_km, theme.position, theme.active)
+}
+
+fn theme_fields(ctx: &Ctx, name_en: &str, name_km: &str, position: i32, active: bool) -> Vec<Field> {
+    vec![
+        (ctx.t("field-name-en"), name_en.to_owned()),
+        (ctx.t("field-name-km"), name_km.to_owned()),
+        (ctx.t("theme-position"), position.to_string()),
+        (ctx.t("theme-active"), ctx.t(if active { "yes" } else { "no" })),
+    ]
+}
+
 fn theme_event(
     user: &CurrentUser,
     action: &'static str,
@@ -208,28 +235,41 @@ async fn update(
             return refuse(ctx, &pool, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
+    let expected = Version::parse(&form.version)?;
     let mut tx = pool.begin().await?;
     let updated = sqlx::query!(
         "update themes set name_en = $2, name_km = $3, position = $4, active = $5, version = version + 1
-         where id = $1 and not exists (select 1 from themes other where other.id <> $1 and lower(other.name_en) = lower($2))",
+         where id = $1 and version = $6
+           and not exists (select 1 from themes other where other.id <> $1 and lower(other.name_en) = lower($2))",
         id,
         valid.name_en,
         valid.name_km,
         valid.position,
         valid.active,
+        expected.number(),
     )
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if updated == 0 {
-        let exists = sqlx::query_scalar!(
-            r#"select exists(select 1 from themes where id = $1) as "exists!""#,
-            id
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !exists {
-            return Err(AppError::NotFound);
+        drop(tx);
+        let mut rows = themes(&pool).await?;
+        let stored = rows.iter_mut().find(|row| row.id == id).ok_or(AppError::NotFound)?;
+        if stored.version != expected.number() {
+            // The row shows what this user typed, at the version now stored.
+            let theirs = versioned::changed_since(labelled(&ctx, stored), &labelled_valid(&ctx, &valid));
+            stored.name_en = valid.name_en;
+            stored.name_km = valid.name_km;
+            stored.position = valid.position;
+            stored.active = valid.active;
+            let page = ListPage {
+                ctx,
+                themes: rows,
+                form: ThemeForm::default(),
+                errors: FieldErrors::default(),
+                theirs: Some(theirs),
+            };
+            return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
         }
         let mut errors = FieldErrors::default();
         errors.add("name_en", "theme-name-taken");

@@ -7,6 +7,7 @@ pub mod i18n;
 pub mod input;
 pub mod language;
 pub mod markdown;
+pub mod versioned;
 
 use std::net::SocketAddr;
 

@@ -471,7 +471,12 @@ async fn the_secretariat_keeps_the_list_of_themes() {
     let retired = staff
         .post(
             &format!("/admin/themes/{id}"),
-            &[("name_en", "Land"), ("name_km", "ដីធ្លី"), ("position", "8")],
+            &[
+                ("name_en", "Land"),
+                ("name_km", "ដីធ្លី"),
+                ("position", "8"),
+                ("version", "1"),
+            ],
         )
         .await;
     assert_eq!(retired.status, StatusCode::SEE_OTHER);

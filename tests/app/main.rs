@@ -17,3 +17,4 @@ mod recommendations;
 mod sign_in;
 mod small_counts;
 mod trust;
+mod versions;

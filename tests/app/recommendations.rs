@@ -347,6 +347,7 @@ async fn reopening_starts_a_new_version_and_the_endorsed_one_stays_as_it_was() {
             &[
                 ("text_en", "Publish the budget with its costs"),
                 ("addressee", "sna"),
+                ("version", "1"),
             ],
         )
         .await;

@@ -1,0 +1,58 @@
+//! The one way an edit is saved (DESIGN.md §2): the form carries the version
+//! of the record it was loaded at, parsed here once; the save applies only
+//! while the record is still at that version (`… where id = $1 and version =
+//! $2 returning version`); otherwise the user gets 409, the form with their
+//! input kept, and the fields that someone else saved meanwhile.
+
+use crate::error::AppError;
+
+/// The version of a record a form was loaded at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version(i32);
+
+impl Version {
+    /// The form's hidden `version` field. Our pages always send a number; a
+    /// request without one was not sent by them.
+    pub fn parse(text: &str) -> Result<Version, AppError> {
+        text.trim()
+            .parse()
+            .map(Version)
+            .map_err(|_| AppError::BadRequest)
+    }
+
+    pub fn number(self) -> i32 {
+        self.0
+    }
+}
+
+/// A field of a form as the conflict box names it: its label, and its value.
+pub type Field = (String, String);
+
+/// The fields whose stored value is no longer what the user sent: what someone
+/// else saved while they were editing.
+pub fn changed_since(stored: Vec<Field>, sent: &[Field]) -> Vec<Field> {
+    stored
+        .into_iter()
+        .filter(|field| !sent.contains(field))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_numbers_and_changes_are_named() {
+        assert_eq!(Version::parse(" 3 ").ok().map(Version::number), Some(3));
+        assert!(Version::parse("3; drop").is_err());
+        assert!(Version::parse("").is_err());
+        let field = |label: &str, value: &str| (label.to_owned(), value.to_owned());
+        assert_eq!(
+            changed_since(
+                vec![field("Name", "Bavel"), field("Code", "0204")],
+                &[field("Name", "Banan"), field("Code", "0204")]
+            ),
+            [field("Name", "Bavel")]
+        );
+    }
+}
