@@ -37,6 +37,11 @@ impl ChromeDriver {
     }
 
     async fn browser(&self) -> Client {
+        self.browser_saving_to(&std::env::temp_dir()).await
+    }
+
+    /// A browser whose downloads land in `folder`, without asking.
+    async fn browser_saving_to(&self, folder: &std::path::Path) -> Client {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
@@ -46,7 +51,12 @@ impl ChromeDriver {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--window-size=360,800", "--lang=en"
-                ]
+                ],
+                "prefs": {
+                    "download.default_directory": folder,
+                    "download.prompt_for_download": false,
+                    "download.directory_upgrade": true
+                }
             }),
         );
         ClientBuilder::new(HttpConnector::new())
@@ -55,6 +65,29 @@ impl ChromeDriver {
             .await
             .expect("a Chromium session")
     }
+}
+
+/// The file Chromium finished saving into `folder` whose name ends with
+/// `suffix`, once it is there (Chromium writes `.crdownload` first).
+async fn saved_file(folder: &std::path::Path, suffix: &str) -> Vec<u8> {
+    let finished = || {
+        std::fs::read_dir(folder).ok()?.flatten().find_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.ends_with(suffix).then(|| entry.path())
+        })
+    };
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(50));
+    let path = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            poll.tick().await;
+            if let Some(path) = finished() {
+                return path;
+            }
+        }
+    })
+    .await
+    .expect("Chromium saved the download");
+    std::fs::read(path).expect("the saved file")
 }
 
 impl Drop for ChromeDriver {
@@ -649,7 +682,11 @@ async fn a_donor_filters_the_dashboard_downloads_a_csv_and_sees_the_map() {
         .await
         .expect("boundaries");
     let driver = ChromeDriver::start();
-    let browser = driver.browser().await;
+    let downloads = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/browser/downloads-{}", std::process::id()));
+    std::fs::remove_dir_all(&downloads).ok();
+    std::fs::create_dir_all(&downloads).expect("a download folder");
+    let browser = driver.browser_saving_to(&downloads).await;
 
     sign_in(&browser, &app, "donor@donor.example").await;
     let national = browser
@@ -704,21 +741,21 @@ async fn a_donor_filters_the_dashboard_downloads_a_csv_and_sees_the_map() {
         .expect("href")
         .expect("an address");
     assert!(href.contains("province=02"), "{href}");
-    // The file as the browser would fetch it: with the donor's session.
-    let session = browser
-        .get_named_cookie("samleng_session")
+    // The file as a person gets it: a click on the link, saved by Chromium.
+    browser
+        .find(Locator::Css(
+            "ul.downloads a[href^='/exports/activities.csv']",
+        ))
         .await
-        .expect("the session cookie");
-    let csv = reqwest::Client::new()
-        .get(app.url(&href))
-        .header("cookie", format!("samleng_session={}", session.value()))
-        .send()
+        .expect("the CSV link")
+        .click()
         .await
-        .expect("download")
-        .bytes()
-        .await
-        .expect("bytes");
-    let mut reader = csv::Reader::from_reader(&csv[3..]);
+        .expect("download");
+    let csv = saved_file(&downloads, ".csv").await;
+    let csv = csv
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("a byte-order mark, for Excel");
+    let mut reader = csv::Reader::from_reader(csv);
     let column = reader
         .headers()
         .expect("header")
