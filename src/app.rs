@@ -20,9 +20,9 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::attachments::FileStore;
+use crate::audit::refusals::{self, Refusal};
 use crate::auth::session::{self, IDLE_TIMEOUT};
 use crate::dashboard::figures::FiguresCache;
-use crate::audit::refusals::{self, Refusal};
 use crate::error::{AppError, error_page, refused};
 use crate::recommendations::priorities::RankingCache;
 use crate::web::input::{self, BodyLimits};
@@ -126,8 +126,7 @@ pub fn router(state: AppState) -> Router {
     } else {
         app
     };
-    app
-        .layer(CompressionLayer::new())
+    app.layer(CompressionLayer::new())
         .layer(middleware::from_fn(input::refuse_malformed_uri))
         .layer(TraceLayer::new_for_http())
         .layer(always(

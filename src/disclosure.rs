@@ -88,7 +88,10 @@ impl BySex {
             male: table.cell(0, 1),
             total: table.total(),
         };
-        (by_sex, (0..parts.len()).map(|row| list.cell(row, 0)).collect())
+        (
+            by_sex,
+            (0..parts.len()).map(|row| list.cell(row, 0)).collect(),
+        )
     }
 
     pub fn percent_female(&self) -> String {
@@ -128,7 +131,9 @@ impl Table {
         let mut margins = Margins::default();
         loop {
             let (first, second) = (a.suppress(blurred, &margins), b.suppress(blurred, &margins));
-            let withheld = first.margins(share_columns).union(&second.margins(share_columns));
+            let withheld = first
+                .margins(share_columns)
+                .union(&second.margins(share_columns));
             if withheld == margins {
                 return (first, second);
             }
@@ -224,7 +229,8 @@ impl Grid {
     /// Every row and every column, totals included, as lists of positions that
     /// add up (the last one is the total).
     fn lines(&self) -> Vec<Vec<(usize, usize)>> {
-        let rows = (0..=self.rows).map(|row| (0..=self.columns).map(|column| (row, column)).collect());
+        let rows =
+            (0..=self.rows).map(|row| (0..=self.columns).map(|column| (row, column)).collect());
         let columns =
             (0..=self.columns).map(|column| (0..=self.rows).map(|row| (row, column)).collect());
         rows.chain(columns).collect()
@@ -234,7 +240,11 @@ impl Grid {
         let mut hidden: Vec<Vec<bool>> = self
             .values
             .iter()
-            .map(|line| line.iter().map(|count| blurred && is_small(*count)).collect())
+            .map(|line| {
+                line.iter()
+                    .map(|count| blurred && is_small(*count))
+                    .collect()
+            })
             .collect();
         if blurred {
             for column in &margins.columns {
@@ -344,7 +354,9 @@ mod tests {
         // A fixed walk through many small grids, small counts common.
         let mut seed = 7u64;
         let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((seed >> 33) % 12) as i64
         };
         for _ in 0..500 {

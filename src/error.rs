@@ -110,7 +110,9 @@ impl IntoResponse for AppError {
                 error_page(StatusCode::FORBIDDEN, "error-csrf", None),
                 Refusal::Csrf,
             ),
-            AppError::TooLarge => error_page(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large", None),
+            AppError::TooLarge => {
+                error_page(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large", None)
+            }
             AppError::SignInRequired => Redirect::to("/login").into_response(),
             AppError::Internal(cause) => {
                 let request_id = format!("{:016x}", rand::random::<u64>());

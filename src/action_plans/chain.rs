@@ -12,10 +12,10 @@ use time::{Date, OffsetDateTime};
 
 use super::is_overdue;
 use crate::activities::form::today;
-use crate::disclosure::BySex;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
+use crate::disclosure::BySex;
 use crate::error::{AppError, render};
 use crate::web::{Ctx, format_timestamp};
 

@@ -341,8 +341,7 @@ pub async fn update(
     let valid = match form.parse(&choices, form::today()) {
         Ok(valid) => valid,
         Err(errors) => {
-            return page(form, errors, choices, None)
-                .respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return page(form, errors, choices, None).respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
     let expected = Version::parse(&form.version)?;

@@ -8,9 +8,9 @@ use sqlx::PgPool;
 use time::Date;
 
 use super::form::KINDS;
-use crate::disclosure::BySex;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
+use crate::disclosure::BySex;
 use crate::error::{AppError, render};
 use crate::web::{Ctx, Page, forms};
 

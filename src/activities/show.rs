@@ -10,8 +10,8 @@ use super::form::GROUPS;
 use super::participants::Participants;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
-use crate::disclosure::Shown;
 use crate::auth::session::CurrentUser;
+use crate::disclosure::Shown;
 use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::Ctx;
@@ -184,7 +184,10 @@ pub async fn show_page(
             blurred,
         ),
         youth: Shown::single(activity.youth.into(), blurred),
-        persons_with_disabilities: Shown::single(activity.persons_with_disabilities.into(), blurred),
+        persons_with_disabilities: Shown::single(
+            activity.persons_with_disabilities.into(),
+            blurred,
+        ),
         findings: findings_of(pool, id, internal).await?,
         attachments: crate::attachments::of(pool, "activity", id, internal).await?,
         // Only the form for adding a finding needs the themes.

@@ -91,7 +91,10 @@ impl OrganizationForm {
             (ctx.t("field-name-km"), self.name_km.trim().to_owned()),
             (ctx.t("field-acronym"), self.acronym.trim().to_owned()),
             (ctx.t("field-kind"), ctx.label("kind", &self.kind)),
-            (ctx.t("organizations-sna-district"), self.district_code.clone()),
+            (
+                ctx.t("organizations-sna-district"),
+                self.district_code.clone(),
+            ),
             (ctx.t("organizations-covered"), districts.join(", ")),
         ]
     }

@@ -19,8 +19,8 @@ use crate::auth::policy::Role;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::versioned::{self, Field, Version};
 use crate::web::i18n::Lang;
+use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
@@ -127,7 +127,10 @@ impl UserForm {
         let organization = organizations
             .iter()
             .find(|option| option.id.to_string() == self.organization_id)
-            .map_or_else(|| self.organization_id.clone(), |option| option.name_en.clone());
+            .map_or_else(
+                || self.organization_id.clone(),
+                |option| option.name_en.clone(),
+            );
         vec![
             (lang.t("field-email"), self.email.trim().to_lowercase()),
             (lang.t("field-name"), self.display_name.trim().to_owned()),

@@ -32,7 +32,10 @@ impl Refusal {
 
 /// Middleware: records the refusal a response carries.
 pub async fn record(State(pool): State<PgPool>, request: Request, next: Next) -> Response {
-    let actor = request.extensions().get::<CurrentUser>().map(|user| user.id);
+    let actor = request
+        .extensions()
+        .get::<CurrentUser>()
+        .map(|user| user.id);
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -18,7 +18,14 @@ const PASSPHRASE_LENGTH: usize = 64;
 const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
 /// Words anyone guessing a password here would try first.
 const LOCAL_WORDS: [&str; 8] = [
-    "samleng", "cpdd", "cambodia", "battambang", "phnompenh", "khmer", "kampuchea", "ngo",
+    "samleng",
+    "cpdd",
+    "cambodia",
+    "battambang",
+    "phnompenh",
+    "khmer",
+    "kampuchea",
+    "ngo",
 ];
 
 fn argon2() -> Argon2<'static> {
@@ -103,7 +110,11 @@ pub fn weakness(password: &str, email: &str) -> Option<&'static str> {
 /// zxcvbn's estimate, knowing the user's e-mail and the words of this place.
 fn is_guessable(password: &str, email: &str) -> bool {
     let mut known: Vec<&str> = LOCAL_WORDS.to_vec();
-    known.extend(email.split(['@', '.', '-', '_']).filter(|part| !part.is_empty()));
+    known.extend(
+        email
+            .split(['@', '.', '-', '_'])
+            .filter(|part| !part.is_empty()),
+    );
     known.push(email);
     zxcvbn::zxcvbn(password, &known).score() < MIN_SCORE
 }
@@ -129,7 +140,12 @@ mod tests {
         );
         assert_eq!(weakness("river-lotus-kampot-42", "a@b.org"), None);
         // The 45-entry list let these through.
-        for guessable in ["Cambodia2021!", "Battambang2024", "P@ssw0rd2021!", "Password1234!"] {
+        for guessable in [
+            "Cambodia2021!",
+            "Battambang2024",
+            "P@ssw0rd2021!",
+            "Password1234!",
+        ] {
             assert_eq!(
                 weakness(guessable, "a@b.org"),
                 Some("password-too-common"),
@@ -137,7 +153,11 @@ mod tests {
             );
         }
         let passphrase = "a".repeat(32) + &"b".repeat(32);
-        assert_eq!(weakness(&passphrase, "a@b.org"), None, "64 characters and more");
+        assert_eq!(
+            weakness(&passphrase, "a@b.org"),
+            None,
+            "64 characters and more"
+        );
     }
 
     #[test]

@@ -245,8 +245,16 @@ pub fn internal_text_scope(user: &impl Principal) -> InternalScope {
     let own = || user.districts().to_vec();
     InternalScope {
         everywhere: staff,
-        districts: if user.role() == Role::Ngo { own() } else { Vec::new() },
-        meeting_districts: if user.role() == Role::Sna { own() } else { Vec::new() },
+        districts: if user.role() == Role::Ngo {
+            own()
+        } else {
+            Vec::new()
+        },
+        meeting_districts: if user.role() == Role::Sna {
+            own()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -428,7 +436,11 @@ mod tests {
             let user = User(role, vec!["0203".into()]);
             let reads = |scope| allows(&user, Action::ReadInternalText, scope);
             let staff = matches!(role, Role::Admin | Role::Secretariat);
-            assert_eq!(reads(field_work("0203", true)), staff || role == Role::Ngo, "{role:?}");
+            assert_eq!(
+                reads(field_work("0203", true)),
+                staff || role == Role::Ngo,
+                "{role:?}"
+            );
             assert_eq!(
                 reads(field_work("0203", false)),
                 staff || matches!(role, Role::Ngo | Role::Sna),

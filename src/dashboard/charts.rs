@@ -4,8 +4,8 @@
 
 use super::figures::{DistrictFigures, Figures};
 use super::people::{People, drawable};
-use crate::disclosure::Shown;
 use crate::action_plans::STATUSES;
+use crate::disclosure::Shown;
 use crate::web::Ctx;
 
 /// Horizontal bars, each split into coloured parts, with a label above and the

@@ -19,12 +19,12 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::activities::form::{GROUPS, KINDS};
-use crate::web::percent;
 use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::disclosure::BySex;
 use crate::error::{AppError, render};
 use crate::web::forms::FieldErrors;
+use crate::web::percent;
 use crate::web::{Ctx, Page};
 use figures::{DistrictFigures, Figures};
 use filters::{Filters, Reader};

@@ -290,12 +290,20 @@ struct Downloaded {
 
 /// Data about citizens leaves the system through an export: each one is in the
 /// audit log as `exported` when the whole file went out, `export_failed` when not.
-async fn record_export(pool: &PgPool, downloaded: &Downloaded, completed: bool) -> Result<(), sqlx::Error> {
+async fn record_export(
+    pool: &PgPool,
+    downloaded: &Downloaded,
+    completed: bool,
+) -> Result<(), sqlx::Error> {
     audit::record(
         pool,
         Event {
             actor_id: Some(downloaded.user_id),
-            action: if completed { "exported" } else { "export_failed" },
+            action: if completed {
+                "exported"
+            } else {
+                "export_failed"
+            },
             entity: "export",
             entity_id: Some(downloaded.file.clone()),
             summary: downloaded.filters.clone(),

@@ -235,7 +235,10 @@ fn participants(
     let (by_sex, shown) = if complete {
         BySex::with_parts(female, total - female, &totals, blurred)
     } else {
-        let single = totals.iter().map(|count| Shown::single(*count, blurred)).collect();
+        let single = totals
+            .iter()
+            .map(|count| Shown::single(*count, blurred))
+            .collect();
         (BySex::new(female, total - female, blurred), single)
     };
     (by_sex, activities.into_iter().zip(shown).collect())
@@ -340,7 +343,13 @@ async fn show(
     )
     .fetch_all(&pool)
     .await?;
-    let (participants, activities) = participants(&user, &district.code, district.female, district.total, activities);
+    let (participants, activities) = participants(
+        &user,
+        &district.code,
+        district.female,
+        district.total,
+        activities,
+    );
     render(&DistrictPage {
         lists,
         plans,

@@ -60,9 +60,18 @@ impl ItemForm {
         evidence.sort();
         evidence.dedup();
         vec![
-            (ctx.t("recommendation-text-en"), self.text_en.trim().to_owned()),
-            (ctx.t("recommendation-text-km"), self.text_km.trim().to_owned()),
-            (ctx.t("recommendation-addressee"), ctx.label("addressee", &self.addressee)),
+            (
+                ctx.t("recommendation-text-en"),
+                self.text_en.trim().to_owned(),
+            ),
+            (
+                ctx.t("recommendation-text-km"),
+                self.text_km.trim().to_owned(),
+            ),
+            (
+                ctx.t("recommendation-addressee"),
+                ctx.label("addressee", &self.addressee),
+            ),
             (ctx.t("recommendation-theme"), theme),
             (ctx.t("recommendation-evidence"), evidence.join(", ")),
         ]

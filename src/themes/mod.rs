@@ -186,19 +186,40 @@ async fn create(
 
 /// A theme's values as the conflict box names them.
 fn labelled(ctx: &Ctx, theme: &ThemeRow) -> Vec<Field> {
-    theme_fields(ctx, &theme.name_en, &theme.name_km, theme.position, theme.active)
+    theme_fields(
+        ctx,
+        &theme.name_en,
+        &theme.name_km,
+        theme.position,
+        theme.active,
+    )
 }
 
 fn labelled_valid(ctx: &Ctx, theme: &ValidTheme) -> Vec<Field> {
-    theme_fields(ctx, &theme.name_en, &theme.name_km, theme.position, theme.active)
+    theme_fields(
+        ctx,
+        &theme.name_en,
+        &theme.name_km,
+        theme.position,
+        theme.active,
+    )
 }
 
-fn theme_fields(ctx: &Ctx, name_en: &str, name_km: &str, position: i32, active: bool) -> Vec<Field> {
+fn theme_fields(
+    ctx: &Ctx,
+    name_en: &str,
+    name_km: &str,
+    position: i32,
+    active: bool,
+) -> Vec<Field> {
     vec![
         (ctx.t("field-name-en"), name_en.to_owned()),
         (ctx.t("field-name-km"), name_km.to_owned()),
         (ctx.t("theme-position"), position.to_string()),
-        (ctx.t("theme-active"), ctx.t(if active { "yes" } else { "no" })),
+        (
+            ctx.t("theme-active"),
+            ctx.t(if active { "yes" } else { "no" }),
+        ),
     ]
 }
 
@@ -254,10 +275,14 @@ async fn update(
     if updated == 0 {
         drop(tx);
         let mut rows = themes(&pool).await?;
-        let stored = rows.iter_mut().find(|row| row.id == id).ok_or(AppError::NotFound)?;
+        let stored = rows
+            .iter_mut()
+            .find(|row| row.id == id)
+            .ok_or(AppError::NotFound)?;
         if stored.version != expected.number() {
             // The row shows what this user typed, at the version now stored.
-            let theirs = versioned::changed_since(labelled(&ctx, stored), &labelled_valid(&ctx, &valid));
+            let theirs =
+                versioned::changed_since(labelled(&ctx, stored), &labelled_valid(&ctx, &valid));
             stored.name_en = valid.name_en;
             stored.name_km = valid.name_km;
             stored.position = valid.position;

@@ -61,7 +61,10 @@ pub async fn protect(
     if is_cross_site(request.headers()) {
         return AppError::CsrfRejected.into_response();
     }
-    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
     let writer = request
         .extensions()
         .get::<CurrentUser>()

@@ -1,12 +1,12 @@
 //! `?lang=km` or `?lang=en` on any URL switches the language: remembered in a
 //! cookie and, for a signed-in user, as their preference.
 
+use crate::app::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
-use crate::app::AppState;
 
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;

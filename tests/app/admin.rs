@@ -35,7 +35,11 @@ async fn an_administrator_creates_a_user_who_can_then_sign_in() {
             ],
         )
         .await;
-    assert_eq!(created.status, StatusCode::OK, "the password is on the answer itself");
+    assert_eq!(
+        created.status,
+        StatusCode::OK,
+        "the password is on the answer itself"
+    );
     let password = shown_password(&created.body);
     let id = app.user_id("sophea@ctod.example").await;
     let later = admin.get(&format!("/admin/users/{id}")).await;

@@ -77,7 +77,10 @@ fn answer(method: &str, route: &str) -> Answer {
     use Answer::{Always, Once};
     match (method, route) {
         // Signed in, the sign-in page sends people home.
-        ("GET", "/login") => Once { first: 200, then: 303 },
+        ("GET", "/login") => Once {
+            first: 200,
+            then: 303,
+        },
         ("POST", "/login") => Always(401),
         // An upload sent as a plain form is not one.
         ("POST", "/activities/{id}/attachments")
@@ -95,12 +98,16 @@ fn answer(method: &str, route: &str) -> Answer {
         ("POST", "/case-studies/{id}/submit")
         | ("POST", "/case-studies/{id}/publish")
         | ("POST", "/case-studies/{id}/archive")
-        | ("POST", "/recommendation-lists/{id}/submit") => Once { first: 303, then: 409 },
+        | ("POST", "/recommendation-lists/{id}/submit") => Once {
+            first: 303,
+            then: 409,
+        },
         // Bavel's endorsed list has been reopened already (`reopened`).
         ("POST", "/recommendation-lists/{id}/reopen") => Always(409),
-        ("POST", "/recommendation-lists/{id}/recommendations/{item}/delete") => {
-            Once { first: 303, then: 404 }
-        }
+        ("POST", "/recommendation-lists/{id}/recommendations/{item}/delete") => Once {
+            first: 303,
+            then: 404,
+        },
         ("GET", _) => Always(200),
         _ => Always(422),
     }

@@ -592,8 +592,16 @@ async fn officials_do_not_read_what_citizens_said_alone_and_other_districts_read
     };
     let official = app.login_as("sna@battambang.example").await;
     let page = official.get(&format!("/activities/{fgd}")).await;
-    assert_eq!(page.status, StatusCode::OK, "the official reads the FGD's counts");
-    assert_eq!(reads(&page.body, "fgd"), [false; 3], "but not what citizens said alone");
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "the official reads the FGD's counts"
+    );
+    assert_eq!(
+        reads(&page.body, "fgd"),
+        [false; 3],
+        "but not what citizens said alone"
+    );
     let page = official.get(&format!("/activities/{consultation}")).await;
     assert_eq!(
         reads(&page.body, "joint_consultation"),
@@ -602,16 +610,30 @@ async fn officials_do_not_read_what_citizens_said_alone_and_other_districts_read
     );
     let ctod = app.login_as("ngo@ctod.example").await;
     let page = ctod.get(&format!("/activities/{fgd}")).await;
-    assert_eq!(reads(&page.body, "fgd"), [true; 3], "the NGO of the district");
+    assert_eq!(
+        reads(&page.body, "fgd"),
+        [true; 3],
+        "the NGO of the district"
+    );
     for email in ["ngo@as.example", "sna@banan.example"] {
         let visitor = app.login_as(email).await;
         let page = visitor.get(&format!("/activities/{fgd}")).await;
         assert_eq!(page.status, StatusCode::OK, "{email}: published work");
-        assert_eq!(reads(&page.body, "fgd"), [false; 3], "{email} reads as a donor");
+        assert_eq!(
+            reads(&page.body, "fgd"),
+            [false; 3],
+            "{email} reads as a donor"
+        );
         let search = visitor.get("/activities?q=SUMMARY-fgd").await;
-        assert!(!search.body.contains(&format!("/activities/{fgd}\"")), "{email}");
+        assert!(
+            !search.body.contains(&format!("/activities/{fgd}\"")),
+            "{email}"
+        );
         let export = visitor.get_bytes("/exports/findings.csv").await;
-        assert!(!String::from_utf8_lossy(&export).contains("INTERNAL-fgd"), "{email}");
+        assert!(
+            !String::from_utf8_lossy(&export).contains("INTERNAL-fgd"),
+            "{email}"
+        );
     }
     let export = official.get_bytes("/exports/findings.csv").await;
     let export = String::from_utf8_lossy(&export);

@@ -37,7 +37,8 @@ impl Random {
 /// A value as it goes into a form body: already percent-encoded, or raw bytes
 /// that are not (broken encodings, invalid UTF-8).
 fn hostile_value(random: &mut Random, broken_bytes: bool) -> String {
-    let encode = |text: &str| serde_urlencoded::to_string([("", text)]).unwrap_or_default()[1..].to_owned();
+    let encode =
+        |text: &str| serde_urlencoded::to_string([("", text)]).unwrap_or_default()[1..].to_owned();
     // Without broken bytes, only values a form could carry reach the handlers.
     let first = if broken_bytes { 0 } else { 4 };
     match first + random.below(16 - first) {
@@ -48,7 +49,13 @@ fn hostile_value(random: &mut Random, broken_bytes: bool) -> String {
         4 => encode(&"ស".repeat(6_000)),
         5 => encode("99999999999999999999999"),
         6 => encode(random.pick(&["-1", "-2147483649", "2147483648", "0", "1e9"])),
-        7 => encode(random.pick(&["2021-02-30", "0000-00-00", "9999-12-31", "21-10-2021", "-2021-01-01"])),
+        7 => encode(random.pick(&[
+            "2021-02-30",
+            "0000-00-00",
+            "9999-12-31",
+            "21-10-2021",
+            "-2021-01-01",
+        ])),
         8 => encode(random.pick(&["abc", "true", "[]", "{}", "null", "NaN"])),
         9 => String::new(),
         10 => encode("' or 1=1 --"),
@@ -77,7 +84,12 @@ fn forms_in(html: &str) -> Vec<FormTarget> {
             if !tag.contains(r#"method="post""#) {
                 return None;
             }
-            let action = tag.split(r#"action=""#).nth(1)?.split('"').next()?.replace("&amp;", "&");
+            let action = tag
+                .split(r#"action=""#)
+                .nth(1)?
+                .split('"')
+                .next()?
+                .replace("&amp;", "&");
             let body = rest.split("</form>").next().unwrap_or_default();
             let fields: BTreeSet<String> = body
                 .split(r#"name=""#)
@@ -97,9 +109,15 @@ fn forms_in(html: &str) -> Vec<FormTarget> {
 
 /// Forms that would end the fuzzing person's own session or access.
 fn ends_the_session(action: &str) -> bool {
-    ["/logout", "/reset-password", "/deactivate", "/account/password", "/account"]
-        .iter()
-        .any(|end| action.ends_with(end))
+    [
+        "/logout",
+        "/reset-password",
+        "/deactivate",
+        "/account/password",
+        "/account",
+    ]
+    .iter()
+    .any(|end| action.ends_with(end))
 }
 
 /// Every form on the pages `visitor` reaches from the home page.
@@ -128,7 +146,13 @@ async fn discover_forms(visitor: &Visitor, limit: usize) -> Vec<FormTarget> {
                 .filter(|href| href.starts_with('/') && !href.starts_with("/static"))
                 .filter(|href| !href.starts_with("/exports/") && !href.starts_with("/attachments/"))
                 .filter(|href| !href.contains("lang="))
-                .map(|href| href.replace("&amp;", "&").split('#').next().unwrap_or_default().to_owned()),
+                .map(|href| {
+                    href.replace("&amp;", "&")
+                        .split('#')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                }),
         );
     }
     forms.into_iter().collect()
@@ -150,7 +174,10 @@ fn hostile_body(form: &FormTarget, random: &mut Random, token: &str) -> String {
         }
     }
     if random.below(4) == 0 {
-        pairs.push(format!("unexpected={}", hostile_value(random, broken_bytes)));
+        pairs.push(format!(
+            "unexpected={}",
+            hostile_value(random, broken_bytes)
+        ));
     }
     pairs.join("&")
 }
@@ -179,12 +206,31 @@ async fn table_counts(app: &TestApp) -> BTreeMap<String, i64> {
 
 /// The searches and filters that read query strings.
 const SEARCHES: [(&str, &[&str]); 9] = [
-    ("/activities", &["q", "study", "province", "district", "kind", "from", "to", "sort", "page"]),
-    ("/case-studies", &["q", "study", "province", "district", "status", "from", "to", "sort", "page"]),
+    (
+        "/activities",
+        &[
+            "q", "study", "province", "district", "kind", "from", "to", "sort", "page",
+        ],
+    ),
+    (
+        "/case-studies",
+        &[
+            "q", "study", "province", "district", "status", "from", "to", "sort", "page",
+        ],
+    ),
     ("/districts", &["q", "province"]),
-    ("/dashboard", &["study", "province", "district", "from", "to", "map", "page"]),
-    ("/exports/activities.csv", &["study", "province", "district", "from", "to"]),
-    ("/recommendation-lists", &["study", "province", "district", "status", "page"]),
+    (
+        "/dashboard",
+        &["study", "province", "district", "from", "to", "map", "page"],
+    ),
+    (
+        "/exports/activities.csv",
+        &["study", "province", "district", "from", "to"],
+    ),
+    (
+        "/recommendation-lists",
+        &["study", "province", "district", "status", "page"],
+    ),
     ("/action-plans", &["province", "district", "status", "page"]),
     ("/admin/users", &["q", "role"]),
     ("/admin/audit", &["actor", "action", "from", "to", "page"]),
@@ -225,13 +271,17 @@ async fn thousands_of_hostile_requests_get_no_server_error_and_refusals_write_no
                 let before = table_counts(&app).await;
                 let request = visitor.client.post(app.url(&form.action));
                 let response = if form.multipart {
-                    let mut multipart = reqwest::multipart::Form::new().text("csrf_token", token.clone());
+                    let mut multipart =
+                        reqwest::multipart::Form::new().text("csrf_token", token.clone());
                     let broken_bytes = random.below(3) == 0;
                     for field in &form.fields {
                         let value = hostile_value(&mut random, broken_bytes);
                         let raw: Vec<u8> = percent_encoding::percent_decode_str(&value).collect();
                         multipart = if field == "file" {
-                            multipart.part("file", reqwest::multipart::Part::bytes(raw).file_name("x.pdf"))
+                            multipart.part(
+                                "file",
+                                reqwest::multipart::Part::bytes(raw).file_name("x.pdf"),
+                            )
                         } else {
                             multipart.part(field.clone(), reqwest::multipart::Part::bytes(raw))
                         };
@@ -257,7 +307,10 @@ async fn thousands_of_hostile_requests_get_no_server_error_and_refusals_write_no
                         failures.push(format!(
                             "{status} from POST {} as {person} still wrote: {:?}",
                             form.action,
-                            after.iter().filter(|(table, count)| before.get(*table) != Some(count)).collect::<Vec<_>>()
+                            after
+                                .iter()
+                                .filter(|(table, count)| before.get(*table) != Some(count))
+                                .collect::<Vec<_>>()
                         ));
                     }
                 }
@@ -269,7 +322,10 @@ async fn thousands_of_hostile_requests_get_no_server_error_and_refusals_write_no
                 let broken_bytes = random.below(3) == 0;
                 for field in fields {
                     if random.below(3) > 0 {
-                        query.push(format!("{field}={}", hostile_value(&mut random, broken_bytes)));
+                        query.push(format!(
+                            "{field}={}",
+                            hostile_value(&mut random, broken_bytes)
+                        ));
                     }
                 }
                 let url = format!("{path}?{}", query.join("&"));

@@ -108,14 +108,25 @@ struct Seen {
 /// A line of counts that add up: its parts and its total. Exactly one hidden
 /// count would give it away; all exact ones must add up, or the marks lie.
 fn check_line(parts: &[Count], total: Count, place: &str, seen: &mut Seen) {
-    let hidden = parts.iter().chain([&total]).filter(|count| **count == Count::Hidden).count();
+    let hidden = parts
+        .iter()
+        .chain([&total])
+        .filter(|count| **count == Count::Hidden)
+        .count();
     assert_ne!(hidden, 1, "one hidden count can be worked out: {place}");
     if hidden == 0 {
-        let sum: i64 = parts.iter().filter_map(|count| match count {
-            Count::Exact(n) => Some(*n),
-            Count::Hidden => None,
-        }).sum();
-        assert_eq!(Count::Exact(sum), total, "the parts add up to the total: {place}");
+        let sum: i64 = parts
+            .iter()
+            .filter_map(|count| match count {
+                Count::Exact(n) => Some(*n),
+                Count::Hidden => None,
+            })
+            .sum();
+        assert_eq!(
+            Count::Exact(sum),
+            total,
+            "the parts add up to the total: {place}"
+        );
     }
     seen.relations += 1;
 }
@@ -138,7 +149,12 @@ fn check_tables(html: &str, place: &str, seen: &mut Seen) {
                 .collect();
             // A totals row's cells are column totals, checked below.
             if !parts.is_empty() && totals.len() == 1 {
-                check_line(&parts, totals[0], &format!("{place} table {number} row {row_number}"), seen);
+                check_line(
+                    &parts,
+                    totals[0],
+                    &format!("{place} table {number} row {row_number}"),
+                    seen,
+                );
             }
         }
         let Some((_, totals_row)) = table.iter().find(|(totals, _)| *totals) else {
@@ -152,7 +168,12 @@ fn check_tables(html: &str, place: &str, seen: &mut Seen) {
                 .filter_map(|(_, cells)| cells.get(column).cloned().flatten())
                 .map(|(_, count)| count)
                 .collect();
-            check_line(&parts, *total, &format!("{place} table {number} column {column}"), seen);
+            check_line(
+                &parts,
+                *total,
+                &format!("{place} table {number} column {column}"),
+                seen,
+            );
         }
     }
 }
@@ -227,7 +248,14 @@ fn export_relations(header: &csv::StringRecord) -> Vec<(Vec<usize>, usize)> {
 fn is_people_column(name: &str) -> bool {
     name.ends_with("_female")
         || name.ends_with("_male")
-        || ["participants", "female", "male", "youth", "persons_with_disabilities"].contains(&name)
+        || [
+            "participants",
+            "female",
+            "male",
+            "youth",
+            "persons_with_disabilities",
+        ]
+        .contains(&name)
 }
 
 /// An export as a donor gets it: no small count in any column of people, and
@@ -241,23 +269,37 @@ fn check_export(rows: &[Vec<String>], file: &str, seen: &mut Seen) {
         for (name, value) in header.iter().zip(row) {
             if is_people_column(name) && !value.is_empty() {
                 match parse_count(value) {
-                    Count::Exact(n) => assert!(!(1..5).contains(&n), "{file} row {number} {name}: {n}"),
+                    Count::Exact(n) => {
+                        assert!(!(1..5).contains(&n), "{file} row {number} {name}: {n}")
+                    }
                     Count::Hidden => seen.hidden += 1,
                 }
             }
         }
         if file.starts_with("activities") {
             for (parts, total) in export_relations(&header) {
-                let parts: Vec<Count> = parts.iter().map(|index| parse_count(&row[*index])).collect();
-                check_line(&parts, parse_count(&row[total]), &format!("{file} row {number}"), seen);
+                let parts: Vec<Count> = parts
+                    .iter()
+                    .map(|index| parse_count(&row[*index]))
+                    .collect();
+                check_line(
+                    &parts,
+                    parse_count(&row[total]),
+                    &format!("{file} row {number}"),
+                    seen,
+                );
             }
         }
     }
 }
 
 fn csv_table(bytes: &[u8]) -> Vec<Vec<String>> {
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").expect("byte-order mark");
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text);
+    let text = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("byte-order mark");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text);
     reader
         .records()
         .map(|row| row.expect("row").iter().map(str::to_owned).collect())
@@ -266,9 +308,11 @@ fn csv_table(bytes: &[u8]) -> Vec<Vec<String>> {
 
 fn xlsx_table(bytes: Vec<u8>) -> Vec<Vec<String>> {
     use calamine::Reader as _;
-    let mut workbook =
-        calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("a workbook");
-    let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("readable");
+    let mut workbook = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("a workbook");
+    let sheet = workbook
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
     sheet
         .rows()
         .map(|row| row.iter().map(|cell| cell.to_string()).collect())
@@ -312,12 +356,21 @@ async fn no_donor_page_or_export_shows_or_gives_away_a_count_of_one_to_four() {
     }
     assert!(pages.len() > 20, "the walk reached {} pages", pages.len());
     assert!(
-        pages.iter().any(|(path, _)| path.starts_with("/activities/"))
-            && pages.iter().any(|(path, _)| path.starts_with("/case-studies/"))
-            && pages.iter().any(|(path, _)| path.starts_with("/districts/")),
+        pages
+            .iter()
+            .any(|(path, _)| path.starts_with("/activities/"))
+            && pages
+                .iter()
+                .any(|(path, _)| path.starts_with("/case-studies/"))
+            && pages
+                .iter()
+                .any(|(path, _)| path.starts_with("/districts/")),
         "activities, case studies and districts were among them"
     );
-    assert!(seen.hidden > 10, "small counts were there to hide: {seen:?}");
+    assert!(
+        seen.hidden > 10,
+        "small counts were there to hide: {seen:?}"
+    );
     assert!(seen.relations > 50, "totals were there to check: {seen:?}");
 
     // The secretariat sees the same pages with every count as it is.
@@ -328,7 +381,10 @@ async fn no_donor_page_or_export_shows_or_gives_away_a_count_of_one_to_four() {
     .fetch_one(&app.pool)
     .await
     .expect("the small group");
-    let staff_view = secretariat.get(&format!("/activities/{activity}")).await.body;
+    let staff_view = secretariat
+        .get(&format!("/activities/{activity}"))
+        .await
+        .body;
     assert!(marked_counts(&staff_view).contains(&("part".into(), Count::Exact(3))));
     assert!(!staff_view.contains("&#60;5"));
     let donor_view = donor.get(&format!("/activities/{activity}")).await.body;
@@ -351,7 +407,11 @@ async fn other_districts_and_officials_see_small_counts_as_donors_do() {
     // are not the NGO that met the citizens.
     let ctod = app.login_as("ngo@ctod.example").await.get(&path).await.body;
     assert!(exact(&ctod));
-    for email in ["ngo@as.example", "sna@battambang.example", "sna@banan.example"] {
+    for email in [
+        "ngo@as.example",
+        "sna@battambang.example",
+        "sna@banan.example",
+    ] {
         let page = app.login_as(email).await.get(&path).await;
         assert_eq!(page.status, StatusCode::OK, "{email}");
         assert!(!exact(&page.body), "{email}");

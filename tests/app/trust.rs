@@ -75,7 +75,8 @@ async fn every_export_arrives_whole_when_the_browser_accepts_gzip() {
         20
     );
     assert_eq!(
-        app.count("audit_events where action = 'export_failed'").await,
+        app.count("audit_events where action = 'export_failed'")
+            .await,
         0
     );
 }
@@ -130,7 +131,11 @@ async fn nul_bytes_and_broken_utf8_are_refused_before_anything_is_stored() {
         .send()
         .await
         .expect("sign in");
-    assert_eq!(login.status(), StatusCode::BAD_REQUEST, "a NUL in the sign-in form");
+    assert_eq!(
+        login.status(),
+        StatusCode::BAD_REQUEST,
+        "a NUL in the sign-in form"
+    );
     let ngo = app.login_as("ngo@ctod.example").await;
     for path in [
         "/activities?q=%00",
@@ -139,7 +144,11 @@ async fn nul_bytes_and_broken_utf8_are_refused_before_anything_is_stored() {
         "/districts?q=a%00b",
         "/dashboard?district=%C3%28",
     ] {
-        assert_eq!(ngo.get(path).await.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            ngo.get(path).await.status,
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
     }
     let activities = app.count("activities").await;
     let attachments = app.count("attachments").await;
@@ -198,7 +207,10 @@ async fn bodies_over_their_limit_are_refused_before_they_are_read() {
     // 20 MB to the sign-in form, ten times: refused without being held.
     let before = resident_kb();
     for _ in 0..10 {
-        let body = format!("csrf_token={token}&email=x%40y.org&password={}", "a".repeat(20 << 20));
+        let body = format!(
+            "csrf_token={token}&email=x%40y.org&password={}",
+            "a".repeat(20 << 20)
+        );
         let response = visitor
             .client
             .post(app.url("/login"))
@@ -269,10 +281,11 @@ async fn bodies_over_their_limit_are_refused_before_they_are_read() {
 async fn the_app_serves_as_a_role_that_cannot_rewrite_the_audit_log() {
     let app = spawn_app().await;
     app.login_as("ngo@ctod.example").await;
-    let superuser: bool = sqlx::query_scalar("select rolsuper from pg_roles where rolname = current_user")
-        .fetch_one(&app.app_pool)
-        .await
-        .expect("role");
+    let superuser: bool =
+        sqlx::query_scalar("select rolsuper from pg_roles where rolname = current_user")
+            .fetch_one(&app.app_pool)
+            .await
+            .expect("role");
     assert!(!superuser);
     let events = app.count("audit_events").await;
     assert!(events > 0, "signing in left an event");
@@ -308,7 +321,10 @@ async fn refused_requests_are_recorded_and_repeats_counted() {
     let admin = app.login_as("admin@cpdd.example").await;
     let donor = app.login_as("donor@donor.example").await;
     for _ in 0..3 {
-        assert_eq!(donor.get("/admin/users").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            donor.get("/admin/users").await.status,
+            StatusCode::FORBIDDEN
+        );
     }
     let forged = donor.post_raw("/logout", &[("csrf_token", "wrong")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
@@ -325,11 +341,19 @@ async fn refused_requests_are_recorded_and_repeats_counted() {
     .fetch_all(&app.pool)
     .await
     .expect("refusals");
-    assert!(rows.contains(&("forbidden".into(), "/admin/users".into(), 3, true)), "{rows:?}");
-    assert!(rows.contains(&("csrf".into(), "/logout".into(), 1, true)), "{rows:?}");
+    assert!(
+        rows.contains(&("forbidden".into(), "/admin/users".into(), 3, true)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("csrf".into(), "/logout".into(), 1, true)),
+        "{rows:?}"
+    );
     assert!(
         rows.iter()
-            .any(|(kind, route, count, _)| kind == "rate_limited" && route == "/login" && *count >= 1),
+            .any(|(kind, route, count, _)| kind == "rate_limited"
+                && route == "/login"
+                && *count >= 1),
         "{rows:?}"
     );
     let audit = admin.get("/admin/audit").await;
@@ -377,7 +401,13 @@ async fn signed_in_pages_are_never_stored_and_https_cookies_are_locked_down() {
         .find(|cookie| cookie.starts_with("lang="))
         .expect("the language cookie");
     assert!(lang.contains("Secure"), "{lang}");
-    let plain = app.visitor().client.get(app.url("/login")).send().await.expect("page");
+    let plain = app
+        .visitor()
+        .client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("page");
     assert!(plain.headers().get("strict-transport-security").is_none());
 }
 
@@ -386,15 +416,22 @@ async fn search_terms_are_text_not_patterns() {
     let app = spawn_app().await;
     let secretariat = app.login_as("secretariat@cpdd.example").await;
     let everything = secretariat.get("/activities").await.body;
-    assert!(everything.contains("/activities/"), "the demo has activities");
+    assert!(
+        everything.contains("/activities/"),
+        "the demo has activities"
+    );
     for wildcard in ["%25", "_", "%5C"] {
-        let found = secretariat
-            .get(&format!("/activities?q={wildcard}"))
-            .await;
+        let found = secretariat.get(&format!("/activities?q={wildcard}")).await;
         assert_eq!(found.status, StatusCode::OK);
-        assert!(!found.body.contains(r#"<a href="/activities/"#), "q={wildcard}");
+        assert!(
+            !found.body.contains(r#"<a href="/activities/"#),
+            "q={wildcard}"
+        );
         let districts = secretariat.get(&format!("/districts?q={wildcard}")).await;
-        assert!(!districts.body.contains(r#"href="/districts/0203""#), "q={wildcard}");
+        assert!(
+            !districts.body.contains(r#"href="/districts/0203""#),
+            "q={wildcard}"
+        );
     }
     let bavel = secretariat.get("/districts?q=bav").await;
     assert!(bavel.body.contains(r#"href="/districts/0204""#));

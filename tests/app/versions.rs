@@ -25,21 +25,30 @@ fn form_fields(html: &str) -> Vec<(String, String)> {
     };
     let mut fields = Vec::new();
     for tag in form.split('<').skip(1) {
-        let Some(name) = attribute(tag, "name") else { continue };
+        let Some(name) = attribute(tag, "name") else {
+            continue;
+        };
         if tag.starts_with("input") {
             let checkbox = tag.contains("type=\"checkbox\"");
             if checkbox && !tag.contains(" checked") {
                 continue;
             }
-            let value = attribute(tag, "value").unwrap_or_else(|| if checkbox { "on".into() } else { String::new() });
+            let value = attribute(tag, "value")
+                .unwrap_or_else(|| if checkbox { "on".into() } else { String::new() });
             fields.push((name, value));
         } else if tag.starts_with("textarea") {
-            let text = tag.split_once('>').map(|(_, text)| text).unwrap_or_default();
+            let text = tag
+                .split_once('>')
+                .map(|(_, text)| text)
+                .unwrap_or_default();
             fields.push((name, text.replace("&#38;", "&")));
         } else if tag.starts_with("select") {
             let select = &form[form.find(tag).unwrap_or(0)..];
             let select = select.split("</select>").next().unwrap_or_default();
-            if let Some(option) = select.split("<option").find(|option| option.contains(" selected")) {
+            if let Some(option) = select
+                .split("<option")
+                .find(|option| option.contains(" selected"))
+            {
                 fields.push((name, attribute(option, "value").unwrap_or_default()));
             }
         }
@@ -56,7 +65,11 @@ fn set(fields: &mut [(String, String)], name: &str, value: &str) {
 }
 
 /// Sends a form's fields as a browser would.
-async fn submit(visitor: &Visitor, action: &str, fields: &[(String, String)]) -> crate::helpers::Page {
+async fn submit(
+    visitor: &Visitor,
+    action: &str,
+    fields: &[(String, String)],
+) -> crate::helpers::Page {
     let body: Vec<(&str, &str)> = fields
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
@@ -65,16 +78,15 @@ async fn submit(visitor: &Visitor, action: &str, fields: &[(String, String)]) ->
 }
 
 /// Opens the edit form in two tabs; the second saves `field` as `theirs`, then
-/// the first sends it as `ours`: 409, our input kept, theirs listed, the
-/// record still as they saved it.
+/// the first sends it as `ours` (`values` is `(ours, theirs)`): 409, our input
+/// kept, theirs listed, the record still as they saved it.
 async fn a_stale_save_is_refused(
     app: &TestApp,
     visitor: &Visitor,
     edit: &str,
     action: &str,
     field: &str,
-    ours: &str,
-    theirs: &str,
+    (ours, theirs): (&str, &str),
     stored: &str,
 ) {
     let page = visitor.get(edit).await;
@@ -83,13 +95,29 @@ async fn a_stale_save_is_refused(
     let mut other_tab = form_fields(&visitor.get(edit).await.body);
     set(&mut other_tab, field, theirs);
     let first = submit(visitor, action, &other_tab).await;
-    assert_eq!(first.status, StatusCode::SEE_OTHER, "{action}: the other tab saves: {}", first.body);
+    assert_eq!(
+        first.status,
+        StatusCode::SEE_OTHER,
+        "{action}: the other tab saves: {}",
+        first.body
+    );
     set(&mut fields, field, ours);
     let answer = submit(visitor, action, &fields).await;
-    assert_eq!(answer.status, StatusCode::CONFLICT, "{action}: {}", answer.body);
-    assert!(answer.body.contains("id=\"conflict\""), "{action}: the conflict is explained");
+    assert_eq!(
+        answer.status,
+        StatusCode::CONFLICT,
+        "{action}: {}",
+        answer.body
+    );
+    assert!(
+        answer.body.contains("id=\"conflict\""),
+        "{action}: the conflict is explained"
+    );
     assert!(answer.body.contains(ours), "{action}: our input is kept");
-    assert!(answer.body.contains(theirs), "{action}: what they saved is listed");
+    assert!(
+        answer.body.contains(theirs),
+        "{action}: what they saved is listed"
+    );
     let now: String = sqlx::query_scalar(stored)
         .fetch_one(&app.pool)
         .await
@@ -97,7 +125,11 @@ async fn a_stale_save_is_refused(
     assert_eq!(now, theirs, "{action}: the stale form wrote nothing");
     // Sent again from the form as it came back, it saves.
     let saved = submit(visitor, action, &form_fields(&answer.body)).await;
-    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{action}: saved the second time");
+    assert_eq!(
+        saved.status,
+        StatusCode::SEE_OTHER,
+        "{action}: saved the second time"
+    );
     let now: String = sqlx::query_scalar(stored)
         .fetch_one(&app.pool)
         .await
@@ -106,7 +138,10 @@ async fn a_stale_save_is_refused(
 }
 
 async fn id(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&app.pool).await.expect(sql)
+    sqlx::query_scalar(sql)
+        .fetch_one(&app.pool)
+        .await
+        .expect(sql)
 }
 
 #[tokio::test]
@@ -116,28 +151,34 @@ async fn every_editable_record_refuses_a_stale_save_and_keeps_the_input() {
     let ngo = app.login_as("ngo@ctod.example").await;
 
     // AS writes the draft of Rotonak Mondol (0207).
-    let case = id(&app, "select id from case_studies where status = 'draft' and district_code = '0207'").await;
+    let case = id(
+        &app,
+        "select id from case_studies where status = 'draft' and district_code = '0207'",
+    )
+    .await;
     a_stale_save_is_refused(
         &app,
         &app.login_as("ngo@as.example").await,
         &format!("/case-studies/{case}/edit"),
         &format!("/case-studies/{case}"),
         "title_en",
-        "Our title",
-        "Their title",
+        ("Our title", "Their title"),
         &format!("select title_en from case_studies where id = {case}"),
     )
     .await;
 
-    let activity = id(&app, "select min(id) from activities where district_code = '0203'").await;
+    let activity = id(
+        &app,
+        "select min(id) from activities where district_code = '0203'",
+    )
+    .await;
     a_stale_save_is_refused(
         &app,
         &ngo,
         &format!("/activities/{activity}/edit"),
         &format!("/activities/{activity}"),
         "place",
-        "Our pagoda",
-        "Their hall",
+        ("Our pagoda", "Their hall"),
         &format!("select place from activities where id = {activity}"),
     )
     .await;
@@ -149,8 +190,7 @@ async fn every_editable_record_refuses_a_stale_save_and_keeps_the_input() {
         &format!("/studies/{study}/edit"),
         &format!("/studies/{study}"),
         "title_en",
-        "Our study",
-        "Their study",
+        ("Our study", "Their study"),
         &format!("select title_en from studies where id = {study}"),
     )
     .await;
@@ -162,8 +202,7 @@ async fn every_editable_record_refuses_a_stale_save_and_keeps_the_input() {
         &format!("/admin/organizations/{organization}"),
         &format!("/admin/organizations/{organization}"),
         "name_en",
-        "Our NGO",
-        "Their NGO",
+        ("Our NGO", "Their NGO"),
         &format!("select name_en from organizations where id = {organization}"),
     )
     .await;
@@ -175,8 +214,7 @@ async fn every_editable_record_refuses_a_stale_save_and_keeps_the_input() {
         &format!("/admin/users/{user}"),
         &format!("/admin/users/{user}"),
         "display_name",
-        "Our name",
-        "Their name",
+        ("Our name", "Their name"),
         &format!("select display_name from users where id = {user}"),
     )
     .await;
@@ -194,8 +232,7 @@ async fn every_editable_record_refuses_a_stale_save_and_keeps_the_input() {
         &format!("/recommendation-lists/{list}/recommendations/{item}"),
         &format!("/recommendation-lists/{list}/recommendations/{item}"),
         "text_en",
-        "Our wording",
-        "Their wording",
+        ("Our wording", "Their wording"),
         &format!("select text_en from recommendations where id = {item}"),
     )
     .await;
@@ -228,7 +265,10 @@ async fn a_stale_theme_edit_is_refused_with_the_input_kept() {
         )
         .await;
     assert_eq!(answer.status, StatusCode::CONFLICT);
-    assert!(answer.body.contains("value=\"Our theme\""), "our input is kept");
+    assert!(
+        answer.body.contains("value=\"Our theme\""),
+        "our input is kept"
+    );
     assert!(answer.body.contains("Their theme"), "theirs is listed");
     let name: String = sqlx::query_scalar("select name_en from themes where id = $1")
         .bind(theme)
