@@ -7,7 +7,7 @@ use calamine::{Data, Reader, Xlsx};
 use reqwest::StatusCode;
 use samleng::geo::import::{self, Source};
 
-use crate::helpers::{TestApp, Visitor, spawn_app};
+use crate::helpers::{TestApp, Visitor, spawn_app, text_of};
 
 /// The text of the headline figure `id` on a dashboard page.
 fn figure(page: &str, id: &str) -> String {
@@ -19,24 +19,10 @@ fn figure(page: &str, id: &str) -> String {
     page[start..]
         .split("</dd>")
         .next()
-        .map(without_tags)
+        .map(text_of)
         .unwrap_or_default()
 }
 
-/// What a reader sees of a piece of HTML.
-fn without_tags(html: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text
-}
 
 /// The cells of the table row whose header is `label`, in the table `id`.
 fn row(page: &str, table: &str, label: &str) -> Vec<String> {
@@ -54,7 +40,7 @@ fn row(page: &str, table: &str, label: &str) -> Vec<String> {
         .skip(1)
         .map(|cell| {
             let cell = &cell[cell.find('>').map_or(0, |end| end + 1)..];
-            without_tags(cell.split("</td>").next().unwrap_or_default())
+            text_of(cell.split("</td>").next().unwrap_or_default())
         })
         .collect()
 }

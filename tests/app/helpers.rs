@@ -348,3 +348,18 @@ async fn page(response: reqwest::Response) -> Page {
         body,
     }
 }
+
+/// What a reader sees of a piece of HTML: its text without the tags.
+pub fn text_of(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, Visitor, spawn_app};
+use crate::helpers::{TestApp, Visitor, spawn_app, text_of};
 
 /// A count as the page shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,20 +29,6 @@ fn parse_count(text: &str) -> Count {
     }
 }
 
-/// What a reader sees of a piece of HTML.
-fn text_of(html: &str) -> String {
-    let mut text = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    text
-}
 
 /// Every element marked as a count of people: (its mark, its count).
 fn marked_counts(html: &str) -> Vec<(String, Count)> {
