@@ -23,7 +23,6 @@ fn figure(page: &str, id: &str) -> String {
         .unwrap_or_default()
 }
 
-
 /// The cells of the table row whose header is `label`, in the table `id`.
 fn row(page: &str, table: &str, label: &str) -> Vec<String> {
     let start = page

@@ -29,7 +29,6 @@ fn parse_count(text: &str) -> Count {
     }
 }
 
-
 /// Every element marked as a count of people: (its mark, its count).
 fn marked_counts(html: &str) -> Vec<(String, Count)> {
     html.split("data-people=\"")
