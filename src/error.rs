@@ -19,8 +19,10 @@ pub enum AppError {
     /// A request that cannot even be read: a form that is not UTF-8, a missing field.
     #[error("bad request")]
     BadRequest,
+    /// Signing in is needed first; afterwards the person lands on `next`, the
+    /// page they asked for (a local path, checked by `web::local_path`).
     #[error("sign-in required")]
-    SignInRequired,
+    SignInRequired(Option<String>),
     /// A request refused for a reason the user can mend; the key names the
     /// message (its `-title` and `-body`).
     #[error("refused: {0}")]
@@ -113,7 +115,11 @@ impl IntoResponse for AppError {
             AppError::TooLarge => {
                 error_page(StatusCode::PAYLOAD_TOO_LARGE, "error-too-large", None)
             }
-            AppError::SignInRequired => Redirect::to("/login").into_response(),
+            AppError::SignInRequired(None) => Redirect::to("/login").into_response(),
+            AppError::SignInRequired(Some(next)) => {
+                let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+                Redirect::to(&format!("/login?{query}")).into_response()
+            }
             AppError::Internal(cause) => {
                 let request_id = format!("{:016x}", rand::random::<u64>());
                 tracing::error!(request_id, error = ?cause, "internal error");

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use crate::auth::password;
 use crate::auth::session::{self, CurrentUser};
 use crate::error::{AppError, render};
 use crate::web::forms::{FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, local_path};
 
 /// Failed sign-ins in a row that lock an account…
 pub const MAX_FAILURES: i32 = 5;
@@ -38,16 +38,32 @@ struct LoginPage {
     ctx: Ctx,
     email: String,
     failed: bool,
+    /// The page to open after signing in.
+    next: String,
 }
 
-async fn login_form(ctx: Ctx) -> Result<Response, AppError> {
+/// Where to go once signed in: the page asked for, if it is one of ours.
+#[derive(Debug, Default, Deserialize)]
+pub struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+impl Next {
+    fn target(&self) -> &str {
+        local_path(&self.next).unwrap_or("/")
+    }
+}
+
+async fn login_form(ctx: Ctx, Query(next): Query<Next>) -> Result<Response, AppError> {
     if ctx.user.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(next.target()).into_response());
     }
     Ok(render(&LoginPage {
         ctx,
         email: String::new(),
         failed: false,
+        next: local_path(&next.next).unwrap_or_default().to_owned(),
     })?
     .into_response())
 }
@@ -58,6 +74,8 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// Signs in. An unknown e-mail, a wrong password, a deactivated or a locked
@@ -95,7 +113,8 @@ pub async fn login(
             )
             .await?;
             session::sign_in(&session, account.id, &account.password_hash).await?;
-            Ok(Redirect::to("/").into_response())
+            let next = Next { next: form.next };
+            Ok(Redirect::to(next.target()).into_response())
         }
         account => {
             let account_id = account.map(|account| account.id);
@@ -111,6 +130,7 @@ pub async fn login(
                 ctx,
                 email: form.email,
                 failed: true,
+                next: local_path(&form.next).unwrap_or_default().to_owned(),
             })?;
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
         }

@@ -185,7 +185,20 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
             .extensions
             .get::<CurrentUser>()
             .cloned()
-            .ok_or(AppError::SignInRequired)
+            .ok_or_else(|| {
+                // A page asked for by a GET opens after signing in; a form sent
+                // after the session ended cannot be replayed that way.
+                let next = (parts.method == axum::http::Method::GET)
+                    .then(|| {
+                        parts
+                            .uri
+                            .path_and_query()
+                            .map(|path| path.as_str().to_owned())
+                    })
+                    .flatten()
+                    .filter(|path| crate::web::local_path(path).is_some_and(|path| path != "/"));
+                AppError::SignInRequired(next)
+            })
     }
 }
 

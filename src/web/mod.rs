@@ -236,6 +236,19 @@ impl Page {
     }
 }
 
+/// `next` if it is a path of this site to send someone to after signing in:
+/// never another site (`//host`, `/\\host`, `https:`), never the sign-in
+/// page itself.
+pub fn local_path(next: &str) -> Option<&str> {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.starts_with("/login")
+        && !next.starts_with("/logout");
+    local.then_some(next)
+}
+
 /// "57%", or "–" when there is nobody to count.
 pub fn percent(part: i64, whole: i64) -> String {
     if whole == 0 {

@@ -166,7 +166,9 @@ fn outcome(page: &Page) -> Outcome {
     assert!(page.status.as_u16() < 500, "server error: {}", page.status);
     match (page.status, page.location.as_deref()) {
         (StatusCode::FORBIDDEN, _) => Outcome::Refused,
-        (StatusCode::SEE_OTHER, Some("/login")) => Outcome::SentToSignIn,
+        (StatusCode::SEE_OTHER, Some(location)) if location.starts_with("/login") => {
+            Outcome::SentToSignIn
+        }
         (status, _) => Outcome::Answered(status.as_u16()),
     }
 }

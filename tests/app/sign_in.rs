@@ -235,3 +235,63 @@ async fn a_bad_password_change_is_refused_and_changes_nothing() {
         .expect("hash");
     assert_eq!(hash_before, hash_after);
 }
+
+#[tokio::test]
+async fn after_signing_in_people_land_on_the_page_they_asked_for_and_never_elsewhere() {
+    let app = spawn_app().await;
+    let visitor = app.visitor();
+    let asked = visitor.get("/activities?district=0203").await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        asked.location.as_deref(),
+        Some("/login?next=%2Factivities%3Fdistrict%3D0203")
+    );
+    let form = visitor
+        .get(asked.location.as_deref().unwrap_or_default())
+        .await;
+    assert!(
+        form.body
+            .contains(r#"<input type="hidden" name="next" value="/activities?district=0203">"#)
+    );
+    let token = form.csrf_token();
+    let signed_in = visitor
+        .post_raw(
+            "/login",
+            &[
+                ("csrf_token", &token),
+                ("email", NGO),
+                ("password", &app.password_of(NGO)),
+                ("next", "/activities?district=0203"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        signed_in.location.as_deref(),
+        Some("/activities?district=0203")
+    );
+    // Another site, however it is spelled, is never where sign-in leads.
+    for next in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "/login",
+    ] {
+        let visitor = app.visitor();
+        let token = visitor.get("/login").await.csrf_token();
+        let signed_in = visitor
+            .post_raw(
+                "/login",
+                &[
+                    ("csrf_token", &token),
+                    ("email", NGO),
+                    ("password", &app.password_of(NGO)),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(signed_in.location.as_deref(), Some("/"), "next={next}");
+    }
+}
