@@ -80,3 +80,18 @@ end $$;
 -- Recommendations are edited in place while their list is a draft: two people
 -- editing one item must not silently overwrite each other (web::versioned).
 alter table recommendations add column version integer not null default 1;
+
+-- Findings are corrected in place (each save a revision) and, when one names
+-- someone by mistake, redacted: its text is removed from the finding and from
+-- every revision of it, leaving who redacted it, when and why.
+alter table findings
+    add column version integer not null default 1,
+    add column redacted_at timestamptz,
+    add column redacted_by bigint references users (id),
+    add column redaction_reason text not null default '',
+    drop constraint findings_check,
+    add constraint findings_text_unless_redacted
+        check (text_en <> '' or text_km <> '' or redacted_at is not null);
+alter table revisions
+    drop constraint revisions_entity_check,
+    add constraint revisions_entity_check check (entity in ('case_study', 'activity', 'finding'));

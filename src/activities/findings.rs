@@ -14,6 +14,7 @@ use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::revisions::{self, Snapshot};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, flash};
 
@@ -26,10 +27,11 @@ pub struct FindingForm {
     pub quote_descriptor: String,
     pub themes: Vec<String>,
     pub public: bool,
+    pub version: String,
 }
 
 impl FindingForm {
-    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+    pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
         let mut form = FindingForm::default();
         for (name, value) in pairs {
             match name.as_str() {
@@ -39,6 +41,7 @@ impl FindingForm {
                 "quote_descriptor" => form.quote_descriptor = value,
                 "themes" => form.themes.push(value),
                 "public" => form.public = value == "on",
+                "version" => form.version = value,
                 _ => {}
             }
         }
@@ -49,7 +52,10 @@ impl FindingForm {
         self.themes.iter().any(|theme| *theme == id.to_string())
     }
 
-    fn parse(&self, known_themes: &[(i64, String, String)]) -> Result<ValidFinding, FieldErrors> {
+    pub(super) fn parse(
+        &self,
+        known_themes: &[(i64, String, String)],
+    ) -> Result<ValidFinding, FieldErrors> {
         let mut errors = FieldErrors::default();
         let text_en = forms::optional_text(&mut errors, "text_en", &self.text_en, 5_000);
         let text_km = forms::optional_text(&mut errors, "text_km", &self.text_km, 5_000);
@@ -87,13 +93,35 @@ impl FindingForm {
     }
 }
 
-struct ValidFinding {
-    text_en: String,
-    text_km: String,
-    quote: String,
-    quote_descriptor: String,
-    themes: Vec<i64>,
-    public: bool,
+pub(super) struct ValidFinding {
+    pub text_en: String,
+    pub text_km: String,
+    pub quote: String,
+    pub quote_descriptor: String,
+    pub themes: Vec<i64>,
+    pub public: bool,
+}
+
+impl ValidFinding {
+    /// The finding as its history keeps it, themes by name.
+    pub(super) fn snapshot(&self, known_themes: &[(i64, String, String)]) -> Snapshot {
+        let themes: Vec<&str> = known_themes
+            .iter()
+            .filter(|(id, _, _)| self.themes.contains(id))
+            .map(|(_, name_en, _)| name_en.as_str())
+            .collect();
+        Snapshot::from([
+            ("text_en".into(), self.text_en.clone()),
+            ("text_km".into(), self.text_km.clone()),
+            ("quote".into(), self.quote.clone()),
+            ("quote_descriptor".into(), self.quote_descriptor.clone()),
+            ("themes".into(), themes.join(", ")),
+            (
+                "public".into(),
+                if self.public { "yes" } else { "no" }.into(),
+            ),
+        ])
+    }
 }
 
 pub async fn create(
@@ -114,7 +142,8 @@ pub async fn create(
     .ok_or(AppError::NotFound)?;
     require(&user, Action::RecordActivity, Scope::District(&district))?;
     let form = FindingForm::from_pairs(pairs);
-    let valid = match form.parse(&theme_choices(&pool).await?) {
+    let known_themes = theme_choices(&pool).await?;
+    let valid = match form.parse(&known_themes) {
         Ok(valid) => valid,
         Err(errors) => {
             let page = super::show::ShowPage {
@@ -145,6 +174,15 @@ pub async fn create(
         &valid.themes,
     )
     .execute(&mut *tx)
+    .await?;
+    revisions::record(
+        &mut tx,
+        "finding",
+        id,
+        1,
+        user.id,
+        &valid.snapshot(&known_themes),
+    )
     .await?;
     audit::record(
         &mut *tx,

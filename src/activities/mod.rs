@@ -3,6 +3,7 @@
 //! NGO staff record them in their organization's districts.
 
 mod edit;
+mod finding_changes;
 mod findings;
 pub mod form;
 pub mod list;
@@ -23,4 +24,15 @@ pub fn routes() -> Router<AppState> {
         .route("/activities/{id}/findings", post(findings::create))
         .route("/activities/{id}/revisions", get(show::history))
         .route("/activities/{id}/revisions/{version}", get(show::revision))
+        .route(
+            "/findings/{id}/edit",
+            get(finding_changes::edit_form).post(finding_changes::update),
+        )
+        .route("/findings/{id}/delete", post(finding_changes::delete))
+        .route("/findings/{id}/redact", post(finding_changes::redact))
+        .route("/findings/{id}/revisions", get(finding_changes::history))
+        .route(
+            "/findings/{id}/revisions/{version}",
+            get(finding_changes::revision),
+        )
 }

@@ -91,6 +91,24 @@ pub struct FindingView {
     pub public: bool,
     pub themes_en: Vec<String>,
     pub themes_km: Vec<String>,
+    pub redacted_at: Option<time::OffsetDateTime>,
+    pub redacted_by: Option<String>,
+    pub redaction_reason: String,
+}
+
+impl FindingView {
+    /// "Redacted by … on … (reason)", for a finding whose text was removed.
+    pub fn redaction(&self, ctx: &Ctx) -> Option<String> {
+        let at = self.redacted_at?;
+        Some(ctx.lang.t_with(
+            "finding-redacted",
+            &[
+                ("who", self.redacted_by.clone().unwrap_or_default()),
+                ("when", crate::web::format_timestamp(at)),
+                ("reason", self.redaction_reason.clone()),
+            ],
+        ))
+    }
 }
 
 async fn findings_of(
@@ -101,11 +119,13 @@ async fn findings_of(
     Ok(sqlx::query_as!(
         FindingView,
         r#"select f.id, f.text_en, f.text_km, f.quote, f.quote_descriptor, f.public,
+                  f.redacted_at, u.display_name as "redacted_by?", f.redaction_reason,
                   array(select t.name_en from finding_themes ft join themes t on t.id = ft.theme_id
                         where ft.finding_id = f.id order by t.position) as "themes_en!",
                   array(select t.name_km from finding_themes ft join themes t on t.id = ft.theme_id
                         where ft.finding_id = f.id order by t.position) as "themes_km!"
-           from findings f where f.activity_id = $1 and (f.public or $2) order by f.id"#,
+           from findings f left join users u on u.id = f.redacted_by
+           where f.activity_id = $1 and (f.public or $2) order by f.id"#,
         activity_id,
         internal,
     )
@@ -138,6 +158,8 @@ pub struct ShowPage {
     pub themes: Vec<(i64, String, String)>,
     pub internal: bool,
     pub can_edit: bool,
+    /// May correct what was recorded by redacting a finding's text.
+    pub can_redact: bool,
     pub finding_form: super::findings::FindingForm,
     pub finding_errors: FieldErrors,
     pub attachments: Vec<crate::attachments::AttachmentLine>,
@@ -197,6 +219,7 @@ pub async fn show_page(
             Vec::new()
         },
         can_edit,
+        can_redact: policy::allows(user, Action::RedactFinding, Scope::Anything),
         groups: GROUPS,
         internal,
         activity,

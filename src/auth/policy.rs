@@ -84,6 +84,8 @@ pub enum Action {
     ManagePlans,
     /// Report progress on an action: its owner organization's users, and staff.
     ReportProgress,
+    /// Remove a finding's text, history included, when it names someone.
+    RedactFinding,
     /// Send files (photos, minutes, evidence): anyone who may write somewhere.
     /// Who may attach to which record is asked of that record.
     UploadFiles,
@@ -152,7 +154,8 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
         | Action::ReviewCaseStudy
         | Action::SubmitRecommendations
         | Action::SetPriorities
-        | Action::ManagePlans => staff,
+        | Action::ManagePlans
+        | Action::RedactFinding => staff,
         Action::ReportProgress => {
             staff
                 || (matches!(role, Role::Ngo | Role::Sna)

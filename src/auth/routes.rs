@@ -50,14 +50,14 @@ pub struct Next {
 }
 
 impl Next {
-    fn target(&self) -> &str {
+    fn destination(&self) -> &str {
         local_path(&self.next).unwrap_or("/")
     }
 }
 
 async fn login_form(ctx: Ctx, Query(next): Query<Next>) -> Result<Response, AppError> {
     if ctx.user.is_some() {
-        return Ok(Redirect::to(next.target()).into_response());
+        return Ok(Redirect::to(next.destination()).into_response());
     }
     Ok(render(&LoginPage {
         ctx,
@@ -114,7 +114,7 @@ pub async fn login(
             .await?;
             session::sign_in(&session, account.id, &account.password_hash).await?;
             let next = Next { next: form.next };
-            Ok(Redirect::to(next.target()).into_response())
+            Ok(Redirect::to(next.destination()).into_response())
         }
         account => {
             let account_id = account.map(|account| account.id);

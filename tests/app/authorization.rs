@@ -69,6 +69,9 @@ enum Answer {
     /// A step that changes the record: the first person let in takes it, the
     /// rest find it already taken.
     Once { first: u16, then: u16 },
+    /// Deleting: once the first person let in has, the record is gone (404)
+    /// for everyone after, let in or not (field_work.rs tests who is refused).
+    Deletes,
 }
 
 /// The answer to the empty forms and plain reads this table sends: a page
@@ -104,6 +107,7 @@ fn answer(method: &str, route: &str) -> Answer {
         },
         // Bavel's endorsed list has been reopened already (`reopened`).
         ("POST", "/recommendation-lists/{id}/reopen") => Always(409),
+        ("POST", "/findings/{id}/delete") => Answer::Deletes,
         ("POST", "/recommendation-lists/{id}/recommendations/{item}/delete") => Once {
             first: 303,
             then: 404,
@@ -129,6 +133,9 @@ fn expected(rule: Rule, person: &str, answer: Answer, let_in_before: usize) -> O
         Answer::Always(status) => status,
         Answer::Once { first, .. } if let_in_before == 0 => first,
         Answer::Once { then, .. } => then,
+        Answer::Deletes if let_in_before == 0 => 303,
+        Answer::Deletes if person != "anonymous" => return Outcome::Answered(404),
+        Answer::Deletes => 404,
     };
     let staff = matches!(person, "admin@cpdd.example" | "secretariat@cpdd.example");
     let ngo = person.starts_with("ngo@");
@@ -204,6 +211,8 @@ struct Records {
     joint_action: i64,
     joint_update: i64,
     public_finding: i64,
+    /// A finding of the same FGD that no recommendation cites.
+    loose_finding: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -240,6 +249,7 @@ async fn records(app: &TestApp) -> Records {
         joint_action: id("select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like 'Hold%'").await,
         joint_update: id("select u.id from action_updates u join actions a on a.id = u.action_id join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like 'Hold%'").await,
         public_finding: id("select f.id from findings f join activities a on a.id = f.activity_id where a.district_code = '0203' and f.public limit 1").await,
+        loose_finding: id("insert into findings (activity_id, text_en) select id, 'Nobody cites this' from activities where district_code = '0203' and kind = 'fgd' returning id").await,
         endorsed_item: id(
             "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
              where l.district_code = '0204' order by r.position limit 1",
@@ -261,7 +271,10 @@ async fn reopened(app: &TestApp) -> i64 {
         "insert into revisions (entity, entity_id, version, snapshot)
          select 'activity', id, 1, '{}' from activities where district_code = '0203' and kind = 'fgd'
          union all
-         select 'case_study', id, 1, '{}' from case_studies where district_code = '0203'",
+         select 'case_study', id, 1, '{}' from case_studies where district_code = '0203'
+         union all
+         select 'finding', f.id, 1, '{}' from findings f join activities a on a.id = f.activity_id
+         where a.district_code = '0203' and f.public",
     )
     .execute(&app.pool)
     .await
@@ -705,6 +718,42 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/findings/{id}",
             format!("/findings/{}", r.public_finding),
             Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/findings/{id}/edit",
+            format!("/findings/{}/edit", r.public_finding),
+            Rule::WriteIn("0203"),
+        ),
+        (
+            "POST",
+            "/findings/{id}/edit",
+            format!("/findings/{}/edit", r.public_finding),
+            Rule::WriteIn("0203"),
+        ),
+        (
+            "GET",
+            "/findings/{id}/revisions",
+            format!("/findings/{}/revisions", r.public_finding),
+            Rule::CitizensOnlyIn("0203"),
+        ),
+        (
+            "GET",
+            "/findings/{id}/revisions/{version}",
+            format!("/findings/{}/revisions/1", r.public_finding),
+            Rule::CitizensOnlyIn("0203"),
+        ),
+        (
+            "POST",
+            "/findings/{id}/redact",
+            format!("/findings/{}/redact", r.public_finding),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/findings/{id}/delete",
+            format!("/findings/{}/delete", r.loose_finding),
+            Rule::WriteIn("0203"),
         ),
         ("GET", "/admin/themes", "/admin/themes".into(), Rule::Staff),
         ("POST", "/admin/themes", "/admin/themes".into(), Rule::Staff),

@@ -9,6 +9,7 @@ mod case_studies;
 mod cli;
 mod dashboard;
 mod field_work;
+mod findings;
 mod fuzz;
 mod gazetteer;
 mod helpers;
