@@ -135,11 +135,7 @@ pub async fn create(
     }
     let budget = match field("budget_riel").trim() {
         "" => 0,
-        text => text
-            .parse::<i64>()
-            .ok()
-            .filter(|budget| *budget >= 0)
-            .ok_or(AppError::Refused("error-action-budget"))?,
+        text => forms::riel(text).ok_or(AppError::Refused("error-action-budget"))?,
     };
     let source = forms::optional_text(&mut errors, "budget_source", field("budget_source"), 300);
     let indicator = forms::optional_text(&mut errors, "indicator", field("indicator"), 500);
@@ -221,6 +217,12 @@ pub struct ActionView {
     pub progress: i32,
     pub recommendation_ids: Vec<i64>,
     pub recommendation_texts: Vec<String>,
+}
+
+impl ActionView {
+    pub fn budget_text(&self) -> String {
+        crate::web::riel(self.budget_riel)
+    }
 }
 
 async fn load(pool: &PgPool, id: i64) -> Result<ActionView, AppError> {

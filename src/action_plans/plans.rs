@@ -289,6 +289,12 @@ pub struct ActionRow {
     pub progress: i32,
 }
 
+impl ActionRow {
+    pub fn budget_text(&self) -> String {
+        crate::web::riel(self.budget_riel)
+    }
+}
+
 /// The plan's header and roll-up.
 pub struct PlanView {
     pub id: i64,

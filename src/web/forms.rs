@@ -128,6 +128,23 @@ pub fn email(errors: &mut FieldErrors, field: &'static str, value: &str) -> Stri
     value
 }
 
+/// An amount of riel as typed: "2,400,000", "2 400 000 ៛" or in Khmer digits
+/// ("២៤០០០០០"); `None` unless it is a whole number from 0.
+pub fn riel(text: &str) -> Option<i64> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !matches!(c, ',' | ' ' | '\u{a0}' | '៛'))
+        .map(|c| match c {
+            '០'..='៩' => char::from(b'0' + (c as u32 - '០' as u32) as u8),
+            c => c,
+        })
+        .collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 /// A date typed as `YYYY-MM-DD` (what `<input type="date">` sends).
 pub fn date(errors: &mut FieldErrors, field: &'static str, value: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -148,6 +165,19 @@ pub fn date(errors: &mut FieldErrors, field: &'static str, value: &str) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn riel_amounts_are_read_as_people_write_them() {
+        assert_eq!(riel("2,400,000"), Some(2_400_000));
+        assert_eq!(riel("2 400 000 ៛"), Some(2_400_000));
+        assert_eq!(riel("២៤០០០០០"), Some(2_400_000));
+        assert_eq!(riel("-5"), None);
+        assert_eq!(riel("2.5"), None);
+        assert_eq!(riel("99999999999999999999"), None);
+        assert_eq!(crate::web::riel(2_400_000), "2,400,000 ៛");
+        assert_eq!(crate::web::riel(0), "0 ៛");
+        assert_eq!(crate::web::riel(999), "999 ៛");
+    }
 
     #[test]
     fn search_terms_match_themselves() {

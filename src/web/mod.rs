@@ -249,6 +249,20 @@ pub fn local_path(next: &str) -> Option<&str> {
     local.then_some(next)
 }
 
+/// An amount of riel as people write it: "2,400,000 ៛".
+pub fn riel(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    format!("{sign}{grouped} ៛")
+}
+
 /// "57%", or "–" when there is nobody to count.
 pub fn percent(part: i64, whole: i64) -> String {
     if whole == 0 {

@@ -72,7 +72,8 @@ async fn the_secretariat_adds_actions_only_for_endorsed_recommendations() {
         assert!(page.body.contains(message), "{message}");
     }
     assert_eq!(scalar(&app, "select count(*) from actions").await, before);
-    let fields = form(&endorsed, "2026-01-01", "2026-06-30", "1500000");
+    // Budgets are typed as people write them.
+    let fields = form(&endorsed, "2026-01-01", "2026-06-30", "2,400,000");
     let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let created = staff.post(&path, &fields).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER);
@@ -80,6 +81,13 @@ async fn the_secretariat_adds_actions_only_for_endorsed_recommendations() {
         scalar(&app, "select count(*) from actions").await,
         before + 1
     );
+    let action = scalar(&app, "select max(id) from actions").await;
+    assert_eq!(
+        scalar(&app, &format!("select budget_riel from actions where id = {action}")).await,
+        2_400_000
+    );
+    let page = staff.get(&format!("/actions/{action}")).await;
+    assert!(page.body.contains("2,400,000 ៛"));
     let ngo = app.login_as(CTOD).await;
     assert_eq!(ngo.post(&path, &fields).await.status, StatusCode::FORBIDDEN);
 }
