@@ -2,6 +2,7 @@
 //! participant counts by group and sex, and the anonymized findings heard there.
 //! NGO staff record them in their organization's districts.
 
+mod delete;
 mod edit;
 mod finding_changes;
 mod findings;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/activities/{id}", get(show::show).post(edit::update))
         .route("/activities/{id}/edit", get(edit::edit_form))
         .route("/activities/{id}/findings", post(findings::create))
+        .route("/activities/{id}/delete", post(delete::delete))
         .route("/activities/{id}/revisions", get(show::history))
         .route("/activities/{id}/revisions/{version}", get(show::revision))
         .route(

@@ -169,6 +169,10 @@ impl ShowPage {
     fn upload_action(&self) -> String {
         format!("/activities/{}/attachments", self.activity.id)
     }
+
+    fn delete_action(&self) -> String {
+        format!("/activities/{}/delete", self.activity.id)
+    }
 }
 
 /// Everything the activity page needs, after checking that `user` may read it.

@@ -4,6 +4,7 @@
 //! handed out as downloads only to those who may read what they belong to.
 
 mod download;
+pub mod remove;
 mod sniff;
 mod upload;
 

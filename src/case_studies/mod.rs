@@ -2,6 +2,7 @@
 //! written in Markdown sections, assessing the district's engagement mechanisms,
 //! drawing on linked activities; reviewed and published by the secretariat.
 
+mod delete;
 mod edit;
 mod form;
 mod list;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
             get(show::revision),
         )
         .route("/case-studies/{id}/submit", post(workflow::submit))
+        .route("/case-studies/{id}/delete", post(delete::delete))
         .route("/case-studies/{id}/publish", post(workflow::publish))
         .route("/case-studies/{id}/return", post(workflow::send_back))
         .route("/case-studies/{id}/archive", post(workflow::archive))

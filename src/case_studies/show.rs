@@ -234,6 +234,10 @@ impl ShowPage {
     fn upload_action(&self) -> String {
         format!("/case-studies/{}/attachments", self.case_study.id)
     }
+
+    fn delete_action(&self) -> String {
+        format!("/case-studies/{}/delete", self.case_study.id)
+    }
 }
 
 pub async fn show(

@@ -83,7 +83,11 @@ async fn the_secretariat_adds_actions_only_for_endorsed_recommendations() {
     );
     let action = scalar(&app, "select max(id) from actions").await;
     assert_eq!(
-        scalar(&app, &format!("select budget_riel from actions where id = {action}")).await,
+        scalar(
+            &app,
+            &format!("select budget_riel from actions where id = {action}")
+        )
+        .await,
         2_400_000
     );
     let page = staff.get(&format!("/actions/{action}")).await;

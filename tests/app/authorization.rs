@@ -107,7 +107,9 @@ fn answer(method: &str, route: &str) -> Answer {
         },
         // Bavel's endorsed list has been reopened already (`reopened`).
         ("POST", "/recommendation-lists/{id}/reopen") => Always(409),
-        ("POST", "/findings/{id}/delete") => Answer::Deletes,
+        ("POST", "/findings/{id}/delete")
+        | ("POST", "/activities/{id}/delete")
+        | ("POST", "/case-studies/{id}/delete") => Answer::Deletes,
         ("POST", "/recommendation-lists/{id}/recommendations/{item}/delete") => Once {
             first: 303,
             then: 404,
@@ -213,6 +215,10 @@ struct Records {
     public_finding: i64,
     /// A finding of the same FGD that no recommendation cites.
     loose_finding: i64,
+    /// A draft activity and a draft case study (of a next round) of Rotonak
+    /// Mondol (0207) that nothing refers to, for the deleting rows.
+    spare_activity: i64,
+    spare_case: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -249,6 +255,13 @@ async fn records(app: &TestApp) -> Records {
         joint_action: id("select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like 'Hold%'").await,
         joint_update: id("select u.id from action_updates u join actions a on a.id = u.action_id join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like 'Hold%'").await,
         public_finding: id("select f.id from findings f join activities a on a.id = f.activity_id where a.district_code = '0203' and f.public limit 1").await,
+        spare_activity: id("insert into activities (kind, held_on, district_code, facilitating_organization_id)
+                            select 'fgd', '2021-09-01', '0207', id from organizations where acronym = 'AS' returning id").await,
+        spare_case: id("with study as (insert into studies (title_en, province_code, period_start, period_end)
+                                        values ('Next round', '02', '2026-01-01', '2026-12-31') returning id)
+                        insert into case_studies (study_id, district_code, author_organization_id, title_en)
+                        select study.id, '0207', o.id, 'Spare draft' from study, organizations o
+                        where o.acronym = 'AS' returning id").await,
         loose_finding: id("insert into findings (activity_id, text_en) select id, 'Nobody cites this' from activities where district_code = '0203' and kind = 'fgd' returning id").await,
         endorsed_item: id(
             "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
@@ -856,6 +869,19 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/exports/{file}",
             "/exports/findings.xlsx".into(),
             Rule::SignedIn,
+        ),
+        // Deleting drafts comes last: the records are gone afterwards.
+        (
+            "POST",
+            "/activities/{id}/delete",
+            activity(r.spare_activity, "/delete"),
+            Rule::WriteIn("0207"),
+        ),
+        (
+            "POST",
+            "/case-studies/{id}/delete",
+            case(r.spare_case, "/delete"),
+            Rule::WriteIn("0207"),
         ),
         ("POST", "/logout", "/logout".into(), Rule::SignOut),
     ]

@@ -639,3 +639,150 @@ async fn officials_do_not_read_what_citizens_said_alone_and_other_districts_read
     let export = String::from_utf8_lossy(&export);
     assert!(!export.contains("INTERNAL-fgd") && export.contains("INTERNAL-joint_consultation"));
 }
+
+#[tokio::test]
+async fn writers_delete_drafts_with_their_files_and_nothing_that_others_rely_on() {
+    let app = spawn_app().await;
+    let scalar = |sql: String| {
+        let app = &app;
+        async move {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap_or_else(|error| panic!("{sql}: {error}"))
+        }
+    };
+    let writer = app.login_as("ngo@as.example").await;
+    // An FGD AS recorded in Rotonak Mondol (0207), with counts and a finding.
+    let draft = scalar(
+        "with a as (insert into activities (kind, held_on, district_code, facilitating_organization_id)
+                    select 'fgd', '2021-09-01', '0207', id from organizations where acronym = 'AS' returning id),
+              c as (insert into participant_counts (activity_id, participant_group, sex, count)
+                    select id, 'citizen', 'female', 9 from a),
+              f as (insert into findings (activity_id, text_en) select id, 'Wells are far' from a)
+         select id from a"
+            .into(),
+    )
+    .await;
+    let files_before =
+        std::fs::read_dir(app.files_dir.join("attachments")).map_or(0, |dir| dir.count());
+    let pdf = reqwest::multipart::Part::bytes(b"%PDF-1.4\n".to_vec()).file_name("minutes.pdf");
+    let upload = writer
+        .client
+        .post(app.url(&format!("/activities/{draft}/attachments")))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf_token", writer.csrf_token().await)
+                .part("file", pdf),
+        )
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(upload.status(), StatusCode::SEE_OTHER);
+    let page = writer.get(&format!("/activities/{draft}")).await;
+    assert!(
+        page.body
+            .contains(&format!(r#"action="/activities/{draft}/delete""#))
+    );
+    let outsider = app.login_as("ngo@ctod.example").await;
+    assert_eq!(
+        outsider
+            .post(&format!("/activities/{draft}/delete"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let deleted = writer
+        .post(&format!("/activities/{draft}/delete"), &[])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    for table in [
+        "activities where id",
+        "participant_counts where activity_id",
+        "findings where activity_id",
+    ] {
+        assert_eq!(
+            scalar(format!("select count(*) from {table} = {draft}")).await,
+            0,
+            "{table}"
+        );
+    }
+    assert_eq!(
+        scalar(format!(
+            "select count(*) from attachments where parent = 'activity' and parent_id = {draft}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(app.files_dir.join("attachments")).map_or(0, |dir| dir.count()),
+        files_before,
+        "its file left the store"
+    );
+    assert_eq!(scalar(format!("select count(*) from audit_events where action = 'activity_deleted' and entity_id = '{draft}'")).await, 1);
+    // Published work, and work others rely on, stays.
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let published = scalar("select a.id from activities a join case_studies c on c.id = a.case_study_id where c.status = 'published' limit 1".into()).await;
+    assert_eq!(
+        staff
+            .post(&format!("/activities/{published}/delete"), &[])
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    let consultation = scalar("select consultation_id from recommendation_lists where consultation_id is not null limit 1".into()).await;
+    let refused = staff
+        .post(&format!("/activities/{consultation}/delete"), &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        scalar(format!(
+            "select count(*) from activities where id = {consultation}"
+        ))
+        .await,
+        1
+    );
+    // A draft case study goes; its activities stay, unlinked. One in review stays.
+    let case = scalar("select id from case_studies where district_code = '0207'".into()).await;
+    let linked: Vec<i64> = sqlx::query_scalar("select id from activities where case_study_id = $1")
+        .bind(case)
+        .fetch_all(&app.pool)
+        .await
+        .expect("its activities");
+    assert!(!linked.is_empty(), "the draft has activities");
+    assert_eq!(
+        writer
+            .post(&format!("/case-studies/{case}/delete"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        scalar(format!(
+            "select count(*) from case_studies where id = {case}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar(format!(
+            "select count(*) from activities where case_study_id = {case}"
+        ))
+        .await,
+        0
+    );
+    let kept: Vec<i64> = sqlx::query_scalar("select id from activities where id = any($1)")
+        .bind(&linked)
+        .fetch_all(&app.pool)
+        .await
+        .expect("the activities");
+    assert_eq!(kept.len(), linked.len(), "its activities stay");
+    let in_review = scalar("select id from case_studies where status = 'in_review'".into()).await;
+    assert_eq!(
+        writer
+            .post(&format!("/case-studies/{in_review}/delete"), &[])
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+}
