@@ -639,3 +639,5 @@ activity-deleted = The activity was deleted.
 case-study-deleted = The draft case study was deleted.
 activity-in-use-title = This activity is referred to
 activity-in-use-body = A recommendation list, a workshop's priorities, an action plan or a recommendation's evidence refers to this activity, so it stays.
+remove-recommendation-confirm = Remove this recommendation from the list? Its evidence links go with it.
+remove-confirm = Yes, remove it

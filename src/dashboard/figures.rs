@@ -27,6 +27,8 @@ pub struct DistrictFigures {
     pub max_y: Option<f32>,
     /// Districts with field work or a published case study: 1 or 0 for a district.
     pub covered: i64,
+    /// Districts with a recommendation list in the selection, read or not.
+    pub districts_listed: i64,
     pub activities: i64,
     pub female: i64,
     pub male: i64,
@@ -167,6 +169,13 @@ async fn compute(
                left join recommendations r on r.list_id = l.id
                group by l.district_code
            ),
+           -- Districts with a list in the selection, whoever may read it: the
+           -- endorsement rate's denominator, for every reader the same.
+           listed as (
+               select l.district_code
+               from visible_recommendation_lists($1, $2, $3, $4, $5, true, '{}') l
+               group by l.district_code
+           ),
            work as (
                select coalesce(a.district_code, '') as district_code, count(*) as actions,
                       count(*) filter (where a.status = 'not_started') as not_started,
@@ -188,6 +197,7 @@ async fn compute(
                   min(s.min_x) as min_x, min(s.min_y) as min_y,
                   max(s.max_x) as max_x, max(s.max_y) as max_y,
                   count(*) filter (where k.code <> '' and (f.activities > 0 or st.published > 0)) as "covered!",
+                  count(ld.district_code) as "districts_listed!",
                   coalesce(sum(f.activities), 0)::bigint as "activities!",
                   coalesce(sum(p.female), 0)::bigint as "female!",
                   coalesce(sum(p.male), 0)::bigint as "male!",
@@ -215,6 +225,7 @@ async fn compute(
            left join people p on p.district_code = k.code
            left join studies st on st.district_code = k.code
            left join lists l on l.district_code = k.code
+           left join listed ld on ld.district_code = k.code
            left join work w on w.district_code = k.code
            left join district_shapes s on s.district_code = k.code
            group by grouping sets ((k.code), ())

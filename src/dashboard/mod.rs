@@ -158,7 +158,7 @@ impl DashboardPage {
     }
 
     fn endorsement_rate(&self, total: &DistrictFigures) -> String {
-        percent(total.lists_endorsed, total.covered)
+        percent(total.lists_endorsed, total.districts_listed)
     }
 
     fn average_progress(&self, district: &DistrictFigures) -> String {
