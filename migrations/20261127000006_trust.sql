@@ -95,3 +95,10 @@ alter table findings
 alter table revisions
     drop constraint revisions_entity_check,
     add constraint revisions_entity_check check (entity in ('case_study', 'activity', 'finding'));
+
+-- The secretariat can take a submitted list back to draft (with its reason),
+-- before the district's officials have acted on it.
+alter table endorsements
+    drop constraint endorsements_transition_check,
+    add constraint endorsements_transition_check
+        check (transition in ('submitted', 'endorsed', 'returned', 'reopened', 'withdrawn'));

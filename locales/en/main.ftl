@@ -641,3 +641,7 @@ activity-in-use-title = This activity is referred to
 activity-in-use-body = A recommendation list, a workshop's priorities, an action plan or a recommendation's evidence refers to this activity, so it stays.
 remove-recommendation-confirm = Remove this recommendation from the list? Its evidence links go with it.
 remove-confirm = Yes, remove it
+recommendations-withdraw = Take back to draft
+recommendations-withdraw-reason = Why it goes back to draft
+recommendations-withdrawn = The list is a draft again.
+transition-withdrawn = Taken back to draft

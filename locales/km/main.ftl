@@ -641,3 +641,7 @@ activity-in-use-title = សកម្មភាពនេះត្រូវបា�
 activity-in-use-body = បញ្ជីអនុសាសន៍ អាទិភាពនៃសិក្ខាសាលា ផែនការសកម្មភាព ឬភស្តុតាងនៃអនុសាសន៍ យោងទៅសកម្មភាពនេះ ដូច្នេះវានៅដដែល។
 remove-recommendation-confirm = ដកអនុសាសន៍នេះចេញពីបញ្ជីឬ? តំណភស្តុតាងរបស់វានឹងត្រូវដកចេញផងដែរ។
 remove-confirm = បាទ/ចាស ដកវាចេញ
+recommendations-withdraw = យកត្រឡប់ទៅសេចក្ដីព្រាងវិញ
+recommendations-withdraw-reason = មូលហេតុដែលយកត្រឡប់ទៅសេចក្ដីព្រាងវិញ
+recommendations-withdrawn = បញ្ជីនេះជាសេចក្ដីព្រាងម្ដងទៀត។
+transition-withdrawn = បានយកត្រឡប់ទៅសេចក្ដីព្រាងវិញ

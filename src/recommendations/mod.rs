@@ -54,6 +54,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/recommendation-lists/{id}/reopen", post(workflow::reopen))
         .route(
+            "/recommendation-lists/{id}/withdraw",
+            post(workflow::withdraw),
+        )
+        .route(
             "/provinces/{code}/recommendations",
             get(priorities::province),
         )

@@ -100,12 +100,21 @@ impl Transition {
     }
 }
 
-async fn history(pool: &PgPool, list_id: i64) -> Result<Vec<Transition>, AppError> {
+/// The list's steps; a reopened version begins with the reopening of the
+/// version before, and its reason.
+async fn history(
+    pool: &PgPool,
+    list_id: i64,
+    previous_id: Option<i64>,
+) -> Result<Vec<Transition>, AppError> {
     Ok(sqlx::query_as!(
         Transition,
         "select transition, actor_name, actor_position, at, comment, fingerprint
-         from endorsements where list_id = $1 order by at, id",
-        list_id
+         from endorsements
+         where list_id = $1 or (list_id = $2 and transition = 'reopened')
+         order by at, id",
+        list_id,
+        previous_id,
     )
     .fetch_all(pool)
     .await?)
@@ -155,6 +164,7 @@ struct ShowPage {
     can_submit: bool,
     can_endorse: bool,
     can_reopen: bool,
+    can_withdraw: bool,
 }
 
 impl ShowPage {
@@ -198,7 +208,7 @@ pub async fn show(
         themes,
         evidence,
         items: items(&pool, id).await?,
-        history: history(&pool, id).await?,
+        history: history(&pool, id, list.previous_id).await?,
         addressees: super::ADDRESSEES,
         can_edit,
         can_submit: list.editable()
@@ -206,6 +216,8 @@ pub async fn show(
         can_endorse: list.status == "submitted"
             && policy::allows(&user, Action::EndorseList, district),
         can_reopen: list.status == "endorsed"
+            && policy::allows(&user, Action::SubmitRecommendations, district),
+        can_withdraw: list.status == "submitted"
             && policy::allows(&user, Action::SubmitRecommendations, district),
         list,
         ctx,
@@ -230,7 +242,7 @@ pub async fn print(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let list = readable(&pool, &user, id).await?;
-    let endorsement = history(&pool, id)
+    let endorsement = history(&pool, id, None)
         .await?
         .into_iter()
         .rev()

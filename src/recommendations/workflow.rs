@@ -238,6 +238,33 @@ pub async fn send_back(
     Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
 }
 
+/// The secretariat takes a submitted list back to draft before the district's
+/// officials act on it (a mistake found after sending); the reason is required.
+pub async fn withdraw(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, AppError> {
+    let mut tx = pool.begin().await?;
+    lock_for(
+        &mut tx,
+        &user,
+        id,
+        Action::SubmitRecommendations,
+        &["submitted"],
+    )
+    .await?;
+    let reason = required(&form.comment, "error-comment-required")?;
+    set_status(&mut tx, id, "draft").await?;
+    record(&mut tx, &user, id, "withdrawn", "", &reason, ip).await?;
+    tx.commit().await?;
+    flash(&session, "recommendations-withdrawn", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
+}
+
 /// The secretariat reopens an endorsed list: a new draft version with the same
 /// recommendations; the endorsed version stays exactly as it was endorsed.
 pub async fn reopen(

@@ -642,6 +642,12 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::Staff,
         ),
         (
+            "POST",
+            "/recommendation-lists/{id}/withdraw",
+            list(r.waiting_list, "/withdraw"),
+            Rule::Staff,
+        ),
+        (
             "GET",
             "/recommendation-lists/{id}/changes",
             list(r.reopened_list, "/changes"),

@@ -105,12 +105,17 @@ async fn every_figure_of_the_secretariat_matches_an_independent_count() {
             .to_string()
     );
     // Endorsed lists over the districts that have a list.
-    let endorsed = count("select count(*) from recommendation_lists where status = 'endorsed'").await;
+    let endorsed =
+        count("select count(*) from recommendation_lists where status = 'endorsed'").await;
     let listed = count("select count(distinct district_code) from recommendation_lists").await;
     let rate = format!("{}%", (endorsed * 100 + listed / 2) / listed);
     assert_eq!(figure(body, "endorsement-rate"), rate);
     // A donor reads only endorsed lists, and the same rate, not 100%.
-    let donor = app.login_as("donor@donor.example").await.get("/dashboard").await;
+    let donor = app
+        .login_as("donor@donor.example")
+        .await
+        .get("/dashboard")
+        .await;
     assert_eq!(figure(&donor.body, "endorsement-rate"), rate);
     assert_ne!(rate, "100%");
     assert_eq!(

@@ -301,6 +301,11 @@ async fn reopening_starts_a_new_version_and_the_endorsed_one_stays_as_it_was() {
         .await;
     assert_eq!(reopened.status, StatusCode::SEE_OTHER);
     let new_path = reopened.location.expect("the new version");
+    let new_version = staff.get(&new_path).await;
+    assert!(
+        new_version.body.contains("The province asked for costs."),
+        "the new version says why it was reopened"
+    );
     let new_id: i64 = new_path
         .rsplit('/')
         .next()
@@ -660,5 +665,53 @@ async fn steps_the_state_does_not_allow_change_nothing() {
         .await,
         5,
         "the demo's five"
+    );
+}
+
+#[tokio::test]
+async fn the_secretariat_takes_a_submitted_list_back_to_draft_with_a_reason() {
+    let app = spawn_app().await;
+    let waiting: i64 = sqlx::query_scalar(
+        "select id from recommendation_lists where status = 'submitted' limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a waiting list");
+    let path = format!("/recommendation-lists/{waiting}/withdraw");
+    for email in [
+        "ngo@ctod.example",
+        "sna@battambang.example",
+        "donor@donor.example",
+    ] {
+        let refused = app
+            .login_as(email)
+            .await
+            .post(&path, &[("comment", "x")])
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{email}");
+    }
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let page = staff.get(&format!("/recommendation-lists/{waiting}")).await;
+    assert!(page.body.contains(&format!(r#"action="{path}""#)));
+    let no_reason = staff.post(&path, &[("comment", " ")]).await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let withdrawn = staff
+        .post(&path, &[("comment", "The budget figure was wrong")])
+        .await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER);
+    let status: String =
+        sqlx::query_scalar("select status from recommendation_lists where id = $1")
+            .bind(waiting)
+            .fetch_one(&app.pool)
+            .await
+            .expect("status");
+    assert_eq!(status, "draft");
+    let page = staff.get(&format!("/recommendation-lists/{waiting}")).await;
+    assert!(page.body.contains("Taken back to draft"));
+    assert!(page.body.contains("The budget figure was wrong"));
+    assert_eq!(
+        staff.post(&path, &[("comment", "again")]).await.status,
+        StatusCode::CONFLICT,
+        "a draft is not withdrawn"
     );
 }
