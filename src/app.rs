@@ -26,7 +26,7 @@ use crate::dashboard::figures::FiguresCache;
 use crate::error::{AppError, error_page, refused};
 use crate::recommendations::priorities::RankingCache;
 use crate::web::input::{self, BodyLimits};
-use crate::web::{csrf, language};
+use crate::web::{csrf, error_pages, language};
 
 /// What handlers share.
 #[derive(Clone)]
@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
             },
             csrf::protect,
         ))
+        .layer(middleware::from_fn(error_pages::with_navigation))
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),
             refusals::record,

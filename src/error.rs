@@ -74,14 +74,26 @@ impl ErrorPage {
     }
 }
 
+/// What an error page said, for the page to be drawn again inside the app's
+/// navigation once the reader is known (`web::error_pages`).
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub key: &'static str,
+    pub request_id: Option<String>,
+}
+
 pub fn error_page(status: StatusCode, key: &'static str, request_id: Option<String>) -> Response {
     let page = ErrorPage {
         status: status.as_u16(),
         key,
-        request_id,
+        request_id: request_id.clone(),
     };
     match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            response.extensions_mut().insert(Shown { key, request_id });
+            response
+        }
         Err(error) => {
             tracing::error!(%error, "error page failed to render");
             status.into_response()

@@ -645,3 +645,4 @@ recommendations-withdraw = Take back to draft
 recommendations-withdraw-reason = Why it goes back to draft
 recommendations-withdrawn = The list is a draft again.
 transition-withdrawn = Taken back to draft
+error-request = Request

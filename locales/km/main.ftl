@@ -645,3 +645,4 @@ recommendations-withdraw = យកត្រឡប់ទៅសេចក្ដី�
 recommendations-withdraw-reason = មូលហេតុដែលយកត្រឡប់ទៅសេចក្ដីព្រាងវិញ
 recommendations-withdrawn = បញ្ជីនេះជាសេចក្ដីព្រាងម្ដងទៀត។
 transition-withdrawn = បានយកត្រឡប់ទៅសេចក្ដីព្រាងវិញ
+error-request = សំណើ

@@ -5,6 +5,7 @@ use crate::app::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -15,6 +16,18 @@ use crate::web::i18n::{LANG_COOKIE, Lang};
 /// The language named in the query string, if any.
 pub fn requested(parts: &Parts) -> Option<Lang> {
     lang_in_query(parts.uri.query())
+}
+
+/// The reader's language: asked for in the address, else remembered in the
+/// cookie, else their account's, else English.
+pub fn of_reader(uri: &Uri, headers: &HeaderMap, user: Option<&CurrentUser>) -> Lang {
+    lang_in_query(uri.query())
+        .or_else(|| {
+            let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+            crate::web::i18n::lang_from_cookie_header(cookies)
+        })
+        .or(user.map(|user| user.language))
+        .unwrap_or_default()
 }
 
 fn lang_in_query(query: Option<&str>) -> Option<Lang> {

@@ -2,6 +2,7 @@
 //! navigation, the CSRF token, flash messages, form parsing and pagination.
 
 pub mod csrf;
+pub mod error_pages;
 pub mod forms;
 pub mod i18n;
 pub mod input;
@@ -12,7 +13,6 @@ pub mod versioned;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -49,6 +49,22 @@ pub struct NavLink {
 }
 
 impl Ctx {
+    /// The context of a page drawn outside a handler (an error page).
+    pub fn for_page(
+        lang: Lang,
+        user: Option<CurrentUser>,
+        csrf_token: String,
+        path: String,
+    ) -> Ctx {
+        Ctx {
+            lang,
+            user,
+            csrf_token,
+            flash: None,
+            path,
+        }
+    }
+
     /// The message `key` in the page's language.
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
@@ -142,13 +158,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .await
             .map_err(|(_, message)| AppError::Internal(anyhow::anyhow!(message)))?;
         let user = parts.extensions.get::<CurrentUser>().cloned();
-        let lang = language::requested(parts)
-            .or_else(|| {
-                let cookies = parts.headers.get(header::COOKIE)?.to_str().ok()?;
-                i18n::lang_from_cookie_header(cookies)
-            })
-            .or(user.as_ref().map(|user| user.language))
-            .unwrap_or_default();
+        let lang = language::of_reader(&parts.uri, &parts.headers, user.as_ref());
         Ok(Ctx {
             lang,
             user,

@@ -294,3 +294,44 @@ async fn long_lists_come_in_pages_of_fifty() {
         .body;
     assert!(national.contains("href=\"/recommendations/national?page=1\""));
 }
+
+#[tokio::test]
+async fn error_pages_keep_the_navigation_and_the_readers_language() {
+    let app = spawn_app().await;
+    let ngo = app.login_as("ngo@ctod.example").await;
+    for (path, status) in [
+        ("/admin/users", StatusCode::FORBIDDEN),
+        ("/activities/999999", StatusCode::NOT_FOUND),
+        ("/no-such-page", StatusCode::NOT_FOUND),
+    ] {
+        let page = ngo.get(path).await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(
+            page.body.contains(r#"<nav aria-label="#),
+            "{path} keeps the navigation"
+        );
+        assert!(page.body.contains(r#"href="/activities""#), "{path}");
+        assert!(page.body.contains(r#"id="error""#), "{path}");
+    }
+    let khmer = ngo.get("/admin/users?lang=km").await;
+    assert!(khmer.body.contains(r#"<html lang="km">"#));
+    assert!(
+        !khmer.body.contains("<h1 lang=\"km\">"),
+        "one language, the reader's"
+    );
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let published: i64 =
+        sqlx::query_scalar("select id from case_studies where status = 'published' limit 1")
+            .fetch_one(&app.pool)
+            .await
+            .expect("a published case study");
+    let conflict = staff
+        .post(&format!("/case-studies/{published}/publish"), &[])
+        .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    assert!(conflict.body.contains(r#"<nav aria-label="#));
+    // A visitor still gets the page in both languages.
+    let visitor = app.visitor().get("/no-such-page").await;
+    assert_eq!(visitor.status, StatusCode::NOT_FOUND);
+    assert!(visitor.body.contains("<h1 lang=\"km\">"));
+}

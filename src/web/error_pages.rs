@@ -1,0 +1,58 @@
+//! Error pages inside the app: a signed-in reader who is refused (403), sent to
+//! something that is not there (404) or stopped by a record's state (409) keeps
+//! the navigation and their language. Visitors get the bilingual page as it is.
+
+use askama::Template;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse as _, Response};
+use tower_sessions::Session;
+
+use super::{Ctx, csrf, language};
+use crate::audit::refusals::Refusal;
+use crate::auth::session::CurrentUser;
+use crate::error::Shown;
+
+#[derive(Template)]
+#[template(path = "errors/in_app.html")]
+struct InAppPage {
+    ctx: Ctx,
+    key: &'static str,
+    request_id: Option<String>,
+}
+
+impl InAppPage {
+    fn text(&self, suffix: &str) -> String {
+        self.ctx.t(&format!("{}-{suffix}", self.key))
+    }
+}
+
+/// Middleware: draws an error page again with the reader's navigation.
+pub async fn with_navigation(session: Session, request: Request, next: Next) -> Response {
+    let Some(user) = request.extensions().get::<CurrentUser>().cloned() else {
+        return next.run(request).await;
+    };
+    let lang = language::of_reader(request.uri(), request.headers(), Some(&user));
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let Some(shown) = response.extensions().get::<Shown>().cloned() else {
+        return response;
+    };
+    let Ok(csrf_token) = csrf::token(&session).await else {
+        return response;
+    };
+    let page = InAppPage {
+        ctx: Ctx::for_page(lang, Some(user), csrf_token, path),
+        key: shown.key,
+        request_id: shown.request_id,
+    };
+    let Ok(html) = page.render() else {
+        return response;
+    };
+    let refusal = response.extensions().get::<Refusal>().copied();
+    let mut in_app = (response.status(), Html(html)).into_response();
+    if let Some(refusal) = refusal {
+        in_app.extensions_mut().insert(refusal);
+    }
+    in_app
+}
