@@ -9,6 +9,7 @@ use sqlx::PgPool;
 
 use crate::error::{AppError, render};
 use crate::web::Ctx;
+use crate::web::i18n::Lang;
 use time::OffsetDateTime;
 
 /// A record's fields as text, by name: what a revision keeps.
@@ -115,9 +116,10 @@ pub async fn snapshot(
 }
 
 /// The fields of the latest revision that differ from `ours`: what someone else
-/// saved while this user was editing.
+/// saved while this user was editing, named in words.
 pub async fn differences(
     pool: &PgPool,
+    lang: Lang,
     entity: &str,
     entity_id: i64,
     ours: &Snapshot,
@@ -135,6 +137,7 @@ pub async fn differences(
     Ok(theirs
         .into_iter()
         .filter(|(field, value)| ours.get(field) != Some(value))
+        .map(|(field, value)| (field_label(lang, &field), value))
         .collect())
 }
 
@@ -148,6 +151,50 @@ pub struct RevisionPage {
     pub snapshot: Snapshot,
 }
 
+impl RevisionPage {
+    fn label(&self, field: &str) -> String {
+        field_label(self.ctx.lang, field)
+    }
+}
+
+/// A saved field named in words, in the reader's language: `count_cbo_female`
+/// is "CBO members · Female", `summary` is "Summary".
+pub fn field_label(lang: Lang, field: &str) -> String {
+    if let Some(rest) = field.strip_prefix("count_")
+        && let Some((group, sex)) = rest.rsplit_once('_')
+    {
+        let label = |prefix: &str, code: &str| lang.t(&format!("{prefix}-{code}"));
+        return format!("{} · {}", label("group", group), label("sex", sex));
+    }
+    if let Some(mechanism) = field.strip_prefix("mechanism_") {
+        return lang.t(&format!("mechanism-{mechanism}"));
+    }
+    let key = match field {
+        "kind" => "field-kind",
+        "held_on" => "field-date",
+        "district_code" => "field-district",
+        "commune_code" => "field-commune",
+        "place" => "field-place",
+        "facilitating_organization_id" => "field-facilitator",
+        "study_id" => "field-study",
+        "case_study_id" => "field-case-study",
+        "youth" => "field-youth",
+        "persons_with_disabilities" => "field-pwd",
+        "author_organization_id" => "field-author",
+        "title_en" => "field-title-en",
+        "title_km" => "field-title-km",
+        "activities" => "nav-activities",
+        "text_en" => "finding-text-en",
+        "text_km" => "finding-text-km",
+        "quote" => "finding-quote",
+        "quote_descriptor" => "finding-descriptor",
+        "themes" => "themes",
+        "public" => "finding-public",
+        section => return lang.t(&format!("section-{section}")),
+    };
+    lang.t(key)
+}
+
 /// A record's revisions, newest first, each linking to what was saved.
 #[derive(Template)]
 #[template(path = "history.html")]
@@ -155,6 +202,18 @@ pub struct HistoryPage {
     pub ctx: Ctx,
     pub back: String,
     pub revisions: Vec<Revision>,
+}
+
+impl HistoryPage {
+    /// The fields a revision changed, in words.
+    fn changed(&self, revision: &Revision) -> String {
+        revision
+            .changed
+            .iter()
+            .map(|field| field_label(self.ctx.lang, field))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// The history page of a record at `back` (e.g. `/activities/7`), once the

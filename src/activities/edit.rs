@@ -328,6 +328,7 @@ pub async fn update(
     require(&user, Action::RecordActivity, Scope::District(&district))?;
     let form = ActivityForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
+    let lang = ctx.lang;
     let page = |form, errors, choices, theirs| FormPage {
         ctx,
         activity_id: Some(id),
@@ -370,7 +371,7 @@ pub async fn update(
     .await?;
     let Some(version) = version else {
         drop(tx);
-        let theirs = revisions::differences(&pool, "activity", id, &valid.snapshot()).await?;
+        let theirs = revisions::differences(&pool, lang, "activity", id, &valid.snapshot()).await?;
         let (mut current, _) = stored_form(&pool, id).await?;
         // Keep what this user typed, against the version now stored.
         current = ActivityForm {

@@ -128,6 +128,7 @@ pub async fn update(
     let stored = changeable(&pool, &user, id).await?;
     let form = FindingForm::from_pairs(pairs);
     let themes = theme_choices(&pool).await?;
+    let lang = ctx.lang;
     let page = |form, finding_errors, themes, theirs| EditPage {
         ctx,
         finding_id: id,
@@ -164,7 +165,7 @@ pub async fn update(
     let snapshot = valid.snapshot(&themes);
     let Some(version) = version else {
         drop(tx);
-        let theirs = revisions::differences(&pool, "finding", id, &snapshot).await?;
+        let theirs = revisions::differences(&pool, lang, "finding", id, &snapshot).await?;
         let current = load(&pool, id).await?.form.version;
         let kept = FindingForm {
             version: current,

@@ -330,6 +330,7 @@ pub async fn update(
     editable(&pool, &user, id).await?;
     let form = CaseStudyForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
+    let lang = ctx.lang;
     let refuse = |form, errors, choices, theirs, status| {
         FormPage {
             ctx,
@@ -390,7 +391,7 @@ pub async fn update(
     let Some(version) = version else {
         drop(tx);
         let theirs =
-            crate::revisions::differences(&pool, "case_study", id, &valid.snapshot()).await?;
+            crate::revisions::differences(&pool, lang, "case_study", id, &valid.snapshot()).await?;
         let current_version = load(&pool, id).await?.version.to_string();
         let kept = CaseStudyForm {
             version: current_version,

@@ -243,8 +243,8 @@ async fn saving_keeps_a_revision_and_the_second_of_two_edits_is_refused() {
     assert_eq!(revision.status, StatusCode::OK);
     assert!(revision.body.contains("Written by AS."));
     assert!(
-        revision.body.contains("context ✱"),
-        "the changed field is marked"
+        revision.body.contains("Context ✱"),
+        "the changed field is marked, named in words"
     );
 }
 

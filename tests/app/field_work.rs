@@ -556,7 +556,11 @@ async fn editing_an_activity_keeps_a_revision_and_refuses_the_second_of_two_edit
         "the first save stands"
     );
     let history = first.get(&format!("{path}/revisions")).await;
-    assert!(history.body.contains("Revision 2") && history.body.contains("count_cbo_male"));
+    assert!(history.body.contains("Revision 2") && history.body.contains("CBO members · Male"));
+    assert!(
+        history.body.contains("Revision 1"),
+        "the first revision is number 1"
+    );
 }
 
 #[tokio::test]

@@ -72,6 +72,18 @@ async fn a_finding_is_corrected_with_its_history_and_deleted_only_by_its_writers
     );
     let second = ngo.get(&format!("/findings/{finding}/revisions/2")).await;
     assert!(second.body.contains("Citizens asked for the budget twice"));
+    // Fields are named in words, in the reader's language.
+    assert!(
+        history
+            .body
+            .contains("Finding in English, Finding in Khmer")
+    );
+    assert!(
+        second
+            .body
+            .contains("<th scope=\"row\">Finding in English ✱</th>")
+    );
+    assert!(!second.body.contains(">text_en"));
     let first = ngo.get(&format!("/findings/{finding}/revisions/1")).await;
     assert!(first.body.contains("Citizens asked for the budget"));
     // Bad input comes back with the form; a stale save is refused.
