@@ -646,3 +646,6 @@ recommendations-withdraw-reason = Why it goes back to draft
 recommendations-withdrawn = The list is a draft again.
 transition-withdrawn = Taken back to draft
 error-request = Request
+written-in-khmer = in Khmer
+written-in-english = in English
+chain-link = What it rests on and what was done

@@ -646,3 +646,6 @@ recommendations-withdraw-reason = មូលហេតុដែលយកត្រ�
 recommendations-withdrawn = បញ្ជីនេះជាសេចក្ដីព្រាងម្ដងទៀត។
 transition-withdrawn = បានយកត្រឡប់ទៅសេចក្ដីព្រាងវិញ
 error-request = សំណើ
+written-in-khmer = ជាភាសាខ្មែរ
+written-in-english = ជាភាសាអង់គ្លេស
+chain-link = អ្វីដែលវាផ្អែកលើ និងអ្វីដែលបានធ្វើ

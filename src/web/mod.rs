@@ -75,13 +75,23 @@ impl Ctx {
         self.lang.t(&format!("{prefix}-{code}"))
     }
 
-    /// Of a name kept in both languages, the one in the reader's language
-    /// (English when there is no Khmer).
+    /// Of a text kept in both languages, the one in the reader's language, or
+    /// the other one where it was written in one language only.
     pub fn pick<'a>(&self, en: &'a str, km: &'a str) -> &'a str {
-        if self.lang == Lang::Km && !km.is_empty() {
-            km
-        } else {
-            en
+        match self.lang {
+            Lang::Km if !km.is_empty() => km,
+            Lang::En if en.is_empty() => km,
+            _ => en,
+        }
+    }
+
+    /// "(in Khmer)" or "(in English)" where `pick` had to show the other
+    /// language, so that nobody takes the text for a translation.
+    pub fn other_language_note(&self, en: &str, km: &str) -> Option<String> {
+        match self.lang {
+            Lang::En if en.is_empty() && !km.is_empty() => Some(self.t("written-in-khmer")),
+            Lang::Km if km.is_empty() && !en.is_empty() => Some(self.t("written-in-english")),
+            _ => None,
         }
     }
 

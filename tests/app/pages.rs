@@ -335,3 +335,32 @@ async fn error_pages_keep_the_navigation_and_the_readers_language() {
     assert_eq!(visitor.status, StatusCode::NOT_FOUND);
     assert!(visitor.body.contains("<h1 lang=\"km\">"));
 }
+
+#[tokio::test]
+async fn text_written_in_one_language_shows_in_the_other_marked_as_such() {
+    let app = spawn_app().await;
+    let (list, item): (i64, i64) = sqlx::query_as(
+        "update recommendations set text_en = '' where id = (
+             select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
+             where l.status = 'endorsed' and r.text_km <> '' order by r.id limit 1)
+         returning list_id, id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a recommendation written in Khmer only");
+    let donor = app.login_as("donor@donor.example").await;
+    let chain = donor.get(&format!("/recommendations/{item}")).await;
+    assert!(chain.body.contains("(in Khmer)"), "marked");
+    let khmer: String = sqlx::query_scalar("select text_km from recommendations where id = $1")
+        .bind(item)
+        .fetch_one(&app.pool)
+        .await
+        .expect("text");
+    assert!(chain.body.contains(&khmer), "not blank");
+    let list_page = donor.get(&format!("/recommendation-lists/{list}")).await;
+    assert!(
+        list_page
+            .body
+            .contains(&format!(r#"<a href="/recommendations/{item}">"#))
+    );
+}
