@@ -119,6 +119,8 @@ pub async fn list(
                  and ($12::date is null or c.updated_at >= $12::date)
                  and ($13::date is null or c.updated_at < $13::date + 1)
                  and ($5 = '' or (c.title_en || ' ' || c.title_km) ilike $5
+                      or concat_ws(' ', c.summary, c.context, c.findings, c.good_practices,
+                                   c.challenges, c.conclusion) ilike $5
                       or exists (select 1 from activities a join findings f on f.activity_id = a.id
                                  where a.case_study_id = c.id
                                    and (f.public or reads_internal_text(a.district_code, a.kind, $6, $14, $15))

@@ -396,3 +396,24 @@ async fn case_study_lists_filter_by_status_date_and_text() {
         "alphabetical: Banan first"
     );
 }
+
+#[tokio::test]
+async fn search_finds_a_case_study_by_its_narrative_in_either_language() {
+    let app = spawn_app().await;
+    let id: i64 = sqlx::query_scalar(
+        "update case_studies set context = 'ក្រុមប្រឹក្សាស្រុកបានបើកវេទិកាសាធារណៈ', summary = 'The council opened a public forum at the pagoda.'
+         where id = (select min(id) from case_studies where status = 'published') returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a published case study");
+    let donor = app.login_as("donor@donor.example").await;
+    for term in ["វេទិកាសាធារណៈ", "public forum AT THE pagoda"] {
+        let query = serde_urlencoded::to_string([("q", term)]).expect("query");
+        let found = donor.get(&format!("/case-studies?{query}")).await;
+        assert_eq!(found.status, StatusCode::OK);
+        assert!(found.body.contains(&format!(r#"href="/case-studies/{id}""#)), "{term}");
+    }
+    let nothing = donor.get("/case-studies?q=no+such+words+anywhere").await;
+    assert!(!nothing.body.contains(&format!(r#"href="/case-studies/{id}""#)));
+}
