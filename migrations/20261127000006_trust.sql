@@ -102,3 +102,29 @@ alter table endorsements
     drop constraint endorsements_transition_check,
     add constraint endorsements_transition_check
         check (transition in ('submitted', 'endorsed', 'returned', 'reopened', 'withdrawn'));
+
+-- Other spellings people use for a district (the 2021 report's "Banna",
+-- "Komreing", "Battambang krong", common romanizations), found by the district
+-- search case- and accent-insensitively. Battambang's ship with the app.
+create extension if not exists unaccent;
+create table district_aliases (
+    district_code text not null references districts (code) on delete cascade,
+    alias text not null check (alias <> '')
+);
+create unique index district_aliases_once_idx on district_aliases (district_code, lower(alias));
+insert into district_aliases (district_code, alias) values
+    ('0201', 'Banna'), ('0201', 'Banon'),
+    ('0202', 'Thma Kuol'), ('0202', 'Thmar Kol'), ('0202', 'Thmor Koul'),
+    ('0203', 'Battambang krong'), ('0203', 'Krong Battambang'), ('0203', 'Battambang municipality'),
+    ('0203', 'Batdambang'),
+    ('0204', 'Bovel'),
+    ('0205', 'Ek Phnom'), ('0205', 'Aek Phnom'),
+    ('0206', 'Moung Russei'), ('0206', 'Mong Russei'), ('0206', 'Moung Ruessey'),
+    ('0207', 'Ratanak Mondol'), ('0207', 'Rattanak Mondul'), ('0207', 'Rotanak Mondol'),
+    ('0208', 'Sangke'),
+    ('0209', 'Samlot'),
+    ('0210', 'Sampov Loun'), ('0210', 'Sampeou Loun'),
+    ('0211', 'Phnom Proek'), ('0211', 'Phnom Preuk'),
+    ('0212', 'Komreing'), ('0212', 'Kamreang'), ('0212', 'Kamrieng district'),
+    ('0213', 'Koh Kralor'), ('0213', 'Koas Kralor'),
+    ('0214', 'Rukhak Kiri'), ('0214', 'Rukhakiri');

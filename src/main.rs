@@ -349,12 +349,13 @@ async fn import_gazetteer(pool: &PgPool, files: &[std::path::PathBuf]) -> anyhow
         Ok(summary) => {
             println!(
                 "Imported: {} provinces, {} districts, {} communes new or changed; {} unchanged; \
-                 {} district boundaries.",
+                 {} district boundaries; {} other spellings of district names.",
                 summary.provinces,
                 summary.districts,
                 summary.communes,
                 summary.unchanged,
-                summary.shapes
+                summary.shapes,
+                summary.aliases
             );
             Ok(())
         }

@@ -130,25 +130,27 @@ async fn upload(
                     entity: "gazetteer",
                     entity_id: None,
                     summary: format!(
-                        "{}: {} provinces, {} districts, {} communes changed, {} unchanged, {} boundaries",
+                        "{}: {} provinces, {} districts, {} communes changed, {} unchanged, {} boundaries, {} other spellings",
                         names.join(", "),
                         summary.provinces,
                         summary.districts,
                         summary.communes,
                         summary.unchanged,
-                        summary.shapes
+                        summary.shapes,
+                        summary.aliases
                     ),
                     ip,
                 },
             )
             .await?;
             let counts = format!(
-                "{} / {} / {} · {} · {}",
+                "{} / {} / {} · {} · {} · {}",
                 summary.provinces,
                 summary.districts,
                 summary.communes,
                 summary.unchanged,
-                summary.shapes
+                summary.shapes,
+                summary.aliases
             );
             flash(&session, "import-done", counts).await?;
             Ok(Redirect::to("/admin/gazetteer").into_response())

@@ -38,6 +38,8 @@ pub struct Summary {
     pub unchanged: u64,
     /// District boundaries imported or replaced.
     pub shapes: u64,
+    /// Other spellings of district names added.
+    pub aliases: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -72,8 +74,13 @@ pub async fn import(pool: &PgPool, sources: &[Source]) -> Result<Summary, Import
     let mut errors = Vec::new();
     let mut units = Vec::new();
     let mut boundaries = Vec::new();
+    let mut aliases = Vec::new();
     for source in sources {
-        if source.is_geojson() {
+        if source.is_aliases() {
+            let (mut parsed, mut bad) = parse_aliases(source);
+            aliases.append(&mut parsed);
+            errors.append(&mut bad);
+        } else if source.is_geojson() {
             let (mut parsed, mut bad) = shapes::parse(&source.name, &source.bytes);
             boundaries.extend(parsed.drain(..).map(|shape| (source.name.clone(), shape)));
             errors.append(&mut bad);
@@ -83,14 +90,82 @@ pub async fn import(pool: &PgPool, sources: &[Source]) -> Result<Summary, Import
             errors.append(&mut bad);
         }
     }
-    check_codes_and_parents(pool, &units, &boundaries, &mut errors).await?;
+    check_codes_and_parents(pool, &units, &boundaries, &aliases, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ImportError::Invalid(errors));
     }
-    write(pool, &units, &boundaries).await
+    write(pool, &units, &boundaries, &aliases).await
+}
+
+/// Another spelling of a district's name, from a `code,alias` CSV.
+#[derive(Debug)]
+struct Alias {
+    file: String,
+    line: u64,
+    code: String,
+    alias: String,
+}
+
+/// The header of a file of other spellings.
+const ALIAS_HEADER: [&str; 2] = ["code", "alias"];
+
+fn parse_aliases(source: &Source) -> (Vec<Alias>, Vec<LineError>) {
+    let error = |line: u64, key: &'static str, detail: String| LineError {
+        file: source.name.clone(),
+        line,
+        key,
+        detail,
+    };
+    let Ok(text) = std::str::from_utf8(&source.bytes) else {
+        return (Vec::new(), vec![error(1, "import-not-utf8", String::new())]);
+    };
+    if text.contains('\0') {
+        return (Vec::new(), vec![error(1, "import-not-utf8", String::new())]);
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut aliases = Vec::new();
+    let mut errors = Vec::new();
+    for record in reader.records() {
+        let Ok(record) = record else {
+            errors.push(error(0, "import-unreadable", String::new()));
+            continue;
+        };
+        let line = record.position().map_or(0, |position| position.line());
+        let field = |index: usize| record.get(index).unwrap_or_default().trim().to_owned();
+        let (code, alias) = (field(0), field(1));
+        if record.len() != ALIAS_HEADER.len() {
+            errors.push(error(line, "import-field-count", record.len().to_string()));
+        } else if code.len() != 4 || !code.chars().all(|c| c.is_ascii_digit()) {
+            errors.push(error(line, "import-bad-code", code));
+        } else if alias.is_empty() || alias.chars().count() > MAX_NAME {
+            errors.push(error(line, "import-missing-name", code));
+        } else {
+            aliases.push(Alias {
+                file: source.name.clone(),
+                line,
+                code,
+                alias,
+            });
+        }
+    }
+    (aliases, errors)
 }
 
 impl Source {
+    /// Other spellings come as a CSV whose header is `code,alias`.
+    fn is_aliases(&self) -> bool {
+        let text = String::from_utf8_lossy(&self.bytes);
+        let header = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .next()
+            .unwrap_or_default();
+        header.split(',').map(str::trim).eq(ALIAS_HEADER)
+    }
+
     /// District boundaries come as GeoJSON; everything else is gazetteer CSV.
     fn is_geojson(&self) -> bool {
         let name = self.name.to_lowercase();
@@ -217,6 +292,7 @@ async fn check_codes_and_parents(
     pool: &PgPool,
     units: &[Unit],
     boundaries: &[(String, Shape)],
+    aliases: &[Alias],
     errors: &mut Vec<LineError>,
 ) -> Result<(), sqlx::Error> {
     let mut known: HashSet<String> =
@@ -269,6 +345,14 @@ async fn check_codes_and_parents(
             });
         }
     }
+    for alias in aliases.iter().filter(|alias| !known.contains(&alias.code)) {
+        errors.push(LineError {
+            file: alias.file.clone(),
+            line: alias.line,
+            key: "import-unknown-district",
+            detail: alias.code.clone(),
+        });
+    }
     errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     Ok(())
 }
@@ -299,6 +383,7 @@ async fn write(
     pool: &PgPool,
     units: &[Unit],
     boundaries: &[(String, Shape)],
+    aliases: &[Alias],
 ) -> Result<Summary, ImportError> {
     let mut tx = pool.begin().await?;
     let p = columns(units, Level::Province);
@@ -352,6 +437,19 @@ async fn write(
     .await?
     .rows_affected();
     let shapes = write_shapes(&mut tx, boundaries).await?;
+    let (codes, names): (Vec<String>, Vec<String>) = aliases
+        .iter()
+        .map(|alias| (alias.code.clone(), alias.alias.clone()))
+        .unzip();
+    let aliases = sqlx::query!(
+        "insert into district_aliases (district_code, alias)
+         select * from unnest($1::text[], $2::text[]) on conflict do nothing",
+        &codes,
+        &names,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     tx.commit().await?;
     let changed = provinces + districts + communes;
     Ok(Summary {
@@ -360,6 +458,7 @@ async fn write(
         communes,
         unchanged: units.len() as u64 - changed,
         shapes,
+        aliases,
     })
 }
 

@@ -122,7 +122,9 @@ async fn list(
            from districts d join provinces p on p.code = d.province_code
            left join (select district_code, count(*) as communes from communes group by district_code) c
                   on c.district_code = d.code
-           where ($1 = '' or d.name_en ilike $1 or d.name_km like $1 or d.code = $3)
+           where ($1 = '' or unaccent(d.name_en) ilike unaccent($1) or d.name_km like $1 or d.code = $3
+                  or exists (select 1 from district_aliases a
+                             where a.district_code = d.code and unaccent(a.alias) ilike unaccent($1)))
              and ($2 = '' or d.province_code = $2)
            order by p.code, d.code"#,
         forms::contains_pattern(search),

@@ -412,8 +412,17 @@ async fn search_finds_a_case_study_by_its_narrative_in_either_language() {
         let query = serde_urlencoded::to_string([("q", term)]).expect("query");
         let found = donor.get(&format!("/case-studies?{query}")).await;
         assert_eq!(found.status, StatusCode::OK);
-        assert!(found.body.contains(&format!(r#"href="/case-studies/{id}""#)), "{term}");
+        assert!(
+            found
+                .body
+                .contains(&format!(r#"href="/case-studies/{id}""#)),
+            "{term}"
+        );
     }
     let nothing = donor.get("/case-studies?q=no+such+words+anywhere").await;
-    assert!(!nothing.body.contains(&format!(r#"href="/case-studies/{id}""#)));
+    assert!(
+        !nothing
+            .body
+            .contains(&format!(r#"href="/case-studies/{id}""#))
+    );
 }

@@ -195,3 +195,77 @@ async fn an_administrator_uploads_boundaries_and_a_bad_feature_changes_nothing()
     assert!(page.contains("not a GeoJSON FeatureCollection"));
     assert_eq!(app.count("district_shapes").await, 14);
 }
+
+#[tokio::test]
+async fn the_district_search_finds_the_spellings_people_use() {
+    let app = spawn_app().await;
+    let ngo = app.login_as("ngo@ctod.example").await;
+    for (spelling, code) in [
+        ("Banna", "0201"),
+        ("thma kuol", "0202"),
+        ("Moung Russei", "0206"),
+        ("Ratanak Mondol", "0207"),
+        ("KOMREING", "0212"),
+        ("Battambang krong", "0203"),
+        ("Bável", "0204"),
+        ("បវេល", "0204"),
+    ] {
+        let query = serde_urlencoded::to_string([("q", spelling)]).expect("query");
+        let page = ngo.get(&format!("/districts?{query}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{spelling}");
+        assert!(
+            page.body.contains(&format!(r#"href="/districts/{code}""#)),
+            "{spelling} finds {code}"
+        );
+    }
+    let other = ngo.get("/districts?q=Banna").await;
+    assert!(
+        !other.body.contains(r#"href="/districts/0212""#),
+        "and nothing else"
+    );
+}
+
+#[tokio::test]
+async fn other_spellings_are_imported_with_the_gazetteer_all_or_nothing() {
+    let app = spawn_app().await;
+    let source = |text: &str| Source {
+        name: "aliases.csv".into(),
+        bytes: text.as_bytes().to_vec(),
+    };
+    let refused = import::import(
+        &app.pool,
+        &[source("code,alias\n0204,Bovelle\n9999,Nowhere\n")],
+    )
+    .await;
+    let Err(ImportError::Invalid(errors)) = refused else {
+        panic!("an unknown district is refused");
+    };
+    assert_eq!(errors[0].key, "import-unknown-district");
+    assert_eq!(errors[0].line, 3);
+    let aliases = |app: &TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from district_aliases where alias = 'Bovelle'",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("aliases")
+        }
+    };
+    assert_eq!(aliases(&app).await, 0, "nothing was written");
+    let summary = import::import(
+        &app.pool,
+        &[source("code,alias\n0204,Bovelle\n0204,Bovelle\n")],
+    )
+    .await
+    .expect("imported");
+    assert_eq!(summary.aliases, 1, "once each");
+    let ngo = app.login_as("ngo@ctod.example").await;
+    assert!(
+        ngo.get("/districts?q=bovelle")
+            .await
+            .body
+            .contains(r#"href="/districts/0204""#)
+    );
+}
