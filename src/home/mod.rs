@@ -39,6 +39,69 @@ struct HomePage {
     totals: Option<Totals>,
     waiting: Vec<WaitingList>,
     stale_actions: Vec<StaleAction>,
+    /// What waits for the secretariat, by kind.
+    work: Vec<WorkItem>,
+}
+
+/// The most of each kind of work item the home page lists.
+const WORK_ITEMS_PER_KIND: i64 = 20;
+
+/// Something that waits for the secretariat: a case study in review, a list
+/// waiting for its officials or returned by them, a joint progress report not
+/// yet confirmed, an overdue action.
+pub struct WorkItem {
+    pub kind: String,
+    pub id: i64,
+    pub title_en: String,
+    pub title_km: String,
+    pub district_en: String,
+    pub district_km: String,
+}
+
+impl WorkItem {
+    pub fn href(&self) -> String {
+        match self.kind.as_str() {
+            "case_study_in_review" => format!("/case-studies/{}", self.id),
+            "list_submitted" | "list_returned" => format!("/recommendation-lists/{}", self.id),
+            _ => format!("/actions/{}", self.id),
+        }
+    }
+}
+
+async fn secretariat_work(
+    pool: &sqlx::PgPool,
+    today: time::Date,
+) -> Result<Vec<WorkItem>, AppError> {
+    Ok(sqlx::query_as!(
+        WorkItem,
+        r#"(select 'case_study_in_review' as "kind!", c.id as "id!", c.title_en as "title_en!",
+                   c.title_km as "title_km!", d.name_en as "district_en!", d.name_km as "district_km!"
+            from case_studies c join districts d on d.code = c.district_code
+            where c.status = 'in_review' order by c.updated_at limit $2)
+           union all
+           (select 'list_' || l.status, l.id, s.title_en, s.title_km, d.name_en, d.name_km
+            from recommendation_lists l join districts d on d.code = l.district_code
+            join studies s on s.id = l.study_id
+            where l.status in ('submitted', 'returned') order by l.updated_at limit $2)
+           union all
+           (select 'report_unconfirmed', a.id, a.description_en, a.description_km,
+                   coalesce(d.name_en, ''), coalesce(d.name_km, '')
+            from actions a join action_plans p on p.id = a.plan_id
+            left join districts d on d.code = p.district_code
+            join action_updates u on u.id = a.current_update_id
+            where a.lead = 'joint' and u.confirmed_at is null order by u.reported_on limit $2)
+           union all
+           (select 'action_overdue', a.id, a.description_en, a.description_km,
+                   coalesce(d.name_en, ''), coalesce(d.name_km, '')
+            from actions a join action_plans p on p.id = a.plan_id
+            left join districts d on d.code = p.district_code
+            where a.due_on < $1 and a.status not in ('completed', 'cancelled')
+            order by a.due_on limit $2)"#,
+        today,
+        WORK_ITEMS_PER_KIND,
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// An action the user's organization owns that is overdue or has had no report
@@ -49,6 +112,8 @@ pub struct StaleAction {
     pub description_km: String,
     pub due_on: time::Date,
     pub overdue: bool,
+    pub district_en: Option<String>,
+    pub district_km: Option<String>,
 }
 
 /// A recommendation list waiting for this official's endorsement.
@@ -119,11 +184,19 @@ async fn home(
         Vec::new()
     };
     let today = crate::activities::form::today();
+    let work = if policy::allows(&user, Action::ManagePlans, Scope::Anything) {
+        secretariat_work(&pool, today).await?
+    } else {
+        Vec::new()
+    };
     let stale_actions = sqlx::query_as!(
         StaleAction,
         r#"select a.id, a.description_en, a.description_km, a.due_on,
-                  (a.due_on < $2 and a.status not in ('completed', 'cancelled')) as "overdue!"
+                  (a.due_on < $2 and a.status not in ('completed', 'cancelled')) as "overdue!",
+                  d.name_en as "district_en?", d.name_km as "district_km?"
            from actions a
+           join action_plans p on p.id = a.plan_id
+           left join districts d on d.code = p.district_code
            where a.owner_organization_id = $1
              and a.status not in ('completed', 'cancelled')
              and (a.due_on < $2 or coalesce(a.reported_on, a.starts_on) < $2 - $3::int)
@@ -141,6 +214,7 @@ async fn home(
         totals,
         waiting,
         stale_actions,
+        work,
     })
     .map(IntoResponse::into_response)
 }

@@ -364,3 +364,48 @@ async fn text_written_in_one_language_shows_in_the_other_marked_as_such() {
             .contains(&format!(r#"<a href="/recommendations/{item}">"#))
     );
 }
+
+#[tokio::test]
+async fn the_secretariat_home_lists_what_waits_and_says_nothing_waits_only_when_so() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let home = staff.get("/").await.body;
+    let review: i64 = sqlx::query_scalar("select id from case_studies where status = 'in_review'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("a case study in review");
+    assert!(home.contains("Case study to review"));
+    assert!(home.contains(&format!(r#"href="/case-studies/{review}""#)));
+    assert!(home.contains("List waiting for its officials"));
+    assert!(home.contains("List returned by its officials"));
+    assert!(home.contains("Kamrieng"), "items name their district");
+    assert!(!home.contains("Nothing is waiting for you."));
+    // An overdue action shows; with nothing waiting, the page says so.
+    sqlx::query(
+        "update actions set starts_on = '2021-12-01', due_on = '2022-01-01'
+         where id = (select min(a.id) from actions a where a.status not in ('completed', 'cancelled'))",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("an overdue action");
+    assert!(staff.get("/").await.body.contains("Overdue action"));
+    sqlx::query("update case_studies set status = 'published' where status = 'in_review'")
+        .execute(&app.pool)
+        .await
+        .expect("reviewed");
+    sqlx::query("update recommendation_lists set status = 'endorsed' where status in ('submitted', 'returned')")
+        .execute(&app.pool)
+        .await
+        .expect("endorsed");
+    // Reports first: the actions' state follows their reports.
+    sqlx::query("update action_updates set confirmed_at = now()")
+        .execute(&app.pool)
+        .await
+        .expect("confirmed");
+    sqlx::query("update actions set status = 'cancelled'")
+        .execute(&app.pool)
+        .await
+        .expect("done");
+    let calm = staff.get("/").await.body;
+    assert!(calm.contains("Nothing is waiting for you."), "{calm}");
+}
