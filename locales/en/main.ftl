@@ -654,3 +654,7 @@ work-list_submitted = List waiting for its officials
 work-list_returned = List returned by its officials
 work-report_unconfirmed = Joint report not yet confirmed
 work-action_overdue = Overdue action
+report-who-took-part = Who took part
+report-by-district = District by district
+report-endorsed-on = Endorsed on
+report-priorities = Priorities

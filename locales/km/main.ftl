@@ -654,3 +654,7 @@ work-list_submitted = បញ្ជីកំពុងរង់ចាំមន្�
 work-list_returned = បញ្ជីត្រូវបានបញ្ជូនត្រឡប់ដោយមន្ត្រី
 work-report_unconfirmed = របាយការណ៍រួមមិនទាន់បញ្ជាក់
 work-action_overdue = សកម្មភាពហួសកាលកំណត់
+report-who-took-part = អ្នកដែលបានចូលរួម
+report-by-district = តាមស្រុកនីមួយៗ
+report-endorsed-on = បានគាំទ្រនៅ
+report-priorities = អាទិភាព

@@ -3,6 +3,8 @@
 //! organizations that fund it. The secretariat creates and edits them; everyone
 //! signed in reads them.
 
+mod report;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -76,37 +78,31 @@ async fn list(
     .into_response())
 }
 
-pub struct CaseStudyLink {
-    pub id: i64,
-    pub title_en: String,
-    pub title_km: String,
-    pub district_en: String,
-    pub district_km: String,
-    pub status: String,
-}
-
 #[derive(Template)]
 #[template(path = "studies/show.html")]
 struct ShowPage {
     ctx: Ctx,
     study: StudyRow,
     funders: Vec<String>,
-    case_studies: Vec<CaseStudyLink>,
+    report: report::Report,
     can_edit: bool,
 }
 
+/// `/studies/{id}`: the study's report.
 async fn show(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let study = sqlx::query_as!(
-        StudyRow,
+    let pool = state.pool.clone();
+    let row = sqlx::query!(
         r#"select s.id, s.title_en, s.title_km, p.name_en as province_en, p.name_km as province_km,
                   s.period_start, s.period_end,
                   (select count(*) from case_studies c where c.study_id = s.id) as "case_studies!",
-                  (select count(*) from activities a where a.study_id = s.id) as "activities!"
+                  (select count(*) from activities a where a.study_id = s.id) as "activities!",
+                  array(select o.name_en from study_funders f join organizations o on o.id = f.organization_id
+                        where f.study_id = s.id order by o.name_en) as "funders!"
            from studies s join provinces p on p.code = s.province_code
            where s.id = $1"#,
         id
@@ -114,33 +110,25 @@ async fn show(
     .fetch_optional(&pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    let funders = sqlx::query_scalar!(
-        "select o.name_en from study_funders f join organizations o on o.id = f.organization_id
-         where f.study_id = $1 order by o.name_en",
-        id
-    )
-    .fetch_all(&pool)
-    .await?;
-    let visible = policy::unpublished_read_scope(&user);
-    let case_studies = sqlx::query_as!(
-        CaseStudyLink,
-        r#"select c.id, c.title_en, c.title_km, d.name_en as district_en, d.name_km as district_km, c.status
-           from case_studies c join districts d on d.code = c.district_code
-           where c.study_id = $1
-             and ($2 or c.status in ('published', 'archived') or c.district_code = any($3))
-           order by d.code"#,
-        id,
-        visible.everywhere,
-        &visible.districts,
-    )
-    .fetch_all(&pool)
-    .await?;
+    let funders = row.funders;
+    let study = StudyRow {
+        id: row.id,
+        title_en: row.title_en,
+        title_km: row.title_km,
+        province_en: row.province_en,
+        province_km: row.province_km,
+        period_start: row.period_start,
+        period_end: row.period_end,
+        case_studies: row.case_studies,
+        activities: row.activities,
+    };
+    let report = report::load(&pool, &state.figures, &user, id).await?;
     let can_edit = policy::allows(&user, Action::ManageStudies, Scope::Anything);
     Ok(render(&ShowPage {
         ctx,
         study,
         funders,
-        case_studies,
+        report,
         can_edit,
     })?
     .into_response())

@@ -409,3 +409,78 @@ async fn the_secretariat_home_lists_what_waits_and_says_nothing_waits_only_when_
     let calm = staff.get("/").await.body;
     assert!(calm.contains("Nothing is waiting for you."), "{calm}");
 }
+
+#[tokio::test]
+async fn the_study_page_is_its_report_for_each_reader() {
+    let app = spawn_app().await;
+    let study: i64 = sqlx::query_scalar("select min(id) from studies")
+        .fetch_one(&app.pool)
+        .await
+        .expect("the demo study");
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let report = staff.get(&format!("/studies/{study}")).await;
+    assert_eq!(report.status, StatusCode::OK);
+    let text = crate::helpers::text_of(&report.body);
+    // The report's own figures (DESIGN.md §1).
+    assert!(
+        text.contains("Respondents (focus groups and interviews)367"),
+        "{text}"
+    );
+    assert!(
+        report
+            .body
+            .contains(r#"<span data-people="single">209</span> (57%)"#)
+    );
+    let districts: Vec<String> = sqlx::query_scalar(
+        "select distinct district_code from case_studies where study_id = $1 order by 1",
+    )
+    .bind(study)
+    .fetch_all(&app.pool)
+    .await
+    .expect("districts");
+    assert_eq!(districts.len(), 7);
+    for code in &districts {
+        assert!(
+            report
+                .body
+                .contains(&format!(r#"href="/districts/{code}""#)),
+            "{code}"
+        );
+    }
+    let draft: i64 = sqlx::query_scalar(
+        "select id from case_studies where status = 'draft' and study_id = $1 limit 1",
+    )
+    .bind(study)
+    .fetch_one(&app.pool)
+    .await
+    .expect("a draft");
+    assert!(
+        report
+            .body
+            .contains(&format!(r#"href="/case-studies/{draft}""#))
+    );
+    let endorsed: i64 =
+        sqlx::query_scalar("select id from recommendation_lists where status = 'endorsed' limit 1")
+            .fetch_one(&app.pool)
+            .await
+            .expect("an endorsed list");
+    assert!(
+        report
+            .body
+            .contains(&format!(r#"href="/recommendation-lists/{endorsed}""#))
+    );
+    // A donor reads the published parts only.
+    let donor = app.login_as("donor@donor.example").await;
+    let theirs = donor.get(&format!("/studies/{study}")).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(
+        !theirs
+            .body
+            .contains(&format!(r#"href="/case-studies/{draft}""#))
+    );
+    assert!(
+        theirs
+            .body
+            .contains(&format!(r#"href="/recommendation-lists/{endorsed}""#))
+    );
+}
