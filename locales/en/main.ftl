@@ -658,3 +658,5 @@ report-who-took-part = Who took part
 report-by-district = District by district
 report-endorsed-on = Endorsed on
 report-priorities = Priorities
+report-endorsed-list = The endorsed recommendations
+report-print = Printable report (A4)

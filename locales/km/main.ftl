@@ -658,3 +658,5 @@ report-who-took-part = អ្នកដែលបានចូលរួម
 report-by-district = តាមស្រុកនីមួយៗ
 report-endorsed-on = បានគាំទ្រនៅ
 report-priorities = អាទិភាព
+report-endorsed-list = អនុសាសន៍ដែលបានគាំទ្រ
+report-print = របាយការណ៍សម្រាប់បោះពុម្ព (A4)

@@ -9,6 +9,9 @@ mod list;
 mod show;
 mod workflow;
 
+/// The narrative sections of a case study, in order.
+pub use form::SECTIONS;
+
 use axum::Router;
 use axum::routing::{get, post};
 

@@ -41,6 +41,8 @@ impl DistrictLine {
 
 /// The report's figures for `user`.
 pub struct Report {
+    /// Who reads it: what they may read decides what is counted and printed.
+    pub reader: Reader,
     pub figures: Arc<Figures>,
     pub people: People,
     pub districts: Vec<DistrictLine>,
@@ -133,8 +135,89 @@ pub async fn load(
     .fetch_all(pool)
     .await?;
     Ok(Report {
+        reader,
         figures,
         people,
         districts,
     })
+}
+
+/// A case study of the study, whole, for the printed report.
+pub struct PrintedCase {
+    pub district_code: String,
+    pub district_en: String,
+    pub district_km: String,
+    pub title_en: String,
+    pub title_km: String,
+    pub status: String,
+    /// The sections with text, as (name, sanitized HTML).
+    pub sections: Vec<(&'static str, String)>,
+}
+
+/// A recommendation of an endorsed list, for the printed report.
+pub struct PrintedRecommendation {
+    pub district_code: String,
+    pub text_en: String,
+    pub text_km: String,
+    pub addressee: String,
+}
+
+/// The case studies `reader` may read and the endorsed lists of the study.
+pub async fn printed(
+    pool: &PgPool,
+    study: i64,
+    reader: &Reader,
+) -> Result<(Vec<PrintedCase>, Vec<PrintedRecommendation>), AppError> {
+    let cases = sqlx::query!(
+        r#"select c.district_code as "district_code!", d.name_en as district_en, d.name_km as district_km,
+                  c.title_en as "title_en!", c.title_km as "title_km!", c.status as "status!",
+                  c.summary as "summary!", c.context as "context!", c.findings as "findings!",
+                  c.good_practices as "good_practices!", c.challenges as "challenges!",
+                  c.conclusion as "conclusion!"
+           from visible_case_studies($1, '', '', null, null, $2, $3) c
+           join districts d on d.code = c.district_code
+           order by c.district_code"#,
+        study,
+        reader.everywhere,
+        &reader.own_districts,
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| {
+        let texts = [
+            row.summary,
+            row.context,
+            row.findings,
+            row.good_practices,
+            row.challenges,
+            row.conclusion,
+        ];
+        PrintedCase {
+            district_code: row.district_code,
+            district_en: row.district_en,
+            district_km: row.district_km,
+            title_en: row.title_en,
+            title_km: row.title_km,
+            status: row.status,
+            sections: crate::case_studies::SECTIONS
+                .iter()
+                .zip(texts)
+                .filter(|(_, text)| !text.trim().is_empty())
+                .map(|(name, text)| (*name, crate::web::markdown::to_safe_html(&text)))
+                .collect(),
+        }
+    })
+    .collect();
+    let recommendations = sqlx::query_as!(
+        PrintedRecommendation,
+        "select l.district_code, r.text_en, r.text_km, r.addressee
+         from recommendation_lists l join recommendations r on r.list_id = l.id
+         where l.study_id = $1 and l.status = 'endorsed'
+         order by l.district_code, r.position, r.id",
+        study
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((cases, recommendations))
 }

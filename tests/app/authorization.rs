@@ -365,6 +365,12 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
         ),
         (
             "GET",
+            "/studies/{id}/print",
+            format!("/studies/{}/print", r.study),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
             "/studies/{id}/edit",
             format!("/studies/{}/edit", r.study),
             Rule::Staff,

@@ -799,3 +799,98 @@ async fn a_donor_filters_the_dashboard_downloads_a_csv_and_sees_the_map() {
     );
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn the_study_report_prints_to_a_pdf_with_the_whole_report() {
+    let app = spawn_app().await;
+    let study: i64 = sqlx::query_scalar("select min(id) from studies")
+        .fetch_one(&app.pool)
+        .await
+        .expect("the demo study");
+    let recommendation: String = sqlx::query_scalar(
+        "select r.text_en from recommendations r join recommendation_lists l on l.id = r.list_id
+         where l.status = 'endorsed' and r.text_en <> '' order by r.position limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("an endorsed recommendation");
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    browser
+        .goto(&app.url("/login"))
+        .await
+        .expect("sign-in page");
+    browser
+        .find(Locator::Css("#email"))
+        .await
+        .expect("email")
+        .send_keys("donor@donor.example")
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys(&app.password_of("donor@donor.example"))
+        .await
+        .expect("type");
+    browser
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("sign in")
+        .click()
+        .await
+        .expect("sign in");
+    browser
+        .wait()
+        .for_element(Locator::Css("header.site nav"))
+        .await
+        .expect("signed in");
+    browser
+        .goto(&app.url(&format!("/studies/{study}")))
+        .await
+        .expect("the study");
+    browser
+        .find(Locator::Css("a[href$='/print']"))
+        .await
+        .expect("the printable report")
+        .click()
+        .await
+        .expect("open it");
+    browser
+        .wait()
+        .for_element(Locator::Css("#study-report"))
+        .await
+        .expect("the printable report");
+    let pdf = browser
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .expect("printed to PDF");
+    assert!(pdf.starts_with(b"%PDF"));
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&target).expect("target/browser");
+    let file = target.join("study-report.pdf");
+    std::fs::write(&file, &pdf).expect("save the PDF");
+    let text = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext is not installed: apt-get install poppler-utils");
+    // Words as a reader follows them, whatever the line breaks.
+    let text = String::from_utf8_lossy(&text.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for expected in [
+        "Who took part",
+        "District by district",
+        "The endorsed recommendations",
+        "Summary",
+        recommendation.as_str(),
+    ] {
+        assert!(text.contains(expected), "the PDF has {expected:?}");
+    }
+    assert!(!text.contains("Sign out"), "no navigation on paper");
+    browser.close().await.expect("close");
+}
