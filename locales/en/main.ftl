@@ -660,3 +660,7 @@ report-endorsed-on = Endorsed on
 report-priorities = Priorities
 report-endorsed-list = The endorsed recommendations
 report-print = Printable report (A4)
+attachment-withdraw = Hide from donors
+attachment-withdrawn = The file is no longer shown to donors.
+attachment-delete = Delete the file
+attachment-deleted = The file was deleted.

@@ -660,3 +660,7 @@ report-endorsed-on = បានគាំទ្រនៅ
 report-priorities = អាទិភាព
 report-endorsed-list = អនុសាសន៍ដែលបានគាំទ្រ
 report-print = របាយការណ៍សម្រាប់បោះពុម្ព (A4)
+attachment-withdraw = លាក់ពីម្ចាស់ជំនួយ
+attachment-withdrawn = ឯកសារនេះលែងបង្ហាញដល់ម្ចាស់ជំនួយទៀតហើយ។
+attachment-delete = លុបឯកសារ
+attachment-deleted = ឯកសារត្រូវបានលុប។

@@ -14,11 +14,37 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 
-pub(super) async fn download(
-    user: CurrentUser,
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Response, AppError> {
+/// An attachment as the routes here need it.
+pub(super) struct Stored {
+    pub id: i64,
+    pub stored_name: String,
+    pub content_type: String,
+    pub public: bool,
+    pub parent: Parent,
+}
+
+impl Parent {
+    /// The record an attachment belongs to.
+    pub(super) async fn of_attachment(
+        pool: &sqlx::PgPool,
+        kind: &str,
+        id: i64,
+    ) -> Result<Parent, AppError> {
+        match kind {
+            "activity" => Parent::activity(pool, id).await,
+            "action_update" => Parent::action_update(pool, id).await,
+            _ => Parent::case_study(pool, id).await,
+        }
+    }
+}
+
+/// Loads an attachment that `user` may read: its record they may read, and
+/// one not marked public only if they read that record's internal material.
+pub(super) async fn readable(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<Stored, AppError> {
     let row = sqlx::query!(
         "select parent, parent_id, stored_name, content_type, public from attachments where id = $1",
         id
@@ -26,13 +52,9 @@ pub(super) async fn download(
     .fetch_optional(&state.pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    let parent = match row.parent.as_str() {
-        "activity" => Parent::activity(&state.pool, row.parent_id).await?,
-        "action_update" => Parent::action_update(&state.pool, row.parent_id).await?,
-        _ => Parent::case_study(&state.pool, row.parent_id).await?,
-    };
+    let parent = Parent::of_attachment(&state.pool, &row.parent, row.parent_id).await?;
     require(
-        &user,
+        user,
         parent.read_action(),
         Scope::Record {
             district: &parent.district,
@@ -40,10 +62,20 @@ pub(super) async fn download(
         },
     )?;
     if !row.public {
-        require(&user, Action::ReadInternalText, parent.field_work())?;
+        require(user, Action::ReadInternalText, parent.field_work())?;
     }
-    let location = StorePath::from(format!("attachments/{}", row.stored_name));
-    let bytes = state
+    Ok(Stored {
+        id,
+        stored_name: row.stored_name,
+        content_type: row.content_type,
+        public: row.public,
+        parent,
+    })
+}
+
+async fn bytes_of(state: &AppState, stored_name: &str) -> Result<axum::body::Bytes, AppError> {
+    let location = StorePath::from(format!("attachments/{stored_name}"));
+    state
         .files
         .store
         .get(&location)
@@ -51,17 +83,54 @@ pub(super) async fn download(
         .map_err(|error| AppError::Internal(error.into()))?
         .bytes()
         .await
-        .map_err(|error| AppError::Internal(error.into()))?;
-    let mut response = Body::from(bytes).into_response();
+        .map_err(|error| AppError::Internal(error.into()))
+}
+
+/// `GET /attachments/{id}/preview`: a photo shown in the page, small, to those
+/// who may read it. Documents have no preview.
+pub(super) async fn preview(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let stored = readable(&state, &user, id).await?;
+    if !stored.content_type.starts_with("image/") {
+        return Err(AppError::NotFound);
+    }
+    let mut response = Body::from(bytes_of(&state, &stored.stored_name).await?).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&row.content_type)
+        HeaderValue::from_str(&stored.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("inline"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}
+
+pub(super) async fn download(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let stored = readable(&state, &user, id).await?;
+    let mut response = Body::from(bytes_of(&state, &stored.stored_name).await?).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&stored.content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     if let Ok(disposition) = HeaderValue::from_str(&format!(
         "attachment; filename=\"samleng-{id}-{}\"",
-        row.stored_name
+        stored.stored_name
     )) {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }

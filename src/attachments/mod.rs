@@ -4,6 +4,7 @@
 //! handed out as downloads only to those who may read what they belong to.
 
 mod download;
+mod manage;
 pub mod remove;
 mod sniff;
 mod upload;
@@ -57,6 +58,9 @@ pub fn routes() -> Router<AppState> {
             post(upload::upload_to_case_study).layer(DefaultBodyLimit::disable()),
         )
         .route("/attachments/{id}", get(download::download))
+        .route("/attachments/{id}/preview", get(download::preview))
+        .route("/attachments/{id}/withdraw", post(manage::withdraw))
+        .route("/attachments/{id}/delete", post(manage::delete))
 }
 
 /// What an attachment belongs to, with what the policy needs to know of it.

@@ -284,3 +284,86 @@ async fn only_those_who_may_read_the_record_download_its_files() {
         3
     );
 }
+
+#[tokio::test]
+async fn photos_are_previewed_and_their_writers_withdraw_or_delete_them() {
+    let app = spawn_app().await;
+    let ngo = app.login_as("ngo@ctod.example").await;
+    let activity = fgd(&app, "0203").await;
+    let page = format!("/activities/{activity}");
+    let (status, _) = upload(
+        &app,
+        &ngo,
+        &format!("{page}/attachments"),
+        "pagoda.jpg",
+        JPEG.to_vec(),
+        true,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id = scalar(&app, "select max(id) from attachments").await;
+    let donor = app.login_as("donor@donor.example").await;
+    // A photo shows in the page, small, for those who may read it.
+    let shown = donor.get(&page).await.body;
+    assert!(shown.contains(&format!(
+        r#"<img class="preview" src="/attachments/{id}/preview""#
+    )));
+    let preview = donor
+        .client
+        .get(app.url(&format!("/attachments/{id}/preview")))
+        .send()
+        .await
+        .expect("preview");
+    assert_eq!(preview.status(), StatusCode::OK);
+    assert_eq!(preview.headers()["content-disposition"], "inline");
+    assert_eq!(preview.bytes().await.expect("bytes").as_ref(), JPEG);
+    // Only the district's writers withdraw it; donors then lose it.
+    let outsider = app.login_as("ngo@as.example").await;
+    assert_eq!(
+        outsider
+            .post(&format!("/attachments/{id}/withdraw"), &[])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let withdrawn = ngo.post(&format!("/attachments/{id}/withdraw"), &[]).await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER);
+    let download = |visitor: &Visitor| {
+        visitor
+            .client
+            .get(app.url(&format!("/attachments/{id}")))
+            .send()
+    };
+    assert_eq!(
+        download(&donor).await.expect("download").status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        download(&ngo).await.expect("download").status(),
+        StatusCode::OK
+    );
+    assert!(
+        !donor
+            .get(&page)
+            .await
+            .body
+            .contains(&format!("/attachments/{id}"))
+    );
+    // Deleting takes the file out of the store too.
+    let files = stored_files(&app).await.len();
+    let deleted = ngo.post(&format!("/attachments/{id}/delete"), &[]).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert_eq!(stored_files(&app).await.len(), files - 1);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("select count(*) from attachments where id = {id}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        scalar(&app, &format!("select count(*) from audit_events where entity = 'attachment' and entity_id = '{id}' and action in ('attachment_withdrawn', 'attachment_deleted')")).await,
+        2
+    );
+}

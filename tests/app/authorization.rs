@@ -107,7 +107,12 @@ fn answer(method: &str, route: &str) -> Answer {
         },
         // Bavel's endorsed list has been reopened already (`reopened`).
         ("POST", "/recommendation-lists/{id}/reopen") => Always(409),
-        ("POST", "/findings/{id}/delete")
+        ("POST", "/attachments/{id}/withdraw") => Once {
+            first: 303,
+            then: 409,
+        },
+        ("POST", "/attachments/{id}/delete")
+        | ("POST", "/findings/{id}/delete")
         | ("POST", "/activities/{id}/delete")
         | ("POST", "/case-studies/{id}/delete") => Answer::Deletes,
         ("POST", "/recommendation-lists/{id}/recommendations/{item}/delete") => Once {
@@ -199,6 +204,8 @@ struct Records {
     /// A public photo of the published activity, and a file of the draft one.
     public_file: i64,
     draft_file: i64,
+    /// A public photo of the published activity.
+    public_photo: i64,
     /// Recommendation lists: Battambang's waits, Banan's was returned, Bavel's is endorsed.
     waiting_list: i64,
     returned_list: i64,
@@ -246,6 +253,7 @@ async fn records(app: &TestApp) -> Records {
         review_case: id("select id from case_studies where district_code = '0212'").await,
         public_file: attachment(app, "0203", true).await,
         draft_file: attachment(app, "0207", false).await,
+        public_photo: photo(app).await,
         waiting_list: id("select id from recommendation_lists where district_code = '0203'").await,
         returned_list: id("select id from recommendation_lists where district_code = '0201'").await,
         endorsed_list: id("select id from recommendation_lists where district_code = '0204'").await,
@@ -274,6 +282,27 @@ async fn records(app: &TestApp) -> Records {
         )
         .await,
     }
+}
+
+/// A public photo of Battambang's FGD, in the store and in the database.
+async fn photo(app: &TestApp) -> i64 {
+    let name = "test-photo.jpg";
+    std::fs::create_dir_all(app.files_dir.join("attachments")).expect("folder");
+    std::fs::write(
+        app.files_dir.join("attachments").join(name),
+        b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00",
+    )
+    .expect("file");
+    sqlx::query_scalar(
+        "insert into attachments (parent, parent_id, stored_name, content_type, size_bytes, public)
+         select 'activity', id, $1, 'image/jpeg', 11, true from activities
+         where district_code = '0203' and kind = 'fgd'
+         returning id",
+    )
+    .bind(name)
+    .fetch_one(&app.pool)
+    .await
+    .expect("photo")
 }
 
 /// A second, draft version of Bavel's endorsed list, as reopening leaves it; and
@@ -460,6 +489,12 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/attachments/{id}",
             format!("/attachments/{}", r.draft_file),
             Rule::ReadIn("0207"),
+        ),
+        (
+            "GET",
+            "/attachments/{id}/preview",
+            format!("/attachments/{}/preview", r.public_photo),
+            Rule::SignedIn,
         ),
         (
             "POST",
@@ -882,7 +917,19 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/exports/findings.xlsx".into(),
             Rule::SignedIn,
         ),
-        // Deleting drafts comes last: the records are gone afterwards.
+        (
+            "POST",
+            "/attachments/{id}/withdraw",
+            format!("/attachments/{}/withdraw", r.public_photo),
+            Rule::WriteIn("0203"),
+        ),
+        // Deleting comes last: the records are gone afterwards.
+        (
+            "POST",
+            "/attachments/{id}/delete",
+            format!("/attachments/{}/delete", r.public_file),
+            Rule::WriteIn("0203"),
+        ),
         (
             "POST",
             "/activities/{id}/delete",

@@ -1,0 +1,73 @@
+//! Withdrawing an attachment from donors' view, and deleting one, by those who
+//! may attach files to its record; each step audited.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+use super::download::readable;
+use super::remove;
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::session::CurrentUser;
+use crate::error::AppError;
+use crate::web::{ClientIp, flash};
+
+fn event(user: &CurrentUser, action: &'static str, id: i64, ip: Option<String>) -> Event<'static> {
+    Event {
+        actor_id: Some(user.id),
+        action,
+        entity: "attachment",
+        entity_id: Some(id.to_string()),
+        summary: String::new(),
+        ip,
+    }
+}
+
+/// Marks an attachment as not for donors (a photo in which someone can be
+/// recognised, a document shared too early).
+pub(super) async fn withdraw(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let stored = readable(&state, &user, id).await?;
+    if !stored.parent.may_write(&user) {
+        return Err(AppError::Forbidden);
+    }
+    if !stored.public {
+        return Err(AppError::IllegalTransition);
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query!("update attachments set public = false where id = $1", id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut *tx, event(&user, "attachment_withdrawn", id, ip)).await?;
+    tx.commit().await?;
+    flash(&session, "attachment-withdrawn", "").await?;
+    Ok(Redirect::to(&format!("{}#attachments", stored.parent.page())).into_response())
+}
+
+pub(super) async fn delete(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let stored = readable(&state, &user, id).await?;
+    if !stored.parent.may_write(&user) {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query!("delete from attachments where id = $1", stored.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(&mut *tx, event(&user, "attachment_deleted", id, ip)).await?;
+    tx.commit().await?;
+    remove::remove_files(&state.files, vec![stored.stored_name]).await;
+    flash(&session, "attachment-deleted", "").await?;
+    Ok(Redirect::to(&format!("{}#attachments", stored.parent.page())).into_response())
+}
