@@ -664,3 +664,5 @@ attachment-withdraw = Hide from donors
 attachment-withdrawn = The file is no longer shown to donors.
 attachment-delete = Delete the file
 attachment-deleted = The file was deleted.
+error-priority-rank-taken-title = That rank is taken
+error-priority-rank-taken-body = Another recommendation already holds this rank at this level in the same area. Choose another rank, or change the other one first.

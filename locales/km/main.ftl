@@ -664,3 +664,5 @@ attachment-withdraw = លាក់ពីម្ចាស់ជំនួយ
 attachment-withdrawn = ឯកសារនេះលែងបង្ហាញដល់ម្ចាស់ជំនួយទៀតហើយ។
 attachment-delete = លុបឯកសារ
 attachment-deleted = ឯកសារត្រូវបានលុប។
+error-priority-rank-taken-title = លំដាប់នោះមានរួចហើយ
+error-priority-rank-taken-body = អនុសាសន៍ផ្សេងទៀតមានលំដាប់នេះរួចហើយ នៅកម្រិតនេះ និងក្នុងតំបន់ដូចគ្នា។ សូមជ្រើសលំដាប់ផ្សេង ឬប្ដូរលំដាប់ផ្សេងនោះជាមុនសិន។

@@ -233,6 +233,38 @@ pub struct PriorityForm {
     back: String,
 }
 
+/// Does another endorsed recommendation hold `rank` at `level` in the same
+/// area (its province for the provincial level, the country for the national)?
+/// The area is locked for the rest of the transaction, so that two people
+/// giving the same rank at once cannot both succeed.
+async fn rank_taken(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    level: &str,
+    rank: i32,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"with area as (
+               select case when $2 = 'national' then '' else left(l.district_code, 2) end as code
+               from recommendations r join recommendation_lists l on l.id = r.list_id where r.id = $1
+           ),
+           locked as (select pg_advisory_xact_lock(hashtext('priority ' || $2 || ' ' || code)) from area)
+           select exists(
+               select 1 from locked, area, priorities p
+               join recommendations r on r.id = p.recommendation_id
+               join recommendation_lists l on l.id = r.list_id
+               where p.level = $2 and p.rank = $3 and p.recommendation_id <> $1
+                 and l.status = 'endorsed'
+                 and ($2 = 'national' or left(l.district_code, 2) = area.code)
+           ) as "taken!""#,
+        id,
+        level,
+        rank,
+    )
+    .fetch_one(&mut *tx)
+    .await
+}
+
 /// Sets (or, with an empty rank, removes) a recommendation's priority at one level.
 pub async fn set(
     user: CurrentUser,
@@ -290,6 +322,9 @@ pub async fn set(
     }
     match rank {
         Some(rank) => {
+            if rank_taken(&mut tx, id, &level, rank).await? {
+                return Err(AppError::Refused("error-priority-rank-taken"));
+            }
             sqlx::query!(
                 "insert into priorities (recommendation_id, level, rank, workshop_id, set_by) values ($1, $2, $3, $4, $5)
                  on conflict (recommendation_id, level) do update

@@ -192,6 +192,7 @@ pub async fn endorse(
     set_status(&mut tx, id, "endorsed").await?;
     if let Some(previous) = list.previous_id {
         set_status(&mut tx, previous, "superseded").await?;
+        carry_priorities(&mut tx, previous, id).await?;
     }
     audit::record(
         &mut *tx,
@@ -263,6 +264,29 @@ pub async fn withdraw(
     tx.commit().await?;
     flash(&session, "recommendations-withdrawn", "").await?;
     Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
+}
+
+/// The priorities the workshops gave the endorsed version carry over to the
+/// same recommendations of the version that replaces it: reopening copied them
+/// in order, so they match by position.
+async fn carry_priorities(
+    tx: &mut sqlx::PgConnection,
+    previous: i64,
+    current: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into priorities (recommendation_id, level, rank, workshop_id, set_by, set_at)
+         select new.id, p.level, p.rank, p.workshop_id, p.set_by, p.set_at
+         from priorities p
+         join recommendations old on old.id = p.recommendation_id and old.list_id = $1
+         join recommendations new on new.list_id = $2 and new.position = old.position
+         on conflict (recommendation_id, level) do nothing",
+        previous,
+        current,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// The secretariat reopens an endorsed list: a new draft version with the same

@@ -388,6 +388,21 @@ async fn reopening_starts_a_new_version_and_the_endorsed_one_stays_as_it_was() {
         snapshot_before, snapshot_after,
         "the endorsed content is untouched"
     );
+    let ranked = |list: i64| {
+        let app = &app;
+        async move {
+            scalar(app, &format!("select count(*) from priorities p join recommendations r on r.id = p.recommendation_id where r.list_id = {list}")).await
+        }
+    };
+    assert!(
+        ranked(endorsed).await > 0,
+        "the demo's workshops ranked Bavel's list"
+    );
+    assert_eq!(
+        ranked(new_id).await,
+        ranked(endorsed).await,
+        "its priorities carry over to the new version"
+    );
     let changes = staff.get(&format!("{new_path}/changes")).await;
     assert!(
         changes.body.contains("<td>changed</td>")
@@ -595,6 +610,23 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     );
     let national = staff.get("/recommendations/national").await;
     assert!(national.body.contains("Battambang") && national.body.contains("National priority #1"));
+    // One rank per level and area: the demo's provincial #1 is taken in Battambang.
+    let taken = staff
+        .post(
+            &path(endorsed_item),
+            &[("level", "provincial"), ("rank", "1")],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.body.contains("That rank is taken"));
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("select count(*) from priorities where recommendation_id = {endorsed_item}")
+        )
+        .await,
+        0
+    );
 }
 
 #[tokio::test]
