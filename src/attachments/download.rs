@@ -86,6 +86,30 @@ async fn bytes_of(state: &AppState, stored_name: &str) -> Result<axum::body::Byt
         .map_err(|error| AppError::Internal(error.into()))
 }
 
+/// The file of an attachment as a response, shown in the page (`inline`) or
+/// saved as a download; never run as a page of ours (CSP sandbox).
+async fn file_response(
+    state: &AppState,
+    stored: &Stored,
+    disposition: &str,
+) -> Result<Response, AppError> {
+    let mut response = Body::from(bytes_of(state, &stored.stored_name).await?).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&stored.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(disposition) = HeaderValue::from_str(disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}
+
 /// `GET /attachments/{id}/preview`: a photo shown in the page, small, to those
 /// who may read it. Documents have no preview.
 pub(super) async fn preview(
@@ -97,50 +121,19 @@ pub(super) async fn preview(
     if !stored.content_type.starts_with("image/") {
         return Err(AppError::NotFound);
     }
-    let mut response = Body::from(bytes_of(&state, &stored.stored_name).await?).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&stored.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("inline"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(response)
+    file_response(&state, &stored, "inline").await
 }
 
+/// `GET /attachments/{id}`: the file as a download.
 pub(super) async fn download(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let stored = readable(&state, &user, id).await?;
-    let mut response = Body::from(bytes_of(&state, &stored.stored_name).await?).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&stored.content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(disposition) = HeaderValue::from_str(&format!(
+    let disposition = format!(
         "attachment; filename=\"samleng-{id}-{}\"",
         stored.stored_name
-    )) {
-        headers.insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response)
+    file_response(&state, &stored, &disposition).await
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::download::readable;
+use super::download::{Stored, readable};
 use super::remove;
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -24,6 +24,15 @@ fn event(user: &CurrentUser, action: &'static str, id: i64, ip: Option<String>) 
     }
 }
 
+/// Loads an attachment whose record `user` may attach files to.
+async fn writable(state: &AppState, user: &CurrentUser, id: i64) -> Result<Stored, AppError> {
+    let stored = readable(state, user, id).await?;
+    if !stored.parent.may_write(user) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(stored)
+}
+
 /// Marks an attachment as not for donors (a photo in which someone can be
 /// recognised, a document shared too early).
 pub(super) async fn withdraw(
@@ -33,10 +42,7 @@ pub(super) async fn withdraw(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let stored = readable(&state, &user, id).await?;
-    if !stored.parent.may_write(&user) {
-        return Err(AppError::Forbidden);
-    }
+    let stored = writable(&state, &user, id).await?;
     if !stored.public {
         return Err(AppError::IllegalTransition);
     }
@@ -57,10 +63,7 @@ pub(super) async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let stored = readable(&state, &user, id).await?;
-    if !stored.parent.may_write(&user) {
-        return Err(AppError::Forbidden);
-    }
+    let stored = writable(&state, &user, id).await?;
     let mut tx = state.pool.begin().await?;
     sqlx::query!("delete from attachments where id = $1", stored.id)
         .execute(&mut *tx)

@@ -3,6 +3,7 @@
 //! organizations that fund it. The secretariat creates and edits them; everyone
 //! signed in reads them.
 
+mod print;
 mod report;
 
 use askama::Template;
@@ -22,7 +23,6 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::i18n::Lang;
 use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
 
@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/studies/new", get(new_form))
         .route("/studies/{id}", get(show).post(update))
         .route("/studies/{id}/edit", get(edit_form))
-        .route("/studies/{id}/print", get(print))
+        .route("/studies/{id}/print", get(print::print))
 }
 
 pub struct StudyRow {
@@ -132,57 +132,6 @@ async fn show(
         funders,
         report,
         can_edit,
-    })?
-    .into_response())
-}
-
-/// The whole report on paper: the summary, then each district's case study and
-/// endorsed list, with headings in both languages.
-#[derive(Template)]
-#[template(path = "studies/print.html")]
-struct PrintPage {
-    ctx: Ctx,
-    title_en: String,
-    title_km: String,
-    report: report::Report,
-    cases: Vec<report::PrintedCase>,
-    recommendations: Vec<report::PrintedRecommendation>,
-}
-
-impl PrintPage {
-    /// A heading in English and Khmer.
-    fn both(&self, key: &str) -> String {
-        format!("{} · {}", Lang::En.t(key), Lang::Km.t(key))
-    }
-
-    fn recommendations_of(&self, district: &str) -> Vec<&report::PrintedRecommendation> {
-        self.recommendations
-            .iter()
-            .filter(|item| item.district_code == district)
-            .collect()
-    }
-}
-
-/// `/studies/{id}/print`: the report as CPDD publishes it, for A4 paper.
-async fn print(
-    ctx: Ctx,
-    user: CurrentUser,
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<Response, AppError> {
-    let study = sqlx::query!("select title_en, title_km from studies where id = $1", id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let report = report::load(&state.pool, &state.figures, &user, id).await?;
-    let (cases, recommendations) = report::printed(&state.pool, id, &report.reader).await?;
-    Ok(render(&PrintPage {
-        ctx,
-        title_en: study.title_en,
-        title_km: study.title_km,
-        report,
-        cases,
-        recommendations,
     })?
     .into_response())
 }

@@ -1,0 +1,65 @@
+//! `/studies/{id}/print`: the study's report whole, as CPDD publishes it on
+//! paper (A4): the summary, then each district's case study and endorsed list,
+//! with headings in English and Khmer.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+
+use super::report;
+use crate::app::AppState;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::Ctx;
+use crate::web::i18n::Lang;
+
+/// The whole report on paper: the summary, then each district's case study and
+/// endorsed list, with headings in both languages.
+#[derive(Template)]
+#[template(path = "studies/print.html")]
+struct PrintPage {
+    ctx: Ctx,
+    title_en: String,
+    title_km: String,
+    report: report::Report,
+    cases: Vec<report::PrintedCase>,
+    recommendations: Vec<report::PrintedRecommendation>,
+}
+
+impl PrintPage {
+    /// A heading in English and Khmer.
+    fn both(&self, key: &str) -> String {
+        format!("{} · {}", Lang::En.t(key), Lang::Km.t(key))
+    }
+
+    fn recommendations_of(&self, district: &str) -> Vec<&report::PrintedRecommendation> {
+        self.recommendations
+            .iter()
+            .filter(|item| item.district_code == district)
+            .collect()
+    }
+}
+
+/// `/studies/{id}/print`: the report as CPDD publishes it, for A4 paper.
+pub(super) async fn print(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let study = sqlx::query!("select title_en, title_km from studies where id = $1", id)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let report = report::load(&state.pool, &state.figures, &user, id).await?;
+    let (cases, recommendations) = report::printed(&state.pool, id, &report.reader).await?;
+    Ok(render(&PrintPage {
+        ctx,
+        title_en: study.title_en,
+        title_km: study.title_km,
+        report,
+        cases,
+        recommendations,
+    })?
+    .into_response())
+}
