@@ -128,3 +128,10 @@ insert into district_aliases (district_code, alias) values
     ('0212', 'Komreing'), ('0212', 'Kamreang'), ('0212', 'Kamrieng district'),
     ('0213', 'Koh Kralor'), ('0213', 'Koas Kralor'),
     ('0214', 'Rukhak Kiri'), ('0214', 'Rukhakiri');
+
+-- The secretariat's worklist reads the open actions by due date and the
+-- unconfirmed reports by date without scanning all of them.
+create index actions_open_due_on_idx on actions (due_on)
+    where status not in ('completed', 'cancelled');
+create index action_updates_unconfirmed_idx on action_updates (reported_on)
+    where confirmed_at is null;

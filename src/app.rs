@@ -24,6 +24,7 @@ use crate::audit::refusals::{self, Refusal};
 use crate::auth::session::{self, IDLE_TIMEOUT};
 use crate::dashboard::figures::FiguresCache;
 use crate::error::{AppError, error_page, refused};
+use crate::home::WorkCache;
 use crate::recommendations::priorities::RankingCache;
 use crate::web::input::{self, BodyLimits};
 use crate::web::{csrf, error_pages, language};
@@ -36,6 +37,7 @@ pub struct AppState {
     pub files: FileStore,
     pub figures: FiguresCache,
     pub rankings: RankingCache,
+    pub worklist: WorkCache,
 }
 
 /// The settings that change how requests are answered.

@@ -182,6 +182,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         files,
         figures: Default::default(),
         rankings: Default::default(),
+        worklist: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -130,6 +130,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         files: file_store,
         figures: Default::default(),
         rankings: Default::default(),
+        worklist: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
