@@ -2,12 +2,13 @@
 //! (the `visible_*` and `current_actions` functions of the database), cached
 //! until the data changes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sqlx::PgPool;
 use time::Date;
 
 use super::filters::{Reader, Selection};
+use super::people::People;
 use crate::db::cache::GenerationCache;
 use crate::web::Ctx;
 
@@ -104,9 +105,19 @@ pub struct Figures {
     pub districts: Vec<DistrictFigures>,
     pub breakdowns: Vec<Breakdown>,
     pub choices: Vec<Choice>,
+    /// The counts of people as shown to readers who see small counts exactly
+    /// and to those who do not, each worked out once for these figures.
+    people: [OnceLock<Arc<People>>; 2],
 }
 
 impl Figures {
+    /// The counts of people as a reader who blurs small counts (or not) sees them.
+    pub fn people(&self, blurred: bool) -> Arc<People> {
+        Arc::clone(
+            self.people[usize::from(blurred)].get_or_init(|| Arc::new(People::of(self, blurred))),
+        )
+    }
+
     pub fn breakdown<'a>(&'a self, dimension: &'a str) -> impl Iterator<Item = &'a Breakdown> {
         self.breakdowns
             .iter()
@@ -270,6 +281,7 @@ async fn compute(
         districts: rows,
         breakdowns,
         choices,
+        people: Default::default(),
     })
 }
 

@@ -55,7 +55,7 @@ struct DashboardPage {
     measure: String,
     table_page: Page,
     figures: Option<Arc<Figures>>,
-    people: Option<people::People>,
+    people: Option<Arc<people::People>>,
     charts: Option<charts::Charts>,
     map: Option<map::Map>,
 }
@@ -94,7 +94,7 @@ pub async fn dashboard(
     let reader = Reader::of(&user, &selection);
     let today = crate::activities::form::today();
     let figures = figures::figures(&state.figures, &state.pool, &selection, &reader, today).await?;
-    let people = people::People::of(&figures, reader.blurs_small_counts);
+    let people = figures.people(reader.blurs_small_counts);
     let map = map::draw(&measure, &figures, &people, &ctx);
     let charts = Some(charts::draw(&ctx, &people, &figures));
     let page = DashboardPage {
@@ -143,7 +143,7 @@ impl DashboardPage {
 
     /// All participants, by sex.
     fn participants(&self) -> Option<BySex> {
-        self.people.as_ref().map(people::People::total)
+        self.people.as_ref().map(|people| people.total())
     }
 
     fn respondents(&self) -> Option<BySex> {

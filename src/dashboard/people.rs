@@ -8,6 +8,7 @@ use crate::disclosure::{self, BySex, Shown, Table};
 
 use super::figures::{DistrictFigures, Figures};
 
+#[derive(Debug)]
 pub struct People {
     /// Participants by group (rows in `GROUPS` order) and sex.
     pub groups: Table,

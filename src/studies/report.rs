@@ -44,7 +44,7 @@ pub struct Report {
     /// Who reads it: what they may read decides what is counted and printed.
     pub reader: Reader,
     pub figures: Arc<Figures>,
-    pub people: People,
+    pub people: Arc<People>,
     pub districts: Vec<DistrictLine>,
 }
 
@@ -94,7 +94,7 @@ pub async fn load(
     let reader = Reader::of(user, &selection);
     let today = crate::activities::form::today();
     let figures = figures::figures(cache, pool, &selection, &reader, today).await?;
-    let people = People::of(&figures, reader.blurs_small_counts);
+    let people = figures.people(reader.blurs_small_counts);
     let districts = sqlx::query_as!(
         DistrictLine,
         r#"with cases as (
