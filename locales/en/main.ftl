@@ -666,3 +666,6 @@ attachment-delete = Delete the file
 attachment-deleted = The file was deleted.
 error-priority-rank-taken-title = That rank is taken
 error-priority-rank-taken-body = Another recommendation already holds this rank at this level in the same area. Choose another rank, or change the other one first.
+case-study-published-on = Published on (if not today)
+error-publication-date-title = Check the publication date
+error-publication-date-body = The publication date must be a real date, not in the future. Leave it empty for today.

@@ -666,3 +666,6 @@ attachment-delete = លុបឯកសារ
 attachment-deleted = ឯកសារត្រូវបានលុប។
 error-priority-rank-taken-title = លំដាប់នោះមានរួចហើយ
 error-priority-rank-taken-body = អនុសាសន៍ផ្សេងទៀតមានលំដាប់នេះរួចហើយ នៅកម្រិតនេះ និងក្នុងតំបន់ដូចគ្នា។ សូមជ្រើសលំដាប់ផ្សេង ឬប្ដូរលំដាប់ផ្សេងនោះជាមុនសិន។
+case-study-published-on = បានបោះពុម្ពនៅ (ប្រសិនបើមិនមែនថ្ងៃនេះ)
+error-publication-date-title = សូមពិនិត្យកាលបរិច្ឆេទបោះពុម្ព
+error-publication-date-body = កាលបរិច្ឆេទបោះពុម្ពត្រូវតែជាកាលបរិច្ឆេទពិត មិនមែននៅពេលអនាគត។ ទុកវាទទេសម្រាប់ថ្ងៃនេះ។

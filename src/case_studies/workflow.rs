@@ -57,15 +57,33 @@ impl Step {
 pub struct CommentForm {
     #[serde(default)]
     comment: String,
+    /// When publishing: the day it was really published, if not today (the
+    /// 2021 case studies are entered after the fact).
+    #[serde(default)]
+    published_on: String,
 }
 
-/// Moves the case study one step, if its state and the user allow it.
+/// The publication date a publishing form gives, if any: a real date, not in
+/// the future.
+fn publication_date(text: &str) -> Result<Option<time::Date>, AppError> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let mut errors = crate::web::forms::FieldErrors::default();
+    let date = crate::web::forms::date(&mut errors, "published_on", text)
+        .filter(|date| *date <= crate::activities::form::today())
+        .ok_or(AppError::Refused("error-publication-date"))?;
+    Ok(Some(date))
+}
+
+/// Moves the case study one step, if its state and the user allow it;
+/// `published_on` dates a publication other than today.
 pub async fn take_step(
     pool: &PgPool,
     user: &CurrentUser,
     id: i64,
     step: Step,
-    comment: &str,
+    (comment, published_on): (&str, Option<time::Date>),
     ip: Option<String>,
 ) -> Result<(), AppError> {
     let comment = comment.trim();
@@ -91,12 +109,15 @@ pub async fn take_step(
     sqlx::query!(
         "update case_studies set status = $2,
                 review_comment = case when $3 = '' then review_comment else $3 end,
-                published_at = case when $2 = 'published' then now() else published_at end,
+                published_at = case when $2 = 'published'
+                                    then coalesce(($4::date + time '12:00') at time zone 'Asia/Phnom_Penh', now())
+                                    else published_at end,
                 updated_at = now()
          where id = $1",
         id,
         to,
         comment,
+        published_on,
     )
     .execute(&mut *tx)
     .await?;
@@ -132,7 +153,11 @@ async fn step(
     Form(form): Form<CommentForm>,
     step: Step,
 ) -> Result<Redirect, AppError> {
-    take_step(&pool, &user, id, step, &form.comment, ip).await?;
+    let published_on = match step {
+        Step::Publish => publication_date(&form.published_on)?,
+        _ => None,
+    };
+    take_step(&pool, &user, id, step, (&form.comment, published_on), ip).await?;
     flash(
         &session,
         &format!("case-study-{}", step.states().1.replace('_', "-")),

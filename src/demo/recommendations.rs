@@ -131,7 +131,10 @@ async fn endorse(tx: &mut PgConnection, list: i64) -> Result<(), sqlx::Error> {
     let fingerprint = snapshot::fingerprint(&snapshot);
     sqlx::query!(
         "insert into endorsements (list_id, transition, actor_name, actor_position, at, snapshot, fingerprint)
-         values ($1, 'endorsed', 'District Governor (illustrative)', 'Governor', timestamptz '2021-12-15 10:00+07', $2, $3)",
+         select $1, 'endorsed', 'District Governor (illustrative)', 'Governor',
+                -- Ten days after the list's joint consultation.
+                ((a.held_on + 10) + time '10:00') at time zone 'Asia/Phnom_Penh', $2, $3
+         from recommendation_lists l join activities a on a.id = l.consultation_id where l.id = $1",
         list,
         snapshot,
         fingerprint,
@@ -152,7 +155,12 @@ async fn step(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "insert into endorsements (list_id, transition, actor_id, actor_name, actor_position, at, comment)
-         values ($1, $2, $3, $4, $5, timestamptz '2021-12-10 09:00+07', $6)",
+         select $1, $2, $3, $4, $5,
+                -- Submitted three days after the joint consultation, returned three later.
+                ((a.held_on + case when $2 = 'submitted' then 3 else 6 end) + time '09:00')
+                    at time zone 'Asia/Phnom_Penh',
+                $6
+         from recommendation_lists l join activities a on a.id = l.consultation_id where l.id = $1",
         list,
         transition,
         actor_id,

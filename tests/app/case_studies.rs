@@ -426,3 +426,31 @@ async fn search_finds_a_case_study_by_its_narrative_in_either_language() {
             .contains(&format!(r#"href="/case-studies/{id}""#))
     );
 }
+
+#[tokio::test]
+async fn a_case_study_keeps_the_day_it_was_really_published() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let id = scalar(
+        &app,
+        "select id from case_studies where status = 'in_review'",
+    )
+    .await;
+    let path = format!("/case-studies/{id}/publish");
+    let future = (samleng::activities::form::today() + time::Duration::days(3)).to_string();
+    for bad in [future.as_str(), "2021-02-30"] {
+        let refused = staff.post(&path, &[("published_on", bad)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(status(&app, id).await, "in_review", "{bad}");
+    }
+    let published = staff.post(&path, &[("published_on", "2021-12-15")]).await;
+    assert_eq!(published.status, StatusCode::SEE_OTHER);
+    let day: String = sqlx::query_scalar(
+        "select (published_at at time zone 'Asia/Phnom_Penh')::date::text from case_studies where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("published_at");
+    assert_eq!(day, "2021-12-15");
+}

@@ -747,3 +747,27 @@ async fn the_secretariat_takes_a_submitted_list_back_to_draft_with_a_reason() {
         "a draft is not withdrawn"
     );
 }
+
+#[tokio::test]
+async fn the_demo_lists_are_submitted_and_endorsed_after_their_consultations() {
+    let app = spawn_app().await;
+    let steps: Vec<(String, time::Date, time::Date)> = sqlx::query_as(
+        "select e.transition, (e.at at time zone 'Asia/Phnom_Penh')::date, a.held_on
+         from endorsements e join recommendation_lists l on l.id = e.list_id
+         join activities a on a.id = l.consultation_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("steps");
+    assert!(
+        steps
+            .iter()
+            .any(|(transition, _, _)| transition == "endorsed")
+    );
+    for (transition, on, consultation) in &steps {
+        assert!(
+            on > consultation,
+            "{transition} on {on}, consultation {consultation}"
+        );
+    }
+}
