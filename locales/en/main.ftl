@@ -669,3 +669,5 @@ error-priority-rank-taken-body = Another recommendation already holds this rank 
 case-study-published-on = Published on (if not today)
 error-publication-date-title = Check the publication date
 error-publication-date-body = The publication date must be a real date, not in the future. Leave it empty for today.
+snapshot-download = Download exactly what was endorsed
+snapshot-check = To check it, run

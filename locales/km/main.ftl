@@ -669,3 +669,5 @@ error-priority-rank-taken-body = អនុសាសន៍ផ្សេងទៀ�
 case-study-published-on = បានបោះពុម្ពនៅ (ប្រសិនបើមិនមែនថ្ងៃនេះ)
 error-publication-date-title = សូមពិនិត្យកាលបរិច្ឆេទបោះពុម្ព
 error-publication-date-body = កាលបរិច្ឆេទបោះពុម្ពត្រូវតែជាកាលបរិច្ឆេទពិត មិនមែននៅពេលអនាគត។ ទុកវាទទេសម្រាប់ថ្ងៃនេះ។
+snapshot-download = ទាញយកអ្វីដែលបានគាំទ្រយ៉ាងពិតប្រាកដ
+snapshot-check = ដើម្បីពិនិត្យ សូមដំណើរការ

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/recommendation-lists/new", get(lists::new_form))
         .route("/recommendation-lists/{id}", get(show::show))
         .route("/recommendation-lists/{id}/print", get(show::print))
+        .route("/recommendation-lists/{id}/snapshot", get(show::snapshot))
         .route(
             "/recommendation-lists/{id}/changes",
             get(show::changes_page),

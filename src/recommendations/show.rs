@@ -4,6 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -168,6 +169,12 @@ struct ShowPage {
 }
 
 impl ShowPage {
+    fn snapshot_file(&self) -> String {
+        snapshot_file_name(self.list.id)
+    }
+}
+
+impl ShowPage {
     fn endorsement(&self) -> Option<&Transition> {
         self.history
             .iter()
@@ -232,6 +239,43 @@ struct PrintPage {
     list: ListView,
     items: Vec<ItemView>,
     endorsement: Option<Transition>,
+}
+
+/// `GET /recommendation-lists/{id}/snapshot`: exactly what was endorsed, the
+/// bytes its fingerprint is the SHA-256 of, for anyone who may read the list to
+/// check with `sha256sum`.
+pub async fn snapshot(
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    readable(&pool, &user, id).await?;
+    let snapshot = sqlx::query_scalar!(
+        r#"select snapshot as "snapshot!" from endorsements
+           where list_id = $1 and transition = 'endorsed' and snapshot is not null
+           order by at desc, id desc limit 1"#,
+        id
+    )
+    .fetch_optional(&pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", snapshot_file_name(id)),
+            ),
+        ],
+        snapshot,
+    )
+        .into_response())
+}
+
+/// The name the endorsed snapshot downloads under, which the page's
+/// `sha256sum` line repeats.
+fn snapshot_file_name(id: i64) -> String {
+    format!("samleng-list-{id}-endorsed.json")
 }
 
 /// The list on paper: both languages, the signature block and the fingerprint.

@@ -612,6 +612,12 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
         ),
         (
             "GET",
+            "/recommendation-lists/{id}/snapshot",
+            list(r.endorsed_list, "/snapshot"),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
             "/recommendation-lists/{id}/print",
             list(r.waiting_list, "/print"),
             Rule::ReadIn("0203"),

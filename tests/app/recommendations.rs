@@ -771,3 +771,60 @@ async fn the_demo_lists_are_submitted_and_endorsed_after_their_consultations() {
         );
     }
 }
+
+#[tokio::test]
+async fn anyone_who_reads_an_endorsed_list_can_check_its_fingerprint() {
+    let app = spawn_app().await;
+    let list: i64 =
+        sqlx::query_scalar("select id from recommendation_lists where status = 'endorsed' limit 1")
+            .fetch_one(&app.pool)
+            .await
+            .expect("an endorsed list");
+    let donor = app.login_as("donor@donor.example").await;
+    let page = donor
+        .get(&format!("/recommendation-lists/{list}"))
+        .await
+        .body;
+    let shown = page
+        .split(r#"<code class="fingerprint">"#)
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the fingerprint on the page")
+        .to_owned();
+    assert!(page.contains(&format!("sha256sum samleng-list-{list}-endorsed.json")));
+    let response = donor
+        .client
+        .get(app.url(&format!("/recommendation-lists/{list}/snapshot")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"samleng-list-{list}-endorsed.json\"").as_str()
+    );
+    let bytes = response.bytes().await.expect("the snapshot");
+    let computed: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    assert_eq!(
+        computed, shown,
+        "sha256sum of the file is the fingerprint shown"
+    );
+    // A list not yet endorsed has nothing to download.
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let waiting: i64 = sqlx::query_scalar(
+        "select id from recommendation_lists where status = 'submitted' limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a waiting list");
+    assert_eq!(
+        staff
+            .get(&format!("/recommendation-lists/{waiting}/snapshot"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
