@@ -3,14 +3,15 @@
 //! within an hour add to one row's count, so a flood of refusals cannot fill
 //! the disk.
 
-use axum::extract::{MatchedPath, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use crate::auth::session::CurrentUser;
-use crate::web::ClientIp;
 
 /// Why a request was refused; the error that refuses it puts this on the response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +33,21 @@ impl Refusal {
 
 /// Middleware: records the refusal a response carries.
 pub async fn record(State(pool): State<PgPool>, request: Request, next: Next) -> Response {
+    // Kept as they are (cheap clones); turned into text only for a refusal.
     let actor = request
         .extensions()
         .get::<CurrentUser>()
         .map(|user| user.id);
-    let route = request
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let address = request
         .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "?".to_owned(), |path| path.as_str().to_owned());
-    let ClientIp(ip) = ClientIp::of(&request);
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| *address);
     let response = next.run(request).await;
     if let Some(refusal) = response.extensions().get::<Refusal>() {
-        let written = count(&pool, *refusal, actor, ip.unwrap_or_default(), &route).await;
+        let route = route.as_ref().map_or("?", MatchedPath::as_str);
+        let ip = address.map(|address| address.ip().to_string());
+        let written = count(&pool, *refusal, actor, ip.unwrap_or_default(), route).await;
         if let Err(error) = written {
             tracing::error!(%error, "recording a refused request failed");
         }

@@ -203,10 +203,10 @@ pub async fn flash(session: &Session, key: &str, value: impl Into<String>) -> Re
 pub struct ClientIp(pub Option<String>);
 
 impl ClientIp {
-    pub fn of<B>(request: &axum::http::Request<B>) -> ClientIp {
+    /// The address in a request's extensions, as the server accepted it.
+    pub fn of(extensions: &axum::http::Extensions) -> ClientIp {
         ClientIp(
-            request
-                .extensions()
+            extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(address)| address.ip().to_string()),
         )
@@ -217,11 +217,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip().to_string());
-        Ok(ClientIp(address))
+        Ok(ClientIp::of(&parts.extensions))
     }
 }
 
