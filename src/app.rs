@@ -24,6 +24,7 @@ use crate::audit::refusals::{self, Refusal};
 use crate::auth::session::{self, IDLE_TIMEOUT};
 use crate::dashboard::figures::FiguresCache;
 use crate::error::{AppError, error_page, refused};
+use crate::geo::places::ChoicesCache;
 use crate::home::WorkCache;
 use crate::recommendations::priorities::RankingCache;
 use crate::web::input::{self, BodyLimits};
@@ -38,6 +39,7 @@ pub struct AppState {
     pub figures: FiguresCache,
     pub rankings: RankingCache,
     pub worklist: WorkCache,
+    pub choices: ChoicesCache,
 }
 
 /// The settings that change how requests are answered.

@@ -183,6 +183,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         figures: Default::default(),
         rankings: Default::default(),
         worklist: Default::default(),
+        choices: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

@@ -10,11 +10,10 @@ use time::{Date, OffsetDateTime};
 use tower_sessions::Session;
 
 use super::plans::PlanView;
-use super::{LEADS, STATUSES, is_overdue};
+use super::{STATUSES, is_overdue};
 use crate::activities::form::today;
 use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Role, Scope};
-use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
@@ -29,13 +28,18 @@ pub struct Choices {
     pub owners: Vec<(i64, String)>,
 }
 
-pub async fn choices(pool: &PgPool, plan: &PlanView) -> Result<Choices, AppError> {
+/// What an action of `plan` may implement and who may own it; `linked` are the
+/// recommendations the action already implements, offered even when their list
+/// has since been superseded.
+pub async fn choices(pool: &PgPool, plan: &PlanView, linked: &[i64]) -> Result<Choices, AppError> {
     let rows = sqlx::query!(
         r#"select 'recommendation' as "kind!", r.id as "id!",
-                  l.district_code || ' · ' || coalesce(nullif(r.text_en, ''), r.text_km) as "label!"
+                  d.name_en || ' · ' || coalesce(nullif(r.text_en, ''), r.text_km) as "label!"
            from recommendations r join recommendation_lists l on l.id = r.list_id
-           where l.status = 'endorsed' and left(l.district_code, 2) = $1
-             and ($2::text is null or l.district_code = $2)
+           join districts d on d.code = l.district_code
+           where (l.status = 'endorsed' and left(l.district_code, 2) = $1
+                  and ($2::text is null or l.district_code = $2))
+              or r.id = any($3)
            union all
            select 'owner', o.id, o.name_en from organizations o
            where o.kind in ('member_ngo', 'partner', 'secretariat')
@@ -43,6 +47,7 @@ pub async fn choices(pool: &PgPool, plan: &PlanView) -> Result<Choices, AppError
            order by 1, 3"#,
         plan.province_code,
         plan.district_code,
+        linked,
     )
     .fetch_all(pool)
     .await?;
@@ -55,128 +60,6 @@ pub async fn choices(pool: &PgPool, plan: &PlanView) -> Result<Choices, AppError
         }
     }
     Ok(choices)
-}
-
-/// Adds an action to a plan. Refusals go back as a page with a message, since
-/// the form lives on the plan page.
-pub async fn create(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
-    Path(plan_id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    require(&user, Action::ManagePlans, Scope::Anything)?;
-    let plan = sqlx::query_as!(
-        PlanView,
-        r#"select p.id, p.title_en, p.title_km, p.district_code, p.province_code, '' as "place_en!", '' as "place_km!",
-                  p.period_start, p.period_end, 0 as "progress!"
-           from action_plans p where p.id = $1"#,
-        plan_id
-    )
-    .fetch_optional(&pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let choices = choices(&pool, &plan).await?;
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .unwrap_or_default()
-    };
-    let mut errors = FieldErrors::default();
-    let description_en = forms::optional_text(
-        &mut errors,
-        "description_en",
-        field("description_en"),
-        2_000,
-    );
-    let description_km = forms::optional_text(
-        &mut errors,
-        "description_km",
-        field("description_km"),
-        2_000,
-    );
-    if description_en.is_empty() && description_km.is_empty() {
-        return Err(AppError::Refused("error-action-description"));
-    }
-    let mut recommendations = Vec::new();
-    for (_, value) in pairs.iter().filter(|(key, _)| key == "recommendations") {
-        match value
-            .parse::<i64>()
-            .ok()
-            .filter(|id| choices.recommendations.iter().any(|(known, _)| known == id))
-        {
-            Some(id) => recommendations.push(id),
-            None => return Err(AppError::Refused("error-action-recommendation")),
-        }
-    }
-    if recommendations.is_empty() {
-        return Err(AppError::Refused("error-action-recommendation"));
-    }
-    let owner = field("owner_organization_id")
-        .parse::<i64>()
-        .ok()
-        .filter(|id| choices.owners.iter().any(|(known, _)| known == id))
-        .ok_or(AppError::Refused("error-action-owner"))?;
-    let lead = LEADS
-        .iter()
-        .find(|lead| **lead == field("lead"))
-        .ok_or(AppError::Refused("error-action-owner"))?;
-    let starts = forms::date(&mut errors, "starts_on", field("starts_on"));
-    let due = forms::date(&mut errors, "due_on", field("due_on"));
-    let (Some(starts), Some(due)) = (starts, due) else {
-        return Err(AppError::Refused("error-action-dates"));
-    };
-    if due < starts {
-        return Err(AppError::Refused("error-action-dates"));
-    }
-    let budget = match field("budget_riel").trim() {
-        "" => 0,
-        text => forms::riel(text).ok_or(AppError::Refused("error-action-budget"))?,
-    };
-    let source = forms::optional_text(&mut errors, "budget_source", field("budget_source"), 300);
-    let indicator = forms::optional_text(&mut errors, "indicator", field("indicator"), 500);
-    let target = forms::optional_text(&mut errors, "target", field("target"), 300);
-    if !errors.is_empty() {
-        return Err(AppError::Refused("error-action-too-long"));
-    }
-    let mut tx = pool.begin().await?;
-    let id = sqlx::query_scalar!(
-        "insert into actions (plan_id, description_en, description_km, owner_organization_id, lead, starts_on, due_on,
-                              budget_riel, budget_source, indicator, target)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
-        plan_id,
-        description_en,
-        description_km,
-        owner,
-        lead,
-        starts,
-        due,
-        budget,
-        source,
-        indicator,
-        target,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "insert into action_recommendations (action_id, recommendation_id) select $1, unnest($2::bigint[]) on conflict do nothing",
-        id,
-        &recommendations,
-    )
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut *tx,
-        action_event(&user, "action_created", id, &format!("plan {plan_id}"), ip),
-    )
-    .await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/actions/{id}")).into_response())
 }
 
 fn action_event(
@@ -259,11 +142,29 @@ pub struct UpdateRow {
     pub reporter_side: String,
     pub confirmed_by: Option<String>,
     pub confirmed_at: Option<OffsetDateTime>,
+    /// The report this one corrects, and its date.
+    pub corrects_id: Option<i64>,
+    pub corrects_on: Option<Date>,
+    /// The report that corrects this one, and its date.
+    pub corrected_by_id: Option<i64>,
+    pub corrected_on: Option<Date>,
+    pub returned_by: Option<String>,
+    pub returned_at: Option<OffsetDateTime>,
+    pub return_reason: String,
 }
 
 impl UpdateRow {
     pub fn confirmed_text(&self) -> String {
         self.confirmed_at.map(format_timestamp).unwrap_or_default()
+    }
+
+    pub fn returned_text(&self) -> String {
+        self.returned_at.map(format_timestamp).unwrap_or_default()
+    }
+
+    /// Still part of the action's story: neither corrected nor sent back.
+    pub fn stands(&self) -> bool {
+        self.corrected_by_id.is_none() && self.returned_at.is_none()
     }
 }
 
@@ -281,6 +182,10 @@ struct ActionPage {
     updates: Vec<UpdateRow>,
     statuses: [&'static str; 5],
     can_report: bool,
+    /// The secretariat corrects the action and may send a report back.
+    can_manage: bool,
+    /// Reads internal notes and why a report was sent back.
+    internal: bool,
     my_side: &'static str,
     evidence: Vec<(i64, crate::attachments::AttachmentLine)>,
     today: String,
@@ -305,6 +210,17 @@ impl ActionPage {
             && update.confirmed_by.is_none()
             && update.reporter_side != self.my_side
             && self.can_report
+            && update.stands()
+    }
+
+    /// A report is corrected by a new one, even on a cancelled action (the
+    /// cancellation may be the mistake).
+    fn can_correct(&self, update: &UpdateRow) -> bool {
+        self.can_report && update.corrected_by_id.is_none()
+    }
+
+    fn can_return(&self, update: &UpdateRow) -> bool {
+        self.can_manage && update.stands()
     }
 }
 
@@ -331,11 +247,17 @@ pub async fn show(
         r#"select u.id, u.reported_on, u.status, u.progress, case when u.internal and not $2 then '' else u.note end as "note!",
                   u.internal, r.display_name as "reporter?",
                   case when ro.kind = 'sna' then 'sna' else 'cso' end as "reporter_side!",
-                  c.display_name as "confirmed_by?", u.confirmed_at
+                  c.display_name as "confirmed_by?", u.confirmed_at,
+                  u.corrects_id, old.reported_on as "corrects_on?",
+                  fix.id as "corrected_by_id?", fix.reported_on as "corrected_on?",
+                  b.display_name as "returned_by?", u.returned_at, u.return_reason
            from action_updates u
            left join users r on r.id = u.reported_by
            left join organizations ro on ro.id = u.reporter_organization_id
            left join users c on c.id = u.confirmed_by
+           left join users b on b.id = u.returned_by
+           left join action_updates old on old.id = u.corrects_id
+           left join action_updates fix on fix.corrects_id = u.id
            where u.action_id = $1 order by u.reported_on desc, u.id desc"#,
         id,
         internal
@@ -349,6 +271,8 @@ pub async fn show(
         evidence,
         overdue: is_overdue(action.due_on, &action.status, today()),
         can_report,
+        can_manage: policy::allows(&user, Action::ManagePlans, Scope::Anything),
+        internal,
         my_side: side_of(user.role),
         statuses: STATUSES,
         today: today().to_string(),
@@ -388,11 +312,16 @@ pub struct ReportForm {
     note: String,
     #[serde(default)]
     internal: Option<String>,
+    /// The report this one corrects, if it is a correction.
+    #[serde(default)]
+    corrects: String,
 }
 
-/// A dated progress report. Refused, with nothing written: progress outside
-/// 0–100, "completed" under 100, a date before the start or in the future, an
-/// update on a cancelled action, a reporter outside the owner organization.
+/// A dated progress report, or the correction of an earlier one (which stays
+/// visible, marked corrected). Refused, with nothing written: progress outside
+/// 0–100, "completed" under 100, a date before the start or in the future, a
+/// new report on a cancelled action, a reporter outside the owner
+/// organization, a report corrected twice.
 pub async fn report(
     user: CurrentUser,
     session: Session,
@@ -405,7 +334,11 @@ pub async fn report(
     if !can_report(&user, &action) {
         return Err(AppError::Forbidden);
     }
-    if action.status == "cancelled" {
+    let corrects = match form.corrects.trim() {
+        "" => None,
+        text => Some(text.parse::<i64>().map_err(|_| AppError::BadRequest)?),
+    };
+    if action.status == "cancelled" && corrects.is_none() {
         return Err(AppError::IllegalTransition);
     }
     let status = STATUSES
@@ -433,9 +366,13 @@ pub async fn report(
         return Err(AppError::Refused("error-action-too-long"));
     }
     let mut tx = pool.begin().await?;
+    if let Some(old) = corrects {
+        lock_uncorrected(&mut tx, id, old).await?;
+    }
     sqlx::query!(
-        "insert into action_updates (action_id, reported_on, status, progress, note, internal, reported_by, reporter_organization_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "insert into action_updates (action_id, reported_on, status, progress, note, internal, reported_by,
+                                     reporter_organization_id, corrects_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         id,
         reported_on,
         status,
@@ -444,23 +381,101 @@ pub async fn report(
         form.internal.is_some(),
         user.id,
         user.organization_id,
+        corrects,
     )
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut *tx,
-        action_event(
-            &user,
-            "action_progress_reported",
-            id,
-            &format!("{status} {progress}%"),
-            ip,
-        ),
-    )
-    .await?;
+    let (event, summary) = match corrects {
+        Some(old) => {
+            sqlx::query!(
+                "update action_updates set corrected = true where id = $1",
+                old
+            )
+            .execute(&mut *tx)
+            .await?;
+            (
+                "action_progress_corrected",
+                format!("update {old} → {status} {progress}%"),
+            )
+        }
+        None => ("action_progress_reported", format!("{status} {progress}%")),
+    };
+    audit::record(&mut *tx, action_event(&user, event, id, &summary, ip)).await?;
     tx.commit().await?;
     flash(&session, "saved", "").await?;
     Ok(Redirect::to(&format!("/actions/{id}")).into_response())
+}
+
+/// Locks a report of the action that no later report has corrected yet; a
+/// second correction of the same report (a stale form sent again) is refused.
+async fn lock_uncorrected(
+    tx: &mut sqlx::PgConnection,
+    action: i64,
+    update: i64,
+) -> Result<(), AppError> {
+    let corrected = sqlx::query_scalar!(
+        "select corrected from action_updates where id = $1 and action_id = $2 for update",
+        update,
+        action
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if corrected {
+        return Err(AppError::IllegalTransition);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ReturnForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// The secretariat sends a report back to its author with the reason; the
+/// report stays visible, no longer counts for the action's state, and its
+/// author corrects it with a new report.
+pub async fn send_back(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path((id, update)): Path<(i64, i64)>,
+    Form(form): Form<ReturnForm>,
+) -> Result<Response, AppError> {
+    crate::auth::require(&user, Action::ManagePlans, Scope::Anything)?;
+    let reason = form.reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::Refused("error-comment-required"));
+    }
+    if reason.chars().count() > 2_000 {
+        return Err(AppError::Refused("error-comment-too-long"));
+    }
+    let mut tx = pool.begin().await?;
+    let returned = sqlx::query!(
+        "update action_updates set returned_by = $3, returned_at = now(), return_reason = $4
+         where id = $2 and action_id = $1 and returned_at is null and not corrected",
+        id,
+        update,
+        user.id,
+        reason,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if returned == 0 {
+        return Err(AppError::IllegalTransition);
+    }
+    let summary = format!("update {update}: {reason}");
+    audit::record(
+        &mut *tx,
+        action_event(&user, "action_progress_returned", id, &summary, ip),
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "update-returned", "").await?;
+    Ok(Redirect::to(&format!("/actions/{id}#update-{update}")).into_response())
 }
 
 /// The other side of a joint action confirms a report.

@@ -2,8 +2,10 @@
 //! recommendations, their actions, and the dated progress reports that follow
 //! each action until it is done.
 
+mod action_form;
 mod actions;
 mod chain;
+mod plan_form;
 mod plans;
 mod timeline;
 
@@ -15,15 +17,27 @@ use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/action-plans", get(plans::list).post(plans::create))
-        .route("/action-plans/new", get(plans::new_form))
+        .route("/action-plans", get(plans::list).post(plan_form::create))
+        .route("/action-plans/new", get(plan_form::new_form))
         .route("/action-plans/{id}", get(plans::show))
-        .route("/action-plans/{id}/actions", post(actions::create))
+        .route(
+            "/action-plans/{id}/edit",
+            get(plan_form::edit_form).post(plan_form::update),
+        )
+        .route("/action-plans/{id}/actions", post(action_form::create))
         .route("/actions/{id}", get(actions::show))
+        .route(
+            "/actions/{id}/edit",
+            get(action_form::edit_form).post(action_form::update),
+        )
         .route("/actions/{id}/updates", post(actions::report))
         .route(
             "/actions/{id}/updates/{update}/confirm",
             post(actions::confirm),
+        )
+        .route(
+            "/actions/{id}/updates/{update}/return",
+            post(actions::send_back),
         )
         .route("/recommendations/{id}", get(chain::recommendation))
         .route("/findings/{id}", get(chain::finding))

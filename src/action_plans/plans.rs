@@ -7,22 +7,19 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use time::Date;
-use tower_sessions::Session;
 
+use super::action_form::ActionForm;
 use super::timeline::{self, Bar};
 use super::{LEADS, is_overdue};
 use crate::activities::form::today;
-use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Scope};
-use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, Page, flash};
+use crate::web::forms::FieldErrors;
+use crate::web::{Ctx, Page};
 
 pub struct PlanRow {
     pub id: i64,
@@ -105,176 +102,6 @@ pub async fn list(
     .map(IntoResponse::into_response)
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct PlanForm {
-    #[serde(default)]
-    title_en: String,
-    #[serde(default)]
-    title_km: String,
-    /// A district code (4 digits) or a province code (2 digits).
-    #[serde(default)]
-    place: String,
-    #[serde(default)]
-    study_id: String,
-    #[serde(default)]
-    meeting_id: String,
-    #[serde(default)]
-    period_start: String,
-    #[serde(default)]
-    period_end: String,
-}
-
-#[derive(Template)]
-#[template(path = "action_plans/new.html")]
-struct NewPage {
-    ctx: Ctx,
-    form: PlanForm,
-    errors: FieldErrors,
-    /// (code, name, kind) of provinces and districts.
-    places: Vec<(String, String, String)>,
-    studies: Vec<(i64, String)>,
-    meetings: Vec<(i64, String)>,
-}
-
-async fn new_page(
-    ctx: Ctx,
-    pool: &PgPool,
-    form: PlanForm,
-    errors: FieldErrors,
-) -> Result<NewPage, AppError> {
-    let rows = sqlx::query!(
-        r#"select 'place' as "kind!", code as "code!", name_en as "label!", 0::bigint as "id!" from provinces
-           union all select 'place', code, name_en, 0 from districts
-           union all select 'study', '', title_en, id from studies
-           union all select 'meeting', district_code, held_on::text || ' · ' || district_code, id
-           from activities where kind = 'technical_meeting'
-           order by 1, 2"#
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut page = NewPage {
-        ctx,
-        form,
-        errors,
-        places: Vec::new(),
-        studies: Vec::new(),
-        meetings: Vec::new(),
-    };
-    for row in rows {
-        match row.kind.as_str() {
-            "place" => {
-                let level = if row.code.len() == 2 {
-                    "province"
-                } else {
-                    "district"
-                };
-                page.places.push((row.code, row.label, level.to_owned()));
-            }
-            "study" => page.studies.push((row.id, row.label)),
-            _ => page.meetings.push((row.id, row.label)),
-        }
-    }
-    Ok(page)
-}
-
-pub async fn new_form(
-    ctx: Ctx,
-    user: CurrentUser,
-    State(pool): State<PgPool>,
-) -> Result<Response, AppError> {
-    require(&user, Action::ManagePlans, Scope::Anything)?;
-    render(&new_page(ctx, &pool, PlanForm::default(), FieldErrors::default()).await?)
-        .map(IntoResponse::into_response)
-}
-
-pub async fn create(
-    ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
-    Form(form): Form<PlanForm>,
-) -> Result<Response, AppError> {
-    require(&user, Action::ManagePlans, Scope::Anything)?;
-    let page = new_page(ctx, &pool, form, FieldErrors::default()).await?;
-    let form = &page.form;
-    let mut errors = FieldErrors::default();
-    let title_en = forms::optional_text(&mut errors, "title_en", &form.title_en, 300);
-    let title_km = forms::optional_text(&mut errors, "title_km", &form.title_km, 300);
-    if title_en.is_empty() && title_km.is_empty() {
-        errors.add("title_en", "case-study-title-required");
-    }
-    if !page.places.iter().any(|(code, _, _)| *code == form.place) {
-        errors.add("place", "error-choose");
-    }
-    let study = optional_id(&mut errors, "study_id", &form.study_id, |id| {
-        page.studies.iter().any(|(known, _)| *known == id)
-    });
-    let meeting = optional_id(&mut errors, "meeting_id", &form.meeting_id, |id| {
-        page.meetings.iter().any(|(known, _)| *known == id)
-    });
-    let start = forms::date(&mut errors, "period_start", &form.period_start);
-    let end = forms::date(&mut errors, "period_end", &form.period_end);
-    if let (Some(start), Some(end)) = (start, end)
-        && end < start
-    {
-        errors.add("period_end", "error-end-before-start");
-    }
-    let (Some(start), Some(end), true) = (start, end, errors.is_empty()) else {
-        let page = NewPage { errors, ..page };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
-    };
-    let district = (form.place.len() == 4).then(|| form.place.clone());
-    let province = form.place[..2].to_owned();
-    let mut tx = pool.begin().await?;
-    let id = sqlx::query_scalar!(
-        "insert into action_plans (title_en, title_km, district_code, province_code, study_id, meeting_id, period_start, period_end)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
-        title_en,
-        title_km,
-        district,
-        province,
-        study,
-        meeting,
-        start,
-        end,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    audit::record(
-        &mut *tx,
-        Event {
-            actor_id: Some(user.id),
-            action: "action_plan_created",
-            entity: "action_plan",
-            entity_id: Some(id.to_string()),
-            summary: format!("{} {title_en}", form.place),
-            ip,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/action-plans/{id}")).into_response())
-}
-
-fn optional_id(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: &str,
-    known: impl Fn(i64) -> bool,
-) -> Option<i64> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    let id = value.parse::<i64>().ok().filter(|id| known(*id));
-    if id.is_none() {
-        errors.add(field, "error-choose");
-    }
-    id
-}
-
 /// An action as the plan page lists it, with its current state.
 pub struct ActionRow {
     pub id: i64,
@@ -307,6 +134,11 @@ pub struct PlanView {
     pub period_start: Date,
     pub period_end: Date,
     pub progress: i32,
+    /// The study the plan follows and the technical meeting that made it.
+    pub study_id: Option<i64>,
+    pub study_title: Option<String>,
+    pub meeting_id: Option<i64>,
+    pub meeting_on: Option<Date>,
 }
 
 #[derive(Template)]
@@ -322,6 +154,8 @@ struct ShowPage {
     can_manage: bool,
     choices: super::actions::Choices,
     leads: [&'static str; 3],
+    new_action: ActionForm,
+    no_errors: FieldErrors,
 }
 
 pub async fn show(
@@ -336,9 +170,13 @@ pub async fn show(
                   coalesce(d.name_en, v.name_en) as "place_en!", coalesce(d.name_km, v.name_km) as "place_km!",
                   p.period_start, p.period_end,
                   coalesce((select round(avg(a.progress))::int from actions a
-                            where a.plan_id = p.id and a.status <> 'cancelled'), 0) as "progress!"
+                            where a.plan_id = p.id and a.status <> 'cancelled'), 0) as "progress!",
+                  p.study_id, s.title_en as "study_title?", p.meeting_id, m.held_on as "meeting_on?"
            from action_plans p join provinces v on v.code = p.province_code
-           left join districts d on d.code = p.district_code where p.id = $1"#,
+           left join districts d on d.code = p.district_code
+           left join studies s on s.id = p.study_id
+           left join activities m on m.id = p.meeting_id
+           where p.id = $1"#,
         id
     )
     .fetch_optional(&pool)
@@ -381,7 +219,7 @@ pub async fn show(
     let (bars, today_x) = timeline::layout(plan.period_start, plan.period_end, &rows, today);
     let can_manage = policy::allows(&user, Action::ManagePlans, Scope::Anything);
     let choices = if can_manage {
-        super::actions::choices(&pool, &plan).await?
+        super::actions::choices(&pool, &plan, &[]).await?
     } else {
         super::actions::Choices::default()
     };
@@ -396,6 +234,11 @@ pub async fn show(
         can_manage,
         choices,
         leads: LEADS,
+        new_action: ActionForm {
+            lead: LEADS[0].to_owned(),
+            ..ActionForm::default()
+        },
+        no_errors: FieldErrors::default(),
     })
     .map(IntoResponse::into_response)
 }

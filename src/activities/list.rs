@@ -1,17 +1,20 @@
 //! `/activities`: the list, filtered, searched, sorted and paged in SQL.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sqlx::PgPool;
 use time::Date;
 
 use super::form::KINDS;
+use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::disclosure::BySex;
 use crate::error::{AppError, render};
+use crate::geo::places::{self, FilterChoices};
 use crate::web::{Ctx, Page, forms};
 
 const PAGE_SIZE: i64 = 50;
@@ -93,7 +96,7 @@ struct ListPage {
     ctx: Ctx,
     filters: Filters,
     activities: Vec<(ActivityRow, BySex)>,
-    studies: Vec<(i64, String)>,
+    choices: Arc<FilterChoices>,
     kinds: [&'static str; 9],
     page: Page,
     has_next: bool,
@@ -103,9 +106,10 @@ struct ListPage {
 pub async fn list(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
+    let pool = state.pool;
     let page = Page::new(filters.page, PAGE_SIZE);
     let scope = policy::unpublished_read_scope(&user);
     let internal = policy::internal_text_scope(&user);
@@ -170,7 +174,7 @@ pub async fn list(
     .fetch_all(&pool)
     .await?;
     let has_next = page.has_next(&mut activities);
-    let studies = study_choices(&pool).await?;
+    let choices = places::filter_choices(&pool, &state.choices).await?;
     render(&ListPage {
         can_record: policy::allows(&user, Action::RecordActivity, Scope::Anything),
         ctx,
@@ -182,21 +186,10 @@ pub async fn list(
                 (row, participants)
             })
             .collect(),
-        studies,
+        choices,
         kinds: KINDS,
         page,
         has_next,
     })
     .map(IntoResponse::into_response)
-}
-
-pub(super) async fn study_choices(pool: &PgPool) -> Result<Vec<(i64, String)>, AppError> {
-    Ok(
-        sqlx::query!("select id, title_en from studies order by period_start desc")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row.title_en))
-            .collect(),
-    )
 }

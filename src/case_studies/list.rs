@@ -1,15 +1,18 @@
 //! `/case-studies`: the list, filtered, searched, sorted and paged in SQL.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sqlx::PgPool;
 use time::OffsetDateTime;
 
+use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::geo::places::{self, FilterChoices};
 use crate::web::{Ctx, Page, forms};
 
 const PAGE_SIZE: i64 = 50;
@@ -85,7 +88,7 @@ struct ListPage {
     ctx: Ctx,
     filters: Filters,
     case_studies: Vec<CaseStudyRow>,
-    studies: Vec<(i64, String)>,
+    choices: Arc<FilterChoices>,
     statuses: [&'static str; 4],
     page: Page,
     has_next: bool,
@@ -95,9 +98,10 @@ struct ListPage {
 pub async fn list(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
+    let pool = state.pool;
     let page = Page::new(filters.page, PAGE_SIZE);
     let scope = policy::unpublished_read_scope(&user);
     let internal = policy::internal_text_scope(&user);
@@ -153,18 +157,13 @@ pub async fn list(
     .fetch_all(&pool)
     .await?;
     let has_next = page.has_next(&mut case_studies);
-    let studies = sqlx::query!("select id, title_en from studies order by period_start desc")
-        .fetch_all(&pool)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row.title_en))
-        .collect();
+    let choices = places::filter_choices(&pool, &state.choices).await?;
     render(&ListPage {
         can_write: policy::allows(&user, Action::WriteCaseStudy, Scope::Anything),
         ctx,
         filters,
         case_studies,
-        studies,
+        choices,
         statuses: STATUSES,
         page,
         has_next,

@@ -263,7 +263,7 @@ async fn compute(
                  select 'province', code, name_en, name_km, code from provinces
                  union all
                  select 'district', code, name_en, name_km, name_en from districts
-                 where province_code = $1) choices
+                 where $1 = '' or province_code = $1) choices
            order by kind, sort"#,
         if district.is_empty() {
             province.clone()

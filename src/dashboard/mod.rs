@@ -204,6 +204,24 @@ impl DashboardPage {
         })
     }
 
+    /// The district choices under their provinces, for a select grouped by
+    /// province: all of them, or the chosen province's.
+    fn district_groups(&self) -> Vec<(&figures::Choice, Vec<&figures::Choice>)> {
+        let districts = self.choices("district");
+        self.choices("province")
+            .into_iter()
+            .map(|province| {
+                let within = districts
+                    .iter()
+                    .filter(|district| district.code.starts_with(province.code.as_str()))
+                    .copied()
+                    .collect();
+                (province, within)
+            })
+            .filter(|(_, within): &(_, Vec<_>)| !within.is_empty())
+            .collect()
+    }
+
     fn map_link(&self, measure: &str) -> String {
         format!("/dashboard?{}&map={measure}#map", self.filters.query())
     }

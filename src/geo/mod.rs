@@ -2,5 +2,6 @@
 //! the gazetteer import.
 
 pub mod import;
+pub mod places;
 pub mod routes;
 pub mod shapes;

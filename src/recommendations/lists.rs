@@ -1,5 +1,7 @@
 //! The recommendation lists: the index, and starting a new list.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -8,11 +10,13 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
+use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Role, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::geo::places::{self, FilterChoices};
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, Page, flash};
 
@@ -55,6 +59,7 @@ struct IndexPage {
     ctx: Ctx,
     filters: Filters,
     lists: Vec<ListRow>,
+    choices: Arc<FilterChoices>,
     page: Page,
     has_next: bool,
     statuses: [&'static str; 5],
@@ -66,9 +71,10 @@ pub const STATUSES: [&str; 5] = ["draft", "submitted", "returned", "endorsed", "
 pub async fn list(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
+    let pool = &state.pool;
     let scope = policy::unpublished_read_scope(&user);
     let page = Page::new(filters.page, PAGE_SIZE);
     let mut lists = sqlx::query_as!(
@@ -95,10 +101,11 @@ pub async fn list(
         page.limit(),
         page.offset(),
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
     let has_next = page.has_next(&mut lists);
     render(&IndexPage {
+        choices: places::filter_choices(pool, &state.choices).await?,
         page,
         has_next,
         can_create: policy::allows(&user, Action::WriteRecommendations, Scope::Anything),

@@ -738,6 +738,39 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::SignedIn,
         ),
         (
+            "GET",
+            "/action-plans/{id}/edit",
+            format!("/action-plans/{}/edit", r.plan),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/action-plans/{id}/edit",
+            format!("/action-plans/{}/edit", r.plan),
+            Rule::Staff,
+        ),
+        (
+            "GET",
+            "/actions/{id}/edit",
+            format!("/actions/{}/edit", r.cso_action),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/actions/{id}/edit",
+            format!("/actions/{}/edit", r.cso_action),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/actions/{id}/updates/{update}/return",
+            format!(
+                "/actions/{}/updates/{}/return",
+                r.joint_action, r.joint_update
+            ),
+            Rule::Staff,
+        ),
+        (
             "POST",
             "/action-plans/{id}/actions",
             format!("/action-plans/{}/actions", r.plan),

@@ -607,18 +607,18 @@ async fn a_district_official_reports_progress_with_a_photo_and_the_plan_shows_it
         .await
         .expect("the action");
     let progress = browser
-        .find(Locator::Css("#progress"))
+        .find(Locator::Css("#progress-new"))
         .await
         .expect("progress");
     progress.clear().await.expect("clear");
     progress.send_keys("75").await.expect("type");
     fill(
         &browser,
-        "#note",
+        "#note-new",
         "The desk opens on Mondays and Thursdays.",
     )
     .await;
-    click(&browser, "form[action$='/updates'] button").await;
+    click(&browser, "#new-report button").await;
     browser
         .wait()
         .for_element(Locator::Css(".flash"))

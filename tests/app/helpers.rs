@@ -131,6 +131,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         figures: Default::default(),
         rankings: Default::default(),
         worklist: Default::default(),
+        choices: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

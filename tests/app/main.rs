@@ -7,6 +7,7 @@ mod authorization;
 mod browser;
 mod case_studies;
 mod cli;
+mod corrections;
 mod dashboard;
 mod field_work;
 mod findings;

@@ -219,6 +219,38 @@ async fn every_editable_record_refuses_a_stale_save_and_keeps_the_input() {
     )
     .await;
 
+    let plan = id(
+        &app,
+        "select id from action_plans where district_code = '0204'",
+    )
+    .await;
+    a_stale_save_is_refused(
+        &app,
+        &admin,
+        &format!("/action-plans/{plan}/edit"),
+        &format!("/action-plans/{plan}/edit"),
+        "title_en",
+        ("Our plan", "Their plan"),
+        &format!("select title_en from action_plans where id = {plan}"),
+    )
+    .await;
+
+    let action = id(
+        &app,
+        &format!("select min(id) from actions where plan_id = {plan}"),
+    )
+    .await;
+    a_stale_save_is_refused(
+        &app,
+        &admin,
+        &format!("/actions/{action}/edit"),
+        &format!("/actions/{action}/edit"),
+        "indicator",
+        ("Our indicator", "Their indicator"),
+        &format!("select indicator from actions where id = {action}"),
+    )
+    .await;
+
     let (list, item): (i64, i64) = sqlx::query_as(
         "select l.id, r.id from recommendation_lists l join recommendations r on r.list_id = l.id
          where l.status in ('draft', 'returned') order by r.id limit 1",
