@@ -34,6 +34,8 @@ pub struct RecommendationView {
     pub endorsed_by: Option<String>,
     pub endorser_position: Option<String>,
     pub endorsed_at: Option<OffsetDateTime>,
+    pub endorsed_on_paper: Option<time::Date>,
+    pub endorsement_recorded_by: Option<String>,
     pub fingerprint: Option<String>,
     pub provincial_rank: Option<i32>,
     pub national_rank: Option<i32>,
@@ -98,6 +100,7 @@ pub async fn recommendation(
                   l.id as list_id, l.status as list_status, l.list_version, l.district_code,
                   d.name_en as district_en, d.name_km as district_km,
                   e.actor_name as "endorsed_by?", e.actor_position as "endorser_position?", e.at as "endorsed_at?",
+                  e.given_on as "endorsed_on_paper?", recorder.display_name as "endorsement_recorded_by?",
                   e.fingerprint as "fingerprint?",
                   (select rank from priorities p where p.recommendation_id = r.id and p.level = 'provincial') as provincial_rank,
                   (select rank from priorities p where p.recommendation_id = r.id and p.level = 'national') as national_rank
@@ -106,6 +109,7 @@ pub async fn recommendation(
            join districts d on d.code = l.district_code
            left join themes t on t.id = r.theme_id
            left join endorsements e on e.list_id = l.id and e.transition = 'endorsed'
+           left join users recorder on recorder.id = e.actor_id
            where r.id = $1"#,
         id
     )

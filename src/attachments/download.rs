@@ -33,6 +33,7 @@ impl Parent {
         match kind {
             "activity" => Parent::activity(pool, id).await,
             "action_update" => Parent::action_update(pool, id).await,
+            "recommendation_list" => Parent::recommendation_list(pool, id).await,
             _ => Parent::case_study(pool, id).await,
         }
     }

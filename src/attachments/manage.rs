@@ -24,11 +24,21 @@ fn event(user: &CurrentUser, action: &'static str, id: i64, ip: Option<String>) 
     }
 }
 
-/// Loads an attachment whose record `user` may attach files to.
+/// Loads an attachment whose record `user` may attach files to. The signed
+/// letter of a paper endorsement is the endorsement's proof: it stays, public.
 async fn writable(state: &AppState, user: &CurrentUser, id: i64) -> Result<Stored, AppError> {
     let stored = readable(state, user, id).await?;
     if !stored.parent.may_write(user) {
         return Err(AppError::Forbidden);
+    }
+    let proves_an_endorsement = sqlx::query_scalar!(
+        r#"select exists(select 1 from endorsements where letter_attachment_id = $1) as "exists!""#,
+        id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if proves_an_endorsement {
+        return Err(AppError::IllegalTransition);
     }
     Ok(stored)
 }

@@ -9,7 +9,7 @@ pub mod remove;
 mod sniff;
 mod upload;
 
-pub use upload::store;
+pub use upload::{NewAttachment, Upload, insert, read_upload, store};
 
 use std::sync::Arc;
 
@@ -35,10 +35,12 @@ pub struct FileStore {
 
 /// The routes that take a file: their bodies may be as large as an upload
 /// (`web::input::BodyLimits`).
-pub const UPLOAD_ROUTES: [&str; 3] = [
+pub const UPLOAD_ROUTES: [&str; 5] = [
     "/activities/{id}/attachments",
     "/actions/{id}/updates/{update}/attachments",
     "/case-studies/{id}/attachments",
+    "/recommendation-lists/{id}/attachments",
+    "/recommendation-lists/{id}/endorse-on-paper",
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -56,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/case-studies/{id}/attachments",
             post(upload::upload_to_case_study).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/recommendation-lists/{id}/attachments",
+            post(upload::upload_to_list).layer(DefaultBodyLimit::disable()),
         )
         .route("/attachments/{id}", get(download::download))
         .route("/attachments/{id}/preview", get(download::preview))
@@ -115,6 +121,26 @@ impl Parent {
         })
     }
 
+    /// Minutes and signed letters of a recommendation list.
+    async fn recommendation_list(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
+        let row = sqlx::query!(
+            r#"select district_code, status in ('endorsed', 'superseded') as "published!"
+               from recommendation_lists where id = $1"#,
+            id
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        Ok(Parent {
+            kind: "recommendation_list",
+            id,
+            district: row.district_code,
+            published: row.published,
+            action: None,
+            citizens_only: false,
+        })
+    }
+
     /// Evidence for a progress report. Plans are read by everyone signed in.
     async fn action_update(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
         let row = sqlx::query!(
@@ -155,6 +181,11 @@ impl Parent {
             (_, Some((_, owner))) => {
                 policy::allows(user, Action::ReportProgress, Scope::OwnedBy(owner))
             }
+            ("recommendation_list", _) => policy::allows(
+                user,
+                Action::WriteRecommendations,
+                Scope::District(&self.district),
+            ),
             _ => policy::allows(
                 user,
                 Action::WriteCaseStudy,
@@ -175,6 +206,7 @@ impl Parent {
         match (self.kind, self.action) {
             ("activity", _) => format!("/activities/{}", self.id),
             (_, Some((action, _))) => format!("/actions/{action}"),
+            ("recommendation_list", _) => format!("/recommendation-lists/{}", self.id),
             _ => format!("/case-studies/{}", self.id),
         }
     }

@@ -41,20 +41,25 @@ impl RefusedPage {
     }
 }
 
-/// What the upload form sent.
-struct Upload {
-    bytes: Vec<u8>,
-    caption: String,
-    public: bool,
-    too_large: bool,
+/// What an upload form sent: the file, and its other fields.
+pub struct Upload {
+    pub bytes: Vec<u8>,
+    pub caption: String,
+    pub public: bool,
+    pub too_large: bool,
+    /// Other text fields, by name (a form that takes a file among others).
+    pub fields: Vec<(String, String)>,
 }
 
-async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Upload, AppError> {
+/// Reads a multipart form, the file within `max_bytes`; text that is not
+/// clean UTF-8 is a bad request.
+pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Upload, AppError> {
     let mut upload = Upload {
         bytes: Vec::new(),
         caption: String::new(),
         public: false,
         too_large: false,
+        fields: Vec::new(),
     };
     while let Some(mut field) = multipart
         .next_field()
@@ -71,15 +76,21 @@ async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Uploa
                     upload.bytes.extend_from_slice(&chunk);
                 }
             }
-            Some("caption") => {
+            Some("public") => upload.public = true,
+            Some(name) => {
+                let name = name.to_owned();
                 let bytes = field.bytes().await.map_err(|_| AppError::BadRequest)?;
                 if !input::is_clean(bytes.to_vec()) {
                     return Err(AppError::BadRequest);
                 }
-                upload.caption = String::from_utf8_lossy(&bytes).into_owned();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                if name == "caption" {
+                    upload.caption = text;
+                } else {
+                    upload.fields.push((name, text));
+                }
             }
-            Some("public") => upload.public = true,
-            _ => {}
+            None => {}
         }
     }
     Ok(upload)
@@ -124,6 +135,19 @@ pub(super) async fn upload_to_case_study(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     let parent = Parent::case_study(&state.pool, id).await?;
+    upload(ctx, user, session, ip, state, parent, multipart).await
+}
+
+pub(super) async fn upload_to_list(
+    ctx: Ctx,
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let parent = Parent::recommendation_list(&state.pool, id).await?;
     upload(ctx, user, session, ip, state, parent, multipart).await
 }
 
@@ -192,12 +216,12 @@ async fn upload(
 }
 
 /// An attachment's record, once its file is in the store.
-struct NewAttachment<'a> {
-    stored_name: &'a str,
-    content_type: &'a str,
-    size: i64,
-    caption: &'a str,
-    public: bool,
+pub struct NewAttachment<'a> {
+    pub stored_name: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub caption: &'a str,
+    pub public: bool,
 }
 
 async fn save_record(
@@ -207,6 +231,21 @@ async fn save_record(
     record: &NewAttachment<'_>,
     ip: Option<String>,
 ) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    insert(&mut tx, (parent.kind, parent.id), user, record, ip).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a stored file as an attachment of `(kind, id)` inside a
+/// transaction, with its audit event; returns its id.
+pub async fn insert(
+    tx: &mut sqlx::PgConnection,
+    (kind, parent_id): (&str, i64),
+    user: &CurrentUser,
+    record: &NewAttachment<'_>,
+    ip: Option<String>,
+) -> Result<i64, AppError> {
     let NewAttachment {
         stored_name,
         content_type,
@@ -214,12 +253,11 @@ async fn save_record(
         caption,
         public,
     } = *record;
-    let mut tx = pool.begin().await?;
     let id = sqlx::query_scalar!(
         "insert into attachments (parent, parent_id, stored_name, content_type, size_bytes, caption, public, uploaded_by)
          values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
-        parent.kind,
-        parent.id,
+        kind,
+        parent_id,
         stored_name,
         content_type,
         size,
@@ -236,16 +274,12 @@ async fn save_record(
             action: "attachment_added",
             entity: "attachment",
             entity_id: Some(id.to_string()),
-            summary: format!(
-                "{} {} ({content_type}, {size} bytes)",
-                parent.kind, parent.id
-            ),
+            summary: format!("{kind} {parent_id} ({content_type}, {size} bytes)"),
             ip,
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    Ok(id)
 }
 
 /// Puts a file of an accepted type into the store under a generated name;

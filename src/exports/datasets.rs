@@ -78,6 +78,7 @@ pub const RECOMMENDATION_COLUMNS: &[&str] = &[
     "theme",
     "evidence_findings",
     "endorsed_on",
+    "endorsed_how",
     "endorsed_by",
     "endorser_position",
     "fingerprint",
@@ -298,7 +299,9 @@ pub async fn recommendations(
                   coalesce(t.name_en, '') as "theme!",
                   (select count(*) from recommendation_evidence e
                    where e.recommendation_id = r.id) as "evidence!",
-                  e.at as "endorsed_at?", e.actor_name as "endorsed_by?",
+                  coalesce(e.given_on, (e.at at time zone 'Asia/Phnom_Penh')::date) as "endorsed_on?",
+                  case when e.given_on is not null then 'paper' when e.id is not null then 'online' end as "endorsed_how?",
+                  e.actor_name as "endorsed_by?",
                   e.actor_position as "endorser_position?", e.fingerprint as "fingerprint?",
                   pp.rank as "provincial_rank?", np.rank as "national_rank?"
            from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
@@ -337,7 +340,8 @@ pub async fn recommendations(
                 Cell::Text(row.addressee),
                 Cell::Text(row.theme),
                 Cell::Number(row.evidence),
-                date(row.endorsed_at.map(|at| at.date())),
+                date(row.endorsed_on),
+                text(row.endorsed_how),
                 text(row.endorsed_by),
                 text(row.endorser_position),
                 text(row.fingerprint),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -159,8 +159,9 @@ async fn new_page(
     let references = sqlx::query!(
         r#"select 'study' as "kind!", s.id as "id!", '' as "district!", s.title_en as "label!" from studies s
            union all
-           select 'consultation', a.id, a.district_code, a.district_code || ' · ' || a.held_on
-           from activities a where a.kind = 'joint_consultation' and ($1 or a.district_code = any($2))
+           select 'consultation', a.id, a.district_code, a.held_on || ' · ' || d.name_en
+           from activities a join districts d on d.code = a.district_code
+           where a.kind = 'joint_consultation' and ($1 or a.district_code = any($2))
            order by 1, 3, 4"#,
         everywhere,
         &user.districts
@@ -273,6 +274,76 @@ pub async fn create(
             entity: "recommendation_list",
             entity_id: Some(id.to_string()),
             summary: format!("{district} study {study}"),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/recommendation-lists/{id}")).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ConsultationForm {
+    #[serde(default)]
+    consultation_id: String,
+}
+
+/// Links a version being written to the joint consultation that produced it
+/// (a reopened version starts with the one before's); empty unlinks it.
+pub async fn set_consultation(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(form): Form<ConsultationForm>,
+) -> Result<Response, AppError> {
+    let mut tx = pool.begin().await?;
+    let list = super::workflow::lock_for(
+        &mut tx,
+        &user,
+        id,
+        Action::WriteRecommendations,
+        &["draft", "returned"],
+    )
+    .await?;
+    let consultation = match form.consultation_id.trim() {
+        "" => None,
+        text => {
+            let held = match text.parse::<i64>() {
+                Ok(activity) => sqlx::query_scalar!(
+                    r#"select exists(select 1 from activities where id = $1 and kind = 'joint_consultation'
+                                     and district_code = $2) as "held!""#,
+                    activity,
+                    list.district_code
+                )
+                .fetch_one(&mut *tx)
+                .await?
+                .then_some(activity),
+                Err(_) => None,
+            };
+            Some(held.ok_or(AppError::Refused("error-consultation"))?)
+        }
+    };
+    sqlx::query!(
+        "update recommendation_lists set consultation_id = $2, version = version + 1, updated_at = now() where id = $1",
+        id,
+        consultation,
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "recommendation_list_consultation",
+            entity: "recommendation_list",
+            entity_id: Some(id.to_string()),
+            summary: consultation.map_or_else(
+                || "none".to_owned(),
+                |activity| format!("activity {activity}"),
+            ),
             ip,
         },
     )

@@ -4,12 +4,14 @@
 
 mod items;
 mod lists;
+mod paper;
 pub mod priorities;
 mod show;
 pub mod snapshot;
 mod workflow;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
@@ -54,6 +56,16 @@ pub fn routes() -> Router<AppState> {
             post(workflow::send_back),
         )
         .route("/recommendation-lists/{id}/reopen", post(workflow::reopen))
+        .route(
+            "/recommendation-lists/{id}/consultation",
+            post(lists::set_consultation),
+        )
+        .route(
+            "/recommendation-lists/{id}/endorse-on-paper",
+            get(paper::form)
+                .post(paper::record)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route(
             "/recommendation-lists/{id}/withdraw",
             post(workflow::withdraw),

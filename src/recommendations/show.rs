@@ -23,6 +23,7 @@ pub struct ListView {
     pub district_km: String,
     pub study_title: String,
     pub consultation: Option<String>,
+    pub consultation_id: Option<i64>,
     pub list_version: i32,
     pub previous_id: Option<i64>,
     pub next_id: Option<i64>,
@@ -43,7 +44,7 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<ListView, AppError> {
     sqlx::query_as!(
         ListView,
         r#"select l.id, l.district_code, d.name_en as district_en, d.name_km as district_km,
-                  s.title_en as study_title, a.held_on::text as "consultation?", l.list_version, l.previous_id,
+                  s.title_en as study_title, a.held_on::text as "consultation?", l.consultation_id, l.list_version, l.previous_id,
                   (select n.id from recommendation_lists n where n.previous_id = l.id) as "next_id?",
                   l.status
            from recommendation_lists l
@@ -93,12 +94,43 @@ pub struct Transition {
     pub at: OffsetDateTime,
     pub comment: String,
     pub fingerprint: Option<String>,
+    /// An endorsement given on paper: the day, and the scanned letter.
+    pub given_on: Option<time::Date>,
+    pub letter_attachment_id: Option<i64>,
+    /// Who took the step in the app (for a paper endorsement, who recorded it).
+    pub recorded_by: Option<String>,
+    /// What was endorsed, for an endorsement.
+    pub snapshot: Option<String>,
 }
 
 impl Transition {
     pub fn at_text(&self) -> String {
         format_timestamp(self.at)
     }
+}
+
+/// The recommendations as they read on the page: for an endorsed list, as
+/// they were endorsed (its frozen snapshot), so that a theme renamed later does
+/// not change what the district endorsed. The evidence stays live, so that a
+/// redacted finding is redacted here too.
+fn as_endorsed(mut items: Vec<ItemView>, history: &[Transition]) -> Vec<ItemView> {
+    let frozen = history
+        .iter()
+        .rev()
+        .find(|step| step.transition == "endorsed")
+        .and_then(|step| step.snapshot.as_deref())
+        .and_then(|text| serde_json::from_str::<super::snapshot::Snapshot>(text).ok());
+    let Some(frozen) = frozen.filter(|frozen| frozen.recommendations.len() == items.len()) else {
+        return items;
+    };
+    for (item, endorsed) in items.iter_mut().zip(frozen.recommendations) {
+        item.text_en = endorsed.text_en;
+        item.text_km = endorsed.text_km;
+        item.addressee = endorsed.addressee;
+        item.theme_km = endorsed.theme_km.or_else(|| endorsed.theme.clone());
+        item.theme_en = endorsed.theme;
+    }
+    items
 }
 
 /// The list's steps; a reopened version begins with the reopening of the
@@ -110,10 +142,11 @@ async fn history(
 ) -> Result<Vec<Transition>, AppError> {
     Ok(sqlx::query_as!(
         Transition,
-        "select transition, actor_name, actor_position, at, comment, fingerprint
-         from endorsements
-         where list_id = $1 or (list_id = $2 and transition = 'reopened')
-         order by at, id",
+        r#"select e.transition, e.actor_name, e.actor_position, e.at, e.comment, e.fingerprint,
+                  e.given_on, e.letter_attachment_id, u.display_name as "recorded_by?", e.snapshot
+           from endorsements e left join users u on u.id = e.actor_id
+           where e.list_id = $1 or (e.list_id = $2 and e.transition = 'reopened')
+           order by e.at, e.id"#,
         list_id,
         previous_id,
     )
@@ -151,6 +184,20 @@ pub async fn form_choices(
     Ok((themes, evidence))
 }
 
+/// The joint consultations held in a district, newest first: (id, date).
+async fn consultations(pool: &PgPool, district: &str) -> Result<Vec<(i64, String)>, AppError> {
+    Ok(sqlx::query!(
+        "select id, held_on from activities where kind = 'joint_consultation' and district_code = $1
+         order by held_on desc",
+        district
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.id, row.held_on.to_string()))
+    .collect())
+}
+
 #[derive(Template)]
 #[template(path = "recommendations/show.html")]
 struct ShowPage {
@@ -166,11 +213,20 @@ struct ShowPage {
     can_endorse: bool,
     can_reopen: bool,
     can_withdraw: bool,
+    can_record_paper: bool,
+    can_attach: bool,
+    /// The district's joint consultations (id, date), for a version being written.
+    consultations: Vec<(i64, String)>,
+    attachments: Vec<crate::attachments::AttachmentLine>,
 }
 
 impl ShowPage {
     fn snapshot_file(&self) -> String {
         snapshot_file_name(self.list.id)
+    }
+
+    fn upload_action(&self) -> String {
+        format!("/recommendation-lists/{}/attachments", self.list.id)
     }
 }
 
@@ -211,11 +267,12 @@ pub async fn show(
     } else {
         (Vec::new(), Vec::new())
     };
+    let history = history(&pool, id, list.previous_id).await?;
     let page = ShowPage {
         themes,
         evidence,
-        items: items(&pool, id).await?,
-        history: history(&pool, id, list.previous_id).await?,
+        items: as_endorsed(items(&pool, id).await?, &history),
+        history,
         addressees: super::ADDRESSEES,
         can_edit,
         can_submit: list.editable()
@@ -226,6 +283,21 @@ pub async fn show(
             && policy::allows(&user, Action::SubmitRecommendations, district),
         can_withdraw: list.status == "submitted"
             && policy::allows(&user, Action::SubmitRecommendations, district),
+        can_record_paper: matches!(list.status.as_str(), "draft" | "submitted")
+            && policy::allows(&user, Action::SubmitRecommendations, district),
+        can_attach: policy::allows(&user, Action::WriteRecommendations, district),
+        consultations: if can_edit {
+            consultations(&pool, &list.district_code).await?
+        } else {
+            Vec::new()
+        },
+        attachments: crate::attachments::of(
+            &pool,
+            "recommendation_list",
+            id,
+            policy::allows(&user, Action::ReadInternalText, district),
+        )
+        .await?,
         list,
         ctx,
     };
@@ -286,13 +358,14 @@ pub async fn print(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let list = readable(&pool, &user, id).await?;
-    let endorsement = history(&pool, id, None)
-        .await?
+    let history = history(&pool, id, None).await?;
+    let items = as_endorsed(items(&pool, id).await?, &history);
+    let endorsement = history
         .into_iter()
         .rev()
         .find(|step| step.transition == "endorsed");
     render(&PrintPage {
-        items: items(&pool, id).await?,
+        items,
         ctx,
         list,
         endorsement,

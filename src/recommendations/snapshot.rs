@@ -23,6 +23,9 @@ pub struct Item {
     pub text_km: String,
     pub addressee: String,
     pub theme: Option<String>,
+    /// The theme's Khmer name; snapshots taken before it was kept lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme_km: Option<String>,
     pub evidence: Vec<i64>,
 }
 
@@ -49,7 +52,7 @@ pub async fn take(tx: &mut sqlx::PgConnection, list_id: i64) -> Result<Snapshot,
     .fetch_one(&mut *tx)
     .await?;
     let recommendations = sqlx::query!(
-        r#"select r.position, r.text_en, r.text_km, r.addressee, t.name_en as "theme?",
+        r#"select r.position, r.text_en, r.text_km, r.addressee, t.name_en as "theme?", t.name_km as "theme_km?",
                   array(select e.finding_id from recommendation_evidence e
                         where e.recommendation_id = r.id order by e.finding_id) as "evidence!"
            from recommendations r left join themes t on t.id = r.theme_id
@@ -65,6 +68,7 @@ pub async fn take(tx: &mut sqlx::PgConnection, list_id: i64) -> Result<Snapshot,
         text_km: row.text_km,
         addressee: row.addressee,
         theme: row.theme,
+        theme_km: row.theme_km,
         evidence: row.evidence,
     })
     .collect();
@@ -102,11 +106,16 @@ mod tests {
                 text_km: String::new(),
                 addressee: "sna".into(),
                 theme: Some("Budget transparency".into()),
+                theme_km: None,
                 evidence: vec![3, 5],
             }],
         };
         let text = snapshot.to_json();
         assert_eq!(text, snapshot.clone().to_json());
         assert_eq!(serde_json::from_str::<Snapshot>(&text).ok(), Some(snapshot));
+        assert!(
+            !text.contains("theme_km"),
+            "a snapshot without the Khmer name reads back as it was written"
+        );
     }
 }

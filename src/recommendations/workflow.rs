@@ -27,10 +27,10 @@ pub struct StepForm {
 }
 
 /// The list, locked for the step: its district and state.
-struct Locked {
-    district_code: String,
-    status: String,
-    previous_id: Option<i64>,
+pub(super) struct Locked {
+    pub district_code: String,
+    pub status: String,
+    pub previous_id: Option<i64>,
 }
 
 async fn lock(tx: &mut sqlx::PgConnection, id: i64) -> Result<Locked, AppError> {
@@ -46,7 +46,7 @@ async fn lock(tx: &mut sqlx::PgConnection, id: i64) -> Result<Locked, AppError> 
 
 /// Locks the list and checks that `user` may take a step of kind `action` on it
 /// and that its state is one of `states`; the permission is checked first.
-async fn lock_for(
+pub(super) async fn lock_for(
     tx: &mut sqlx::PgConnection,
     user: &CurrentUser,
     id: i64,
@@ -174,8 +174,7 @@ pub async fn endorse(
     let list = lock_for(&mut tx, &user, id, Action::EndorseList, &["submitted"]).await?;
     let position = required(&form.position, "error-position-required")?;
     let note = form.comment.trim().chars().take(2_000).collect::<String>();
-    let snapshot = snapshot::take(&mut tx, id).await?.to_json();
-    let fingerprint = snapshot::fingerprint(&snapshot);
+    let (snapshot, fingerprint) = freeze(&mut tx, id).await?;
     sqlx::query!(
         "insert into endorsements (list_id, transition, actor_id, actor_name, actor_position, comment, snapshot, fingerprint)
          values ($1, 'endorsed', $2, $3, $4, $5, $6, $7)",
@@ -189,11 +188,7 @@ pub async fn endorse(
     )
     .execute(&mut *tx)
     .await?;
-    set_status(&mut tx, id, "endorsed").await?;
-    if let Some(previous) = list.previous_id {
-        set_status(&mut tx, previous, "superseded").await?;
-        carry_priorities(&mut tx, previous, id).await?;
-    }
+    mark_endorsed(&mut tx, id, list.previous_id).await?;
     audit::record(
         &mut *tx,
         Event {
@@ -209,6 +204,31 @@ pub async fn endorse(
     tx.commit().await?;
     flash(&session, "recommendations-endorsed", "").await?;
     Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
+}
+
+/// The list's content as endorsed: its snapshot and the snapshot's SHA-256.
+pub(super) async fn freeze(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+) -> Result<(String, String), sqlx::Error> {
+    let snapshot = snapshot::take(tx, id).await?.to_json();
+    let fingerprint = snapshot::fingerprint(&snapshot);
+    Ok((snapshot, fingerprint))
+}
+
+/// The list is endorsed: the version it replaces is superseded and hands its
+/// priorities on.
+pub(super) async fn mark_endorsed(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    previous: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    set_status(tx, id, "endorsed").await?;
+    if let Some(previous) = previous {
+        set_status(tx, previous, "superseded").await?;
+        carry_priorities(tx, previous, id).await?;
+    }
+    Ok(())
 }
 
 /// An official of the district sends the list back; the reason is required.

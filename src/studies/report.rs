@@ -28,6 +28,8 @@ pub struct DistrictLine {
     pub list_id: Option<i64>,
     pub list_status: Option<String>,
     pub endorsed_at: Option<time::OffsetDateTime>,
+    /// The day given, when the endorsement was given on paper.
+    pub endorsed_on_paper: Option<time::Date>,
     pub priorities: i64,
     pub plan_id: Option<i64>,
     pub plan_progress: Option<i32>,
@@ -105,6 +107,8 @@ pub async fn load(
                select l.district_code, l.id, l.status,
                       (select max(e.at) from endorsements e
                        where e.list_id = l.id and e.transition = 'endorsed') as endorsed_at,
+                      (select max(e.given_on) from endorsements e
+                       where e.list_id = l.id and e.transition = 'endorsed') as endorsed_on_paper,
                       (select count(*) from priorities p join recommendations r on r.id = p.recommendation_id
                        where r.list_id = l.id) as priorities
                from visible_recommendation_lists($1, '', '', null, null, $2, $3) l
@@ -119,7 +123,7 @@ pub async fn load(
            )
            select d.code, d.name_en, d.name_km,
                   c.id as "case_study_id?", c.status as "case_study_status?",
-                  l.id as "list_id?", l.status as "list_status?", l.endorsed_at as "endorsed_at?",
+                  l.id as "list_id?", l.status as "list_status?", l.endorsed_at as "endorsed_at?", l.endorsed_on_paper as "endorsed_on_paper?",
                   coalesce(l.priorities, 0) as "priorities!",
                   p.id as "plan_id?", p.progress as "plan_progress?"
            from districts d

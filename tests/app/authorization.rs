@@ -90,9 +90,13 @@ fn answer(method: &str, route: &str) -> Answer {
         | ("POST", "/case-studies/{id}/attachments")
         | ("POST", "/actions/{id}/updates/{update}/attachments")
         | ("POST", "/admin/gazetteer/import")
+        | ("POST", "/recommendation-lists/{id}/endorse-on-paper")
+        | ("POST", "/recommendation-lists/{id}/attachments")
         | ("POST", "/recommendation-lists/{id}/recommendations/{item}/move") => Always(400),
         // The demo's joint report waits for the other side, not for staff.
         ("POST", "/actions/{id}/updates/{update}/confirm") => Always(409),
+        // Empty, the version is unlinked from its consultation.
+        ("POST", "/recommendation-lists/{id}/consultation") => Always(303),
         ("POST", "/admin/users/{id}/activate") | ("POST", "/admin/users/{id}/deactivate") => {
             Always(303)
         }
@@ -693,6 +697,30 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/recommendation-lists/{id}/withdraw",
             list(r.waiting_list, "/withdraw"),
             Rule::Staff,
+        ),
+        (
+            "GET",
+            "/recommendation-lists/{id}/endorse-on-paper",
+            list(r.reopened_list, "/endorse-on-paper"),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/endorse-on-paper",
+            list(r.reopened_list, "/endorse-on-paper"),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/consultation",
+            list(r.reopened_list, "/consultation"),
+            Rule::WriteIn("0204"),
+        ),
+        (
+            "POST",
+            "/recommendation-lists/{id}/attachments",
+            list(r.returned_list, "/attachments"),
+            Rule::WriteIn("0201"),
         ),
         (
             "GET",

@@ -15,6 +15,7 @@ mod fuzz;
 mod gazetteer;
 mod helpers;
 mod pages;
+mod paper;
 mod recommendations;
 mod sign_in;
 mod small_counts;
