@@ -114,6 +114,9 @@ pub struct ActionRow {
     pub budget_riel: i64,
     pub status: String,
     pub progress: i32,
+    /// The recommendations it implements: ids and texts, in the same order.
+    pub recommendation_ids: Vec<i64>,
+    pub recommendation_texts: Vec<String>,
 }
 
 impl ActionRow {
@@ -185,7 +188,12 @@ pub async fn show(
     let actions = sqlx::query_as!(
         ActionRow,
         r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.lead, a.starts_on, a.due_on,
-                  a.budget_riel, a.status as "status!", a.progress as "progress!"
+                  a.budget_riel, a.status as "status!", a.progress as "progress!",
+                  array(select ar.recommendation_id from action_recommendations ar
+                        where ar.action_id = a.id order by 1) as "recommendation_ids!",
+                  array(select coalesce(nullif(r.text_en, ''), r.text_km) from action_recommendations ar
+                        join recommendations r on r.id = ar.recommendation_id
+                        where ar.action_id = a.id order by ar.recommendation_id) as "recommendation_texts!"
            from actions a join organizations o on o.id = a.owner_organization_id
            where a.plan_id = $1 order by a.starts_on, a.id"#,
         id

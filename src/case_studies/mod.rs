@@ -5,6 +5,7 @@
 mod delete;
 mod edit;
 mod form;
+mod links;
 mod list;
 mod show;
 mod workflow;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
             get(show::revision),
         )
         .route("/case-studies/{id}/submit", post(workflow::submit))
+        .route("/case-studies/{id}/activities", post(links::set_activities))
         .route("/case-studies/{id}/delete", post(delete::delete))
         .route("/case-studies/{id}/publish", post(workflow::publish))
         .route("/case-studies/{id}/return", post(workflow::send_back))

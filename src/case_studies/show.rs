@@ -39,6 +39,11 @@ pub struct CaseStudyView {
     pub review_comment: String,
     pub version: i32,
     pub author_organization_id: i64,
+    /// The district's recommendation list of the same study: its latest
+    /// version and state, and its latest endorsed version.
+    latest_list_id: Option<i64>,
+    latest_list_status: Option<String>,
+    endorsed_list_id: Option<i64>,
     mechanism_codes: Vec<String>,
     mechanism_exists: Vec<bool>,
     mechanism_functions: Vec<bool>,
@@ -120,6 +125,11 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
                   d.name_en as district_en, d.name_km as district_km, o.name_en as author,
                   c.title_en, c.title_km, c.status, c.summary, c.context, c.findings, c.good_practices,
                   c.challenges, c.conclusion, c.review_comment, c.version, c.author_organization_id,
+                  latest.id as "latest_list_id?", latest.status as "latest_list_status?",
+                  (select l.id from recommendation_lists l
+                   where l.district_code = c.district_code and l.study_id = c.study_id
+                     and l.status in ('endorsed', 'superseded')
+                   order by l.list_version desc limit 1) as "endorsed_list_id?",
                   array(select m.mechanism from case_study_mechanisms m where m.case_study_id = c.id
                         order by m.mechanism) as "mechanism_codes!",
                   array(select m.exists_here from case_study_mechanisms m where m.case_study_id = c.id
@@ -143,6 +153,11 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
            join studies s on s.id = c.study_id
            join districts d on d.code = c.district_code
            join organizations o on o.id = c.author_organization_id
+           left join lateral (
+               select l.id, l.status from recommendation_lists l
+               where l.district_code = c.district_code and l.study_id = c.study_id
+               order by l.list_version desc limit 1
+           ) latest on true
            where c.id = $1"#,
         id
     )
@@ -210,6 +225,30 @@ pub struct LinkedActivity {
     pub total: i64,
 }
 
+impl CaseStudyView {
+    /// The district's list as `user` may read it: the latest version, or
+    /// for readers of endorsed lists only, the latest endorsed one.
+    fn list_for(&self, user: &CurrentUser) -> Option<i64> {
+        let published = matches!(
+            self.latest_list_status.as_deref(),
+            Some("endorsed" | "superseded")
+        );
+        let reads_latest = policy::allows(
+            user,
+            Action::ReadRecommendations,
+            Scope::Record {
+                district: &self.district_code,
+                published,
+            },
+        );
+        if reads_latest {
+            self.latest_list_id
+        } else {
+            self.endorsed_list_id
+        }
+    }
+}
+
 /// The case study page.
 #[derive(Template)]
 #[template(path = "case_studies/show.html")]
@@ -228,6 +267,10 @@ struct ShowPage {
     can_edit: bool,
     can_submit: bool,
     can_review: bool,
+    /// The district's recommendation list this reader may open.
+    list_id: Option<i64>,
+    /// The district's activities a writer may link to this draft: (activity, linked).
+    linkable: Vec<(LinkedActivity, bool)>,
 }
 
 impl ShowPage {
@@ -278,7 +321,14 @@ pub async fn show(
     let draft = case_study.status == "draft";
     let write = policy::allows(&user, Action::WriteCaseStudy, Scope::District(&district));
     let (participants, activity_totals) = case_study.participants(&activities, &user);
+    let linkable = if write && draft {
+        super::links::linkable(&pool, &case_study).await?
+    } else {
+        Vec::new()
+    };
     let page = ShowPage {
+        list_id: case_study.list_for(&user),
+        linkable,
         mechanisms: case_study.mechanisms(),
         participants,
         groups: GROUPS,

@@ -186,7 +186,16 @@ struct DistrictPage {
     /// The latest activities, with their participants as shown.
     activities: Vec<(ActivityLine, Shown)>,
     lists: Vec<ListLine>,
+    /// The recommendations of the newest list the reader may read.
+    recommendations: Vec<RecommendationLine>,
     plans: Vec<PlanLine>,
+}
+
+pub struct RecommendationLine {
+    pub id: i64,
+    pub text_en: String,
+    pub text_km: String,
+    pub addressee: String,
 }
 
 /// An action plan of the district, with its progress ("57").
@@ -300,7 +309,14 @@ async fn show(
                             where a.plan_id = p.id and a.status <> 'cancelled'), 0)::text,
                   0, p.created_at
            from action_plans p where p.district_code = $1
-           order by 1, 7 desc"#,
+           union all
+           -- The recommendations of the newest version the reader may read.
+           select 'recommendation', r.id, r.text_en, r.text_km, r.addressee, r.position, now()
+           from recommendations r
+           where r.list_id = (select l.id from recommendation_lists l
+                              where l.district_code = $1 and ($2 or l.status in ('endorsed', 'superseded'))
+                              order by l.list_version desc, l.id desc limit 1)
+           order by 1, 7 desc, 6"#,
         code,
         unpublished
     )
@@ -309,8 +325,16 @@ async fn show(
     let mut case_studies = Vec::new();
     let mut lists = Vec::new();
     let mut plans = Vec::new();
+    let mut recommendations = Vec::new();
     for row in material {
-        if row.kind == "plan" {
+        if row.kind == "recommendation" {
+            recommendations.push(RecommendationLine {
+                id: row.id,
+                text_en: row.title_en,
+                text_km: row.title_km,
+                addressee: row.status,
+            });
+        } else if row.kind == "plan" {
             plans.push(PlanLine {
                 id: row.id,
                 title_en: row.title_en,
@@ -354,6 +378,7 @@ async fn show(
     );
     render(&DistrictPage {
         lists,
+        recommendations,
         plans,
         participants,
         case_studies,

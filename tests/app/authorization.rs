@@ -97,6 +97,9 @@ fn answer(method: &str, route: &str) -> Answer {
         ("POST", "/actions/{id}/updates/{update}/confirm") => Always(409),
         // Empty, the version is unlinked from its consultation.
         ("POST", "/recommendation-lists/{id}/consultation") => Always(303),
+        // An earlier row sent Rotonak Mondol's draft for review: its
+        // activities are chosen no more.
+        ("POST", "/case-studies/{id}/activities") => Always(409),
         ("POST", "/admin/users/{id}/activate") | ("POST", "/admin/users/{id}/deactivate") => {
             Always(303)
         }
@@ -709,6 +712,12 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/recommendation-lists/{id}/endorse-on-paper",
             list(r.reopened_list, "/endorse-on-paper"),
             Rule::Staff,
+        ),
+        (
+            "POST",
+            "/case-studies/{id}/activities",
+            case(r.draft_case, "/activities"),
+            Rule::WriteIn("0207"),
         ),
         (
             "POST",

@@ -892,3 +892,173 @@ async fn the_study_report_prints_to_a_pdf_with_the_whole_report() {
     assert!(!text.contains("Sign out"), "no navigation on paper");
     browser.close().await.expect("close");
 }
+
+/// Does anything stick out of the phone's width, and are the charts' labels
+/// (SVG text, scaled with their drawing) at least 11 px on screen?
+async fn phone_fit(browser: &Client) -> (bool, f64) {
+    let measured = browser
+        .execute(
+            "const sizes = [...document.querySelectorAll('svg text')].map(text => {
+                 const scale = text.ownerSVGElement.getScreenCTM().a;
+                 return parseFloat(getComputedStyle(text).fontSize) * scale;
+             });
+             return [document.documentElement.scrollWidth > window.innerWidth,
+                     sizes.length ? Math.min(...sizes) : 99];",
+            Vec::new(),
+        )
+        .await
+        .expect("measure the page");
+    (
+        measured[0].as_bool().unwrap_or(true),
+        measured[1].as_f64().unwrap_or(0.0),
+    )
+}
+
+#[tokio::test]
+async fn on_a_phone_a_finding_is_corrected_and_redacted_and_a_paper_endorsement_recorded() {
+    let app = spawn_app().await;
+    let (activity, corrected, named): (i64, i64, i64) = sqlx::query_as(
+        "select a.id, min(f.id), max(f.id) from activities a join findings f on f.activity_id = a.id
+         where a.district_code = '0203' and a.kind = 'fgd' group by a.id having count(*) > 1 limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("an FGD with two findings");
+    let list: i64 = sqlx::query_scalar(
+        "select id from recommendation_lists where status = 'submitted' limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a list waiting for endorsement");
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    sign_in(&browser, &app, "secretariat@cpdd.example").await;
+
+    // The activity page fits the phone, and the charts' labels stay readable.
+    for path in [format!("/activities/{activity}"), "/dashboard".to_owned()] {
+        browser.goto(&app.url(&path)).await.expect("the page");
+        let (overflows, smallest) = phone_fit(&browser).await;
+        assert!(!overflows, "{path}: nothing wider than the phone");
+        assert!(smallest >= 11.0, "{path}: chart labels at {smallest:.1} px");
+    }
+    let plan: i64 = sqlx::query_scalar("select id from action_plans where district_code = '0204'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("Bavel's plan");
+    browser
+        .goto(&app.url(&format!("/action-plans/{plan}")))
+        .await
+        .expect("the plan");
+    let (overflows, smallest) = phone_fit(&browser).await;
+    assert!(
+        !overflows && smallest >= 11.0,
+        "the plan's timeline: {smallest:.1} px"
+    );
+
+    // A finding corrected: its edit form, saved.
+    browser
+        .goto(&app.url(&format!("/activities/{activity}")))
+        .await
+        .expect("the activity");
+    click(&browser, &format!("a[href='/findings/{corrected}/edit']")).await;
+    let text = browser
+        .wait()
+        .for_element(Locator::Css("#text_en"))
+        .await
+        .expect("the finding's form");
+    text.clear().await.expect("clear");
+    text.send_keys("Citizens do not know when the council meets.")
+        .await
+        .expect("type");
+    click(&browser, "main form button[type=submit]").await;
+    let finding = browser
+        .wait()
+        .for_element(Locator::Css(&format!("#finding-{corrected}")))
+        .await
+        .expect("back on the activity");
+    assert!(
+        finding
+            .text()
+            .await
+            .expect("text")
+            .contains("Citizens do not know when the council meets.")
+    );
+
+    // A finding that names someone, redacted with its history.
+    click(&browser, &format!("#finding-{named} details summary")).await;
+    fill(&browser, &format!("#reason-{named}"), "Names a respondent").await;
+    click(
+        &browser,
+        &format!("form[action='/findings/{named}/redact'] button"),
+    )
+    .await;
+    let redacted = browser
+        .wait()
+        .for_element(Locator::XPath(&format!(
+            "//*[@id='finding-{named}']//p[contains(., 'Redacted by')]"
+        )))
+        .await
+        .expect("the redaction note")
+        .text()
+        .await
+        .expect("text");
+    assert!(redacted.contains("Names a respondent"), "{redacted}");
+    let left: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from revisions where entity = 'finding' and entity_id = {named} and snapshot like '%text_en\":\"_%'"
+    ))
+    .fetch_one(&app.pool)
+    .await
+    .expect("revisions");
+    assert_eq!(left, 0, "no revision keeps the text");
+
+    // A paper endorsement, with its scanned letter.
+    browser
+        .goto(&app.url(&format!("/recommendation-lists/{list}")))
+        .await
+        .expect("the list");
+    click(
+        &browser,
+        &format!("a[href='/recommendation-lists/{list}/endorse-on-paper']"),
+    )
+    .await;
+    browser
+        .wait()
+        .for_element(Locator::Css("#given_on"))
+        .await
+        .expect("the paper form");
+    browser
+        .execute(
+            "document.querySelector('#given_on').value = '2021-12-15';",
+            Vec::new(),
+        )
+        .await
+        .expect("the date");
+    fill(&browser, "#endorser_name", "Chea Sokha").await;
+    fill(&browser, "#endorser_position", "District Governor").await;
+    let letter = std::env::temp_dir().join(format!("samleng-letter-{}.pdf", std::process::id()));
+    std::fs::write(&letter, b"%PDF-1.7\n the signed letter").expect("the letter");
+    browser
+        .find(Locator::Css("#letter"))
+        .await
+        .expect("the file input")
+        .send_keys(&letter.display().to_string())
+        .await
+        .expect("choose the letter");
+    click(&browser, "main form button[type=submit]").await;
+    let note = browser
+        .wait()
+        .for_element(Locator::Css("p.endorsement"))
+        .await
+        .expect("the endorsement")
+        .text()
+        .await
+        .expect("text");
+    std::fs::remove_file(&letter).ok();
+    assert!(note.contains("Endorsed on paper on 2021-12-15"), "{note}");
+    assert!(note.contains("recorded by Dara Secretariat"), "{note}");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&target).expect("target/browser");
+    let screenshot = browser.screenshot().await.expect("screenshot");
+    std::fs::write(target.join("paper-endorsement.png"), screenshot).expect("save the screenshot");
+    browser.close().await.expect("close");
+}

@@ -21,3 +21,4 @@ mod sign_in;
 mod small_counts;
 mod trust;
 mod versions;
+mod wayfinding;

@@ -1,0 +1,108 @@
+//! Which activities a case study draws on, chosen on the case study's own
+//! page: its district's activities that no other case study has taken.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use sqlx::PgPool;
+use tower_sessions::Session;
+
+use super::show::{CaseStudyView, LinkedActivity, load};
+use crate::audit::{self, Event};
+use crate::auth::policy::{Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::AppError;
+use crate::web::forms::Form;
+use crate::web::{ClientIp, flash};
+
+/// The district's activities free for this case study, or already its own,
+/// with whether each is linked.
+pub async fn linkable(
+    pool: &PgPool,
+    case_study: &CaseStudyView,
+) -> Result<Vec<(LinkedActivity, bool)>, AppError> {
+    Ok(sqlx::query!(
+        r#"select a.id, a.kind, a.held_on, a.case_study_id is not null as "linked!",
+                  coalesce((select sum(p.count) from participant_counts p where p.activity_id = a.id), 0)::bigint as "total!"
+           from activities a
+           where a.district_code = $1 and (a.case_study_id is null or a.case_study_id = $2)
+           order by a.held_on, a.id"#,
+        case_study.district_code,
+        case_study.id,
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| {
+        let activity = LinkedActivity {
+            id: row.id,
+            kind: row.kind,
+            held_on: row.held_on,
+            total: row.total,
+        };
+        (activity, row.linked)
+    })
+    .collect())
+}
+
+/// Sets the draft's activities to those checked: the checked ones are linked,
+/// the unchecked ones of the offer unlinked. An activity not on offer (another
+/// district's, or another case study's) refuses the whole form.
+pub async fn set_activities(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let case_study = load(&pool, id).await?;
+    require(
+        &user,
+        Action::WriteCaseStudy,
+        Scope::District(&case_study.district_code),
+    )?;
+    if case_study.status != "draft" {
+        return Err(AppError::IllegalTransition);
+    }
+    let offered: Vec<i64> = linkable(&pool, &case_study)
+        .await?
+        .into_iter()
+        .map(|(activity, _)| activity.id)
+        .collect();
+    let mut chosen = Vec::new();
+    for (_, value) in pairs.iter().filter(|(name, _)| name == "activities") {
+        match value.parse::<i64>() {
+            Ok(activity) if offered.contains(&activity) => chosen.push(activity),
+            _ => return Err(AppError::Refused("error-link-activity")),
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query_scalar!(
+        r#"update activities
+           set case_study_id = case when id = any($3) then $1 end, version = version + 1, updated_at = now()
+           where id = any($2) and (case_study_id is null or case_study_id = $1)
+             and (case_study_id is not distinct from $1) <> (id = any($3))
+           returning id"#,
+        id,
+        &offered,
+        &chosen,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "case_study_activities_linked",
+            entity: "case_study",
+            entity_id: Some(id.to_string()),
+            summary: format!("linked {chosen:?}; changed {changed:?}"),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/case-studies/{id}#activities")).into_response())
+}
