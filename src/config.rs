@@ -47,6 +47,26 @@ pub struct Config {
     #[arg(long, env = "SAMLENG_S3_BUCKET", global = true)]
     pub s3_bucket: Option<String>,
 
+    /// The mail server for notifications, e.g. smtp://user:pass@mail.example.org:587
+    /// (STARTTLS) or smtps://… (TLS); without it, e-mails are written as .eml
+    /// files under the data folder's mail/.
+    #[arg(long, env = "SAMLENG_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of notification e-mails.
+    #[arg(
+        long,
+        env = "SAMLENG_MAIL_FROM",
+        default_value = "Samleng <samleng@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// The address people open the app at, for links in messages; defaults to
+    /// http:// and the address the server listens on.
+    #[arg(long, env = "SAMLENG_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
     /// Mark cookies Secure; set to true when the app is served over HTTPS.
     #[arg(
         long,
@@ -58,6 +78,20 @@ pub struct Config {
 }
 
 impl Config {
+    /// What sends notification e-mails.
+    pub fn mailer(&self) -> anyhow::Result<crate::notifications::outbox::Mailer> {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        crate::notifications::outbox::Mailer::new(
+            self.smtp_url.as_deref(),
+            &self.mail_from,
+            &public_url,
+            self.data_dir.join("mail"),
+        )
+    }
+
     /// The file store for attachments: the S3 bucket when one is named, else
     /// `files/` in the data folder.
     pub fn file_store(&self) -> anyhow::Result<crate::attachments::FileStore> {

@@ -18,6 +18,7 @@ pub mod error;
 pub mod exports;
 pub mod geo;
 pub mod home;
+pub mod notifications;
 pub mod recommendations;
 pub mod revisions;
 pub mod studies;

@@ -169,6 +169,9 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     } else {
         None
     };
+    let mailer = config.mailer()?;
+    let mail_note = mailer.writes_files().then(|| config.data_dir.join("mail"));
+    let delivery = samleng::notifications::outbox::spawn(pool.clone(), mailer);
     let store = PostgresStore::new(pool.clone());
     let cleanup =
         tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
@@ -211,6 +214,12 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         ),
         None => {}
     }
+    if let Some(folder) = mail_note {
+        println!(
+            "\nNo mail server is set (SAMLENG_SMTP_URL): e-mails are written to {} and listed at /admin/outbox.",
+            folder.display()
+        );
+    }
     println!("\nPress Ctrl-C to stop.");
     axum::serve(
         listener,
@@ -219,6 +228,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     cleanup.abort();
+    delivery.abort();
     pool.close().await;
     println!("Stopped.");
     Ok(())

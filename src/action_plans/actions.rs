@@ -16,6 +16,7 @@ use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Role, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::notifications;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, flash, format_timestamp};
 
@@ -401,6 +402,13 @@ pub async fn report(
         None => ("action_progress_reported", format!("{status} {progress}%")),
     };
     audit::record(&mut *tx, action_event(&user, event, id, &summary, ip)).await?;
+    if action.lead == "joint" {
+        let told = notifications::Event::ReportToConfirm {
+            action: id,
+            reported_by: side_of(user.role),
+        };
+        notifications::tell(&mut tx, &user, told).await?;
+    }
     tx.commit().await?;
     flash(&session, "saved", "").await?;
     Ok(Redirect::to(&format!("/actions/{id}")).into_response())

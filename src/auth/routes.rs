@@ -181,13 +181,22 @@ struct AccountPage {
     ctx: Ctx,
     user: CurrentUser,
     errors: FieldErrors,
+    /// How the user wants e-mail (`notifications::routes::MODES`).
+    email_mode: String,
+    modes: [&'static str; 3],
 }
 
-async fn account(ctx: Ctx, user: CurrentUser) -> Result<impl IntoResponse, AppError> {
+async fn account(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+) -> Result<impl IntoResponse, AppError> {
     render(&AccountPage {
         ctx,
+        email_mode: crate::notifications::email_mode(&pool, user.id).await?,
         user,
         errors: FieldErrors::default(),
+        modes: crate::notifications::MODES,
     })
 }
 
@@ -223,7 +232,13 @@ async fn change_password(
         errors.add("confirm_password", "account-passwords-differ");
     }
     if !errors.is_empty() {
-        let page = render(&AccountPage { ctx, user, errors })?;
+        let page = render(&AccountPage {
+            ctx,
+            email_mode: crate::notifications::email_mode(&pool, user.id).await?,
+            user,
+            errors,
+            modes: crate::notifications::MODES,
+        })?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let hash = password::hash(form.new_password).await?;

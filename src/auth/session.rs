@@ -44,6 +44,8 @@ pub struct CurrentUser {
     pub organization_name: String,
     pub language: Lang,
     pub districts: Vec<String>,
+    /// Notifications not yet read, for the header.
+    pub unread: i64,
 }
 
 impl Principal for CurrentUser {
@@ -102,7 +104,8 @@ async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Current
                   case when o.kind = 'sna' then array[o.district_code]
                        else array(select d.district_code from organization_districts d
                                   where d.organization_id = o.id order by d.district_code)
-                  end as "districts!: Vec<String>"
+                  end as "districts!: Vec<String>",
+                  (select count(*) from notifications n where n.user_id = u.id and n.read_at is null) as "unread!"
            from users u join organizations o on o.id = u.organization_id
            where u.id = $1"#,
         user_id
@@ -141,6 +144,7 @@ async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Current
         organization_name: row.organization_name,
         language: Lang::parse(&row.preferred_language).unwrap_or_default(),
         districts: row.districts,
+        unread: row.unread,
     }))
 }
 

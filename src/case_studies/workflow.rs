@@ -14,6 +14,7 @@ use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
+use crate::notifications;
 use crate::web::forms::Form;
 use crate::web::{ClientIp, flash};
 
@@ -140,6 +141,15 @@ pub async fn take_step(
         },
     )
     .await?;
+    let told = match step {
+        Step::Submit => Some(notifications::Event::CaseStudyInReview(id)),
+        Step::Publish => Some(notifications::Event::CaseStudyPublished(id)),
+        Step::Return => Some(notifications::Event::CaseStudyReturned(id)),
+        Step::Archive => None,
+    };
+    if let Some(event) = told {
+        notifications::tell(&mut tx, user, event).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

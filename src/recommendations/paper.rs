@@ -23,6 +23,7 @@ use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::notifications;
 use crate::web::forms::{self, FieldErrors};
 use crate::web::{ClientIp, Ctx, flash};
 
@@ -259,6 +260,7 @@ async fn endorse(
         },
     )
     .await?;
+    notifications::tell(&mut tx, user, notifications::Event::ListEndorsed(id)).await?;
     tx.commit().await?;
     Ok(())
 }

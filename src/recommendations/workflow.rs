@@ -15,6 +15,7 @@ use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
+use crate::notifications;
 use crate::web::forms::Form;
 use crate::web::{ClientIp, flash};
 
@@ -155,6 +156,7 @@ pub async fn submit(
     }
     set_status(&mut tx, id, "submitted").await?;
     record(&mut tx, &user, id, "submitted", "", "", ip).await?;
+    notifications::tell(&mut tx, &user, notifications::Event::ListSubmitted(id)).await?;
     tx.commit().await?;
     flash(&session, "recommendations-submitted", "").await?;
     Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
@@ -201,6 +203,7 @@ pub async fn endorse(
         },
     )
     .await?;
+    notifications::tell(&mut tx, &user, notifications::Event::ListEndorsed(id)).await?;
     tx.commit().await?;
     flash(&session, "recommendations-endorsed", "").await?;
     Ok(Redirect::to(&format!("/recommendation-lists/{id}")))
@@ -254,6 +257,7 @@ pub async fn send_back(
         ip,
     )
     .await?;
+    notifications::tell(&mut tx, &user, notifications::Event::ListReturned(id)).await?;
     tx.commit().await?;
     flash(&session, "recommendations-returned", "").await?;
     Ok(Redirect::to(&format!("/recommendation-lists/{id}")))

@@ -133,6 +133,7 @@ impl Ctx {
                 ("/admin/organizations", "nav-organizations"),
                 ("/admin/gazetteer", "nav-gazetteer"),
                 ("/admin/audit", "nav-audit"),
+                ("/admin/outbox", "outbox-title"),
             ]);
         }
         links.push(("/account", "nav-account"));

@@ -50,6 +50,8 @@ enum Rule {
     StaffOr(&'static str),
     /// Signing out: everyone ends up on the sign-in page.
     SignOut,
+    /// This one person's own record; for everyone else it does not exist (404).
+    Owner(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,6 +97,9 @@ fn answer(method: &str, route: &str) -> Answer {
         | ("POST", "/recommendation-lists/{id}/recommendations/{item}/move") => Always(400),
         // The demo's joint report waits for the other side, not for staff.
         ("POST", "/actions/{id}/updates/{update}/confirm") => Always(409),
+        ("POST", "/notifications/read") | ("POST", "/notifications/{id}/open") => Always(303),
+        // No failed message waits to be sent again.
+        ("POST", "/admin/outbox/{id}/retry") => Always(409),
         // Empty, the version is unlinked from its consultation.
         ("POST", "/recommendation-lists/{id}/consultation") => Always(303),
         // An earlier row sent Rotonak Mondol's draft for review: its
@@ -179,6 +184,8 @@ fn expected(rule: Rule, person: &str, answer: Answer, let_in_before: usize) -> O
             allowed(staff || (ngo && districts_of(person).contains(&district)))
         }
         (Rule::StaffOr(email), _) => allowed(staff || person == email),
+        (Rule::Owner(email), _) if person == email => Outcome::Answered(status),
+        (Rule::Owner(_), _) => Outcome::Answered(404),
         (Rule::EndorseIn(district), _) => allowed(sna && districts_of(person).contains(&district)),
     }
 }
@@ -233,6 +240,8 @@ struct Records {
     /// Mondol (0207) that nothing refers to, for the deleting rows.
     spare_activity: i64,
     spare_case: i64,
+    /// A notification of Battambang's official.
+    notification: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -277,6 +286,9 @@ async fn records(app: &TestApp) -> Records {
                         insert into case_studies (study_id, district_code, author_organization_id, title_en)
                         select study.id, '0207', o.id, 'Spare draft' from study, organizations o
                         where o.acronym = 'AS' returning id").await,
+        notification: id("insert into notifications (user_id, kind, subject, body, link)
+                          select id, 'list-submitted', 'Waiting', 'Waiting', '/' from users
+                          where email = 'sna@battambang.example' returning id").await,
         loose_finding: id("insert into findings (activity_id, text_en) select id, 'Nobody cites this' from activities where district_code = '0203' and kind = 'fgd' returning id").await,
         endorsed_item: id(
             "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
@@ -718,6 +730,37 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/case-studies/{id}/activities",
             case(r.draft_case, "/activities"),
             Rule::WriteIn("0207"),
+        ),
+        (
+            "GET",
+            "/notifications",
+            "/notifications".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/notifications/read",
+            "/notifications/read".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/notifications/{id}/open",
+            format!("/notifications/{}/open", r.notification),
+            Rule::Owner("sna@battambang.example"),
+        ),
+        (
+            "POST",
+            "/notifications/settings",
+            "/notifications/settings".into(),
+            Rule::SignedIn,
+        ),
+        ("GET", "/admin/outbox", "/admin/outbox".into(), Rule::Admin),
+        (
+            "POST",
+            "/admin/outbox/{id}/retry",
+            "/admin/outbox/0/retry".into(),
+            Rule::Admin,
         ),
         (
             "POST",

@@ -1062,3 +1062,76 @@ async fn on_a_phone_a_finding_is_corrected_and_redacted_and_a_paper_endorsement_
     std::fs::write(target.join("paper-endorsement.png"), screenshot).expect("save the screenshot");
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn an_official_follows_the_emails_link_signs_in_and_endorses_the_list() {
+    let app = spawn_app().await;
+    let smtp = crate::notifications::SmtpServer::start().await;
+    let list: i64 =
+        sqlx::query_scalar("select id from recommendation_lists where district_code = '0201'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("Banan's list");
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let sent = staff
+        .post(&format!("/recommendation-lists/{list}/submit"), &[])
+        .await;
+    assert_eq!(sent.status.as_u16(), 303);
+    let mailer = smtp.mailer_for(&app.url(""));
+    samleng::notifications::outbox::deliver_due(&app.app_pool, &mailer)
+        .await
+        .expect("delivered");
+    let mail = smtp.received();
+    let mail = mail
+        .iter()
+        .find(|mail| mail.to == "sna@banan.example")
+        .expect("the official's e-mail");
+    assert!(
+        mail.subject.contains("wait for your endorsement"),
+        "{}",
+        mail.subject
+    );
+    let link = mail
+        .text
+        .split_whitespace()
+        .find(|word| word.starts_with(&app.url("/")))
+        .expect("a link in the e-mail")
+        .to_owned();
+
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    browser.goto(&link).await.expect("the e-mail's link");
+    browser
+        .wait()
+        .for_element(Locator::Css("form[action^='/login'] #email"))
+        .await
+        .expect("asked to sign in first");
+    fill(&browser, "#email", "sna@banan.example").await;
+    fill(&browser, "#password", &app.password_of("sna@banan.example")).await;
+    click(&browser, "main button[type=submit]").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("#position"))
+        .await
+        .expect("the list, ready to endorse");
+    assert!(
+        browser
+            .current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .ends_with(&format!("/recommendation-lists/{list}"))
+    );
+    fill(&browser, "#position", "District Governor").await;
+    click(&browser, "form[action$='/endorse'] button").await;
+    let endorsement = browser
+        .wait()
+        .for_element(Locator::Css(".endorsement"))
+        .await
+        .expect("endorsed")
+        .text()
+        .await
+        .expect("text");
+    assert!(endorsement.contains("District Governor"), "{endorsement}");
+    browser.close().await.expect("close");
+}

@@ -1,0 +1,339 @@
+//! Delivering the outbox. A worker in each running server claims the messages
+//! that are due, a few at a time (`FOR UPDATE SKIP LOCKED`, then a lease: the
+//! next attempt moves on before sending, so another worker leaves them alone),
+//! sends them, and records the outcome: sent, or tried again later with
+//! growing waits, and after the last attempt marked failed for an
+//! administrator to see at /admin/outbox and retry.
+//!
+//! E-mail goes over SMTP when `SAMLENG_SMTP_URL` is set; without it, each
+//! message is written as an `.eml` file under the data folder's `mail/`, so a
+//! machine without a mail server still shows what would have been sent.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use askama::Template;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+use sqlx::PgPool;
+
+/// Attempts before a message is marked failed.
+pub const MAX_ATTEMPTS: i32 = 6;
+/// Messages claimed at once by one worker.
+const BATCH: i64 = 20;
+/// How long a claimed message is left to its worker before another may try.
+const LEASE_SECONDS: f64 = 300.0;
+/// How often the worker looks for due messages.
+const POLL: Duration = Duration::from_secs(5);
+/// The hour of the day (Cambodia's time) the daily digests go out.
+const DIGEST_HOUR: u8 = 7;
+
+/// Queues an e-mail inside the event's transaction.
+pub async fn queue_email(
+    tx: &mut sqlx::PgConnection,
+    user_id: i64,
+    address: &str,
+    message: &Written<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into outbox (channel, user_id, recipient, subject, body, link, footer)
+         values ('email', $1, $2, $3, $4, $5, $6)",
+        user_id,
+        address,
+        message.subject,
+        message.body,
+        message.link,
+        message.footer,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A message as written for one person, in their language.
+pub struct Written<'a> {
+    pub subject: &'a str,
+    pub body: &'a str,
+    /// A local path; the sender makes it a full address.
+    pub link: &'a str,
+    pub footer: &'a str,
+}
+
+/// Where e-mail goes.
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Sends e-mail: the transport, the sender and the public address links start with.
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    public_url: String,
+}
+
+impl Mailer {
+    /// From the settings: SMTP at `smtp_url`, or `.eml` files in `mail_dir`.
+    /// `smtp://` uses STARTTLS (required) except to this machine itself;
+    /// `smtps://` uses TLS from the start.
+    pub fn new(
+        smtp_url: Option<&str>,
+        from: &str,
+        public_url: &str,
+        mail_dir: PathBuf,
+    ) -> anyhow::Result<Mailer> {
+        let transport = match smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&with_tls_rule(url))?.build(),
+            ),
+            None => {
+                std::fs::create_dir_all(&mail_dir)?;
+                Transport::Files(AsyncFileTransport::new(mail_dir))
+            }
+        };
+        Ok(Mailer {
+            transport,
+            from: from.parse()?,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    pub fn writes_files(&self) -> bool {
+        matches!(self.transport, Transport::Files(_))
+    }
+
+    async fn send(&self, to: &str, message: &Written<'_>) -> Result<(), String> {
+        let url = format!("{}{}", self.public_url, message.link);
+        let text = format!("{}\n\n{url}\n\n-- \n{}\n", message.body, message.footer);
+        let html = EmailHtml {
+            subject: message.subject,
+            body: message.body,
+            url: &url,
+            footer: message.footer,
+        }
+        .render()
+        .map_err(|error| error.to_string())?;
+        let email = Message::builder()
+            .from(self.from.clone())
+            .to(to
+                .parse()
+                .map_err(|error: lettre::address::AddressError| error.to_string())?)
+            .subject(message.subject)
+            .multipart(MultiPart::alternative_plain_html(text, html))
+            .map_err(|error| error.to_string())?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp.send(email).await.map(drop).map_err(|e| e.to_string()),
+            Transport::Files(files) => files.send(email).await.map(drop).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// `smtp://` to another machine must upgrade to TLS; lettre reads that from
+/// the address's `tls` parameter.
+fn with_tls_rule(url: &str) -> String {
+    let local = ["smtp://127.0.0.1", "smtp://localhost", "smtp://[::1]"]
+        .iter()
+        .any(|prefix| {
+            url.starts_with(prefix) || url.contains("@127.0.0.1") || url.contains("@localhost")
+        });
+    if url.starts_with("smtp://") && !local && !url.contains("tls=") {
+        let joiner = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{joiner}tls=required")
+    } else {
+        url.to_owned()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notifications/email.html")]
+struct EmailHtml<'a> {
+    subject: &'a str,
+    body: &'a str,
+    url: &'a str,
+    footer: &'a str,
+}
+
+/// A claimed message.
+struct Due {
+    id: i64,
+    recipient: String,
+    subject: String,
+    body: String,
+    link: String,
+    footer: String,
+    attempts: i32,
+}
+
+/// How long to wait before the next attempt, after `attempts` failed ones.
+fn backoff_seconds(attempts: i32) -> f64 {
+    60.0 * 4f64.powi(attempts.clamp(1, MAX_ATTEMPTS) - 1)
+}
+
+/// Sends the e-mails that are due; returns how many went out.
+pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::Error> {
+    let due = sqlx::query_as!(
+        Due,
+        r#"with due as (
+               select id from outbox
+               where status = 'pending' and channel = 'email' and next_attempt_at <= now()
+               order by next_attempt_at, id
+               limit $1
+               for update skip locked
+           )
+           update outbox o
+           set attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+           from due where o.id = due.id
+           returning o.id, o.recipient, o.subject, o.body, o.link, o.footer, o.attempts"#,
+        BATCH,
+        LEASE_SECONDS,
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut sent = 0;
+    for message in due {
+        let written = Written {
+            subject: &message.subject,
+            body: &message.body,
+            link: &message.link,
+            footer: &message.footer,
+        };
+        match mailer.send(&message.recipient, &written).await {
+            Ok(()) => {
+                sqlx::query!(
+                    "update outbox set status = 'sent', sent_at = now(), last_error = '' where id = $1",
+                    message.id
+                )
+                .execute(pool)
+                .await?;
+                sent += 1;
+            }
+            Err(error) => {
+                tracing::warn!(outbox = message.id, attempt = message.attempts, %error, "e-mail not sent");
+                sqlx::query!(
+                    "update outbox
+                     set status = case when attempts >= $2 then 'failed' else 'pending' end,
+                         next_attempt_at = now() + make_interval(secs => $3),
+                         last_error = $4
+                     where id = $1",
+                    message.id,
+                    MAX_ATTEMPTS,
+                    backoff_seconds(message.attempts),
+                    error,
+                )
+                .execute(pool)
+                .await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Gathers each person's notifications waiting for their daily digest into one
+/// e-mail; returns how many digests were queued.
+pub async fn queue_digests(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let people = sqlx::query!(
+        r#"with gathered as (
+               update notifications set in_digest = false where in_digest
+               returning user_id, subject, link, created_at
+           )
+           select u.id, u.email, u.preferred_language,
+                  array_agg(g.subject order by g.created_at) as "subjects!",
+                  array_agg(g.link order by g.created_at) as "links!"
+           from gathered g join users u on u.id = g.user_id
+           where u.active
+           group by u.id"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for person in &people {
+        let lang = crate::web::i18n::Lang::parse(&person.preferred_language).unwrap_or_default();
+        let subject = lang.t_with(
+            "notify-digest-subject",
+            &[("count", person.subjects.len().to_string())],
+        );
+        let body = person
+            .subjects
+            .iter()
+            .zip(&person.links)
+            .map(|(subject, link)| format!("• {subject}\n  {link}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let footer = lang.t("notify-footer");
+        let written = Written {
+            subject: &subject,
+            body: &body,
+            link: "/notifications",
+            footer: &footer,
+        };
+        queue_email(&mut tx, person.id, &person.email, &written).await?;
+    }
+    tx.commit().await?;
+    Ok(people.len())
+}
+
+/// Claims today's run of a daily job for this instance; false when another
+/// instance (or an earlier tick) already ran it today.
+async fn claim_daily(pool: &PgPool, job: &str, today: time::Date) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query!(
+        "insert into daily_jobs (name, last_run) values ($1, $2)
+         on conflict (name) do update set last_run = excluded.last_run
+         where daily_jobs.last_run < excluded.last_run",
+        job,
+        today,
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(claimed == 1)
+}
+
+/// The worker: delivers what is due every few seconds, and queues the daily
+/// digests once a day after seven in the morning (Cambodia's time).
+pub fn spawn(pool: PgPool, mailer: Mailer) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(POLL);
+        loop {
+            tick.tick().await;
+            let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+7));
+            if now.hour() >= DIGEST_HOUR {
+                match claim_daily(&pool, "digest", now.date()).await {
+                    Ok(true) => {
+                        if let Err(error) = queue_digests(&pool).await {
+                            tracing::error!(%error, "daily digests not queued");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::error!(%error, "daily job not claimed"),
+                }
+            }
+            if let Err(error) = deliver_due(&pool, &mailer).await {
+                tracing::error!(%error, "outbox not delivered");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_smtp_must_upgrade_to_tls_and_waits_grow() {
+        assert_eq!(
+            with_tls_rule("smtp://user:pass@mail.example.org:587"),
+            "smtp://user:pass@mail.example.org:587?tls=required"
+        );
+        assert_eq!(
+            with_tls_rule("smtp://127.0.0.1:2525"),
+            "smtp://127.0.0.1:2525"
+        );
+        assert_eq!(
+            with_tls_rule("smtps://mail.example.org"),
+            "smtps://mail.example.org"
+        );
+        assert_eq!(backoff_seconds(1), 60.0);
+        assert_eq!(backoff_seconds(3), 960.0);
+    }
+}
