@@ -40,6 +40,9 @@ create table outbox (
     link text not null default '',
     -- How to change what one is told, in the recipient's language.
     footer text not null default '',
+    -- A link that opens an account (invitation, password reset): forgotten
+    -- once the message is sent.
+    secret boolean not null default false,
     status text not null default 'pending' check (status in ('pending', 'sent', 'failed')),
     attempts integer not null default 0,
     next_attempt_at timestamptz not null default now(),
@@ -55,3 +58,16 @@ create table daily_jobs (
     name text primary key,
     last_run date not null
 );
+
+-- Links that let a person set their own password: an invitation (7 days) or a
+-- password reset (30 minutes). Only the token's SHA-256 is kept; each works once.
+create table account_tokens (
+    id bigint generated always as identity primary key,
+    user_id bigint not null references users (id) on delete cascade,
+    purpose text not null check (purpose in ('invitation', 'reset')),
+    token_hash text not null unique,
+    expires_at timestamptz not null,
+    used_at timestamptz,
+    created_at timestamptz not null default now()
+);
+create index account_tokens_user_idx on account_tokens (user_id, purpose, created_at desc);

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(sign_in_route(&state.settings))
         .merge(crate::auth::routes::routes())
+        .merge(crate::auth::links::routes())
         .merge(crate::home::routes())
         .merge(crate::geo::routes::routes())
         .merge(crate::studies::routes())

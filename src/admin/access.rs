@@ -1,18 +1,18 @@
-//! Access to an account: deactivating and reactivating it, and resetting its
-//! password to a generated one shown once to the administrator.
+//! Access to an account: deactivating and reactivating it, and sending its
+//! holder a link to set a new password.
 
 use axum::extract::{Path, State};
-use axum::response::{Redirect, Response};
+use axum::response::Redirect;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::require_admin;
-use super::users::{PasswordShown, user_event};
+use super::users::user_event;
 use crate::audit;
-use crate::auth::password;
+use crate::auth::links::{self, Purpose};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, flash};
 
 pub(super) async fn deactivate(
     admin: CurrentUser,
@@ -79,41 +79,32 @@ async fn set_active(
     Ok(())
 }
 
-/// Gives the user a new generated password, shown once to the administrator,
-/// and lifts any lock-out. Their sessions end, since the fingerprint changes.
+/// Sends the user a link to set a new password themselves (30 minutes), and
+/// lifts any lock-out. Their password works until they use the link.
 pub(super) async fn reset_password(
-    ctx: Ctx,
     admin: CurrentUser,
+    session: Session,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-) -> Result<Response, AppError> {
+) -> Result<Redirect, AppError> {
     require_admin(&admin)?;
-    let new_password = password::generate();
-    let hash = password::hash(new_password.clone()).await?;
     let mut tx = pool.begin().await?;
     let email = sqlx::query_scalar!(
-        "update users set password_hash = $1, failed_sign_ins = 0, locked_until = null,
-                          version = version + 1
-         where id = $2 returning email",
-        hash,
+        "update users set failed_sign_ins = 0, locked_until = null, version = version + 1
+         where id = $1 returning email",
         id
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::NotFound)?;
+    links::send(&mut tx, id, Purpose::Reset).await?;
     audit::record(
         &mut *tx,
-        user_event(admin.id, "password_reset", id, email.clone(), ip),
+        user_event(admin.id, "password_reset_sent", id, email, ip),
     )
     .await?;
     tx.commit().await?;
-    PasswordShown {
-        ctx,
-        heading: "user-password-reset",
-        user_id: id,
-        email,
-        password: new_password,
-    }
-    .respond()
+    flash(&session, "user-reset-sent", "").await?;
+    Ok(Redirect::to(&format!("/admin/users/{id}")))
 }

@@ -14,6 +14,7 @@ use tower_sessions::Session;
 use super::{OrganizationOption, require_admin};
 use crate::app::AppState;
 use crate::audit::{self, Event};
+use crate::auth::links::{self, Purpose};
 use crate::auth::password;
 use crate::auth::policy::Role;
 use crate::auth::session::CurrentUser;
@@ -250,8 +251,8 @@ async fn create(
             return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let new_password = password::generate();
-    let hash = password::hash(new_password.clone()).await?;
+    // Nobody knows this password: the person chooses theirs through the invitation.
+    let hash = password::hash(password::generate()).await?;
     let mut tx = pool.begin().await?;
     let id = insert(
         &mut tx,
@@ -285,33 +286,23 @@ async fn create(
         ),
     )
     .await?;
+    links::send(&mut tx, id, Purpose::Invitation).await?;
     tx.commit().await?;
-    PasswordShown {
+    Ok(render(&Invited {
         ctx,
-        heading: "user-created",
         user_id: id,
         email: valid.email,
-        password: new_password,
-    }
-    .respond()
+    })?
+    .into_response())
 }
 
-/// A generated password, shown on the response to the request that made it
-/// and nowhere else: it is never kept, not even in the session.
+/// The answer to creating an account: the invitation is on its way.
 #[derive(Template)]
-#[template(path = "admin/password_shown.html")]
-pub(super) struct PasswordShown {
-    pub ctx: Ctx,
-    pub heading: &'static str,
-    pub user_id: i64,
-    pub email: String,
-    pub password: String,
-}
-
-impl PasswordShown {
-    pub fn respond(&self) -> Result<Response, AppError> {
-        Ok(render(self)?.into_response())
-    }
+#[template(path = "admin/invited.html")]
+struct Invited {
+    ctx: Ctx,
+    user_id: i64,
+    email: String,
 }
 
 pub(super) fn user_event(

@@ -232,6 +232,7 @@ pub async fn tell(
                 body: &body,
                 link: &told.link,
                 footer: &footer,
+                secret: false,
             };
             outbox::queue_email(tx, person.id, &person.email, &written).await?;
         }

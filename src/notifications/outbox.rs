@@ -37,14 +37,15 @@ pub async fn queue_email(
     message: &Written<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into outbox (channel, user_id, recipient, subject, body, link, footer)
-         values ('email', $1, $2, $3, $4, $5, $6)",
+        "insert into outbox (channel, user_id, recipient, subject, body, link, footer, secret)
+         values ('email', $1, $2, $3, $4, $5, $6, $7)",
         user_id,
         address,
         message.subject,
         message.body,
         message.link,
         message.footer,
+        message.secret,
     )
     .execute(&mut *tx)
     .await?;
@@ -58,6 +59,8 @@ pub struct Written<'a> {
     /// A local path; the sender makes it a full address.
     pub link: &'a str,
     pub footer: &'a str,
+    /// The link opens an account: it is forgotten once sent.
+    pub secret: bool,
 }
 
 /// Where e-mail goes.
@@ -197,11 +200,14 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
             body: &message.body,
             link: &message.link,
             footer: &message.footer,
+            secret: false,
         };
         match mailer.send(&message.recipient, &written).await {
             Ok(()) => {
                 sqlx::query!(
-                    "update outbox set status = 'sent', sent_at = now(), last_error = '' where id = $1",
+                    "update outbox set status = 'sent', sent_at = now(), last_error = '',
+                                       link = case when secret then '' else link end
+                     where id = $1",
                     message.id
                 )
                 .execute(pool)
@@ -266,6 +272,7 @@ pub async fn queue_digests(pool: &PgPool) -> Result<usize, sqlx::Error> {
             body: &body,
             link: "/notifications",
             footer: &footer,
+            secret: false,
         };
         queue_email(&mut tx, person.id, &person.email, &written).await?;
     }

@@ -35,23 +35,10 @@ async fn an_administrator_creates_a_user_who_can_then_sign_in() {
             ],
         )
         .await;
-    assert_eq!(
-        created.status,
-        StatusCode::OK,
-        "the password is on the answer itself"
-    );
-    let password = shown_password(&created.body);
+    assert_eq!(created.status, StatusCode::OK);
+    assert!(created.body.contains("Invitation sent"));
     let id = app.user_id("sophea@ctod.example").await;
-    let later = admin.get(&format!("/admin/users/{id}")).await;
-    assert!(
-        !later.body.contains(&password),
-        "the password is shown only once"
-    );
-    assert_eq!(
-        password_in_sessions(&app, &password).await,
-        0,
-        "and kept in no session"
-    );
+    let link = invitation_link(&app, id, "/invitation/").await;
     let row: (String, String, String) = sqlx::query_as(
         "select email, role, preferred_language from users where email = 'sophea@ctod.example'",
     )
@@ -62,11 +49,52 @@ async fn an_administrator_creates_a_user_who_can_then_sign_in() {
         row,
         ("sophea@ctod.example".into(), "ngo".into(), "km".into())
     );
-    let sophea = app
-        .visitor()
-        .sign_in("sophea@ctod.example", &password)
+    // Until the invitation is taken, nobody can sign in as Sophea.
+    let chosen = "mekong-sunrise-pagoda-2026";
+    assert_eq!(
+        app.visitor()
+            .sign_in("sophea@ctod.example", chosen)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let sophea = app.visitor();
+    assert_eq!(sophea.get(&link).await.status, StatusCode::OK);
+    let weak = sophea
+        .post(
+            &link,
+            &[
+                ("new_password", "password"),
+                ("confirm_password", "password"),
+            ],
+        )
         .await;
-    assert_eq!(sophea.status(), StatusCode::SEE_OTHER);
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let set = sophea
+        .post(
+            &link,
+            &[("new_password", chosen), ("confirm_password", chosen)],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        sophea
+            .post(
+                &link,
+                &[("new_password", chosen), ("confirm_password", chosen)]
+            )
+            .await
+            .status,
+        StatusCode::GONE,
+        "once"
+    );
+    let signed_in = app.visitor().sign_in("sophea@ctod.example", chosen).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("account_tokens where purpose = 'invitation' and expires_at > now() + interval '6 days 23 hours'").await,
+        1,
+        "valid for 7 days"
+    );
     assert_eq!(
         app.count("audit_events where action = 'user_created'")
             .await,
@@ -249,16 +277,29 @@ async fn resetting_a_password_replaces_the_old_one_and_lifts_a_lock() {
     let reset = admin
         .post(&format!("/admin/users/{id}/reset-password"), &[])
         .await;
-    assert_eq!(reset.status, StatusCode::OK);
-    assert!(reset.body.contains("ngo@as.example"));
-    let password = shown_password(&reset.body);
-    assert_eq!(password_in_sessions(&app, &password).await, 0);
+    assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("users where email = 'ngo@as.example' and locked_until is null")
+            .await,
+        1,
+        "the lock is lifted"
+    );
+    let link = invitation_link(&app, id, "/password-reset/").await;
+    let chosen = "tonle-sap-heron-river-9";
+    let answer = app
+        .visitor()
+        .post(
+            &link,
+            &[("new_password", chosen), ("confirm_password", chosen)],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
     let old = app
         .visitor()
         .sign_in("ngo@as.example", &app.password_of("ngo@as.example"))
         .await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    let new = app.visitor().sign_in("ngo@as.example", &password).await;
+    let new = app.visitor().sign_in("ngo@as.example", chosen).await;
     assert_eq!(new.status(), StatusCode::SEE_OTHER);
 }
 
@@ -506,22 +547,15 @@ async fn the_secretariat_keeps_the_list_of_themes() {
     );
 }
 
-/// The generated password on the page that shows it once.
-fn shown_password(page: &str) -> String {
-    page.split(r#"<code id="new-password">"#)
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .expect("the password is shown")
-        .to_owned()
-}
-
-/// Sessions whose stored data holds `password` anywhere.
-async fn password_in_sessions(app: &TestApp, password: &str) -> i64 {
-    sqlx::query_scalar(
-        "select count(*) from tower_sessions.session where position($1::bytea in data) > 0",
+/// The link in the newest e-mail queued for the user, whose path starts with `prefix`.
+pub async fn invitation_link(app: &TestApp, user_id: i64, prefix: &str) -> String {
+    let link: String = sqlx::query_scalar(
+        "select link from outbox where user_id = $1 and link like $2 || '%' order by id desc limit 1",
     )
-    .bind(password.as_bytes())
+    .bind(user_id)
+    .bind(prefix)
     .fetch_one(&app.pool)
     .await
-    .expect("sessions")
+    .expect("a link e-mailed to the user");
+    link
 }

@@ -98,6 +98,12 @@ fn answer(method: &str, route: &str) -> Answer {
         // The demo's joint report waits for the other side, not for staff.
         ("POST", "/actions/{id}/updates/{update}/confirm") => Always(409),
         ("POST", "/notifications/read") | ("POST", "/notifications/{id}/open") => Always(303),
+        // The same answer whatever the address; a link that does not work is gone.
+        ("POST", "/password-reset") => Always(200),
+        ("GET", "/password-reset/{token}")
+        | ("POST", "/password-reset/{token}")
+        | ("GET", "/invitation/{token}")
+        | ("POST", "/invitation/{token}") => Always(410),
         // No failed message waits to be sent again.
         ("POST", "/admin/outbox/{id}/retry") => Always(409),
         // Empty, the version is unlinked from its consultation.
@@ -108,8 +114,8 @@ fn answer(method: &str, route: &str) -> Answer {
         ("POST", "/admin/users/{id}/activate") | ("POST", "/admin/users/{id}/deactivate") => {
             Always(303)
         }
-        // The new password is shown on the answer itself.
-        ("POST", "/admin/users/{id}/reset-password") => Always(200),
+        // A link to set a new password is sent to the user.
+        ("POST", "/admin/users/{id}/reset-password") => Always(303),
         ("POST", "/case-studies/{id}/submit")
         | ("POST", "/case-studies/{id}/publish")
         | ("POST", "/case-studies/{id}/archive")
@@ -754,6 +760,42 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/notifications/settings",
             "/notifications/settings".into(),
             Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/password-reset",
+            "/password-reset".into(),
+            Rule::Public,
+        ),
+        (
+            "POST",
+            "/password-reset",
+            "/password-reset".into(),
+            Rule::Public,
+        ),
+        (
+            "GET",
+            "/password-reset/{token}",
+            "/password-reset/0123".into(),
+            Rule::Public,
+        ),
+        (
+            "POST",
+            "/password-reset/{token}",
+            "/password-reset/0123".into(),
+            Rule::Public,
+        ),
+        (
+            "GET",
+            "/invitation/{token}",
+            "/invitation/0123".into(),
+            Rule::Public,
+        ),
+        (
+            "POST",
+            "/invitation/{token}",
+            "/invitation/0123".into(),
+            Rule::Public,
         ),
         ("GET", "/admin/outbox", "/admin/outbox".into(), Rule::Admin),
         (

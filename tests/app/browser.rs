@@ -179,18 +179,14 @@ async fn an_administrator_creates_a_user_switches_to_khmer_and_signs_out() {
         .click()
         .await
         .expect("save");
-    // The answer page is there once its password is: the form had an h1 too.
-    let password = browser
+    // The answer page is there once its invitation note is: the form had an h1 too.
+    browser
         .wait()
-        .for_element(css("#new-password"))
+        .for_element(css("#invited"))
         .await
-        .expect("the password, shown once")
-        .text()
-        .await
-        .expect("text");
+        .expect("the invitation is sent");
     let heading = browser.find(css("main h1")).await.expect("heading");
-    assert_eq!(heading.text().await.expect("text"), "User created");
-    assert_eq!(password.chars().count(), 20);
+    assert_eq!(heading.text().await.expect("text"), "Invitation sent");
     assert_eq!(
         app.count("users where email = 'bopha@ctod.example' and role = 'ngo'")
             .await,

@@ -14,6 +14,7 @@ mod findings;
 mod fuzz;
 mod gazetteer;
 mod helpers;
+mod links;
 mod notifications;
 mod pages;
 mod paper;
