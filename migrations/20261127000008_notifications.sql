@@ -71,3 +71,18 @@ create table account_tokens (
     created_at timestamptz not null default now()
 );
 create index account_tokens_user_idx on account_tokens (user_id, purpose, created_at desc);
+
+-- Telegram: a person links their chat by sending the bot a one-time code
+-- (through its deep link); only the code's SHA-256 is kept, for 15 minutes.
+create table telegram_links (
+    user_id bigint primary key references users (id) on delete cascade,
+    chat_id bigint,
+    code_hash text unique,
+    code_expires_at timestamptz,
+    linked_at timestamptz
+);
+-- How far the bot has read its updates.
+create table bot_state (
+    name text primary key,
+    value bigint not null
+);

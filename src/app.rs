@@ -49,6 +49,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Sign-in attempts one address may make in a burst before it must wait.
     pub sign_in_burst: u32,
+    /// The Telegram bot's user name, when Telegram is set up.
+    pub telegram_bot: Option<String>,
 }
 
 impl Default for Settings {
@@ -56,6 +58,7 @@ impl Default for Settings {
         Settings {
             secure_cookies: false,
             sign_in_burst: 10,
+            telegram_bot: None,
         }
     }
 }

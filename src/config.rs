@@ -67,6 +67,24 @@ pub struct Config {
     #[arg(long, env = "SAMLENG_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
+    /// The Telegram bot that sends notifications; Telegram is off without it.
+    #[arg(
+        long,
+        env = "SAMLENG_TELEGRAM_BOT_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub telegram_bot_token: Option<String>,
+
+    /// The Bot API's address (a stand-in for tests, or a local Bot API server).
+    #[arg(
+        long,
+        env = "SAMLENG_TELEGRAM_API_URL",
+        default_value = "https://api.telegram.org",
+        global = true
+    )]
+    pub telegram_api_url: String,
+
     /// Mark cookies Secure; set to true when the app is served over HTTPS.
     #[arg(
         long,

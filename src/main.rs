@@ -169,7 +169,26 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     } else {
         None
     };
-    let mailer = config.mailer()?;
+    let mut mailer = config.mailer()?;
+    let telegram = match &config.telegram_bot_token {
+        Some(token) => match samleng::notifications::telegram::Telegram::connect(
+            &config.telegram_api_url,
+            token,
+        )
+        .await
+        {
+            Ok(bot) => Some(bot),
+            Err(error) => {
+                tracing::error!(%error, "Telegram is off: the bot could not be reached");
+                None
+            }
+        },
+        None => None,
+    };
+    let telegram_bot = telegram.as_ref().map(|bot| bot.username.clone());
+    if let Some(bot) = telegram {
+        mailer = mailer.with_telegram(bot);
+    }
     let mail_note = mailer.writes_files().then(|| config.data_dir.join("mail"));
     let delivery = samleng::notifications::outbox::spawn(pool.clone(), mailer);
     let store = PostgresStore::new(pool.clone());
@@ -177,6 +196,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
     let settings = Settings {
         secure_cookies: config.secure_cookies,
+        telegram_bot,
         ..Settings::default()
     };
     let app = app::router(AppState {

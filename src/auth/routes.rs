@@ -181,22 +181,24 @@ struct AccountPage {
     ctx: Ctx,
     user: CurrentUser,
     errors: FieldErrors,
-    /// How the user wants e-mail (`notifications::routes::MODES`).
-    email_mode: String,
+    /// How the user is told (`notifications::MODES`), and whether Telegram is offered.
+    told: crate::notifications::Choices,
     modes: [&'static str; 3],
+    telegram: bool,
 }
 
 async fn account(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
 ) -> Result<impl IntoResponse, AppError> {
     render(&AccountPage {
         ctx,
-        email_mode: crate::notifications::email_mode(&pool, user.id).await?,
+        told: crate::notifications::choices(&state.pool, user.id).await?,
         user,
         errors: FieldErrors::default(),
         modes: crate::notifications::MODES,
+        telegram: state.settings.telegram_bot.is_some(),
     })
 }
 
@@ -216,9 +218,10 @@ async fn change_password(
     user: CurrentUser,
     session: Session,
     ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
+    let (pool, settings) = (state.pool, state.settings);
     let stored = sqlx::query_scalar!("select password_hash from users where id = $1", user.id)
         .fetch_one(&pool)
         .await?;
@@ -234,10 +237,11 @@ async fn change_password(
     if !errors.is_empty() {
         let page = render(&AccountPage {
             ctx,
-            email_mode: crate::notifications::email_mode(&pool, user.id).await?,
+            told: crate::notifications::choices(&pool, user.id).await?,
             user,
             errors,
             modes: crate::notifications::MODES,
+            telegram: settings.telegram_bot.is_some(),
         })?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }

@@ -7,8 +7,11 @@
 
 pub mod outbox;
 mod routes;
+pub mod telegram;
 
-pub use routes::{MODES, email_mode, routes};
+pub use routes::{Choices, MODES, choices, routes};
+
+use sqlx::PgPool;
 
 use crate::auth::session::CurrentUser;
 use crate::web::i18n::Lang;
@@ -178,11 +181,14 @@ pub async fn tell(
     };
     let recipients = sqlx::query!(
         r#"select u.id, u.email, u.preferred_language, coalesce(s.mode, 'immediate') as "email_mode!",
+                  coalesce(ts.mode, 'immediate') as "telegram_mode!", l.chat_id as "chat_id?",
                   d.name_en as place_en, d.name_km as place_km
            from users u
            join organizations o on o.id = u.organization_id
            join districts d on d.code = $5
            left join notification_settings s on s.user_id = u.id and s.channel = 'email'
+           left join notification_settings ts on ts.user_id = u.id and ts.channel = 'telegram'
+           left join telegram_links l on l.user_id = u.id and l.chat_id is not null
            where u.active and u.id <> $6
              and (($1 and u.role = 'sna' and o.kind = 'sna' and o.district_code = $5)
                   or ($2 and u.role = 'ngo' and exists (select 1 from organization_districts od
@@ -211,31 +217,114 @@ pub async fn tell(
             ("title", pick(&told.title.0, &told.title.1)),
             ("who", actor.display_name.clone()),
         ];
-        let subject = lang.t_with(&format!("notify-{}-subject", told.kind), &args);
-        let body = lang.t_with(&format!("notify-{}-body", told.kind), &args);
-        let mode = person.email_mode.as_str();
-        sqlx::query!(
-            "insert into notifications (user_id, kind, subject, body, link, in_digest) values ($1, $2, $3, $4, $5, $6)",
-            person.id,
-            told.kind,
-            subject,
-            body,
-            told.link,
-            mode == "daily",
-        )
-        .execute(&mut *tx)
-        .await?;
-        if mode == "immediate" {
-            let footer = lang.t("notify-footer");
-            let written = outbox::Written {
-                subject: &subject,
-                body: &body,
-                link: &told.link,
-                footer: &footer,
-                secret: false,
-            };
-            outbox::queue_email(tx, person.id, &person.email, &written).await?;
-        }
+        let recipient = Recipient {
+            id: person.id,
+            email: person.email,
+            lang,
+            email_mode: person.email_mode,
+            telegram: person.chat_id.map(|chat| (chat, person.telegram_mode)),
+        };
+        write_to(tx, &recipient, told.kind, &told.link, &args).await?;
     }
     Ok(())
+}
+
+/// A person to tell, with how they want to be told.
+struct Recipient {
+    id: i64,
+    email: String,
+    lang: Lang,
+    email_mode: String,
+    /// Their linked chat and its mode.
+    telegram: Option<(i64, String)>,
+}
+
+/// Writes the notification of `kind` for one person, in their language, and
+/// queues it on each channel they want it on at once.
+async fn write_to(
+    tx: &mut sqlx::PgConnection,
+    person: &Recipient,
+    kind: &str,
+    link: &str,
+    args: &[(&'static str, String)],
+) -> Result<(), sqlx::Error> {
+    let lang = person.lang;
+    let subject = lang.t_with(&format!("notify-{kind}-subject"), args);
+    let body = lang.t_with(&format!("notify-{kind}-body"), args);
+    let telegram_mode = person.telegram.as_ref().map(|(_, mode)| mode.as_str());
+    let daily = person.email_mode == "daily" || telegram_mode == Some("daily");
+    sqlx::query!(
+        "insert into notifications (user_id, kind, subject, body, link, in_digest) values ($1, $2, $3, $4, $5, $6)",
+        person.id,
+        kind,
+        subject,
+        body,
+        link,
+        daily,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let footer = lang.t("notify-footer");
+    let written = outbox::Written {
+        subject: &subject,
+        body: &body,
+        link,
+        footer: &footer,
+        secret: false,
+    };
+    if person.email_mode == "immediate" {
+        outbox::queue_email(tx, person.id, &person.email, &written).await?;
+    }
+    if let Some((chat, "immediate")) = person
+        .telegram
+        .as_ref()
+        .map(|(chat, mode)| (*chat, mode.as_str()))
+    {
+        outbox::queue_telegram(tx, person.id, chat, &written).await?;
+    }
+    Ok(())
+}
+
+/// The weekly reminder: each organization's people hear how many of the
+/// actions it owns are overdue or have had no report for 90 days. Returns
+/// how many people were reminded.
+pub async fn remind_stale_actions(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let people = sqlx::query!(
+        r#"with waiting as (
+               select a.owner_organization_id as organization_id, count(*) as actions
+               from actions a
+               where a.status not in ('completed', 'cancelled')
+                 and (a.due_on < current_date
+                      or coalesce(a.reported_on, a.starts_on) < current_date - $1::int)
+               group by a.owner_organization_id
+           )
+           select u.id, u.email, u.preferred_language, w.actions as "actions!",
+                  coalesce(s.mode, 'immediate') as "email_mode!",
+                  coalesce(ts.mode, 'immediate') as "telegram_mode!", l.chat_id as "chat_id?"
+           from waiting w
+           join users u on u.organization_id = w.organization_id and u.active
+           left join notification_settings s on s.user_id = u.id and s.channel = 'email'
+           left join notification_settings ts on ts.user_id = u.id and ts.channel = 'telegram'
+           left join telegram_links l on l.user_id = u.id and l.chat_id is not null
+           order by u.id"#,
+        crate::action_plans::STALE_AFTER_DAYS as i32,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for person in &people {
+        let recipient = Recipient {
+            id: person.id,
+            email: person.email.clone(),
+            lang: Lang::parse(&person.preferred_language).unwrap_or_default(),
+            email_mode: person.email_mode.clone(),
+            telegram: person
+                .chat_id
+                .map(|chat| (chat, person.telegram_mode.clone())),
+        };
+        let args = [("count", person.actions.to_string())];
+        write_to(&mut tx, &recipient, "actions-reminder", "/", &args).await?;
+    }
+    tx.commit().await?;
+    Ok(people.len())
 }

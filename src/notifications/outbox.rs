@@ -52,6 +52,28 @@ pub async fn queue_email(
     Ok(())
 }
 
+/// Queues a Telegram message to a linked chat inside the event's transaction.
+pub async fn queue_telegram(
+    tx: &mut sqlx::PgConnection,
+    user_id: i64,
+    chat_id: i64,
+    message: &Written<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into outbox (channel, user_id, recipient, subject, body, link, footer)
+         values ('telegram', $1, $2, $3, $4, $5, $6)",
+        user_id,
+        chat_id.to_string(),
+        message.subject,
+        message.body,
+        message.link,
+        message.footer,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// A message as written for one person, in their language.
 pub struct Written<'a> {
     pub subject: &'a str,
@@ -69,11 +91,13 @@ pub enum Transport {
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
-/// Sends e-mail: the transport, the sender and the public address links start with.
+/// Sends the outbox: e-mail through its transport from its sender, Telegram
+/// through the bot when one is set, with links to the public address.
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     public_url: String,
+    telegram: Option<super::telegram::Telegram>,
 }
 
 impl Mailer {
@@ -99,7 +123,33 @@ impl Mailer {
             transport,
             from: from.parse()?,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            telegram: None,
         })
+    }
+
+    /// Also sends Telegram messages through `bot`.
+    pub fn with_telegram(self, bot: super::telegram::Telegram) -> Mailer {
+        Mailer {
+            telegram: Some(bot),
+            ..self
+        }
+    }
+
+    /// Sends one message of the outbox on its channel.
+    async fn deliver(&self, channel: &str, to: &str, message: &Written<'_>) -> Result<(), String> {
+        if channel == "email" {
+            return self.send(to, message).await;
+        }
+        let bot = self
+            .telegram
+            .as_ref()
+            .ok_or("Telegram is not set up (SAMLENG_TELEGRAM_BOT_TOKEN)")?;
+        let chat = to.parse::<i64>().map_err(|error| error.to_string())?;
+        let text = format!(
+            "{}\n\n{}\n\n{}{}",
+            message.subject, message.body, self.public_url, message.link
+        );
+        bot.send(chat, &text).await
     }
 
     pub fn writes_files(&self) -> bool {
@@ -160,6 +210,7 @@ struct EmailHtml<'a> {
 /// A claimed message.
 struct Due {
     id: i64,
+    channel: String,
     recipient: String,
     subject: String,
     body: String,
@@ -179,7 +230,7 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
         Due,
         r#"with due as (
                select id from outbox
-               where status = 'pending' and channel = 'email' and next_attempt_at <= now()
+               where status = 'pending' and next_attempt_at <= now()
                order by next_attempt_at, id
                limit $1
                for update skip locked
@@ -187,7 +238,7 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
            update outbox o
            set attempts = o.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
            from due where o.id = due.id
-           returning o.id, o.recipient, o.subject, o.body, o.link, o.footer, o.attempts"#,
+           returning o.id, o.channel, o.recipient, o.subject, o.body, o.link, o.footer, o.attempts"#,
         BATCH,
         LEASE_SECONDS,
     )
@@ -202,7 +253,10 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
             footer: &message.footer,
             secret: false,
         };
-        match mailer.send(&message.recipient, &written).await {
+        match mailer
+            .deliver(&message.channel, &message.recipient, &written)
+            .await
+        {
             Ok(()) => {
                 sqlx::query!(
                     "update outbox set status = 'sent', sent_at = now(), last_error = '',
@@ -215,7 +269,7 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
                 sent += 1;
             }
             Err(error) => {
-                tracing::warn!(outbox = message.id, attempt = message.attempts, %error, "e-mail not sent");
+                tracing::warn!(outbox = message.id, attempt = message.attempts, %error, "message not sent");
                 sqlx::query!(
                     "update outbox
                      set status = case when attempts >= $2 then 'failed' else 'pending' end,
@@ -245,11 +299,16 @@ pub async fn queue_digests(pool: &PgPool) -> Result<usize, sqlx::Error> {
                returning user_id, subject, link, created_at
            )
            select u.id, u.email, u.preferred_language,
+                  coalesce(e.mode, 'immediate') = 'daily' as "by_email!",
+                  case when coalesce(t.mode, 'immediate') = 'daily' then l.chat_id end as "chat_id?",
                   array_agg(g.subject order by g.created_at) as "subjects!",
                   array_agg(g.link order by g.created_at) as "links!"
            from gathered g join users u on u.id = g.user_id
+           left join notification_settings e on e.user_id = u.id and e.channel = 'email'
+           left join notification_settings t on t.user_id = u.id and t.channel = 'telegram'
+           left join telegram_links l on l.user_id = u.id
            where u.active
-           group by u.id"#
+           group by u.id, e.mode, t.mode, l.chat_id"#
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -274,7 +333,12 @@ pub async fn queue_digests(pool: &PgPool) -> Result<usize, sqlx::Error> {
             footer: &footer,
             secret: false,
         };
-        queue_email(&mut tx, person.id, &person.email, &written).await?;
+        if person.by_email {
+            queue_email(&mut tx, person.id, &person.email, &written).await?;
+        }
+        if let Some(chat) = person.chat_id {
+            queue_telegram(&mut tx, person.id, chat, &written).await?;
+        }
     }
     tx.commit().await?;
     Ok(people.len())
@@ -296,14 +360,27 @@ async fn claim_daily(pool: &PgPool, job: &str, today: time::Date) -> Result<bool
     Ok(claimed == 1)
 }
 
-/// The worker: delivers what is due every few seconds, and queues the daily
-/// digests once a day after seven in the morning (Cambodia's time).
+/// The worker: delivers what is due every few seconds, queues the daily
+/// digests once a day after seven in the morning (Cambodia's time), and on
+/// Mondays the weekly reminder of actions waiting for a report.
 pub fn spawn(pool: PgPool, mailer: Mailer) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL);
         loop {
             tick.tick().await;
             let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+7));
+            // The weekly reminder goes with Monday's digest.
+            if now.hour() >= DIGEST_HOUR && now.weekday() == time::Weekday::Monday {
+                match claim_daily(&pool, "weekly_reminder", now.date()).await {
+                    Ok(true) => {
+                        if let Err(error) = super::remind_stale_actions(&pool).await {
+                            tracing::error!(%error, "weekly reminders not queued");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::error!(%error, "weekly job not claimed"),
+                }
+            }
             if now.hour() >= DIGEST_HOUR {
                 match claim_daily(&pool, "digest", now.date()).await {
                     Ok(true) => {
@@ -314,6 +391,11 @@ pub fn spawn(pool: PgPool, mailer: Mailer) -> tokio::task::JoinHandle<()> {
                     Ok(false) => {}
                     Err(error) => tracing::error!(%error, "daily job not claimed"),
                 }
+            }
+            if let Some(bot) = &mailer.telegram
+                && let Err(error) = bot.receive_links(&pool).await
+            {
+                tracing::warn!(%error, "Telegram updates not read");
             }
             if let Err(error) = deliver_due(&pool, &mailer).await {
                 tracing::error!(%error, "outbox not delivered");

@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/notifications/read", post(read_all))
         .route("/notifications/{id}/open", post(open))
         .route("/notifications/settings", post(settings))
+        .route("/telegram/link", post(link_telegram))
+        .route("/telegram/unlink", post(unlink_telegram))
         .route("/admin/outbox", get(outbox))
         .route("/admin/outbox/{id}/retry", post(retry))
 }
@@ -107,24 +109,36 @@ pub const MODES: [&str; 3] = ["immediate", "daily", "off"];
 pub struct SettingsForm {
     #[serde(default)]
     email: String,
+    /// Absent when the account page offers no Telegram.
+    #[serde(default)]
+    telegram: Option<String>,
 }
 
-/// How the user wants e-mail: at once, in a daily digest, or not at all.
+/// How the user wants to be told on each channel: at once, in a daily
+/// digest, or not at all.
 async fn settings(
     user: CurrentUser,
     session: Session,
     State(pool): State<PgPool>,
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, AppError> {
-    let mode = MODES
-        .iter()
-        .find(|mode| **mode == form.email)
-        .ok_or(AppError::Refused("error-notify-mode"))?;
+    let mode = |sent: &str| {
+        MODES
+            .iter()
+            .find(|mode| **mode == sent)
+            .copied()
+            .ok_or(AppError::Refused("error-notify-mode"))
+    };
+    let email = mode(&form.email)?;
+    let telegram = form.telegram.as_deref().map(mode).transpose()?;
     sqlx::query!(
-        "insert into notification_settings (user_id, channel, mode) values ($1, 'email', $2)
+        "insert into notification_settings (user_id, channel, mode)
+         select $1, channel, mode from (values ('email', $2), ('telegram', $3)) chosen (channel, mode)
+         where mode is not null
          on conflict (user_id, channel) do update set mode = excluded.mode",
         user.id,
-        mode
+        email,
+        telegram,
     )
     .execute(&pool)
     .await?;
@@ -132,15 +146,80 @@ async fn settings(
     Ok(Redirect::to("/account#notifications").into_response())
 }
 
-/// The user's e-mail mode, for the account page.
-pub async fn email_mode(pool: &PgPool, user_id: i64) -> Result<String, sqlx::Error> {
-    Ok(sqlx::query_scalar!(
-        "select mode from notification_settings where user_id = $1 and channel = 'email'",
+/// How the user is told, for the account page.
+pub struct Choices {
+    pub email: String,
+    pub telegram: String,
+    pub telegram_linked: bool,
+}
+
+pub async fn choices(pool: &PgPool, user_id: i64) -> Result<Choices, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select coalesce((select mode from notification_settings where user_id = $1 and channel = 'email'), 'immediate') as "email!",
+                  coalesce((select mode from notification_settings where user_id = $1 and channel = 'telegram'), 'immediate') as "telegram!",
+                  exists(select 1 from telegram_links where user_id = $1 and chat_id is not null) as "linked!""#,
         user_id
     )
-    .fetch_optional(pool)
-    .await?
-    .unwrap_or_else(|| MODES[0].to_owned()))
+    .fetch_one(pool)
+    .await?;
+    Ok(Choices {
+        email: row.email,
+        telegram: row.telegram,
+        telegram_linked: row.linked,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "notifications/telegram_link.html")]
+struct LinkPage {
+    ctx: Ctx,
+    deep_link: String,
+}
+
+/// Makes a one-time code and shows the link that hands it to the bot.
+async fn link_telegram(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> Result<Response, AppError> {
+    let bot = state
+        .settings
+        .telegram_bot
+        .as_deref()
+        .ok_or(AppError::NotFound)?;
+    let code = super::telegram::new_code(&state.pool, user.id).await?;
+    render(&LinkPage {
+        ctx,
+        deep_link: format!("https://t.me/{bot}?start={code}"),
+    })
+    .map(IntoResponse::into_response)
+}
+
+async fn unlink_telegram(
+    user: CurrentUser,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+) -> Result<Response, AppError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("delete from telegram_links where user_id = $1", user.id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        Event {
+            actor_id: Some(user.id),
+            action: "telegram_unlinked",
+            entity: "user",
+            entity_id: Some(user.id.to_string()),
+            summary: String::new(),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    flash(&session, "telegram-unlinked", "").await?;
+    Ok(Redirect::to("/account#notifications").into_response())
 }
 
 pub struct OutboxLine {

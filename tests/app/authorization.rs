@@ -97,7 +97,11 @@ fn answer(method: &str, route: &str) -> Answer {
         | ("POST", "/recommendation-lists/{id}/recommendations/{item}/move") => Always(400),
         // The demo's joint report waits for the other side, not for staff.
         ("POST", "/actions/{id}/updates/{update}/confirm") => Always(409),
-        ("POST", "/notifications/read") | ("POST", "/notifications/{id}/open") => Always(303),
+        ("POST", "/notifications/read")
+        | ("POST", "/notifications/{id}/open")
+        | ("POST", "/telegram/unlink") => Always(303),
+        // No Telegram bot is set up here (tests/app/telegram.rs has one).
+        ("POST", "/telegram/link") => Always(404),
         // The same answer whatever the address; a link that does not work is gone.
         ("POST", "/password-reset") => Always(200),
         ("GET", "/password-reset/{token}")
@@ -796,6 +800,18 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "/invitation/{token}",
             "/invitation/0123".into(),
             Rule::Public,
+        ),
+        (
+            "POST",
+            "/telegram/link",
+            "/telegram/link".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/telegram/unlink",
+            "/telegram/unlink".into(),
+            Rule::SignedIn,
         ),
         ("GET", "/admin/outbox", "/admin/outbox".into(), Rule::Admin),
         (

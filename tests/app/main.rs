@@ -21,6 +21,7 @@ mod paper;
 mod recommendations;
 mod sign_in;
 mod small_counts;
+mod telegram;
 mod trust;
 mod versions;
 mod wayfinding;

@@ -640,3 +640,43 @@ async fn without_a_mail_server_messages_are_written_as_files_to_read() {
     assert!(text.contains("To: sna@banan.example"), "{text}");
     std::fs::remove_dir_all(&folder).ok();
 }
+
+#[tokio::test]
+async fn the_weekly_reminder_counts_each_organizations_actions_waiting_for_a_report() {
+    let app = spawn_app().await;
+    let expected = scalar(
+        &app,
+        "select count(*) from actions a join organizations o on o.id = a.owner_organization_id
+         where o.acronym = 'CTOD' and a.status not in ('completed', 'cancelled')
+           and (a.due_on < current_date or coalesce(a.reported_on, a.starts_on) < current_date - 90)",
+    )
+    .await;
+    assert!(expected > 0, "the demo has CTOD actions waiting");
+    let before = last_notification(&app).await;
+    let reminded = samleng::notifications::remind_stale_actions(&app.app_pool)
+        .await
+        .expect("reminders");
+    let told = told_since(&app, before).await;
+    assert_eq!(reminded, told.len());
+    assert!(
+        told.contains(&("ngo@ctod.example".to_owned(), "actions-reminder".to_owned())),
+        "{told:?}"
+    );
+    assert!(
+        !told
+            .iter()
+            .any(|(email, _)| email.starts_with("donor") || email.starts_with("secretariat")),
+        "{told:?}"
+    );
+    let subject: String = sqlx::query_scalar(
+        "select n.subject from notifications n join users u on u.id = n.user_id
+         where u.email = 'ngo@ctod.example' and n.kind = 'actions-reminder'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("CTOD's reminder");
+    assert!(
+        subject.starts_with(&format!("{expected} actions")),
+        "{subject}"
+    );
+}
