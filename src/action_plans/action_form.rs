@@ -20,7 +20,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::versioned::{Field, Version, changed_since};
+use crate::web::versioned::{Field, Version, changed_names, changed_since};
 use crate::web::{ClientIp, Ctx, flash};
 
 /// The action form as sent: recommendations may repeat, so it is read from pairs.
@@ -435,13 +435,10 @@ pub async fn update(
         return page.refused(StatusCode::CONFLICT);
     }
     link_recommendations(&mut tx, id, &action.recommendations).await?;
-    let changed: Vec<String> = changed_since(page.fields(&page.form), &page.fields(&current))
-        .into_iter()
-        .map(|(label, _)| label)
-        .collect();
+    let changed = changed_names(page.fields(&page.form), &page.fields(&current));
     audit::record(
         &mut *tx,
-        action_event(&user, "action_updated", id, changed.join(", "), ip),
+        action_event(&user, "action_updated", id, changed, ip),
     )
     .await?;
     tx.commit().await?;

@@ -21,7 +21,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::geo::places::{self, FilterChoices};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::versioned::{Field, Version, changed_since};
+use crate::web::versioned::{Field, Version, changed_names, changed_since};
 use crate::web::{ClientIp, Ctx, flash};
 
 #[derive(Debug, Default, Clone, serde::Deserialize)]
@@ -350,15 +350,12 @@ pub async fn update(
         page.theirs = Some(theirs);
         return page.refused(StatusCode::CONFLICT);
     }
-    let changed: Vec<String> = changed_since(page.fields(&page.form), &page.fields(&current))
-        .into_iter()
-        .map(|(label, _)| label)
-        .collect();
+    let changed = changed_names(page.fields(&page.form), &page.fields(&current));
     audit::record(
         &mut *tx,
         Event {
             ip,
-            ..plan_event(&user, "action_plan_updated", id, changed.join(", "))
+            ..plan_event(&user, "action_plan_updated", id, changed)
         },
     )
     .await?;

@@ -37,6 +37,15 @@ pub fn changed_since(stored: Vec<Field>, sent: &[Field]) -> Vec<Field> {
         .collect()
 }
 
+/// The names of the fields a save changed, for the audit log: "Title, Due".
+pub fn changed_names(saved: Vec<Field>, before: &[Field]) -> String {
+    changed_since(saved, before)
+        .into_iter()
+        .map(|(label, _)| label)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
