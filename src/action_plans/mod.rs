@@ -7,6 +7,7 @@ mod actions;
 mod chain;
 mod plan_form;
 mod plans;
+mod reports;
 mod timeline;
 
 use axum::Router;
@@ -30,14 +31,14 @@ pub fn routes() -> Router<AppState> {
             "/actions/{id}/edit",
             get(action_form::edit_form).post(action_form::update),
         )
-        .route("/actions/{id}/updates", post(actions::report))
+        .route("/actions/{id}/updates", post(reports::report))
         .route(
             "/actions/{id}/updates/{update}/confirm",
-            post(actions::confirm),
+            post(reports::confirm),
         )
         .route(
             "/actions/{id}/updates/{update}/return",
-            post(actions::send_back),
+            post(reports::send_back),
         )
         .route("/recommendations/{id}", get(chain::recommendation))
         .route("/findings/{id}", get(chain::finding))
