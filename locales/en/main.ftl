@@ -760,3 +760,5 @@ telegram-unlink = Unlink Telegram
 telegram-unlinked = Telegram is unlinked: nothing more is sent there.
 notify-actions-reminder-subject = { $count } actions of your organization wait for a progress report
 notify-actions-reminder-body = { $count } actions your organization owns are overdue or have had no progress report for 90 days. Your home page lists them; report their progress so the district and CPDD see where they stand.
+notify-report-returned-subject = A progress report was sent back to you
+notify-report-returned-body = { $who } sent back your organization's progress report on "{ $title }". The reason is on the action's page; correct the report there.

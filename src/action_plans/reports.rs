@@ -179,19 +179,24 @@ pub async fn send_back(
         return Err(AppError::Refused("error-comment-too-long"));
     }
     let mut tx = pool.begin().await?;
-    let returned = sqlx::query!(
+    let reporter = sqlx::query_scalar!(
         "update action_updates set returned_by = $3, returned_at = now(), return_reason = $4
-         where id = $2 and action_id = $1 and returned_at is null and not corrected",
+         where id = $2 and action_id = $1 and returned_at is null and not corrected
+         returning reporter_organization_id",
         id,
         update,
         user.id,
         reason,
     )
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .rows_affected();
-    if returned == 0 {
-        return Err(AppError::IllegalTransition);
+    .ok_or(AppError::IllegalTransition)?;
+    if let Some(organization) = reporter {
+        let told = notifications::Event::ReportReturned {
+            action: id,
+            organization,
+        };
+        notifications::tell(&mut tx, &user, told).await?;
     }
     let summary = format!("update {update}: {reason}");
     audit::record(

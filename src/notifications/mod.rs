@@ -35,6 +35,12 @@ pub enum Event {
         action: i64,
         reported_by: &'static str,
     },
+    /// A progress report sent back by the secretariat, for the organization
+    /// that reported it.
+    ReportReturned {
+        action: i64,
+        organization: i64,
+    },
 }
 
 /// Who an event concerns, as the recipients query takes it.
@@ -137,6 +143,28 @@ async fn describe(tx: &mut sqlx::PgConnection, event: Event) -> Result<Option<To
                 title: (row.title_en, row.title_km),
             }
         }
+        ReportReturned {
+            action,
+            organization,
+        } => {
+            let row = sqlx::query!(
+                "select coalesce(p.district_code, '') as \"district!\", a.description_en, a.description_km
+                 from actions a join action_plans p on p.id = a.plan_id where a.id = $1",
+                action
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            Told {
+                kind: "report-returned",
+                link: format!("/actions/{action}"),
+                district: row.district,
+                audience: Audience {
+                    organization: Some(organization),
+                    ..Audience::default()
+                },
+                title: (row.description_en, row.description_km),
+            }
+        }
         ReportToConfirm {
             action,
             reported_by,
@@ -182,10 +210,10 @@ pub async fn tell(
     let recipients = sqlx::query!(
         r#"select u.id, u.email, u.preferred_language, coalesce(s.mode, 'immediate') as "email_mode!",
                   coalesce(ts.mode, 'immediate') as "telegram_mode!", l.chat_id as "chat_id?",
-                  d.name_en as place_en, d.name_km as place_km
+                  coalesce(d.name_en, '') as "place_en!", coalesce(d.name_km, '') as "place_km!"
            from users u
            join organizations o on o.id = u.organization_id
-           join districts d on d.code = $5
+           left join districts d on d.code = $5
            left join notification_settings s on s.user_id = u.id and s.channel = 'email'
            left join notification_settings ts on ts.user_id = u.id and ts.channel = 'telegram'
            left join telegram_links l on l.user_id = u.id and l.chat_id is not null

@@ -275,6 +275,16 @@ async fn a_report_is_corrected_by_a_new_one_and_the_secretariat_sends_one_back()
         StatusCode::CONFLICT
     );
     assert_ne!(state().await, before, "a report sent back no longer counts");
+    assert_eq!(
+        scalar(
+            &app,
+            "select count(*) from notifications n join users u on u.id = n.user_id
+                      where n.kind = 'report-returned' and u.email = 'ngo@ctod.example'"
+        )
+        .await,
+        1,
+        "the reporting organization is told"
+    );
     let page = ngo.get(&format!("/actions/{action}")).await;
     assert!(page.body.contains("Sent back to its author by"));
     assert!(
