@@ -8,7 +8,7 @@ create table notifications (
     subject text not null,
     body text not null,
     -- A local path to the page it is about.
-    link text not null check (link like '/%'),
+    link text not null check (link like '/%' and link not like '//%'),
     created_at timestamptz not null default now(),
     read_at timestamptz,
     -- Waiting for the person's daily digest e-mail.

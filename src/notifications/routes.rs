@@ -100,7 +100,8 @@ async fn open(
     .fetch_optional(&pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    Ok(Redirect::to(&link).into_response())
+    // Links are written by the app itself; still, only ever to a page of ours.
+    Ok(Redirect::to(crate::web::local_path(&link).unwrap_or("/")).into_response())
 }
 
 pub const MODES: [&str; 3] = ["immediate", "daily", "off"];
