@@ -200,4 +200,35 @@ async fn an_expired_link_does_not_work_and_asking_is_limited() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
+
+    // An invitation past its 7 days is gone too.
+    let mut tx = app.app_pool.begin().await.expect("a transaction");
+    samleng::auth::links::send(&mut tx, user, samleng::auth::links::Purpose::Invitation)
+        .await
+        .expect("an invitation");
+    tx.commit().await.expect("commit");
+    let invitation: String = sqlx::query_scalar(
+        "select link from outbox where user_id = $1 and link like '/invitation/%'",
+    )
+    .bind(user)
+    .fetch_one(&app.pool)
+    .await
+    .expect("the invitation");
+    assert_eq!(
+        app.visitor().get(&invitation).await.status,
+        StatusCode::OK,
+        "within its 7 days"
+    );
+    sqlx::query("update account_tokens set expires_at = now() - interval '1 second' where purpose = 'invitation'")
+        .execute(&app.pool)
+        .await
+        .expect("a week passes");
+    assert_eq!(
+        app.visitor().get(&invitation).await.status,
+        StatusCode::GONE
+    );
+    assert_eq!(
+        app.visitor().post(&invitation, &chosen).await.status,
+        StatusCode::GONE
+    );
 }
