@@ -2,6 +2,7 @@
 //! one study, produced at a joint SNA–CSO consultation, endorsed online by the
 //! district's own officials, frozen once endorsed, and reopened as a new version.
 
+mod changes;
 mod items;
 mod lists;
 mod paper;
@@ -28,7 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/recommendation-lists/{id}/snapshot", get(show::snapshot))
         .route(
             "/recommendation-lists/{id}/changes",
-            get(show::changes_page),
+            get(changes::changes_page),
         )
         .route(
             "/recommendation-lists/{id}/recommendations",

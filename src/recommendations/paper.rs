@@ -14,11 +14,11 @@ use time::Date;
 use tower_sessions::Session;
 
 use super::show::{self, ListView};
-use super::workflow::{freeze, lock_for, mark_endorsed};
+use super::workflow::{freeze, lock_for, mark_endorsed, step_event};
 use crate::activities::form::today;
 use crate::app::AppState;
 use crate::attachments::{self, NewAttachment};
-use crate::audit::{self, Event};
+use crate::audit;
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
@@ -245,21 +245,11 @@ async fn endorse(
     .execute(&mut *tx)
     .await?;
     mark_endorsed(&mut tx, id, list.previous_id).await?;
-    audit::record(
-        &mut *tx,
-        Event {
-            actor_id: Some(user.id),
-            action: "recommendation_list_step",
-            entity: "recommendation_list",
-            entity_id: Some(id.to_string()),
-            summary: format!(
-                "endorsed on paper on {} by {}; sha256 {fingerprint}",
-                paper.given_on, paper.name
-            ),
-            ip,
-        },
-    )
-    .await?;
+    let summary = format!(
+        "endorsed on paper on {} by {}; sha256 {fingerprint}",
+        paper.given_on, paper.name
+    );
+    audit::record(&mut *tx, step_event(user, id, summary, ip)).await?;
     notifications::tell(&mut tx, user, notifications::Event::ListEndorsed(id)).await?;
     tx.commit().await?;
     Ok(())

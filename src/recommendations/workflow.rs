@@ -62,6 +62,23 @@ pub(super) async fn lock_for(
     Ok(list)
 }
 
+/// The audit event of a step of the list's workflow.
+pub(super) fn step_event(
+    user: &CurrentUser,
+    id: i64,
+    summary: String,
+    ip: Option<String>,
+) -> Event<'static> {
+    Event {
+        actor_id: Some(user.id),
+        action: "recommendation_list_step",
+        entity: "recommendation_list",
+        entity_id: Some(id.to_string()),
+        summary,
+        ip,
+    }
+}
+
 /// Records a transition in the list's history and the audit log.
 async fn record(
     tx: &mut sqlx::PgConnection,
@@ -86,12 +103,10 @@ async fn record(
     .await?;
     audit::record(
         &mut *tx,
-        Event {
-            actor_id: Some(user.id),
-            action: "recommendation_list_step",
-            entity: "recommendation_list",
-            entity_id: Some(id.to_string()),
-            summary: format!(
+        step_event(
+            user,
+            id,
+            format!(
                 "{transition}{}",
                 if comment.is_empty() {
                     String::new()
@@ -100,7 +115,7 @@ async fn record(
                 }
             ),
             ip,
-        },
+        ),
     )
     .await?;
     Ok(())
@@ -193,14 +208,7 @@ pub async fn endorse(
     mark_endorsed(&mut tx, id, list.previous_id).await?;
     audit::record(
         &mut *tx,
-        Event {
-            actor_id: Some(user.id),
-            action: "recommendation_list_step",
-            entity: "recommendation_list",
-            entity_id: Some(id.to_string()),
-            summary: format!("endorsed; sha256 {fingerprint}"),
-            ip,
-        },
+        step_event(&user, id, format!("endorsed; sha256 {fingerprint}"), ip),
     )
     .await?;
     notifications::tell(&mut tx, &user, notifications::Event::ListEndorsed(id)).await?;
