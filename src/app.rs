@@ -21,8 +21,10 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::attachments::FileStore;
 use crate::audit::refusals::{self, Refusal};
-use crate::auth::session::{self, IDLE_TIMEOUT};
+use crate::auth::session::{self, IDLE_TIMEOUT, KeptUsers};
+use crate::auth::store::KeptSessions;
 use crate::dashboard::figures::FiguresCache;
+use crate::db::changes::Changes;
 use crate::error::{AppError, error_page, refused};
 use crate::geo::places::ChoicesCache;
 use crate::home::WorkCache;
@@ -36,10 +38,31 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub files: FileStore,
+    /// What changed on any instance: it tells every cache below when to forget.
+    pub changes: Changes,
+    pub users: KeptUsers,
     pub figures: FiguresCache,
     pub rankings: RankingCache,
     pub worklist: WorkCache,
     pub choices: ChoicesCache,
+}
+
+impl AppState {
+    /// The state of one instance; starts listening for changes in the database.
+    pub fn new(pool: PgPool, settings: Settings, files: FileStore) -> AppState {
+        let changes = Changes::listen(&pool);
+        AppState {
+            users: session::kept_users(&changes),
+            figures: FiguresCache::new(&changes),
+            rankings: RankingCache::new(&changes),
+            worklist: WorkCache::new(&changes),
+            choices: ChoicesCache::new(&changes),
+            changes,
+            pool,
+            settings: Arc::new(settings),
+            files,
+        }
+    }
 }
 
 /// The settings that change how requests are answered.
@@ -71,7 +94,8 @@ impl FromRef<AppState> for PgPool {
 
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
-    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+    let store = KeptSessions::new(PostgresStore::new(state.pool.clone()), &state.changes);
+    let sessions = SessionManagerLayer::new(store)
         .with_name(session_cookie_name(&state.settings))
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
@@ -116,7 +140,7 @@ pub fn router(state: AppState) -> Router {
             refusals::record,
         ))
         .layer(middleware::from_fn_with_state(
-            state.pool.clone(),
+            state.clone(),
             session::authenticate,
         ))
         .layer(sessions)

@@ -2,7 +2,6 @@
 
 use std::io::Read as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
@@ -199,15 +198,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         telegram_bot,
         ..Settings::default()
     };
-    let app = app::router(AppState {
-        pool: pool.clone(),
-        settings: Arc::new(settings),
-        files,
-        figures: Default::default(),
-        rankings: Default::default(),
-        worklist: Default::default(),
-        choices: Default::default(),
-    });
+    let app = app::router(AppState::new(pool.clone(), settings, files));
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("listening on {}", config.bind))?;

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sqlx::{Postgres, QueryBuilder};
 use time::Date;
 
 use super::form::KINDS;
@@ -66,16 +67,22 @@ impl Filters {
     }
 }
 
+#[derive(sqlx::FromRow)]
 pub struct ActivityRow {
     pub id: i64,
     pub kind: String,
     pub held_on: Date,
     pub district_code: String,
-    pub district_en: String,
-    pub district_km: String,
-    pub organization: String,
+    facilitating_organization_id: i64,
     pub total: i64,
     pub female: i64,
+    /// Names, from the places and organizations kept in memory.
+    #[sqlx(skip)]
+    pub district_en: String,
+    #[sqlx(skip)]
+    pub district_km: String,
+    #[sqlx(skip)]
+    pub organization: String,
 }
 
 impl ActivityRow {
@@ -113,68 +120,97 @@ pub async fn list(
     let page = Page::new(filters.page, PAGE_SIZE);
     let scope = policy::unpublished_read_scope(&user);
     let internal = policy::internal_text_scope(&user);
-    let study: Option<i64> = filters.study.parse().ok();
-    let mut activities = sqlx::query_as!(
-        ActivityRow,
-        // The page is chosen first, so participants are summed for its rows only
-        // (and a generic plan cannot sum them for every activity).
-        r#"with shown as (
-               select a.id, a.kind, a.held_on, a.district_code, a.facilitating_organization_id,
-                      d.name_en as district_en, d.name_km as district_km,
-                      case when $11 = 'oldest' then a.held_on end as by_oldest,
-                      case when $11 = 'district' then d.name_en end as by_district
-               from activities a
-               join districts d on d.code = a.district_code
-               where ($1::bigint is null or a.study_id = $1)
-                 and ($2 = '' or d.province_code = $2)
-                 and ($3 = '' or a.district_code = $3)
-                 and ($4 = '' or a.kind = $4)
-                 and ($5::date is null or a.held_on >= $5)
-                 and ($6::date is null or a.held_on <= $6)
-                 and ($7 = ''
-                      or (reads_internal_text(a.district_code, a.kind, $8, $14, $15)
-                          and (a.summary ilike $7 or a.place ilike $7))
-                      or exists (select 1 from findings f
-                                 where f.activity_id = a.id
-                                   and (f.public or reads_internal_text(a.district_code, a.kind, $8, $14, $15))
-                                   and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike $7))
-                 and ($9 or a.district_code = any($10)
-                      or exists (select 1 from case_studies c
-                                 where c.id = a.case_study_id and c.status in ('published', 'archived')))
-               order by by_oldest asc, by_district asc, a.held_on desc, a.id desc
-               limit $12 offset $13
-           )
-           select a.id, a.kind, a.held_on, a.district_code, a.district_en, a.district_km,
-                  o.name_en as organization,
-                  coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!"
-           from shown a
-           join organizations o on o.id = a.facilitating_organization_id
-           left join lateral (
-               select sum(p.count)::bigint as total,
-                      (sum(p.count) filter (where p.sex = 'female'))::bigint as female
-               from participant_counts p where p.activity_id = a.id
-           ) t on true
-           order by a.by_oldest asc, a.by_district asc, a.held_on desc, a.id desc"#,
-        study,
-        filters.province,
-        filters.district,
-        filters.kind,
-        Filters::date(&filters.from),
-        Filters::date(&filters.to),
-        forms::contains_pattern(&filters.q),
-        internal.everywhere,
-        scope.everywhere,
-        &scope.districts,
-        filters.sort,
-        page.limit(),
-        page.offset(),
-        &internal.districts,
-        &internal.meeting_districts,
-    )
-    .fetch_all(&pool)
-    .await?;
+    // Only the filters in use go into the statement: each combination is then
+    // prepared once, with a plan of its own that the indexes serve.
+    let mut query = QueryBuilder::new(
+        // Participants are the activity's kept totals (migration 0009); names
+        // come from memory, so the statement reads activities alone unless it
+        // sorts by the district's name.
+        "select a.id, a.kind, a.held_on, a.district_code, a.facilitating_organization_id,
+                a.participants::bigint as total, a.participants_female::bigint as female
+         from activities a",
+    );
+    let by_district = filters.sort == "district";
+    if by_district {
+        query.push(" join districts d on d.code = a.district_code");
+    }
+    query.push(" where true");
+    if let Ok(study) = filters.study.parse::<i64>() {
+        query.push(" and a.study_id = ").push_bind(study);
+    }
+    if !filters.province.is_empty() {
+        query
+            .push(" and left(a.district_code, 2) = ")
+            .push_bind(&filters.province);
+    }
+    if !filters.district.is_empty() {
+        query
+            .push(" and a.district_code = ")
+            .push_bind(&filters.district);
+    }
+    if !filters.kind.is_empty() {
+        query.push(" and a.kind = ").push_bind(&filters.kind);
+    }
+    if let Some(from) = Filters::date(&filters.from) {
+        query.push(" and a.held_on >= ").push_bind(from);
+    }
+    if let Some(to) = Filters::date(&filters.to) {
+        query.push(" and a.held_on <= ").push_bind(to);
+    }
+    let pattern = forms::contains_pattern(&filters.q);
+    if !pattern.is_empty() {
+        let reads_internal = |query: &mut QueryBuilder<'_, Postgres>| {
+            query
+                .push("reads_internal_text(a.district_code, a.kind, ")
+                .push_bind(internal.everywhere)
+                .push(", ")
+                .push_bind(internal.districts.clone())
+                .push(", ")
+                .push_bind(internal.meeting_districts.clone())
+                .push(")");
+        };
+        query.push(" and ((");
+        reads_internal(&mut query);
+        query
+            .push(" and (a.summary ilike ")
+            .push_bind(pattern.clone());
+        query.push(" or a.place ilike ").push_bind(pattern.clone());
+        query.push(
+            ")) or exists (select 1 from findings f where f.activity_id = a.id and (f.public or ",
+        );
+        reads_internal(&mut query);
+        query
+            .push(") and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike ")
+            .push_bind(pattern)
+            .push("))");
+    }
+    if !scope.everywhere {
+        query
+            .push(" and (a.district_code = any(")
+            .push_bind(scope.districts.clone())
+            .push(
+                ") or exists (select 1 from case_studies c
+                              where c.id = a.case_study_id and c.status in ('published', 'archived')))",
+            );
+    }
+    query.push(match filters.sort.as_str() {
+        _ if by_district => " order by d.name_en asc, a.held_on desc, a.id desc",
+        "oldest" => " order by a.held_on asc, a.id asc",
+        _ => " order by a.held_on desc, a.id desc",
+    });
+    page.push_limit(&mut query);
+    let mut activities: Vec<ActivityRow> = query.build_query_as().fetch_all(&pool).await?;
     let has_next = page.has_next(&mut activities);
     let choices = places::filter_choices(&pool, &state.choices).await?;
+    for row in &mut activities {
+        if let Some(place) = choices.place(&row.district_code) {
+            row.district_en.clone_from(&place.name_en);
+            row.district_km.clone_from(&place.name_km);
+        }
+        row.organization = choices
+            .organization(row.facilitating_organization_id)
+            .to_owned();
+    }
     render(&ListPage {
         can_record: policy::allows(&user, Action::RecordActivity, Scope::Anything),
         ctx,

@@ -6,6 +6,7 @@ pub mod password;
 pub mod policy;
 pub mod routes;
 pub mod session;
+pub mod store;
 
 use crate::error::AppError;
 use policy::{Action, Principal, Scope};

@@ -1,10 +1,13 @@
 //! Signed-in sessions: what the session holds, the middleware that turns it into
 //! a `CurrentUser` on every request, and signing in and out.
 //!
-//! The user is read from the database on every request, so a deactivated user or
-//! a changed password ends a session at once.
+//! Users are kept in memory and forgotten when their row, their organization or
+//! their notifications change on any instance (`db::changes`), so a deactivated
+//! user or a changed password still ends a session at once, without a database
+//! round trip on every page view.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request, State};
+use axum::http::Method;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -13,8 +16,11 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
+use crate::app::AppState;
 use crate::auth::password;
 use crate::auth::policy::{Principal, Role};
+use crate::db::cache::KeptMap;
+use crate::db::changes::{AuthChange, Changes};
 use crate::error::AppError;
 use crate::web::i18n::Lang;
 
@@ -68,20 +74,48 @@ impl From<tower_sessions::session::Error> for AppError {
     }
 }
 
+/// A user as their sessions are checked against and their pages show them.
+#[derive(Debug, Clone)]
+pub struct KnownUser {
+    user: CurrentUser,
+    active: bool,
+    password_fingerprint: String,
+}
+
+/// The users signed in on this instance, kept until a change concerns them.
+pub type KeptUsers = KeptMap<i64, KnownUser>;
+
+pub fn kept_users(changes: &Changes) -> KeptUsers {
+    let kept = KeptUsers::new(changes);
+    let forgetful = kept.clone();
+    changes.on_auth_change(move |change| match change {
+        AuthChange::User(id) => forgetful.forget(|kept, _| kept == id),
+        AuthChange::AllUsers | AuthChange::Everything => forgetful.forget(|_, _| true),
+        AuthChange::Session(_) => {}
+    });
+    kept
+}
+
 /// Middleware: puts the `CurrentUser` into the request when its session is valid,
 /// and ends a session that is not.
 pub async fn authenticate(
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     session: Session,
     mut request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    let user = current_user(&pool, &session).await?;
+    let user = current_user(&state.pool, &state.users, &session).await?;
     let signed_in = user.is_some();
     if let Some(user) = user {
         request.extensions_mut().insert(user);
     }
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
     let mut response = next.run(request).await;
+    // What this instance wrote shows on its next page, without waiting for the
+    // database's announcement of it.
+    if writes {
+        state.changes.changed_here();
+    }
     // What a signed-in person sees is theirs: no browser or proxy keeps it.
     if signed_in {
         response.headers_mut().insert(
@@ -92,12 +126,45 @@ pub async fn authenticate(
     Ok(response)
 }
 
-async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<CurrentUser>, AppError> {
+async fn current_user(
+    pool: &PgPool,
+    users: &KeptUsers,
+    session: &Session,
+) -> Result<Option<CurrentUser>, AppError> {
     let Some(user_id) = session.get::<i64>(USER_ID).await? else {
         return Ok(None);
     };
     let fingerprint = session.get::<String>(FINGERPRINT).await?;
     let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or_default();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let valid = |known: &KnownUser| {
+        known.active
+            && now - signed_in_at <= ABSOLUTE_TIMEOUT.whole_seconds()
+            && fingerprint.as_deref() == Some(known.password_fingerprint.as_str())
+    };
+    // A kept user that no longer fits the session is read again before the
+    // session ends: the session may be newer than what is kept.
+    let known = match users.get(&user_id) {
+        Some(known) if valid(&known) => Some(known),
+        _ => read_user(pool, users, user_id).await?.filter(valid),
+    };
+    let Some(known) = known else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    let last_seen = session.get::<i64>(LAST_SEEN).await?.unwrap_or_default();
+    if now - last_seen > LAST_SEEN_PRECISION {
+        session.insert(LAST_SEEN, now).await?;
+    }
+    Ok(Some(known.user))
+}
+
+async fn read_user(
+    pool: &PgPool,
+    users: &KeptUsers,
+    user_id: i64,
+) -> Result<Option<KnownUser>, AppError> {
+    let epoch = users.epoch();
     let row = sqlx::query!(
         r#"select u.id, u.email, u.display_name, u.role, u.organization_id,
                   o.name_en as organization_name, u.preferred_language, u.password_hash, u.active,
@@ -112,22 +179,9 @@ async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Current
     )
     .fetch_optional(pool)
     .await?;
-    let expired = OffsetDateTime::now_utc().unix_timestamp() - signed_in_at
-        > ABSOLUTE_TIMEOUT.whole_seconds();
-    let user = row.filter(|row| {
-        row.active
-            && !expired
-            && fingerprint.as_deref() == Some(&password::fingerprint(&row.password_hash))
-    });
-    let Some(row) = user else {
-        session.flush().await?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let last_seen = session.get::<i64>(LAST_SEEN).await?.unwrap_or_default();
-    if now - last_seen > LAST_SEEN_PRECISION {
-        session.insert(LAST_SEEN, now).await?;
-    }
     let Some(role) = Role::parse(&row.role) else {
         return Err(AppError::Internal(anyhow::anyhow!(
             "user {} has unknown role {}",
@@ -135,17 +189,23 @@ async fn current_user(pool: &PgPool, session: &Session) -> Result<Option<Current
             row.role
         )));
     };
-    Ok(Some(CurrentUser {
-        id: row.id,
-        email: row.email,
-        display_name: row.display_name,
-        role,
-        organization_id: row.organization_id,
-        organization_name: row.organization_name,
-        language: Lang::parse(&row.preferred_language).unwrap_or_default(),
-        districts: row.districts,
-        unread: row.unread,
-    }))
+    let known = KnownUser {
+        active: row.active,
+        password_fingerprint: password::fingerprint(&row.password_hash),
+        user: CurrentUser {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            role,
+            organization_id: row.organization_id,
+            organization_name: row.organization_name,
+            language: Lang::parse(&row.preferred_language).unwrap_or_default(),
+            districts: row.districts,
+            unread: row.unread,
+        },
+    };
+    users.keep_read(epoch, user_id, known.clone());
+    Ok(Some(known))
 }
 
 /// Starts a signed-in session under a new id, so that an id planted before

@@ -361,8 +361,6 @@ pub async fn figures(
         today,
     };
     cache
-        .get(pool, key, async || {
-            compute(pool, selection, reader, today).await
-        })
+        .get(key, async || compute(pool, selection, reader, today).await)
         .await
 }

@@ -1,23 +1,21 @@
-//! Results of heavy queries, kept until the data they come from changes. Every
-//! statement that changes the tables behind them moves the database's
-//! `data_generation` sequence on (triggers of migration 0005), so a cached value
-//! is reused only while that number stands still: one tiny query instead of the
-//! heavy ones, and a change shows on the next view. Each instance of the app
-//! keeps its own; none serves another's stale data for longer than `MAX_AGE`,
-//! which bounds the one race left: a value computed while a change committed.
+//! What an instance keeps in memory: results of heavy queries, kept until the
+//! data they come from changes, and sessions and users, kept until they change.
+//! [`Changes`] says when: every statement that changes the tables behind the
+//! figures moves its data generation on, and every change to a session or a
+//! user is announced by name. While changes are not heard, nothing is kept.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use sqlx::PgPool;
+use super::changes::Changes;
 
-const MAX_AGE: Duration = Duration::from_secs(60);
-/// Enough for every filter combination in use at once; beyond it, start afresh.
-const MAX_ENTRIES: usize = 500;
+/// Enough for every filter combination (or every signed-in person) at once;
+/// beyond it, start afresh.
+const MAX_ENTRIES: usize = 2_000;
 
 pub struct GenerationCache<K, V> {
+    changes: Changes,
     entries: Arc<Mutex<HashMap<K, Entry<V>>>>,
     /// One computation at a time: when many readers miss at once (right after a
     /// change), the first computes and the others then find its result, instead
@@ -26,40 +24,40 @@ pub struct GenerationCache<K, V> {
 }
 
 struct Entry<V> {
-    generation: i64,
-    made: Instant,
+    generation: u64,
     value: Arc<V>,
 }
 
 impl<K, V> Clone for GenerationCache<K, V> {
     fn clone(&self) -> Self {
         GenerationCache {
+            changes: self.changes.clone(),
             entries: Arc::clone(&self.entries),
             computing: Arc::clone(&self.computing),
         }
     }
 }
 
-impl<K, V> Default for GenerationCache<K, V> {
-    fn default() -> Self {
+impl<K: Hash + Eq, V> GenerationCache<K, V> {
+    pub fn new(changes: &Changes) -> Self {
         GenerationCache {
+            changes: changes.clone(),
             entries: Arc::default(),
             computing: Arc::default(),
         }
     }
-}
 
-impl<K: Hash + Eq, V> GenerationCache<K, V> {
     /// The value for `key`, computed by `compute` unless a current one is kept.
-    pub async fn get<F>(&self, pool: &PgPool, key: K, compute: F) -> Result<Arc<V>, sqlx::Error>
+    pub async fn get<F>(&self, key: K, compute: F) -> Result<Arc<V>, sqlx::Error>
     where
         F: AsyncFnOnce() -> Result<V, sqlx::Error>,
     {
-        let generation = sqlx::query_scalar!(
-            r#"select last_value + is_called::int as "generation!" from data_generation"#
-        )
-        .fetch_one(pool)
-        .await?;
+        if !self.changes.is_live() {
+            return Ok(Arc::new(compute().await?));
+        }
+        // Read before computing: a change heard meanwhile leaves the value
+        // under the older number, so the next reader computes it again.
+        let generation = self.changes.data_generation();
         if let Some(value) = self.fresh(&key, generation) {
             return Ok(value);
         }
@@ -68,10 +66,7 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
             return Ok(value);
         }
         let value = Arc::new(compute().await?);
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut entries = lock(&self.entries);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
@@ -79,21 +74,100 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
             key,
             Entry {
                 generation,
-                made: Instant::now(),
                 value: Arc::clone(&value),
             },
         );
         Ok(value)
     }
 
-    fn fresh(&self, key: &K, generation: i64) -> Option<Arc<V>> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
+    fn fresh(&self, key: &K, generation: u64) -> Option<Arc<V>> {
+        lock(&self.entries)
             .get(key)
-            .filter(|entry| entry.generation == generation && entry.made.elapsed() < MAX_AGE)
+            .filter(|entry| entry.generation == generation)
             .map(|entry| Arc::clone(&entry.value))
     }
+}
+
+/// Values kept until a change names them. A value read from the database is
+/// kept only if nothing was forgotten while it was being read, so a change
+/// that raced the read cannot be undone by it.
+pub struct KeptMap<K, V> {
+    changes: Changes,
+    inner: Arc<Mutex<Kept<K, V>>>,
+}
+
+struct Kept<K, V> {
+    entries: HashMap<K, V>,
+    /// Moves on whenever something is forgotten.
+    epoch: u64,
+}
+
+impl<K, V> Clone for KeptMap<K, V> {
+    fn clone(&self) -> Self {
+        KeptMap {
+            changes: self.changes.clone(),
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> KeptMap<K, V> {
+    pub fn new(changes: &Changes) -> Self {
+        KeptMap {
+            changes: changes.clone(),
+            inner: Arc::new(Mutex::new(Kept {
+                entries: HashMap::new(),
+                epoch: 0,
+            })),
+        }
+    }
+
+    /// The kept value, while changes are heard.
+    pub fn get(&self, key: &K) -> Option<V> {
+        if !self.changes.is_live() {
+            return None;
+        }
+        lock(&self.inner).entries.get(key).cloned()
+    }
+
+    /// Taken before reading a value from the database, for [`KeptMap::keep_read`].
+    pub fn epoch(&self) -> u64 {
+        lock(&self.inner).epoch
+    }
+
+    /// Keeps a value read from the database, unless something was forgotten
+    /// since `epoch` was taken.
+    pub fn keep_read(&self, epoch: u64, key: K, value: V) {
+        let mut kept = lock(&self.inner);
+        if kept.epoch == epoch && self.changes.is_live() {
+            kept.insert(key, value);
+        }
+    }
+
+    /// Keeps a value this instance has just written to the database.
+    pub fn keep_written(&self, key: K, value: V) {
+        lock(&self.inner).insert(key, value);
+    }
+
+    /// Forgets the values `concerned` picks.
+    pub fn forget(&self, concerned: impl Fn(&K, &V) -> bool) {
+        let mut kept = lock(&self.inner);
+        kept.entries.retain(|key, value| !concerned(key, value));
+        kept.epoch += 1;
+    }
+}
+
+impl<K: Hash + Eq, V> Kept<K, V> {
+    fn insert(&mut self, key: K, value: V) {
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(key, value);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

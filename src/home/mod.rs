@@ -195,7 +195,7 @@ async fn home(
     let work = if policy::allows(&user, Action::ManagePlans, Scope::Anything) {
         state
             .worklist
-            .get(&pool, today, async || secretariat_work(&pool, today).await)
+            .get(today, async || secretariat_work(&pool, today).await)
             .await?
     } else {
         Arc::default()

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sqlx::PgPool;
+use sqlx::{PgPool, QueryBuilder};
 use tower_sessions::Session;
 
 use crate::app::AppState;
@@ -20,14 +20,21 @@ use crate::geo::places::{self, FilterChoices};
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, Page, flash};
 
+#[derive(sqlx::FromRow)]
 pub struct ListRow {
     pub id: i64,
-    pub district_en: String,
-    pub district_km: String,
-    pub study: String,
+    district_code: String,
+    study_id: i64,
     pub list_version: i32,
     pub status: String,
     pub recommendations: i64,
+    /// Names, from the places and studies kept in memory.
+    #[sqlx(skip)]
+    pub district_en: String,
+    #[sqlx(skip)]
+    pub district_km: String,
+    #[sqlx(skip)]
+    pub study: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,35 +84,44 @@ pub async fn list(
     let pool = &state.pool;
     let scope = policy::unpublished_read_scope(&user);
     let page = Page::new(filters.page, PAGE_SIZE);
-    let mut lists = sqlx::query_as!(
-        ListRow,
-        r#"with shown as (
-               select l.id, l.district_code, l.study_id, l.list_version, l.status
-               from recommendation_lists l
-               where ($1 = '' or l.status = $1) and ($2 = '' or l.district_code = $2)
-                 and ($3 or l.district_code = any($4) or l.status in ('endorsed', 'superseded'))
-               order by l.district_code, l.list_version desc, l.id
-               limit $5 offset $6
-           )
-           select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
-                  l.list_version, l.status,
-                  (select count(*) from recommendations r where r.list_id = l.id) as "recommendations!"
-           from shown l
-           join districts d on d.code = l.district_code
-           join studies s on s.id = l.study_id
-           order by l.district_code, l.list_version desc, l.id"#,
-        filters.status,
-        filters.district,
-        scope.everywhere,
-        &scope.districts,
-        page.limit(),
-        page.offset(),
-    )
-    .fetch_all(pool)
-    .await?;
+    // Only the filters in use go into the statement: each combination is then
+    // prepared once, with a plan of its own that the indexes serve.
+    let mut query = QueryBuilder::new(
+        "select l.id, l.district_code, l.study_id, l.list_version, l.status,
+                l.recommendation_count::bigint as recommendations
+         from recommendation_lists l
+         where true",
+    );
+    if !filters.status.is_empty() {
+        query.push(" and l.status = ").push_bind(&filters.status);
+    }
+    if !filters.district.is_empty() {
+        query
+            .push(" and l.district_code = ")
+            .push_bind(&filters.district);
+    }
+    if !scope.everywhere {
+        query
+            .push(" and (l.district_code = any(")
+            .push_bind(scope.districts)
+            .push(") or l.status in ('endorsed', 'superseded'))");
+    }
+    query.push(" order by l.district_code, l.list_version desc, l.id");
+    page.push_limit(&mut query);
+    let mut lists: Vec<ListRow> = query.build_query_as().fetch_all(pool).await?;
     let has_next = page.has_next(&mut lists);
+    let choices = places::filter_choices(pool, &state.choices).await?;
+    for row in &mut lists {
+        if let Some(place) = choices.place(&row.district_code) {
+            row.district_en.clone_from(&place.name_en);
+            row.district_km.clone_from(&place.name_km);
+        }
+        if let Some((_, title)) = choices.studies.iter().find(|(id, _)| *id == row.study_id) {
+            row.study.clone_from(title);
+        }
+    }
     render(&IndexPage {
-        choices: places::filter_choices(pool, &state.choices).await?,
+        choices,
         page,
         has_next,
         can_create: policy::allows(&user, Action::WriteRecommendations, Scope::Anything),

@@ -172,9 +172,7 @@ async fn page(
     let code = province.clone();
     let ranking = state
         .rankings
-        .get(pool, province, async || {
-            ranking(pool, code.as_deref()).await
-        })
+        .get(province, async || ranking(pool, code.as_deref()).await)
         .await?;
     let (here, title_en, title_km) = match (&code, &ranking.name_en, &ranking.name_km) {
         (Some(code), Some(name_en), Some(name_km)) => (

@@ -246,6 +246,17 @@ impl Page {
         self.size + 1
     }
 
+    /// Ends a list's statement with the page's limit and offset, written as
+    /// numbers: with parameters there, PostgreSQL cannot tell that a plan made
+    /// once fits every page, and plans the statement again on every view.
+    pub fn push_limit(self, query: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>) {
+        query.push(format_args!(
+            " limit {} offset {}",
+            self.limit(),
+            self.offset()
+        ));
+    }
+
     pub fn has_next<T>(self, rows: &mut Vec<T>) -> bool {
         let more = rows.len() as i64 > self.size;
         rows.truncate(self.size as usize);

@@ -124,15 +124,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .await
         .expect("demo data")
         .expect("an empty database");
-    let router = app::router(AppState {
-        pool: app_pool.clone(),
-        settings: Arc::new(settings),
-        files: file_store,
-        figures: Default::default(),
-        rankings: Default::default(),
-        worklist: Default::default(),
-        choices: Default::default(),
-    });
+    let router = app::router(AppState::new(app_pool.clone(), settings, file_store));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

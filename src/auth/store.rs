@@ -1,0 +1,78 @@
+//! Sessions kept in memory in front of their table, so that a signed-in page
+//! view reads none. A session saved or deleted on any instance is forgotten by
+//! every other one when its trigger's announcement arrives (migration 0009);
+//! this instance's own saves and deletions update what it keeps at once.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::db::cache::KeptMap;
+use crate::db::changes::{AuthChange, Changes};
+
+#[derive(Clone)]
+pub struct KeptSessions {
+    store: PostgresStore,
+    kept: KeptMap<Id, Record>,
+}
+
+impl KeptSessions {
+    pub fn new(store: PostgresStore, changes: &Changes) -> KeptSessions {
+        let kept = KeptMap::new(changes);
+        let forgetful = kept.clone();
+        changes.on_auth_change(move |change| match change {
+            AuthChange::Session(id) => {
+                let id = id.parse::<Id>().ok();
+                forgetful.forget(|kept, _| Some(*kept) == id);
+            }
+            AuthChange::Everything => forgetful.forget(|_, _| true),
+            AuthChange::User(_) | AuthChange::AllUsers => {}
+        });
+        KeptSessions { store, kept }
+    }
+}
+
+impl fmt::Debug for KeptSessions {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("KeptSessions")
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for KeptSessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.store.create(record).await?;
+        self.kept.keep_written(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.store.save(record).await?;
+        self.kept.keep_written(record.id, record.clone());
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        if let Some(record) = self.kept.get(id) {
+            if record.expiry_date > OffsetDateTime::now_utc() {
+                return Ok(Some(record));
+            }
+            self.kept.forget(|kept, _| kept == id);
+            return Ok(None);
+        }
+        let epoch = self.kept.epoch();
+        let record = self.store.load(id).await?;
+        if let Some(record) = &record {
+            self.kept.keep_read(epoch, *id, record.clone());
+        }
+        Ok(record)
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.kept.forget(|kept, _| kept == id);
+        self.store.delete(id).await
+    }
+}
