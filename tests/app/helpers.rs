@@ -13,6 +13,7 @@ use reqwest::cookie::Jar;
 use reqwest::redirect::Policy;
 use samleng::app::{self, AppState, Settings};
 use samleng::attachments::FileStore;
+use samleng::db::changes::Changes;
 use samleng::db::{self, Cluster};
 use samleng::demo::DemoAccount;
 use sqlx::postgres::PgConnectOptions;
@@ -97,6 +98,8 @@ pub struct TestApp {
     pub app_pool: PgPool,
     pub database_url: String,
     pub accounts: Arc<Vec<DemoAccount>>,
+    /// What this instance has heard of changes in the database.
+    pub changes: Changes,
 }
 
 /// The app on an empty (migrated) database with the demo organizations and accounts.
@@ -124,7 +127,20 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .await
         .expect("demo data")
         .expect("an empty database");
-    let router = app::router(AppState::new(app_pool.clone(), settings, file_store));
+    let state = AppState::new(app_pool.clone(), settings, file_store);
+    TestApp {
+        address: serve(state.clone()).await,
+        files_dir: files,
+        pool,
+        app_pool,
+        database_url,
+        accounts: Arc::new(accounts),
+        changes: state.changes,
+    }
+}
+
+async fn serve(state: AppState) -> SocketAddr {
+    let router = app::router(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -137,17 +153,39 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         .await
         .expect("serve");
     });
-    TestApp {
-        address,
-        files_dir: files,
-        pool,
-        app_pool,
-        database_url,
-        accounts: Arc::new(accounts),
-    }
+    address
 }
 
 impl TestApp {
+    /// A second instance of the app on the same database and files, with its
+    /// own pool and its own memory, as behind a load balancer.
+    pub async fn another_instance(&self) -> TestApp {
+        let options = PgConnectOptions::clone(&self.app_pool.connect_options());
+        let app_pool = db::pool(options).await.expect("the second instance's pool");
+        let file_store = FileStore {
+            store: Arc::new(LocalFileSystem::new_with_prefix(&self.files_dir).expect("file store")),
+            max_bytes: MAX_UPLOAD_BYTES,
+        };
+        let state = AppState::new(app_pool.clone(), Settings::default(), file_store);
+        TestApp {
+            address: serve(state.clone()).await,
+            files_dir: self.files_dir.clone(),
+            pool: self.pool.clone(),
+            app_pool,
+            database_url: self.database_url.clone(),
+            accounts: Arc::clone(&self.accounts),
+            changes: state.changes,
+        }
+    }
+
+    /// Returns once this instance has heard every change committed so far.
+    pub async fn heard_everything(&self) {
+        self.changes
+            .caught_up(&self.pool)
+            .await
+            .expect("the instance hears the database's changes");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
@@ -235,6 +273,15 @@ pub fn csrf_token_in(html: &str) -> String {
 }
 
 impl Visitor {
+    /// The same browser, cookies and all, sent to another instance.
+    pub fn on(&self, app: &TestApp) -> Visitor {
+        Visitor {
+            client: self.client.clone(),
+            jar: Arc::clone(&self.jar),
+            base: app.url(""),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         let response = self
             .client

@@ -1,0 +1,196 @@
+//! Two instances of the app on one database, as behind a load balancer. Each
+//! keeps sessions, users and figures in memory; a change made through one must
+//! end or alter what the other keeps on its next request.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, Visitor, spawn_app};
+
+const ADMIN: &str = "admin@cpdd.example";
+const SECRETARIAT: &str = "secretariat@cpdd.example";
+const NGO: &str = "ngo@as.example";
+
+/// A person signed in through `a` whose session `b` has already read and kept.
+async fn signed_in_on_both(a: &TestApp, b: &TestApp, email: &str) -> (Visitor, Visitor) {
+    let on_a = a.login_as(email).await;
+    let on_b = on_a.on(b);
+    assert_eq!(on_b.get("/activities").await.status, StatusCode::OK);
+    (on_a, on_b)
+}
+
+fn sent_to_sign_in(page: &crate::helpers::Page) -> bool {
+    page.status == StatusCode::SEE_OTHER
+        && page
+            .location
+            .as_deref()
+            .is_some_and(|location| location.starts_with("/login"))
+}
+
+#[tokio::test]
+async fn signing_out_on_one_instance_ends_the_session_on_the_other() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (on_a, _) = signed_in_on_both(&a, &b, NGO).await;
+    let cookie = on_a.session_cookie().expect("a session");
+
+    let signed_out = on_a.post("/logout", &[]).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    b.heard_everything().await;
+
+    // The browser forgets the cookie at sign-out; whoever copied it must not
+    // get in through the other instance either.
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(b.url("/activities"))
+        .header("cookie", format!("samleng_session={cookie}"))
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(replay.status(), StatusCode::SEE_OTHER);
+    assert!(
+        replay.headers()["location"]
+            .to_str()
+            .is_ok_and(|location| location.starts_with("/login"))
+    );
+}
+
+#[tokio::test]
+async fn a_user_deactivated_on_one_instance_is_refused_by_the_other() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (_, on_b) = signed_in_on_both(&a, &b, NGO).await;
+    let admin = a.login_as(ADMIN).await;
+
+    let id = a.user_id(NGO).await;
+    let deactivated = admin
+        .post(&format!("/admin/users/{id}/deactivate"), &[])
+        .await;
+    assert_eq!(deactivated.status, StatusCode::SEE_OTHER);
+    b.heard_everything().await;
+
+    assert!(sent_to_sign_in(&on_b.get("/activities").await));
+}
+
+#[tokio::test]
+async fn a_role_changed_on_one_instance_applies_on_the_other() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (_, on_b) = signed_in_on_both(&a, &b, SECRETARIAT).await;
+    assert_eq!(on_b.get("/admin/users").await.status, StatusCode::FORBIDDEN);
+    let admin = a.login_as(ADMIN).await;
+
+    let id = a.user_id(SECRETARIAT).await;
+    let organization: i64 = sqlx::query_scalar("select organization_id from users where id = $1")
+        .bind(id)
+        .fetch_one(&a.pool)
+        .await
+        .expect("organization");
+    let organization = organization.to_string();
+    let saved = admin
+        .post(
+            &format!("/admin/users/{id}"),
+            &[
+                ("email", SECRETARIAT),
+                ("display_name", "Dara Secretariat"),
+                ("role", "admin"),
+                ("organization_id", organization.as_str()),
+                ("preferred_language", "en"),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    b.heard_everything().await;
+
+    let users = on_b.get("/admin/users").await;
+    assert_eq!(users.status, StatusCode::OK);
+    assert!(users.body.contains(NGO));
+}
+
+#[tokio::test]
+async fn a_password_changed_on_one_instance_ends_the_other_sessions_there() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (_, elsewhere) = signed_in_on_both(&a, &b, NGO).await;
+    let here = a.login_as(NGO).await;
+
+    let old = a.password_of(NGO);
+    let changed = here
+        .post(
+            "/account/password",
+            &[
+                ("current_password", old.as_str()),
+                ("new_password", "a brand new passphrase 2026"),
+                ("confirm_password", "a brand new passphrase 2026"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    b.heard_everything().await;
+
+    assert!(sent_to_sign_in(&elsewhere.get("/activities").await));
+    assert_eq!(
+        here.on(&b).get("/activities").await.status,
+        StatusCode::OK,
+        "the session that changed the password goes on, on either instance"
+    );
+}
+
+#[tokio::test]
+async fn a_notification_written_through_one_instance_shows_in_the_others_header() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (_, on_b) = signed_in_on_both(&a, &b, NGO).await;
+    assert!(!on_b.get("/").await.body.contains("unread-count"));
+
+    let id = a.user_id(NGO).await;
+    sqlx::query(
+        "insert into notifications (user_id, kind, subject, body, link)
+         values ($1, 'test', 'A subject', 'A body', '/activities')",
+    )
+    .bind(id)
+    .execute(&a.pool)
+    .await
+    .expect("notification");
+    b.heard_everything().await;
+
+    assert!(
+        on_b.get("/")
+            .await
+            .body
+            .contains(r#"<strong class="unread-count">1</strong>"#)
+    );
+}
+
+#[tokio::test]
+async fn a_write_through_one_instance_shows_on_the_others_lists() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (_, on_b) = signed_in_on_both(&a, &b, SECRETARIAT).await;
+    assert!(
+        !on_b
+            .get("/activities")
+            .await
+            .body
+            .contains("Renamed Partner")
+    );
+
+    // The names on list pages come from memory: a rename elsewhere reaches it.
+    sqlx::query(
+        "update organizations set name_en = 'Renamed Partner'
+         where id = (select facilitating_organization_id from activities order by held_on desc, id desc limit 1)",
+    )
+    .execute(&a.pool)
+    .await
+    .expect("rename");
+    b.heard_everything().await;
+
+    assert!(
+        on_b.get("/activities")
+            .await
+            .body
+            .contains("Renamed Partner")
+    );
+}
