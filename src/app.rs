@@ -36,6 +36,8 @@ use crate::web::{csrf, error_pages, language};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// For the dashboard's figures (`db::aggregates_pool`).
+    pub aggregates: PgPool,
     pub settings: Arc<Settings>,
     pub files: FileStore,
     /// What changed on any instance: it tells every cache below when to forget.
@@ -58,6 +60,7 @@ impl AppState {
             worklist: WorkCache::new(&changes),
             choices: ChoicesCache::new(&changes),
             changes,
+            aggregates: crate::db::aggregates_pool(&pool),
             pool,
             settings: Arc::new(settings),
             files,

@@ -9,6 +9,7 @@ use time::Date;
 
 use super::filters::{Reader, Selection};
 use super::people::People;
+use crate::app::AppState;
 use crate::db::cache::GenerationCache;
 use crate::web::Ctx;
 
@@ -138,7 +139,9 @@ async fn compute(
         from,
         to,
     } = selection;
-    let mut rows = sqlx::query_as!(
+    // The three statements are independent: on their own connections they
+    // run side by side, so a first view waits for the slowest, not the sum.
+    let rows = sqlx::query_as!(
         DistrictFigures,
         r#"with keys as (
                select d.code, d.name_en, d.name_km from districts d
@@ -146,21 +149,16 @@ async fn compute(
                -- Province-level action plans belong to no district.
                union all select '', '', ''
            ),
+           -- Participants are each activity's kept totals (migrations 0009, 0010).
            field as (
                select a.district_code, count(*) as activities, sum(a.youth) as youth,
-                      sum(a.persons_with_disabilities) as disabled
+                      sum(a.persons_with_disabilities) as disabled,
+                      sum(a.participants_female) as female,
+                      sum(a.participants - a.participants_female) as male,
+                      sum(a.participants) filter (where a.kind in ('fgd', 'interview')) as respondents,
+                      sum(a.participants_female) filter (where a.kind in ('fgd', 'interview'))
+                          as respondents_female
                from visible_activities($1, $2, $3, $4, $5, $6, $7) a
-               group by a.district_code
-           ),
-           people as (
-               select a.district_code,
-                      sum(p.count) filter (where p.sex = 'female') as female,
-                      sum(p.count) filter (where p.sex = 'male') as male,
-                      sum(p.count) filter (where a.kind in ('fgd', 'interview')) as respondents,
-                      sum(p.count) filter (where a.kind in ('fgd', 'interview')
-                                           and p.sex = 'female') as respondents_female
-               from visible_activities($1, $2, $3, $4, $5, $6, $7) a
-               join participant_counts p on p.activity_id = a.id
                group by a.district_code
            ),
            studies as (
@@ -170,14 +168,13 @@ async fn compute(
                group by c.district_code
            ),
            lists as (
-               select l.district_code, count(distinct l.id) as lists,
-                      count(distinct l.id) filter (where l.status = 'endorsed') as endorsed,
-                      count(r.id) as recommendations,
-                      count(r.id) filter (where l.status = 'endorsed') as recommendations_endorsed,
-                      count(r.id) filter (where exists (
-                          select 1 from priorities pr where pr.recommendation_id = r.id)) as prioritized
+               select l.district_code, count(*) as lists,
+                      count(*) filter (where l.status = 'endorsed') as endorsed,
+                      sum(l.recommendation_count) as recommendations,
+                      sum(l.recommendation_count) filter (where l.status = 'endorsed')
+                          as recommendations_endorsed,
+                      sum(l.prioritized_count) as prioritized
                from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
-               left join recommendations r on r.list_id = l.id
                group by l.district_code
            ),
            -- Districts with a list in the selection, whoever may read it: the
@@ -187,18 +184,35 @@ async fn compute(
                from visible_recommendation_lists($1, $2, $3, $4, $5, true, '{}') l
                group by l.district_code
            ),
+           -- Without dates, each plan's kept roll-up; with dates, the actions
+           -- whose period overlaps them.
            work as (
-               select coalesce(a.district_code, '') as district_code, count(*) as actions,
-                      count(*) filter (where a.status = 'not_started') as not_started,
-                      count(*) filter (where a.status = 'in_progress') as in_progress,
-                      count(*) filter (where a.status = 'completed') as completed,
-                      count(*) filter (where a.status = 'blocked') as blocked,
-                      count(*) filter (where a.status = 'cancelled') as cancelled,
+               select coalesce(p.district_code, '') as district_code, sum(p.action_count) as actions,
+                      sum(p.status_counts[1]) as not_started, sum(p.status_counts[2]) as in_progress,
+                      sum(p.status_counts[3]) as completed, sum(p.status_counts[4]) as blocked,
+                      sum(p.status_counts[5]) as cancelled,
+                      sum(width_bucket($8::date - 1, p.open_due_dates)) as overdue,
+                      sum(p.progress_sum) as progress_sum,
+                      sum(p.action_count - p.status_counts[5]) as progress_count
+               from action_plans p
+               where $4::date is null and $5::date is null
+                 and ($1::bigint is null or p.study_id = $1)
+                 and ($2 = '' or p.province_code = $2)
+                 and ($3 = '' or p.district_code = $3)
+               group by 1
+               union all
+               select coalesce(a.district_code, ''), count(*),
+                      count(*) filter (where a.status = 'not_started'),
+                      count(*) filter (where a.status = 'in_progress'),
+                      count(*) filter (where a.status = 'completed'),
+                      count(*) filter (where a.status = 'blocked'),
+                      count(*) filter (where a.status = 'cancelled'),
                       count(*) filter (where a.due_on < $8
-                                       and a.status not in ('completed', 'cancelled')) as overdue,
-                      sum(a.progress) filter (where a.status <> 'cancelled') as progress_sum,
-                      count(*) filter (where a.status <> 'cancelled') as progress_count
+                                       and a.status not in ('completed', 'cancelled')),
+                      sum(a.progress) filter (where a.status <> 'cancelled'),
+                      count(*) filter (where a.status <> 'cancelled')
                from current_actions($1, $2, $3, $4, $5) a
+               where $4::date is not null or $5::date is not null
                group by 1
            )
            select grouping(k.code) = 1 as "total!",
@@ -210,10 +224,10 @@ async fn compute(
                   count(*) filter (where k.code <> '' and (f.activities > 0 or st.published > 0)) as "covered!",
                   count(ld.district_code) as "districts_listed!",
                   coalesce(sum(f.activities), 0)::bigint as "activities!",
-                  coalesce(sum(p.female), 0)::bigint as "female!",
-                  coalesce(sum(p.male), 0)::bigint as "male!",
-                  coalesce(sum(p.respondents), 0)::bigint as "respondents!",
-                  coalesce(sum(p.respondents_female), 0)::bigint as "respondents_female!",
+                  coalesce(sum(f.female), 0)::bigint as "female!",
+                  coalesce(sum(f.male), 0)::bigint as "male!",
+                  coalesce(sum(f.respondents), 0)::bigint as "respondents!",
+                  coalesce(sum(f.respondents_female), 0)::bigint as "respondents_female!",
                   coalesce(sum(f.youth), 0)::bigint as "youth!",
                   coalesce(sum(f.disabled), 0)::bigint as "persons_with_disabilities!",
                   coalesce(sum(st.published), 0)::bigint as "case_studies_published!",
@@ -233,7 +247,6 @@ async fn compute(
                   coalesce(sum(w.progress_count), 0)::bigint as "progress_count!"
            from keys k
            left join field f on f.district_code = k.code
-           left join people p on p.district_code = k.code
            left join studies st on st.district_code = k.code
            left join lists l on l.district_code = k.code
            left join listed ld on ld.district_code = k.code
@@ -250,9 +263,7 @@ async fn compute(
         &reader.own_districts,
         today,
     )
-    .fetch_all(pool)
-    .await?;
-    let breakdowns = breakdowns(pool, selection, reader).await?;
+    .fetch_all(pool);
     let choices = sqlx::query_as!(
         Choice,
         r#"select kind as "kind!", code as "code!", name_en as "name_en!", name_km as "name_km!"
@@ -271,8 +282,9 @@ async fn compute(
             district[..2].to_owned()
         }
     )
-    .fetch_all(pool)
-    .await?;
+    .fetch_all(pool);
+    let (mut rows, breakdowns, choices) =
+        tokio::try_join!(rows, breakdowns(pool, selection, reader), choices)?;
     // The total comes first; a district row without a code is the province-level plans'.
     let total = rows.remove(0);
     rows.retain(|row| row.code.as_deref().is_some_and(|code| !code.is_empty()));
@@ -299,28 +311,42 @@ async fn breakdowns(
     } = selection;
     sqlx::query_as!(
         Breakdown,
-        r#"with activities as (
-               select * from visible_activities($1, $2, $3, $4, $5, $6, $7)
+        // One pass over the activities into a small cube (kind × month, with
+        // the kept participants per group, in `participant_groups()` order),
+        // then each dimension from the cube; themes from each list's kept counts.
+        r#"with cube as (
+               select a.kind, to_char(a.held_on, 'YYYY-MM') as month, count(*) as activities,
+                      sum(a.female_by_group[1]) as f1, sum(a.male_by_group[1]) as m1,
+                      sum(a.female_by_group[2]) as f2, sum(a.male_by_group[2]) as m2,
+                      sum(a.female_by_group[3]) as f3, sum(a.male_by_group[3]) as m3,
+                      sum(a.female_by_group[4]) as f4, sum(a.male_by_group[4]) as m4,
+                      sum(a.female_by_group[5]) as f5, sum(a.male_by_group[5]) as m5,
+                      sum(a.female_by_group[6]) as f6, sum(a.male_by_group[6]) as m6
+               from visible_activities($1, $2, $3, $4, $5, $6, $7) a
+               group by 1, 2
            )
-           select 'kind' as "dimension!", a.kind as "key!", '' as "name_en!", '' as "name_km!",
-                  count(*) as "first!", 0::bigint as "second!"
-           from activities a group by a.kind
+           select 'kind' as "dimension!", c.kind as "key!", '' as "name_en!", '' as "name_km!",
+                  sum(c.activities)::bigint as "first!", 0::bigint as "second!"
+           from cube c group by c.kind
            union all
-           select 'group', p.participant_group, '', '',
-                  coalesce(sum(p.count) filter (where p.sex = 'female'), 0),
-                  coalesce(sum(p.count) filter (where p.sex = 'male'), 0)
-           from activities a join participant_counts p on p.activity_id = a.id
-           group by p.participant_group
+           select 'group', g.name, '', '', sum(v.female)::bigint, sum(v.male)::bigint
+           from cube c
+           cross join lateral (values (1, c.f1, c.m1), (2, c.f2, c.m2), (3, c.f3, c.m3),
+                                      (4, c.f4, c.m4), (5, c.f5, c.m5), (6, c.f6, c.m6)) v(i, female, male)
+           join unnest(participant_groups()) with ordinality g(name, i) on g.i = v.i
+           group by g.name
+           having sum(v.female) + sum(v.male) > 0
            union all
-           select 'month', to_char(a.held_on, 'YYYY-MM'), '', '', count(*), 0
-           from activities a group by 2
+           select 'month', c.month, '', '', sum(c.activities)::bigint, 0
+           from cube c group by c.month
            union all
            select 'theme', coalesce(to_char(t.position, 'FM00000') || ':' || t.id, ''),
                   coalesce(t.name_en, ''), coalesce(t.name_km, ''),
-                  count(r.id), count(r.id) filter (where l.status = 'endorsed')
+                  sum(n.recommendations)::bigint,
+                  coalesce(sum(n.recommendations) filter (where l.status = 'endorsed'), 0)::bigint
            from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
-           join recommendations r on r.list_id = l.id
-           left join themes t on t.id = r.theme_id
+           join list_theme_counts n on n.list_id = l.id
+           left join themes t on t.id = n.theme_id
            group by t.id
            order by 1, 2"#,
         *study,
@@ -348,8 +374,7 @@ pub type FiguresCache = GenerationCache<Key, Figures>;
 
 /// The figures of `selection` for `reader`, from the cache while the data stands still.
 pub async fn figures(
-    cache: &FiguresCache,
-    pool: &PgPool,
+    state: &AppState,
     selection: &Selection,
     reader: &Reader,
     today: Date,
@@ -360,7 +385,10 @@ pub async fn figures(
         own_districts: reader.own_districts.clone(),
         today,
     };
-    cache
-        .get(key, async || compute(pool, selection, reader, today).await)
+    state
+        .figures
+        .get(key, async || {
+            compute(&state.aggregates, selection, reader, today).await
+        })
         .await
 }

@@ -93,7 +93,7 @@ pub async fn dashboard(
     };
     let reader = Reader::of(&user, &selection);
     let today = crate::activities::form::today();
-    let figures = figures::figures(&state.figures, &state.pool, &selection, &reader, today).await?;
+    let figures = figures::figures(&state, &selection, &reader, today).await?;
     let people = figures.people(reader.blurs_small_counts);
     let map = map::draw(&measure, &figures, &people, &ctx);
     let charts = Some(charts::draw(&ctx, &people, &figures));

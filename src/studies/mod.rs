@@ -124,7 +124,7 @@ async fn show(
         case_studies: row.case_studies,
         activities: row.activities,
     };
-    let report = report::load(&pool, &state.figures, &user, id).await?;
+    let report = report::load(&state, &user, id).await?;
     let can_edit = policy::allows(&user, Action::ManageStudies, Scope::Anything);
     Ok(render(&ShowPage {
         ctx,

@@ -51,7 +51,7 @@ pub(super) async fn print(
         .fetch_optional(&state.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    let report = report::load(&state.pool, &state.figures, &user, id).await?;
+    let report = report::load(&state, &user, id).await?;
     let (cases, recommendations) = report::printed(&state.pool, id, &report.reader).await?;
     Ok(render(&PrintPage {
         ctx,

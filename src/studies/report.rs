@@ -10,8 +10,9 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::activities::form::{GROUPS, KINDS};
+use crate::app::AppState;
 use crate::auth::session::CurrentUser;
-use crate::dashboard::figures::{self, Figures, FiguresCache};
+use crate::dashboard::figures::{self, Figures};
 use crate::dashboard::filters::{Reader, Selection};
 use crate::dashboard::people::People;
 use crate::disclosure::BySex;
@@ -83,19 +84,15 @@ impl Report {
     }
 }
 
-pub async fn load(
-    pool: &PgPool,
-    cache: &FiguresCache,
-    user: &CurrentUser,
-    study: i64,
-) -> Result<Report, AppError> {
+pub async fn load(state: &AppState, user: &CurrentUser, study: i64) -> Result<Report, AppError> {
     let selection = Selection {
         study: Some(study),
         ..Selection::default()
     };
     let reader = Reader::of(user, &selection);
     let today = crate::activities::form::today();
-    let figures = figures::figures(cache, pool, &selection, &reader, today).await?;
+    let figures = figures::figures(state, &selection, &reader, today).await?;
+    let pool = &state.pool;
     let people = figures.people(reader.blurs_small_counts);
     let districts = sqlx::query_as!(
         DistrictLine,
