@@ -161,7 +161,7 @@ pub async fn list(
     if !pattern.is_empty() {
         let reads_internal = |query: &mut QueryBuilder<'_, Postgres>| {
             query
-                .push("reads_internal_text(a.district_code, a.kind, ")
+                .push("reads_internal_text(s.district_code, s.kind, ")
                 .push_bind(internal.everywhere)
                 .push(", ")
                 .push_bind(internal.districts.clone())
@@ -169,20 +169,25 @@ pub async fn list(
                 .push_bind(internal.meeting_districts.clone())
                 .push(")");
         };
-        query.push(" and ((");
+        // The activities matching, found through the trigram indexes
+        // (migration 0011): their own text where the reader may read it, or
+        // a finding they may read.
+        query
+            .push(" and a.id in (select s.id from activities s where (s.summary ilike ")
+            .push_bind(pattern.clone())
+            .push(" or s.place ilike ")
+            .push_bind(pattern.clone())
+            .push(") and ");
         reads_internal(&mut query);
         query
-            .push(" and (a.summary ilike ")
-            .push_bind(pattern.clone());
-        query.push(" or a.place ilike ").push_bind(pattern.clone());
-        query.push(
-            ")) or exists (select 1 from findings f where f.activity_id = a.id and (f.public or ",
-        );
-        reads_internal(&mut query);
-        query
-            .push(") and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike ")
+            .push(
+                " union select f.activity_id from findings f join activities s on s.id = f.activity_id
+                  where (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike ",
+            )
             .push_bind(pattern)
-            .push("))");
+            .push(" and (f.public or ");
+        reads_internal(&mut query);
+        query.push("))");
     }
     if !scope.everywhere {
         query

@@ -163,18 +163,17 @@ pub async fn list(
             )
             .push_bind(pattern.clone())
             .push(
-                " or exists (select 1 from activities a join findings f on f.activity_id = a.id
-                             where a.case_study_id = c.id
-                               and (f.public or reads_internal_text(a.district_code, a.kind, ",
+                " or c.id in (select a.case_study_id from findings f join activities a on a.id = f.activity_id
+                              where (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike ",
             )
+            .push_bind(pattern)
+            .push(" and (f.public or reads_internal_text(a.district_code, a.kind, ")
             .push_bind(internal.everywhere)
             .push(", ")
             .push_bind(internal.districts)
             .push(", ")
             .push_bind(internal.meeting_districts)
-            .push(")) and (f.text_en || ' ' || f.text_km || ' ' || f.quote) ilike ")
-            .push_bind(pattern)
-            .push("))");
+            .push("))))");
     }
     if !scope.everywhere {
         query
