@@ -74,13 +74,13 @@ async fn plan_rows(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let place = places.place(&row.place);
+            let (place_en, place_km) = places.names(&row.place);
             PlanRow {
                 id: row.id,
                 title_en: row.title_en,
                 title_km: row.title_km,
-                place_en: place.map(|place| place.name_en.clone()).unwrap_or_default(),
-                place_km: place.map(|place| place.name_km.clone()).unwrap_or_default(),
+                place_en,
+                place_km,
                 period_start: row.period_start,
                 period_end: row.period_end,
                 actions: row.action_count.into(),

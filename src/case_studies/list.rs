@@ -191,10 +191,7 @@ pub async fn list(
     let has_next = page.has_next(&mut case_studies);
     let choices = places::filter_choices(&pool, &state.choices).await?;
     for row in &mut case_studies {
-        if let Some(place) = choices.place(&row.district_code) {
-            row.district_en.clone_from(&place.name_en);
-            row.district_km.clone_from(&place.name_km);
-        }
+        (row.district_en, row.district_km) = choices.names(&row.district_code);
         row.author = choices.organization(row.author_organization_id).to_owned();
     }
     render(&ListPage {

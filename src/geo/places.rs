@@ -35,7 +35,7 @@ pub struct FilterChoices {
 
 impl FilterChoices {
     /// A district's names, or (for the code of a province) the province's.
-    pub fn place(&self, code: &str) -> Option<&Place> {
+    fn place(&self, code: &str) -> Option<&Place> {
         match self.districts.get(code) {
             Some(&(province, district)) => Some(&self.provinces[province].districts[district]),
             None => self
@@ -44,6 +44,22 @@ impl FilterChoices {
                 .find(|province| province.place.code == code)
                 .map(|province| &province.place),
         }
+    }
+
+    /// A place's English and Khmer names, to show beside a row (empty for a
+    /// code the gazetteer does not know).
+    pub fn names(&self, code: &str) -> (String, String) {
+        self.place(code).map_or_else(Default::default, |place| {
+            (place.name_en.clone(), place.name_km.clone())
+        })
+    }
+
+    /// A study's title.
+    pub fn study(&self, id: i64) -> &str {
+        self.studies
+            .iter()
+            .find(|(study, _)| *study == id)
+            .map_or("", |(_, title)| title.as_str())
     }
 
     /// An organization's English name.

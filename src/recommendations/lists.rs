@@ -112,13 +112,8 @@ pub async fn list(
     let has_next = page.has_next(&mut lists);
     let choices = places::filter_choices(pool, &state.choices).await?;
     for row in &mut lists {
-        if let Some(place) = choices.place(&row.district_code) {
-            row.district_en.clone_from(&place.name_en);
-            row.district_km.clone_from(&place.name_km);
-        }
-        if let Some((_, title)) = choices.studies.iter().find(|(id, _)| *id == row.study_id) {
-            row.study.clone_from(title);
-        }
+        (row.district_en, row.district_km) = choices.names(&row.district_code);
+        row.study = choices.study(row.study_id).to_owned();
     }
     render(&IndexPage {
         choices,
