@@ -141,6 +141,8 @@ impl Changes {
         loop {
             match self.listen_until_lost(&pool).await {
                 Ok(()) => wait = Duration::from_millis(100),
+                // The server is stopping.
+                Err(_) if pool.is_closed() => return,
                 Err(error) => {
                     tracing::warn!(%error, "not hearing changes; kept values are not used");
                     wait = (wait * 2).min(Duration::from_secs(5));

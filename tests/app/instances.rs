@@ -194,3 +194,41 @@ async fn a_write_through_one_instance_shows_on_the_others_lists() {
             .contains("Renamed Partner")
     );
 }
+
+#[tokio::test]
+async fn the_secretariats_worklist_kept_on_one_instance_follows_a_change_on_the_other() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (_, staff_on_b) = signed_in_on_both(&a, &b, SECRETARIAT).await;
+    let (_, ngo_on_b) = signed_in_on_both(&a, &b, NGO).await;
+    let (id, title): (i64, String) = sqlx::query_as(
+        "select id, title_en from case_studies where status <> 'in_review' order by id limit 1",
+    )
+    .fetch_one(&a.pool)
+    .await
+    .expect("a case study");
+    let link = format!(r#"href="/case-studies/{id}""#);
+    let review = |body: &str| body.contains("work-case_study_in_review") && body.contains(&link);
+    assert!(
+        !review(&staff_on_b.get("/").await.body),
+        "kept before the change"
+    );
+
+    sqlx::query("update case_studies set status = 'in_review' where id = $1")
+        .bind(id)
+        .execute(&a.pool)
+        .await
+        .expect("to review");
+    b.heard_everything().await;
+
+    let home = staff_on_b.get("/").await.body;
+    assert!(review(&home), "the secretariat's worklist shows {title}");
+    assert!(
+        !ngo_on_b
+            .get("/")
+            .await
+            .body
+            .contains("work-case_study_in_review"),
+        "the worklist is the secretariat's only"
+    );
+}
