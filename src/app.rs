@@ -32,9 +32,20 @@ use crate::recommendations::priorities::RankingCache;
 use crate::web::input::{self, BodyLimits};
 use crate::web::{csrf, error_pages, language};
 
-/// What handlers share.
+/// What handlers share: one allocation, so that the middleware and handlers
+/// that take it clone a pointer, not a dozen.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub pool: PgPool,
     /// For the dashboard's figures (`db::aggregates_pool`).
     pub aggregates: PgPool,
@@ -53,7 +64,7 @@ impl AppState {
     /// The state of one instance; starts listening for changes in the database.
     pub fn new(pool: PgPool, settings: Settings, files: FileStore) -> AppState {
         let changes = Changes::listen(&pool);
-        AppState {
+        AppState(Arc::new(Shared {
             users: session::kept_users(&changes),
             figures: FiguresCache::new(&changes),
             rankings: RankingCache::new(&changes),
@@ -64,7 +75,7 @@ impl AppState {
             pool,
             settings: Arc::new(settings),
             files,
-        }
+        }))
     }
 }
 

@@ -116,7 +116,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
-    let pool = state.pool;
+    let pool = &state.pool;
     let page = Page::new(filters.page, PAGE_SIZE);
     let scope = policy::unpublished_read_scope(&user);
     let internal = policy::internal_text_scope(&user);
@@ -204,9 +204,9 @@ pub async fn list(
         _ => " order by a.held_on desc, a.id desc",
     });
     page.push_limit(&mut query);
-    let mut activities: Vec<ActivityRow> = query.build_query_as().fetch_all(&pool).await?;
+    let mut activities: Vec<ActivityRow> = query.build_query_as().fetch_all(pool).await?;
     let has_next = page.has_next(&mut activities);
-    let choices = places::filter_choices(&pool, &state.choices).await?;
+    let choices = places::filter_choices(pool, &state.choices).await?;
     for row in &mut activities {
         (row.district_en, row.district_km) = choices.names(&row.district_code);
         row.organization = choices

@@ -221,9 +221,9 @@ async fn change_password(
     State(state): State<AppState>,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let (pool, settings) = (state.pool, state.settings);
+    let (pool, settings) = (&state.pool, &state.settings);
     let stored = sqlx::query_scalar!("select password_hash from users where id = $1", user.id)
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await?;
     let mut errors = FieldErrors::default();
     if !password::verify(form.current_password, Some(stored)).await? {
@@ -237,7 +237,7 @@ async fn change_password(
     if !errors.is_empty() {
         let page = render(&AccountPage {
             ctx,
-            told: crate::notifications::choices(&pool, user.id).await?,
+            told: crate::notifications::choices(pool, user.id).await?,
             user,
             errors,
             modes: crate::notifications::MODES,

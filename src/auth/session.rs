@@ -109,10 +109,11 @@ pub async fn authenticate(
     if let Some(user) = user {
         request.extensions_mut().insert(user);
     }
-    let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
+    let writes = signed_in && !matches!(*request.method(), Method::GET | Method::HEAD);
     let mut response = next.run(request).await;
     // What this instance wrote shows on its next page, without waiting for the
-    // database's announcement of it.
+    // database's announcement of it. (Forms sent without signing in change no
+    // kept figure, and must not make every signed-in user be read again.)
     if writes {
         state.changes.changed_here();
     }

@@ -109,7 +109,7 @@ pub async fn list(
     State(state): State<AppState>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
-    let pool = state.pool;
+    let pool = &state.pool;
     let page = Page::new(filters.page, PAGE_SIZE);
     let scope = policy::unpublished_read_scope(&user);
     let internal = policy::internal_text_scope(&user);
@@ -187,9 +187,9 @@ pub async fn list(
         _ => " order by c.updated_at desc, c.id desc",
     });
     page.push_limit(&mut query);
-    let mut case_studies: Vec<CaseStudyRow> = query.build_query_as().fetch_all(&pool).await?;
+    let mut case_studies: Vec<CaseStudyRow> = query.build_query_as().fetch_all(pool).await?;
     let has_next = page.has_next(&mut case_studies);
-    let choices = places::filter_choices(&pool, &state.choices).await?;
+    let choices = places::filter_choices(pool, &state.choices).await?;
     for row in &mut case_studies {
         (row.district_en, row.district_km) = choices.names(&row.district_code);
         row.author = choices.organization(row.author_organization_id).to_owned();

@@ -135,7 +135,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         app_pool,
         database_url,
         accounts: Arc::new(accounts),
-        changes: state.changes,
+        changes: state.changes.clone(),
     }
 }
 
@@ -174,7 +174,7 @@ impl TestApp {
             app_pool,
             database_url: self.database_url.clone(),
             accounts: Arc::clone(&self.accounts),
-            changes: state.changes,
+            changes: state.changes.clone(),
         }
     }
 
