@@ -124,17 +124,12 @@ pub async fn list(
     // prepared once, with a plan of its own that the indexes serve.
     let mut query = QueryBuilder::new(
         // Participants are the activity's kept totals (migration 0009); names
-        // come from memory, so the statement reads activities alone unless it
-        // sorts by the district's name.
+        // come from memory, so the statement reads activities alone.
         "select a.id, a.kind, a.held_on, a.district_code, a.facilitating_organization_id,
                 a.participants::bigint as total, a.participants_female::bigint as female
-         from activities a",
+         from activities a
+         where true",
     );
-    let by_district = filters.sort == "district";
-    if by_district {
-        query.push(" join districts d on d.code = a.district_code");
-    }
-    query.push(" where true");
     if let Ok(study) = filters.study.parse::<i64>() {
         query.push(" and a.study_id = ").push_bind(study);
     }
@@ -199,7 +194,8 @@ pub async fn list(
             );
     }
     query.push(match filters.sort.as_str() {
-        _ if by_district => " order by d.name_en asc, a.held_on desc, a.id desc",
+        // Districts in gazetteer order, as the district filter lists them.
+        "district" => " order by a.district_code, a.held_on desc, a.id desc",
         "oldest" => " order by a.held_on asc, a.id asc",
         _ => " order by a.held_on desc, a.id desc",
     });
