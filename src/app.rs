@@ -49,6 +49,8 @@ pub struct Shared {
     pub pool: PgPool,
     /// For the dashboard's figures (`db::aggregates_pool`).
     pub aggregates: PgPool,
+    /// For text searches (`db::searches_pool`).
+    pub searches: PgPool,
     pub settings: Arc<Settings>,
     pub files: FileStore,
     /// What changed on any instance: it tells every cache below when to forget.
@@ -72,6 +74,7 @@ impl AppState {
             choices: ChoicesCache::new(&changes),
             changes,
             aggregates: crate::db::aggregates_pool(&pool),
+            searches: crate::db::searches_pool(&pool),
             pool,
             settings: Arc::new(settings),
             files,

@@ -153,7 +153,8 @@ pub async fn list(
         query.push(" and a.held_on <= ").push_bind(to);
     }
     let pattern = forms::contains_pattern(&filters.q);
-    if !pattern.is_empty() {
+    let searching = !pattern.is_empty();
+    if searching {
         let reads_internal = |query: &mut QueryBuilder<'_, Postgres>| {
             query
                 .push("reads_internal_text(s.district_code, s.kind, ")
@@ -166,9 +167,10 @@ pub async fn list(
         };
         // The activities matching, found through the trigram indexes
         // (migration 0011): their own text where the reader may read it, or
-        // a finding they may read.
+        // a finding they may read. As an array, the few found are then read
+        // by their keys under the one plan made for every term.
         query
-            .push(" and a.id in (select s.id from activities s where (s.summary ilike ")
+            .push(" and a.id = any(array(select s.id from activities s where (s.summary ilike ")
             .push_bind(pattern.clone())
             .push(" or s.place ilike ")
             .push_bind(pattern.clone())
@@ -182,7 +184,7 @@ pub async fn list(
             .push_bind(pattern)
             .push(" and (f.public or ");
         reads_internal(&mut query);
-        query.push("))");
+        query.push(")))");
     }
     if !scope.everywhere {
         query
@@ -200,7 +202,8 @@ pub async fn list(
         _ => " order by a.held_on desc, a.id desc",
     });
     page.push_limit(&mut query);
-    let mut activities: Vec<ActivityRow> = query.build_query_as().fetch_all(pool).await?;
+    let rows_from = if searching { &state.searches } else { pool };
+    let mut activities: Vec<ActivityRow> = query.build_query_as().fetch_all(rows_from).await?;
     let has_next = page.has_next(&mut activities);
     let choices = places::filter_choices(pool, &state.choices).await?;
     for row in &mut activities {

@@ -118,12 +118,24 @@ pub async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
 /// for some; and apart, so that computing them never makes a page wait for a
 /// connection.
 pub fn aggregates_pool(pool: &PgPool) -> PgPool {
+    pool_planning(pool, "force_custom_plan")
+}
+
+/// A few connections of their own for text searches, each planned once for
+/// every term: the plan reads the trigram indexes whatever the term, and
+/// planning the statement anew for each term cost PostgreSQL four times what
+/// running it did (`docs/performance.md`).
+pub fn searches_pool(pool: &PgPool) -> PgPool {
+    pool_planning(pool, "force_generic_plan")
+}
+
+fn pool_planning(pool: &PgPool, plan_cache_mode: &str) -> PgPool {
     let options = PgConnectOptions::clone(&pool.connect_options());
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(std::time::Duration::from_secs(5))
         .test_before_acquire(false)
-        .connect_lazy_with(options.options([("plan_cache_mode", "force_custom_plan")]))
+        .connect_lazy_with(options.options([("plan_cache_mode", plan_cache_mode)]))
 }
 
 /// The application's role in a database of the embedded cluster.
