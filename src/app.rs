@@ -29,6 +29,7 @@ use crate::error::{AppError, error_page, refused};
 use crate::geo::places::ChoicesCache;
 use crate::home::WorkCache;
 use crate::recommendations::priorities::RankingCache;
+use crate::web::client::{self, TrustedProxies};
 use crate::web::input::{self, BodyLimits};
 use crate::web::{csrf, error_pages, language};
 
@@ -91,6 +92,8 @@ pub struct Settings {
     pub sign_in_burst: u32,
     /// The Telegram bot's user name, when Telegram is set up.
     pub telegram_bot: Option<String>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Settings {
@@ -99,6 +102,7 @@ impl Default for Settings {
             secure_cookies: false,
             sign_in_burst: 10,
             telegram_bot: None,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -120,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(IDLE_TIMEOUT));
 
     let state_pool = state.pool.clone();
+    let proxies = Arc::new(state.settings.trusted_proxies.clone());
     let https = state.settings.secure_cookies;
     let app = Router::new()
         .merge(sign_in_route(&state.settings))
@@ -187,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(always(header::REFERRER_POLICY, "same-origin"))
         .layer(always(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(middleware::from_fn_with_state(proxies, client::find))
 }
 
 /// Over HTTPS the session cookie takes the `__Host-` prefix: browsers then
@@ -202,6 +208,7 @@ pub fn session_cookie_name(settings: &Settings) -> &'static str {
 /// `POST /login`, limited per address on top of the per-account lock-out.
 fn sign_in_route(settings: &Settings) -> Router<AppState> {
     let limit = GovernorConfigBuilder::default()
+        .key_extractor(client::ByClientAddr)
         .per_second(6)
         .burst_size(settings.sign_in_burst)
         .finish()

@@ -85,6 +85,16 @@ pub struct Config {
     )]
     pub telegram_api_url: String,
 
+    /// The reverse proxies (addresses or CIDR blocks, comma-separated) whose
+    /// X-Forwarded-For header names the client; from anyone else it is ignored.
+    #[arg(
+        long,
+        env = "SAMLENG_TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: String,
+
     /// Mark cookies Secure; set to true when the app is served over HTTPS.
     #[arg(
         long,

@@ -17,6 +17,7 @@ use samleng::auth::policy::Role;
 use samleng::config::Config;
 use samleng::db::{self, Database};
 use samleng::geo::import::{self, ImportError, Source};
+use samleng::web::client::TrustedProxies;
 use samleng::web::i18n::Lang;
 
 // glibc's allocator spent a sixth of a list page's CPU in malloc and free
@@ -201,6 +202,8 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     let settings = Settings {
         secure_cookies: config.secure_cookies,
         telegram_bot,
+        trusted_proxies: TrustedProxies::parse(&config.trusted_proxies)
+            .map_err(|error| anyhow::anyhow!("SAMLENG_TRUSTED_PROXIES: {error}"))?,
         ..Settings::default()
     };
     let app = app::router(AppState::new(pool.clone(), settings, files));

@@ -3,15 +3,14 @@
 //! within an hour add to one row's count, so a flood of refusals cannot fill
 //! the disk.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use crate::auth::session::CurrentUser;
+use crate::web::client::ClientAddr;
 
 /// Why a request was refused; the error that refuses it puts this on the response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,12 +40,12 @@ pub async fn record(State(pool): State<PgPool>, request: Request, next: Next) ->
     let route = request.extensions().get::<MatchedPath>().cloned();
     let address = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| *address);
+        .get::<ClientAddr>()
+        .map(|ClientAddr(address)| *address);
     let response = next.run(request).await;
     if let Some(refusal) = response.extensions().get::<Refusal>() {
         let route = route.as_ref().map_or("?", MatchedPath::as_str);
-        let ip = address.map(|address| address.ip().to_string());
+        let ip = address.map(|address| address.to_string());
         let written = count(&pool, *refusal, actor, ip.unwrap_or_default(), route).await;
         if let Err(error) = written {
             tracing::error!(%error, "recording a refused request failed");

@@ -1,6 +1,7 @@
 //! What every page shares: the language, the signed-in user and their
 //! navigation, the CSRF token, flash messages, form parsing and pagination.
 
+pub mod client;
 pub mod csrf;
 pub mod error_pages;
 pub mod forms;
@@ -10,9 +11,7 @@ pub mod language;
 pub mod markdown;
 pub mod versioned;
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -204,12 +203,12 @@ pub async fn flash(session: &Session, key: &str, value: impl Into<String>) -> Re
 pub struct ClientIp(pub Option<String>);
 
 impl ClientIp {
-    /// The address in a request's extensions, as the server accepted it.
+    /// The client's address, as `client::find` found it.
     pub fn of(extensions: &axum::http::Extensions) -> ClientIp {
         ClientIp(
             extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip().to_string()),
+                .get::<client::ClientAddr>()
+                .map(|client::ClientAddr(address)| address.to_string()),
         )
     }
 }

@@ -19,6 +19,7 @@ mod links;
 mod notifications;
 mod pages;
 mod paper;
+mod proxies;
 mod recommendations;
 mod rollups;
 mod sign_in;
