@@ -7,6 +7,7 @@ pub mod admin;
 pub mod app;
 pub mod attachments;
 pub mod audit;
+pub mod backup;
 pub mod auth;
 pub mod case_studies;
 pub mod config;

@@ -76,6 +76,12 @@ enum Command {
         #[arg(long, value_parser = ["large"])]
         scale: String,
     },
+    /// Write the database and every attachment, with a manifest to check them by,
+    /// into one archive.
+    Backup { file: std::path::PathBuf },
+    /// Load a backup into an empty database (or a new data folder) and an empty
+    /// file store, checking it against its manifest.
+    Restore { file: std::path::PathBuf },
     /// Start the embedded database if needed, leave it running, and print its URL
     /// (for psql and for refreshing the sqlx offline cache).
     DatabaseUrl,
@@ -98,10 +104,12 @@ async fn main() -> anyhow::Result<()> {
         &cli.config.data_dir,
     )
     .await?;
-    if matches!(cli.command, Some(Command::DatabaseUrl)) {
-        return print_database_url(&cli.config, &database).await;
-    }
-    let result = run(&cli, &database, started).await;
+    let result = match &cli.command {
+        Some(Command::DatabaseUrl) => return print_database_url(&cli.config, &database).await,
+        // Before any migration: a restore needs an empty database.
+        Some(Command::Restore { file }) => restore(&cli.config, &database, file).await,
+        _ => run(&cli, &database, started).await,
+    };
     database.close().await?;
     result
 }
@@ -144,8 +152,23 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
         }) => create_user(&pool, email, name, role, org, *password_stdin).await,
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
         Some(Command::Seed { .. }) => seed(&pool, started).await,
-        Some(Command::DatabaseUrl) => Ok(()),
+        Some(Command::Backup { file }) => {
+            samleng::backup::backup(database, &cli.config.file_store()?, file).await?;
+            Ok(())
+        }
+        Some(Command::DatabaseUrl | Command::Restore { .. }) => Ok(()),
     }
+}
+
+/// Restores, then brings the schema up to this version's migrations.
+async fn restore(
+    config: &Config,
+    database: &Database,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    samleng::backup::restore(database, &config.file_store()?, file).await?;
+    database.migrate().await.context("migrating the restored database")?;
+    Ok(())
 }
 
 /// The audit log is append-only only if the serving role cannot rewrite it:

@@ -229,16 +229,22 @@ rm -rf "$1""#;
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    find_programs(&["initdb", "pg_ctl"])
+}
+
+/// The folder holding these PostgreSQL programs: on `PATH`, where `pg_config`
+/// says, or the newest under `/usr/lib/postgresql` (Debian keeps them there).
+pub fn find_programs(programs: &[&str]) -> Option<PathBuf> {
+    let has_all = |dir: &Path| programs.iter().all(|program| dir.join(program).is_file());
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .find(|dir| has_server(dir));
+        .find(|dir| has_all(dir));
     on_path
         .or_else(|| {
             let output = Command::new("pg_config").arg("--bindir").output().ok()?;
             let dir = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
-            has_server(&dir).then_some(dir)
+            has_all(&dir).then_some(dir)
         })
         .or_else(|| {
             let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -247,7 +253,7 @@ fn find_bin_dir() -> Option<PathBuf> {
                     let entry = entry.ok()?;
                     let version = entry.file_name().to_str()?.parse().ok()?;
                     let bin = entry.path().join("bin");
-                    has_server(&bin).then_some((version, bin))
+                    has_all(&bin).then_some((version, bin))
                 })
                 .collect();
             versions.sort();

@@ -30,6 +30,8 @@ pub enum Database {
         app: Box<PgConnectOptions>,
         /// The schema's owner, when it is another role.
         owner: Option<Box<PgConnectOptions>>,
+        /// The owner's URL, as PostgreSQL's own programs take it.
+        owner_url: String,
     },
     Embedded(Cluster),
 }
@@ -51,6 +53,7 @@ impl Database {
             return Ok(Database::External {
                 app: Box::new(PgConnectOptions::from_str(url)?),
                 owner,
+                owner_url: owner_url.unwrap_or(url).to_owned(),
             });
         }
         let pg_dir = data_dir.join("postgres");
@@ -62,8 +65,16 @@ impl Database {
     /// The schema's owner: for migrations and the command line's bulk work.
     pub fn owner_options(&self) -> PgConnectOptions {
         match self {
-            Database::External { app, owner } => (**owner.as_ref().unwrap_or(app)).clone(),
+            Database::External { app, owner, .. } => (**owner.as_ref().unwrap_or(app)).clone(),
             Database::Embedded(cluster) => cluster.connect_options(EMBEDDED_DATABASE),
+        }
+    }
+
+    /// The owner's URL for PostgreSQL's programs (`pg_dump`, `pg_restore`).
+    pub fn owner_url(&self) -> String {
+        match self {
+            Database::External { owner_url, .. } => owner_url.clone(),
+            Database::Embedded(cluster) => cluster.url(EMBEDDED_DATABASE),
         }
     }
 

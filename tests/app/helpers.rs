@@ -67,9 +67,30 @@ fn cluster() -> &'static TestCluster {
     })
 }
 
+/// An empty folder for an instance's data (`SAMLENG_DATA_DIR`), inside the
+/// cluster's folder so that the watchdog removes it with the cluster.
+pub fn new_data_dir() -> std::path::PathBuf {
+    static DIRS: AtomicU32 = AtomicU32::new(0);
+    let dir = cluster().cluster.data_dir().join(format!(
+        "samleng-data-{}",
+        DIRS.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).expect("data folder");
+    dir
+}
+
 /// A fresh database, copied from the migrated template: a pool of its owner
 /// (for what tests look up), its options and its URL.
 pub async fn fresh_database() -> (PgPool, PgConnectOptions, String) {
+    create_database(TEMPLATE).await
+}
+
+/// A database with no tables at all, as a restore wants it.
+pub async fn empty_database() -> (PgPool, PgConnectOptions, String) {
+    create_database("template0").await
+}
+
+async fn create_database(template: &str) -> (PgPool, PgConnectOptions, String) {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let cluster = &cluster().cluster;
     let name = format!("test_{}", COUNTER.fetch_add(1, Ordering::SeqCst));
@@ -77,7 +98,7 @@ pub async fn fresh_database() -> (PgPool, PgConnectOptions, String) {
         .await
         .expect("connect to the cluster");
     sqlx::query(&format!(
-        r#"create database "{name}" template "{TEMPLATE}""#
+        r#"create database "{name}" template "{template}""#
     ))
     .execute(&mut admin)
     .await
@@ -90,7 +111,7 @@ pub async fn fresh_database() -> (PgPool, PgConnectOptions, String) {
 
 pub struct TestApp {
     pub address: SocketAddr,
-    /// The folder the app's file store writes to.
+    /// The folder the app's file store writes to: `files/` in its data folder.
     pub files_dir: std::path::PathBuf,
     /// The owner's pool, for what a test looks up or sets up.
     pub pool: PgPool,
@@ -112,12 +133,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let app_pool = db::pool(options.username(db::APP_ROLE))
         .await
         .expect("the app's pool");
-    // Inside the cluster's folder, so the watchdog removes it with the cluster.
-    static APPS: AtomicU32 = AtomicU32::new(0);
-    let files = cluster().cluster.data_dir().join(format!(
-        "samleng-files-{}",
-        APPS.fetch_add(1, Ordering::SeqCst)
-    ));
+    let files = new_data_dir().join("files");
     std::fs::create_dir_all(&files).expect("file store folder");
     let file_store = FileStore {
         store: Arc::new(LocalFileSystem::new_with_prefix(&files).expect("file store")),

@@ -4,6 +4,7 @@ mod action_plans;
 mod admin;
 mod attachments;
 mod authorization;
+mod backup;
 mod browser;
 mod case_studies;
 mod cli;
