@@ -13,9 +13,10 @@ use sqlx::PgPool;
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -28,6 +29,7 @@ use crate::db::changes::Changes;
 use crate::error::{AppError, error_page, refused};
 use crate::geo::places::ChoicesCache;
 use crate::home::WorkCache;
+use crate::observability::RandomRequestId;
 use crate::recommendations::priorities::RankingCache;
 use crate::web::client::{self, TrustedProxies};
 use crate::web::input::{self, BodyLimits};
@@ -69,10 +71,10 @@ impl AppState {
         let changes = Changes::listen(&pool);
         AppState(Arc::new(Shared {
             users: session::kept_users(&changes),
-            figures: FiguresCache::new(&changes),
-            rankings: RankingCache::new(&changes),
-            worklist: WorkCache::new(&changes),
-            choices: ChoicesCache::new(&changes),
+            figures: FiguresCache::new("dashboard_figures", &changes),
+            rankings: RankingCache::new("priority_rankings", &changes),
+            worklist: WorkCache::new("worklist", &changes),
+            choices: ChoicesCache::new("filter_choices", &changes),
             changes,
             aggregates: crate::db::aggregates_pool(&pool),
             searches: crate::db::searches_pool(&pool),
@@ -172,7 +174,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(state_pool))
         .nest("/static", static_files())
-        .merge(app);
+        .merge(app)
+        .layer(middleware::from_fn(crate::observability::count_requests));
     // Served over HTTPS: browsers are told to use nothing else for a year.
     let app = if https {
         app.layer(always(
@@ -184,7 +187,15 @@ pub fn router(state: AppState) -> Router {
     };
     app.layer(CompressionLayer::new())
         .layer(middleware::from_fn(input::refuse_malformed_uri))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // An access log line per response at `info`, shown with
+            // RUST_LOG=tower_http=info (off by default).
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
         .layer(always(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,
@@ -193,6 +204,21 @@ pub fn router(state: AppState) -> Router {
         .layer(always(header::REFERRER_POLICY, "same-origin"))
         .layer(always(header::X_FRAME_OPTIONS, "DENY"))
         .layer(middleware::from_fn_with_state(proxies, client::find))
+}
+
+/// Every log line written while serving a request carries its id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
 }
 
 /// Over HTTPS the session cookie takes the `__Host-` prefix: browsers then

@@ -85,6 +85,31 @@ pub struct Config {
     )]
     pub telegram_api_url: String,
 
+    /// Serve Prometheus metrics (`/metrics`) on this address, apart from the
+    /// app; keep it private (e.g. 127.0.0.1:9464). Off when unset.
+    #[arg(long, env = "SAMLENG_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// `text` for people, `json` for a log collector (one object per line).
+    #[arg(
+        long,
+        env = "SAMLENG_LOG_FORMAT",
+        default_value = "text",
+        value_parser = ["text", "json"],
+        global = true
+    )]
+    pub log_format: String,
+
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish
+    /// before the server stops anyway, in seconds.
+    #[arg(
+        long,
+        env = "SAMLENG_SHUTDOWN_GRACE_SECS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
+
     /// The reverse proxies (addresses or CIDR blocks, comma-separated) whose
     /// X-Forwarded-For header names the client; from anyone else it is ignored.
     #[arg(

@@ -42,6 +42,9 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::PoolTimedOut = error {
+            metrics::counter!("samleng_db_pool_timeouts_total").increment(1);
+        }
         AppError::Internal(error.into())
     }
 }

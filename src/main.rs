@@ -90,13 +90,8 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "samleng=info,tower_http=warn".into()),
-        )
-        .init();
     let cli = Cli::parse();
+    samleng::observability::init_logs(cli.config.log_format == "json");
     let started = Instant::now();
     let database = Database::open(
         cli.config.database_url.as_deref(),
@@ -167,7 +162,10 @@ async fn restore(
     file: &std::path::Path,
 ) -> anyhow::Result<()> {
     samleng::backup::restore(database, &config.file_store()?, file).await?;
-    database.migrate().await.context("migrating the restored database")?;
+    database
+        .migrate()
+        .await
+        .context("migrating the restored database")?;
     Ok(())
 }
 
@@ -191,6 +189,11 @@ async fn warn_if_app_role_is_privileged(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> anyhow::Result<()> {
+    // Before anything is counted.
+    let metrics = match config.metrics_bind {
+        Some(address) => Some((address, samleng::observability::install_recorder()?)),
+        None => None,
+    };
     let files = config.file_store()?;
     let demo_accounts = if demo {
         samleng::demo::load(&pool, &files).await?
@@ -229,13 +232,37 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
             .map_err(|error| anyhow::anyhow!("SAMLENG_TRUSTED_PROXIES: {error}"))?,
         ..Settings::default()
     };
-    let app = app::router(AppState::new(pool.clone(), settings, files));
+    let state = AppState::new(pool.clone(), settings, files);
+    let app = app::router(state.clone());
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("listening on {}", config.bind))?;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_secs);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        println!(
+            "Stopping: no new connections; finishing the requests in flight (up to {} s)…",
+            grace.as_secs()
+        );
+        stop.send_replace(true);
+    });
+    if let Some((address, handle)) = metrics {
+        let private = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening on {address} for metrics"))?;
+        let address = private.local_addr()?;
+        let routes = samleng::observability::private_routes(state, handle);
+        tokio::spawn(
+            axum::serve(private, routes)
+                .with_graceful_shutdown(stopped(stopping.clone()))
+                .into_future(),
+        );
+        println!("Metrics at http://{address}/metrics (keep this address private).");
+    }
     println!(
         "\nSamleng is running at http://{}/ (ready in {} ms)",
-        config.bind,
+        listener.local_addr()?,
         started.elapsed().as_millis()
     );
     match demo_accounts {
@@ -263,17 +290,28 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         );
     }
     println!("\nPress Ctrl-C to stop.");
-    axum::serve(
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(stopped(stopping.clone()));
+    tokio::select! {
+        served = server => served?,
+        () = async { stopped(stopping).await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("requests were still running {} s after the signal to stop", grace.as_secs());
+        }
+    }
     cleanup.abort();
     delivery.abort();
     pool.close().await;
     println!("Stopped.");
     Ok(())
+}
+
+/// Resolves once the signal to stop has come.
+async fn stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
+    // An error means the sender is gone, which happens only as the process ends.
+    stopping.wait_for(|stop| *stop).await.ok();
 }
 
 async fn shutdown_signal() {

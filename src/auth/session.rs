@@ -86,7 +86,7 @@ pub struct KnownUser {
 pub type KeptUsers = KeptMap<i64, KnownUser>;
 
 pub fn kept_users(changes: &Changes) -> KeptUsers {
-    let kept = KeptUsers::new(changes);
+    let kept = KeptUsers::new("users", changes);
     let forgetful = kept.clone();
     changes.on_auth_change(move |change| match change {
         AuthChange::User(id) => forgetful.forget(|kept, _| kept == id),

@@ -21,7 +21,7 @@ pub struct KeptSessions {
 
 impl KeptSessions {
     pub fn new(store: PostgresStore, changes: &Changes) -> KeptSessions {
-        let kept = KeptMap::new(changes);
+        let kept = KeptMap::new("sessions", changes);
         let forgetful = kept.clone();
         changes.on_auth_change(move |change| match change {
             AuthChange::Session(id) => {

@@ -19,7 +19,11 @@ use crate::db::Database;
 
 /// Writes the backup to `out` (through a temporary file beside it, so a
 /// failed run never leaves a file that looks whole).
-pub async fn backup(database: &Database, files: &FileStore, out: &Path) -> anyhow::Result<Manifest> {
+pub async fn backup(
+    database: &Database,
+    files: &FileStore,
+    out: &Path,
+) -> anyhow::Result<Manifest> {
     let started = Instant::now();
     let partial = beside(out, "partial");
     let dump = beside(out, "dump");
@@ -87,7 +91,11 @@ async fn write(
             .with_context(|| format!("reading {key} from the file store"))?
             .bytes()
             .await?;
-        entries.push(append_bytes(&mut archive, &format!("{FILES}{key}"), &bytes)?);
+        entries.push(append_bytes(
+            &mut archive,
+            &format!("{FILES}{key}"),
+            &bytes,
+        )?);
         if (done + 1) % 100 == 0 || done + 1 == attachments.len() {
             println!("  {}/{} attachments", done + 1, attachments.len());
         }
@@ -102,7 +110,11 @@ async fn write(
         endorsements,
         attachments: entries,
     };
-    append_bytes(&mut archive, MANIFEST, &serde_json::to_vec_pretty(&manifest)?)?;
+    append_bytes(
+        &mut archive,
+        MANIFEST,
+        &serde_json::to_vec_pretty(&manifest)?,
+    )?;
     let mut writer = archive.into_inner()?;
     writer.flush()?;
     writer.get_ref().sync_all()?;

@@ -9,12 +9,15 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::changes::Changes;
+use crate::observability::cache_lookup;
 
 /// Enough for every filter combination (or every signed-in person) at once;
 /// beyond it, start afresh.
 const MAX_ENTRIES: usize = 2_000;
 
 pub struct GenerationCache<K, V> {
+    /// For the metrics of lookups.
+    name: &'static str,
     changes: Changes,
     entries: Arc<Mutex<HashMap<K, Entry<V>>>>,
     /// One computation at a time: when many readers miss at once (right after a
@@ -31,6 +34,7 @@ struct Entry<V> {
 impl<K, V> Clone for GenerationCache<K, V> {
     fn clone(&self) -> Self {
         GenerationCache {
+            name: self.name,
             changes: self.changes.clone(),
             entries: Arc::clone(&self.entries),
             computing: Arc::clone(&self.computing),
@@ -39,8 +43,9 @@ impl<K, V> Clone for GenerationCache<K, V> {
 }
 
 impl<K: Hash + Eq, V> GenerationCache<K, V> {
-    pub fn new(changes: &Changes) -> Self {
+    pub fn new(name: &'static str, changes: &Changes) -> Self {
         GenerationCache {
+            name,
             changes: changes.clone(),
             entries: Arc::default(),
             computing: Arc::default(),
@@ -59,10 +64,13 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
         // under the older number, so the next reader computes it again.
         let generation = self.changes.data_generation();
         if let Some(value) = self.fresh(&key, generation) {
+            cache_lookup(self.name, true);
             return Ok(value);
         }
         let _turn = self.computing.lock().await;
-        if let Some(value) = self.fresh(&key, generation) {
+        let found = self.fresh(&key, generation);
+        cache_lookup(self.name, found.is_some());
+        if let Some(value) = found {
             return Ok(value);
         }
         let value = Arc::new(compute().await?);
@@ -92,6 +100,8 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
 /// kept only if nothing was forgotten while it was being read, so a change
 /// that raced the read cannot be undone by it.
 pub struct KeptMap<K, V> {
+    /// For the metrics of lookups.
+    name: &'static str,
     changes: Changes,
     inner: Arc<Mutex<Kept<K, V>>>,
 }
@@ -105,6 +115,7 @@ struct Kept<K, V> {
 impl<K, V> Clone for KeptMap<K, V> {
     fn clone(&self) -> Self {
         KeptMap {
+            name: self.name,
             changes: self.changes.clone(),
             inner: Arc::clone(&self.inner),
         }
@@ -112,8 +123,9 @@ impl<K, V> Clone for KeptMap<K, V> {
 }
 
 impl<K: Hash + Eq, V: Clone> KeptMap<K, V> {
-    pub fn new(changes: &Changes) -> Self {
+    pub fn new(name: &'static str, changes: &Changes) -> Self {
         KeptMap {
+            name,
             changes: changes.clone(),
             inner: Arc::new(Mutex::new(Kept {
                 entries: HashMap::new(),
@@ -127,7 +139,9 @@ impl<K: Hash + Eq, V: Clone> KeptMap<K, V> {
         if !self.changes.is_live() {
             return None;
         }
-        lock(&self.inner).entries.get(key).cloned()
+        let kept = lock(&self.inner).entries.get(key).cloned();
+        cache_lookup(self.name, kept.is_some());
+        kept
     }
 
     /// Taken before reading a value from the database, for [`KeptMap::keep_read`].

@@ -119,7 +119,11 @@ async fn a_backup_restores_the_same_rows_fingerprints_and_files_into_an_empty_ta
     let target_dir = new_data_dir();
     let restore = samleng(&target_url, &target_dir, &["restore", archive_text]);
     assert!(restore.status.success(), "{}", text(&restore));
-    assert!(text(&restore).contains("Restored and checked"), "{}", text(&restore));
+    assert!(
+        text(&restore).contains("Restored and checked"),
+        "{}",
+        text(&restore)
+    );
 
     // Everything but the sessions, which a restore must not bring back.
     let without_sessions = |counts: Vec<(String, i64)>| -> Vec<(String, i64)> {
@@ -129,10 +133,17 @@ async fn a_backup_restores_the_same_rows_fingerprints_and_files_into_an_empty_ta
             .collect()
     };
     let source_rows = without_sessions(rows_per_table(&app.pool).await);
-    assert!(source_rows.iter().any(|(table, rows)| table == "public.activities" && *rows > 0));
+    assert!(
+        source_rows
+            .iter()
+            .any(|(table, rows)| table == "public.activities" && *rows > 0)
+    );
     assert_eq!(without_sessions(rows_per_table(&target).await), source_rows);
     let source_fingerprints = fingerprints(&app.pool).await;
-    assert!(!source_fingerprints.is_empty(), "the demo has endorsed lists");
+    assert!(
+        !source_fingerprints.is_empty(),
+        "the demo has endorsed lists"
+    );
     assert_eq!(fingerprints(&target).await, source_fingerprints);
     let restored_files = files_under(&target_dir);
     assert_eq!(restored_files, files_under(&source_dir));

@@ -10,7 +10,7 @@ use samleng::geo::import::{self, Source};
 use crate::helpers::{TestApp, Visitor, spawn_app, text_of};
 
 /// The text of the headline figure `id` on a dashboard page.
-fn figure(page: &str, id: &str) -> String {
+pub fn figure(page: &str, id: &str) -> String {
     let marker = format!("id=\"figure-{id}\"");
     let at = page
         .find(&marker)

@@ -208,16 +208,7 @@ impl TestApp {
 
     /// A browser with no session yet.
     pub fn visitor(&self) -> Visitor {
-        let jar = Arc::new(Jar::default());
-        Visitor {
-            client: reqwest::Client::builder()
-                .cookie_provider(jar.clone())
-                .redirect(Policy::none())
-                .build()
-                .expect("client"),
-            jar,
-            base: self.url(""),
-        }
+        Visitor::new(&self.url(""))
     }
 
     pub fn password_of(&self, email: &str) -> String {
@@ -289,12 +280,31 @@ pub fn csrf_token_in(html: &str) -> String {
 }
 
 impl Visitor {
+    /// A browser with no session yet, for the server at `base` (`http://host:port`).
+    pub fn new(base: &str) -> Visitor {
+        let jar = Arc::new(Jar::default());
+        Visitor {
+            client: reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(Policy::none())
+                .build()
+                .expect("client"),
+            jar,
+            base: base.to_owned(),
+        }
+    }
+
     /// The same browser, cookies and all, sent to another instance.
     pub fn on(&self, app: &TestApp) -> Visitor {
+        self.at(&app.url(""))
+    }
+
+    /// The same browser, cookies and all, sent to the server at `base`.
+    pub fn at(&self, base: &str) -> Visitor {
         Visitor {
             client: self.client.clone(),
             jar: Arc::clone(&self.jar),
-            base: app.url(""),
+            base: base.to_owned(),
         }
     }
 

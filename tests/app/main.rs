@@ -10,6 +10,7 @@ mod case_studies;
 mod cli;
 mod corrections;
 mod dashboard;
+mod deployment;
 mod field_work;
 mod findings;
 mod fuzz;

@@ -31,6 +31,11 @@ fn free_port() -> u16 {
 }
 
 impl SmtpServer {
+    /// Its address, as `SAMLENG_SMTP_URL` takes it.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
     /// A mailer to this server whose links start with `public_url`.
     pub fn mailer_for(&self, public_url: &str) -> Mailer {
         Mailer::new(
