@@ -14,7 +14,6 @@ use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -173,7 +172,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(state_pool))
-        .nest("/static", static_files())
+        .nest("/static", crate::web::assets::routes())
         .merge(app)
         .layer(middleware::from_fn(crate::observability::count_requests));
     // Served over HTTPS: browsers are told to use nothing else for a year.
@@ -261,15 +260,6 @@ async fn readyz(State(pool): State<PgPool>) -> impl IntoResponse {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
     }
-}
-
-/// The stylesheet and the font, cached for a day: phones on slow connections
-/// should not fetch them on every page.
-fn static_files() -> Router {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
-    Router::new()
-        .fallback_service(ServeDir::new(dir))
-        .layer(always(header::CACHE_CONTROL, "public, max-age=86400"))
 }
 
 /// One of the headers every response carries, errors included.

@@ -1,6 +1,7 @@
 //! What every page shares: the language, the signed-in user and their
 //! navigation, the CSRF token, flash messages, form parsing and pagination.
 
+pub mod assets;
 pub mod client;
 pub mod csrf;
 pub mod error_pages;

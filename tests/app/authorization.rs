@@ -52,6 +52,9 @@ enum Rule {
     SignOut,
     /// This one person's own record; for everyone else it does not exist (404).
     Owner(&'static str),
+    /// Served only on the private metrics address (`SAMLENG_METRICS_BIND`):
+    /// on the public one it does not exist, for anyone.
+    Private,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -178,6 +181,7 @@ fn expected(rule: Rule, person: &str, answer: Answer, let_in_before: usize) -> O
     };
     match (rule, person) {
         (Rule::Public, _) => Outcome::Answered(status),
+        (Rule::Private, _) => Outcome::Answered(404),
         (Rule::SignOut, _) => Outcome::SentToSignIn,
         (_, "anonymous") => Outcome::SentToSignIn,
         (Rule::SignedIn, _) => Outcome::Answered(status),
@@ -389,6 +393,10 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
     vec![
         ("GET", "/healthz", "/healthz".into(), Rule::Public),
         ("GET", "/readyz", "/readyz".into(), Rule::Public),
+        // The stylesheet and the font, nested under /static.
+        ("GET", "/{*path}", "/static/app.css".into(), Rule::Public),
+        ("GET", "/metrics", "/metrics".into(), Rule::Private),
+        ("GET", "/caught-up", "/caught-up".into(), Rule::Private),
         ("GET", "/login", "/login".into(), Rule::Public),
         ("POST", "/login", "/login".into(), Rule::Public),
         ("GET", "/", "/".into(), Rule::SignedIn),

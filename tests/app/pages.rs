@@ -216,7 +216,23 @@ async fn the_khmer_font_is_served_and_limited_to_khmer_text() {
         .expect("font");
     assert_eq!(font.status(), StatusCode::OK);
     assert_eq!(font.headers()["cache-control"], "public, max-age=86400");
+    assert_eq!(font.headers()["content-type"], "font/woff2");
+    let etag = font.headers()["etag"].clone();
     assert!(font.bytes().await.expect("bytes").starts_with(b"wOF2"));
+    // A browser revalidating what it keeps gets no body again.
+    let again = visitor
+        .client
+        .get(app.url("/static/fonts/noto-sans-khmer-khmer-400-normal.woff2"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("font");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.bytes().await.expect("bytes").is_empty());
+    assert_eq!(
+        visitor.get("/static/missing.css").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
