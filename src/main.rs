@@ -63,6 +63,10 @@ enum Command {
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// Create the organization (named ORG, of the role's kind) when none has
+        /// that acronym or name: for the first administrator of a new installation.
+        #[arg(long)]
+        create_org: bool,
     },
     /// Import gazetteer CSV files (code,parent_code,type,name_en,name_km) and district
     /// boundaries (GeoJSON, `code` property), all or nothing.
@@ -87,11 +91,35 @@ enum Command {
     DatabaseUrl,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     dotenvy::dotenv().ok();
+    forget_empty_settings();
     let cli = Cli::parse();
     samleng::observability::init_logs(cli.config.log_format == "json");
+    tokio::runtime::Runtime::new()?.block_on(start(cli))
+}
+
+/// An empty setting (`SAMLENG_SMTP_URL=` in an environment file, as
+/// `.env.example` and `deploy/samleng.env` show them) means "not set".
+fn forget_empty_settings() {
+    let empty: Vec<_> = std::env::vars_os()
+        .filter(|(name, value)| {
+            let name = name.to_string_lossy();
+            value.is_empty()
+                && (name.starts_with("SAMLENG_")
+                    || name.starts_with("AWS_")
+                    || name == "DATABASE_URL")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        // SAFETY: nothing else reads the environment yet; the runtime's
+        // threads start after this.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
+async fn start(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
     let database = Database::open(
         cli.config.database_url.as_deref(),
@@ -144,7 +172,18 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
             role,
             org,
             password_stdin,
-        }) => create_user(&pool, email, name, role, org, *password_stdin).await,
+            create_org,
+        }) => {
+            let new_user = NewAccount {
+                email,
+                name,
+                role,
+                org,
+                password_stdin: *password_stdin,
+                create_org: *create_org,
+            };
+            create_user(&pool, new_user).await
+        }
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
         Some(Command::Seed { .. }) => seed(&pool, started).await,
         Some(Command::Backup { file }) => {
@@ -330,25 +369,45 @@ async fn shutdown_signal() {
     }
 }
 
-async fn create_user(
-    pool: &PgPool,
-    email: &str,
-    name: &str,
-    role: &str,
-    org: &str,
+/// `samleng create-user`'s arguments.
+struct NewAccount<'a> {
+    email: &'a str,
+    name: &'a str,
+    role: &'a str,
+    org: &'a str,
     password_stdin: bool,
-) -> anyhow::Result<()> {
+    create_org: bool,
+}
+
+async fn create_user(pool: &PgPool, account: NewAccount<'_>) -> anyhow::Result<()> {
+    let NewAccount {
+        email,
+        name,
+        role,
+        org,
+        password_stdin,
+        create_org,
+    } = account;
     let Some(role) = Role::parse(role) else {
         bail!("unknown role {role:?}: use admin, secretariat, ngo, sna or donor");
     };
-    let organization = sqlx::query!(
+    let found = sqlx::query!(
         "select id, kind from organizations
          where lower(acronym) = lower($1) or lower(name_en) = lower($1) order by id limit 1",
         org
     )
     .fetch_optional(pool)
-    .await?
-    .with_context(|| format!("no organization has the acronym or name {org:?}"))?;
+    .await?;
+    let organization = match found {
+        Some(found) => OrganizationOf {
+            id: found.id,
+            kind: found.kind,
+        },
+        None if create_org => create_organization(pool, org, role).await?,
+        None => {
+            bail!("no organization has the acronym or name {org:?} (add --create-org to create it)")
+        }
+    };
     if organization.kind != role.organization_kind() {
         bail!(
             "a {} user belongs to a {} organization, and {org} is a {}",
@@ -398,6 +457,53 @@ async fn create_user(
         println!("Password (shown only this once): {password}");
     }
     Ok(())
+}
+
+struct OrganizationOf {
+    id: i64,
+    kind: String,
+}
+
+/// An organization named `name` (its acronym too), of the kind the role
+/// belongs to; a district administration needs its district, so it is made
+/// in the app instead.
+async fn create_organization(
+    pool: &PgPool,
+    name: &str,
+    role: Role,
+) -> anyhow::Result<OrganizationOf> {
+    let kind = role.organization_kind();
+    if kind == "sna" {
+        bail!(
+            "create a district administration in the app (Admin → Organizations), with its district"
+        );
+    }
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "insert into organizations (name_en, acronym, kind) values ($1, $1, $2) returning id",
+        name,
+        kind
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    samleng::audit::record(
+        &mut *tx,
+        samleng::audit::Event {
+            actor_id: None,
+            action: "organization_created",
+            entity: "organization",
+            entity_id: Some(id.to_string()),
+            summary: format!("{name} ({kind}) from the command line"),
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    println!("Created the {kind} organization {name} (id {id}); complete its names in the app.");
+    Ok(OrganizationOf {
+        id,
+        kind: kind.to_owned(),
+    })
 }
 
 async fn seed(pool: &PgPool, started: Instant) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -72,9 +73,14 @@ async fn write(
     sqlx::query("commit").execute(&mut conn).await?;
     conn.close().await?;
 
-    let mut archive = tar::Builder::new(BufWriter::new(
-        File::create(partial).with_context(|| format!("creating {}", partial.display()))?,
-    ));
+    // It holds password hashes and every record: for its owner's eyes only.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(partial)
+        .with_context(|| format!("creating {}", partial.display()))?;
+    let mut archive = tar::Builder::new(BufWriter::new(file));
     let database_entry = append_file(&mut archive, DATABASE, dump)?;
     println!(
         "Database: {:.1} MB. Attachments: {}.",

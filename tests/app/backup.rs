@@ -114,6 +114,12 @@ async fn a_backup_restores_the_same_rows_fingerprints_and_files_into_an_empty_ta
     let backup = samleng(&app.database_url, &source_dir, &["backup", archive_text]);
     assert!(backup.status.success(), "{}", text(&backup));
     assert!(text(&backup).contains("attachments"), "{}", text(&backup));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&archive)
+            .expect("the archive")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
 
     let (target, _, target_url) = empty_database().await;
     let target_dir = new_data_dir();

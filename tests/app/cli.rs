@@ -92,6 +92,72 @@ async fn create_user_takes_a_password_from_stdin_or_generates_one() {
 }
 
 #[tokio::test]
+async fn an_empty_setting_in_the_environment_file_means_not_set() {
+    let app = spawn_app().await;
+    let output = samleng(&app.database_url)
+        .env("SAMLENG_METRICS_BIND", "")
+        .env("SAMLENG_SMTP_URL", "")
+        .env("SAMLENG_S3_BUCKET", "")
+        .env("SAMLENG_OWNER_DATABASE_URL", "")
+        .arg("migrate")
+        .output()
+        .expect("run samleng");
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("up to date"));
+}
+
+#[tokio::test]
+async fn the_first_administrator_of_a_new_installation_brings_their_organization() {
+    let app = spawn_app().await;
+    let args = [
+        "create-user",
+        "--email",
+        "first@coalition.example",
+        "--name",
+        "First Administrator",
+        "--role",
+        "admin",
+        "--org",
+        "NEWCO",
+    ];
+    let refused = samleng(&app.database_url)
+        .args(args)
+        .output()
+        .expect("run samleng");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--create-org"));
+    assert_eq!(app.count("organizations where acronym = 'NEWCO'").await, 0);
+
+    let created = samleng(&app.database_url)
+        .args(args)
+        .arg("--create-org")
+        .output()
+        .expect("run samleng");
+    assert!(created.status.success(), "{created:?}");
+    assert_eq!(
+        app.count("organizations where acronym = 'NEWCO' and kind = 'secretariat'")
+            .await,
+        1
+    );
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    let password = stdout
+        .split("shown only this once): ")
+        .nth(1)
+        .expect("password")
+        .trim();
+    let signed_in = app
+        .visitor()
+        .sign_in("first@coalition.example", password)
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count("audit_events where action = 'organization_created'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn import_gazetteer_reports_bad_lines_and_imports_nothing() {
     let app = spawn_app().await;
     let dir = std::env::temp_dir().join(format!("samleng-cli-{}", std::process::id()));
