@@ -184,3 +184,52 @@ async fn a_damaged_archive_is_refused_before_anything_is_loaded() {
     assert!(rows_per_table(&target).await.is_empty());
     assert!(files_under(&target_dir).is_empty());
 }
+
+#[tokio::test]
+async fn the_embedded_database_is_backed_up_and_restored_into_a_new_data_folder() {
+    let embedded = |data_dir: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_samleng"))
+            .env_remove("DATABASE_URL")
+            .env_remove("SAMLENG_OWNER_DATABASE_URL")
+            .env_remove("SAMLENG_S3_BUCKET")
+            .env("SAMLENG_DATA_DIR", data_dir)
+            .env("RUST_LOG", "error")
+            .args(args)
+            .output()
+            .expect("run samleng")
+    };
+    // Each command starts the data folder's cluster and stops it when done.
+    let source = new_data_dir();
+    let migrated = embedded(&source, &["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let first = embedded(
+        &source,
+        &[
+            "create-user",
+            "--email",
+            "first@coalition.example",
+            "--name",
+            "First",
+            "--role",
+            "admin",
+            "--org",
+            "NEWCO",
+            "--create-org",
+        ],
+    );
+    assert!(first.status.success(), "{}", text(&first));
+    let archive = new_data_dir().join("embedded.backup");
+    let archive_text = archive.to_str().expect("path");
+    let backup = embedded(&source, &["backup", archive_text]);
+    assert!(backup.status.success(), "{}", text(&backup));
+
+    let target = new_data_dir();
+    let restore = embedded(&target, &["restore", archive_text]);
+    assert!(restore.status.success(), "{}", text(&restore));
+    assert!(text(&restore).contains("Restored and checked"));
+    // The restore checked every table's rows against the backup's; a second
+    // one finds the folder's database no longer empty.
+    let again = embedded(&target, &["restore", archive_text]);
+    assert!(!again.status.success());
+    assert!(text(&again).contains("not empty"), "{}", text(&again));
+}

@@ -209,14 +209,19 @@ struct Instance {
     output: Lines<BufReader<ChildStdout>>,
     /// What it printed up to "Press Ctrl-C to stop."
     printed: Vec<String>,
+    /// Where its logs (standard error) go.
+    logs: PathBuf,
     base: String,
     metrics: String,
 }
 
 impl Instance {
     async fn start(environment: &[(&'static str, String)], demo: bool) -> Instance {
+        let logs = new_data_dir().join("samleng.log");
         let mut command = samleng(environment);
-        command.arg("serve");
+        command
+            .arg("serve")
+            .stderr(std::fs::File::create(&logs).expect("a log file"));
         if demo {
             command.arg("--demo");
         }
@@ -249,6 +254,7 @@ impl Instance {
             process,
             output,
             printed,
+            logs,
             base,
             metrics,
         }
@@ -374,11 +380,14 @@ async fn participants(visitor: &Visitor) -> i64 {
 async fn two_instances_share_one_database_s3_and_the_mail_and_stop_cleanly() {
     let mut services = Services::start().await;
     let environment = services.environment("samleng", BUCKET);
+    let mut logged = environment.clone();
+    logged.push(("SAMLENG_LOG_FORMAT", "json".to_owned()));
+    logged.push(("RUST_LOG", "samleng=info,tower_http=info".to_owned()));
     let mut impatient = services.environment("samleng", BUCKET);
     impatient.push(("SAMLENG_SHUTDOWN_GRACE_SECS", "1".to_owned()));
     // Started together: one migrates while the other waits on the lock.
     let (mut a, mut b) = tokio::join!(
-        Instance::start(&environment, true),
+        Instance::start(&logged, true),
         Instance::start(&impatient, false)
     );
     let pool = PgPoolOptions::new()
@@ -595,6 +604,15 @@ async fn two_instances_share_one_database_s3_and_the_mail_and_stop_cleanly() {
     }
     assert_eq!(ngo_on_a.get(&activity).await.status, StatusCode::OK);
 
+    // Every response carries its request id, and so does A's log line for it.
+    let answered = reqwest::get(format!("{}/readyz", a.base))
+        .await
+        .expect("readyz");
+    let request_id = answered.headers()["x-request-id"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+
     // SIGTERM: no new connections, the request in flight finishes, then A stops.
     let (in_flight, rest) = a.start_request().await;
     a.terminate();
@@ -613,6 +631,14 @@ async fn two_instances_share_one_database_s3_and_the_mail_and_stop_cleanly() {
     assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
     a.next_line_containing("Stopped.").await;
     assert!(a.process.wait().await.expect("exit").success());
+    let logs = std::fs::read_to_string(&a.logs).expect("A's logs");
+    let logged = logs
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .find(|line| line["span"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no log line for request {request_id} in\n{logs}"));
+    assert_eq!(logged["span"]["path"], "/readyz");
+    assert_eq!(logged["fields"]["status"], 200);
 
     // B's grace is one second: a request that never finishes does not keep it.
     let (_stalled, _) = b.start_request().await;
