@@ -439,23 +439,33 @@ async fn create_user(pool: &PgPool, account: NewAccount<'_>) -> anyhow::Result<(
     let Some(id) = users::insert(&mut tx, &new_user).await? else {
         bail!("a user with the e-mail {email} exists already");
     };
-    samleng::audit::record(
-        &mut *tx,
-        samleng::audit::Event {
-            actor_id: None,
-            action: "user_created",
-            entity: "user",
-            entity_id: Some(id.to_string()),
-            summary: format!("{email} ({}) from the command line", role.code()),
-            ip: None,
-        },
-    )
-    .await?;
+    let summary = format!("{email} ({}) from the command line", role.code());
+    audit_command_line(&mut tx, "user_created", "user", id, summary).await?;
     tx.commit().await?;
     println!("Created {} user {email} (id {id}).", role.code());
     if generated {
         println!("Password (shown only this once): {password}");
     }
+    Ok(())
+}
+
+/// What the command line did, in the audit log: no one signed in did it.
+async fn audit_command_line(
+    tx: &mut sqlx::PgConnection,
+    action: &'static str,
+    entity: &'static str,
+    id: i64,
+    summary: String,
+) -> anyhow::Result<()> {
+    let event = samleng::audit::Event {
+        actor_id: None,
+        action,
+        entity,
+        entity_id: Some(id.to_string()),
+        summary,
+        ip: None,
+    };
+    samleng::audit::record(tx, event).await?;
     Ok(())
 }
 
@@ -486,18 +496,8 @@ async fn create_organization(
     )
     .fetch_one(&mut *tx)
     .await?;
-    samleng::audit::record(
-        &mut *tx,
-        samleng::audit::Event {
-            actor_id: None,
-            action: "organization_created",
-            entity: "organization",
-            entity_id: Some(id.to_string()),
-            summary: format!("{name} ({kind}) from the command line"),
-            ip: None,
-        },
-    )
-    .await?;
+    let summary = format!("{name} ({kind}) from the command line");
+    audit_command_line(&mut tx, "organization_created", "organization", id, summary).await?;
     tx.commit().await?;
     println!("Created the {kind} organization {name} (id {id}); complete its names in the app.");
     Ok(OrganizationOf {

@@ -1,20 +1,21 @@
 //! Writing a backup: the database and the manifest's figures from one
 //! snapshot, then the attachments that snapshot names.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use object_store::path::Path as StorePath;
 use sha2::{Digest as _, Sha256};
 use sqlx::{Connection as _, PgConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{DATABASE, Entry, FILES, FORMAT, LEFT_OUT, MANIFEST, Manifest, describe, program};
+use super::{DATABASE, Entry, FILES, FORMAT, LEFT_OUT, MANIFEST, Manifest, describe};
 use crate::attachments::FileStore;
 use crate::db::Database;
 
@@ -128,25 +129,18 @@ async fn write(
 }
 
 async fn dump_database(url: &str, snapshot: &str, dump: &Path) -> anyhow::Result<()> {
-    let output = tokio::process::Command::new(program("pg_dump")?)
-        .arg("--format=custom")
-        .arg(format!("--snapshot={snapshot}"))
-        .arg(format!("--exclude-table-data={LEFT_OUT}"))
-        .arg("--file")
-        .arg(dump)
-        .arg("--dbname")
-        .arg(url)
-        .output()
-        .await
-        .context("running pg_dump")?;
-    if !output.status.success() {
-        bail!(
-            "pg_dump failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
+    let snapshot = format!("--snapshot={snapshot}");
+    let left_out = format!("--exclude-table-data={LEFT_OUT}");
+    let args: [&OsStr; 7] = [
+        "--format=custom".as_ref(),
+        snapshot.as_ref(),
+        left_out.as_ref(),
+        "--file".as_ref(),
+        dump.as_ref(),
+        "--dbname".as_ref(),
+        url.as_ref(),
+    ];
+    super::run("pg_dump", &args, "").await
 }
 
 fn append_file(

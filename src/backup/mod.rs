@@ -11,9 +11,9 @@ pub use create::backup;
 pub use restore::restore;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::ffi::OsStr;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use sqlx::PgConnection;
@@ -65,11 +65,25 @@ fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
-/// `pg_dump` and `pg_restore` from the installed PostgreSQL.
-fn program(name: &str) -> anyhow::Result<PathBuf> {
-    find_programs(&["pg_dump", "pg_restore"])
-        .map(|dir| dir.join(name))
-        .context("pg_dump and pg_restore were not found (install PostgreSQL's client programs)")
+/// Runs `pg_dump` or `pg_restore` from the installed PostgreSQL; what it
+/// said on failure becomes the error.
+async fn run(program: &str, args: &[&OsStr], failed: &str) -> anyhow::Result<()> {
+    let path = find_programs(&["pg_dump", "pg_restore"])
+        .map(|dir| dir.join(program))
+        .context("pg_dump and pg_restore were not found (install PostgreSQL's client programs)")?;
+    let output = tokio::process::Command::new(path)
+        .args(args)
+        .output()
+        .await
+        .with_context(|| format!("running {program}"))?;
+    if !output.status.success() {
+        bail!(
+            "{program} failed ({}){failed}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
 }
 
 /// What the manifest checks, read from the database: rows per table (all

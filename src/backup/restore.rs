@@ -2,6 +2,7 @@
 //! checking every byte of the archive against its manifest, then checking
 //! what was loaded against the manifest again.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufReader, Read as _};
 use std::path::Path;
@@ -12,7 +13,7 @@ use object_store::path::Path as StorePath;
 use sha2::{Digest as _, Sha256};
 use sqlx::{Connection as _, PgConnection};
 
-use super::{DATABASE, FILES, FORMAT, MANIFEST, Manifest, describe, program, sha256_hex};
+use super::{DATABASE, FILES, FORMAT, MANIFEST, Manifest, describe, sha256_hex};
 use crate::attachments::FileStore;
 use crate::db::{Database, MIGRATOR};
 
@@ -190,22 +191,15 @@ async fn create_app_role(conn: &mut PgConnection) -> anyhow::Result<()> {
 
 /// All or nothing: one transaction, stopped at the first error.
 async fn load_database(url: &str, dump: &Path) -> anyhow::Result<()> {
-    let output = tokio::process::Command::new(program("pg_restore")?)
-        .args(["--no-owner", "--exit-on-error", "--single-transaction"])
-        .arg("--dbname")
-        .arg(url)
-        .arg(dump)
-        .output()
-        .await
-        .context("running pg_restore")?;
-    if !output.status.success() {
-        bail!(
-            "pg_restore failed ({}), nothing was loaded: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
+    let args: [&OsStr; 6] = [
+        "--no-owner".as_ref(),
+        "--exit-on-error".as_ref(),
+        "--single-transaction".as_ref(),
+        "--dbname".as_ref(),
+        url.as_ref(),
+        dump.as_ref(),
+    ];
+    super::run("pg_restore", &args, ", nothing was loaded").await
 }
 
 async fn put_attachments(

@@ -15,6 +15,16 @@ fn samleng(database_url: &str) -> Command {
     command
 }
 
+/// The generated password `create-user` prints once.
+fn printed_password(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .split("shown only this once): ")
+        .nth(1)
+        .expect("password")
+        .trim()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn create_user_takes_a_password_from_stdin_or_generates_one() {
     let app = spawn_app().await;
@@ -61,15 +71,9 @@ async fn create_user_takes_a_password_from_stdin_or_generates_one() {
         .output()
         .expect("run samleng");
     assert!(generated.status.success());
-    let stdout = String::from_utf8_lossy(&generated.stdout);
-    let password = stdout
-        .split("shown only this once): ")
-        .nth(1)
-        .expect("password")
-        .trim();
     let signed_in = app
         .visitor()
-        .sign_in("donor2@donor.example", password)
+        .sign_in("donor2@donor.example", &printed_password(&generated))
         .await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
 
@@ -139,15 +143,9 @@ async fn the_first_administrator_of_a_new_installation_brings_their_organization
             .await,
         1
     );
-    let stdout = String::from_utf8_lossy(&created.stdout);
-    let password = stdout
-        .split("shown only this once): ")
-        .nth(1)
-        .expect("password")
-        .trim();
     let signed_in = app
         .visitor()
-        .sign_in("first@coalition.example", password)
+        .sign_in("first@coalition.example", &printed_password(&created))
         .await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     assert_eq!(
