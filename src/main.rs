@@ -49,25 +49,7 @@ enum Command {
     /// Apply the database migrations and exit.
     Migrate,
     /// Create a user account.
-    CreateUser {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: String,
-        /// admin, secretariat, ngo, sna or donor.
-        #[arg(long)]
-        role: String,
-        /// The organization's acronym or English name.
-        #[arg(long)]
-        org: String,
-        /// Read the password from standard input instead of generating one.
-        #[arg(long)]
-        password_stdin: bool,
-        /// Create the organization (named ORG, of the role's kind) when none has
-        /// that acronym or name: for the first administrator of a new installation.
-        #[arg(long)]
-        create_org: bool,
-    },
+    CreateUser(NewAccount),
     /// Import gazetteer CSV files (code,parent_code,type,name_en,name_km) and district
     /// boundaries (GeoJSON, `code` property), all or nothing.
     ImportGazetteer {
@@ -166,24 +148,7 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
             println!("The database is up to date.");
             Ok(())
         }
-        Some(Command::CreateUser {
-            email,
-            name,
-            role,
-            org,
-            password_stdin,
-            create_org,
-        }) => {
-            let new_user = NewAccount {
-                email,
-                name,
-                role,
-                org,
-                password_stdin: *password_stdin,
-                create_org: *create_org,
-            };
-            create_user(&pool, new_user).await
-        }
+        Some(Command::CreateUser(account)) => create_user(&pool, account).await,
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
         Some(Command::Seed { .. }) => seed(&pool, started).await,
         Some(Command::Backup { file }) => {
@@ -370,16 +335,28 @@ async fn shutdown_signal() {
 }
 
 /// `samleng create-user`'s arguments.
-struct NewAccount<'a> {
-    email: &'a str,
-    name: &'a str,
-    role: &'a str,
-    org: &'a str,
+#[derive(clap::Args)]
+struct NewAccount {
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: String,
+    /// admin, secretariat, ngo, sna or donor.
+    #[arg(long)]
+    role: String,
+    /// The organization's acronym or English name.
+    #[arg(long)]
+    org: String,
+    /// Read the password from standard input instead of generating one.
+    #[arg(long)]
     password_stdin: bool,
+    /// Create the organization (named ORG, of the role's kind) when none has
+    /// that acronym or name: for the first administrator of a new installation.
+    #[arg(long)]
     create_org: bool,
 }
 
-async fn create_user(pool: &PgPool, account: NewAccount<'_>) -> anyhow::Result<()> {
+async fn create_user(pool: &PgPool, account: &NewAccount) -> anyhow::Result<()> {
     let NewAccount {
         email,
         name,
@@ -403,7 +380,7 @@ async fn create_user(pool: &PgPool, account: NewAccount<'_>) -> anyhow::Result<(
             id: found.id,
             kind: found.kind,
         },
-        None if create_org => create_organization(pool, org, role).await?,
+        None if *create_org => create_organization(pool, org, role).await?,
         None => {
             bail!("no organization has the acronym or name {org:?} (add --create-org to create it)")
         }
@@ -416,7 +393,7 @@ async fn create_user(pool: &PgPool, account: NewAccount<'_>) -> anyhow::Result<(
             organization.kind
         );
     }
-    let (password, generated) = if password_stdin {
+    let (password, generated) = if *password_stdin {
         let mut password = String::new();
         std::io::stdin().read_to_string(&mut password)?;
         (password.trim_end_matches(['\r', '\n']).to_owned(), false)
