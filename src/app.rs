@@ -29,6 +29,7 @@ use crate::error::{AppError, error_page, refused};
 use crate::geo::places::ChoicesCache;
 use crate::home::WorkCache;
 use crate::observability::RandomRequestId;
+use crate::public::PublicCache;
 use crate::recommendations::priorities::RankingCache;
 use crate::web::client::{self, TrustedProxies};
 use crate::web::input::{self, BodyLimits};
@@ -62,6 +63,7 @@ pub struct Shared {
     pub rankings: RankingCache,
     pub worklist: WorkCache,
     pub choices: ChoicesCache,
+    pub public: PublicCache,
 }
 
 impl AppState {
@@ -74,6 +76,7 @@ impl AppState {
             rankings: RankingCache::new("priority_rankings", &changes),
             worklist: WorkCache::new("worklist", &changes),
             choices: ChoicesCache::new("filter_choices", &changes),
+            public: PublicCache::new("public_pages", &changes),
             changes,
             aggregates: crate::db::aggregates_pool(&pool),
             searches: crate::db::searches_pool(&pool),
@@ -145,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::notifications::routes())
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())
+        .merge(crate::public::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -21,6 +21,7 @@ pub mod geo;
 pub mod home;
 pub mod notifications;
 pub mod observability;
+pub mod public;
 pub mod recommendations;
 pub mod revisions;
 pub mod studies;

@@ -53,9 +53,9 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
     }
 
     /// The value for `key`, computed by `compute` unless a current one is kept.
-    pub async fn get<F>(&self, key: K, compute: F) -> Result<Arc<V>, sqlx::Error>
+    pub async fn get<F, E>(&self, key: K, compute: F) -> Result<Arc<V>, E>
     where
-        F: AsyncFnOnce() -> Result<V, sqlx::Error>,
+        F: AsyncFnOnce() -> Result<V, E>,
     {
         if !self.changes.is_live() {
             return Ok(Arc::new(compute().await?));

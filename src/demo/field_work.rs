@@ -73,10 +73,11 @@ pub async fn load(
     secretariat_id: i64,
 ) -> Result<(), sqlx::Error> {
     let study_id = sqlx::query_scalar!(
-        "insert into studies (title_en, title_km, province_code, period_start, period_end)
+        // Public, so that a new user sees the public pages at once (/public).
+        "insert into studies (title_en, title_km, province_code, period_start, period_end, public_since)
          values ('Civic Engagement at DM level, Battambang province, 2021',
                  'ការចូលរួមរបស់ពលរដ្ឋនៅថ្នាក់ស្រុក/ក្រុង ខេត្តបាត់ដំបង ឆ្នាំ២០២១',
-                 '02', date '2021-06-01', date '2021-12-31')
+                 '02', date '2021-06-01', date '2021-12-31', now())
          returning id"
     )
     .fetch_one(&mut *tx)

@@ -70,7 +70,7 @@ pub enum Sink {
 
 /// CSV is sent on once this much has gathered.
 const CHUNK: usize = 64 * 1024;
-const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 impl Sink {
     fn csv(columns: &[&str], chunks: mpsc::Sender<Bytes>) -> anyhow::Result<Sink> {
@@ -149,7 +149,7 @@ impl Sink {
 /// Text that a spreadsheet would run as a formula (`=HYPERLINK(…)` in a finding)
 /// gets a leading apostrophe, which spreadsheets read as "this is text". Numbers
 /// are written as `Cell::Number` and never pass here.
-fn defuse_formula(text: &str) -> String {
+pub(crate) fn defuse_formula(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

@@ -4,14 +4,15 @@
 //! signed in reads them.
 
 mod print;
-mod report;
+mod publishing;
+pub mod report;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use sqlx::PgPool;
 use time::Date;
 use tower_sessions::Session;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/studies/{id}", get(show).post(update))
         .route("/studies/{id}/edit", get(edit_form))
         .route("/studies/{id}/print", get(print::print))
+        .route("/studies/{id}/public", post(publishing::set_public))
 }
 
 pub struct StudyRow {
@@ -88,6 +90,7 @@ struct ShowPage {
     funders: Vec<String>,
     report: report::Report,
     can_edit: bool,
+    public: publishing::Public,
 }
 
 /// `/studies/{id}`: the study's report.
@@ -96,6 +99,18 @@ async fn show(
     user: CurrentUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    show_page(ctx, &user, &state, id, None).await
+}
+
+/// The study's page; `publishing` is the publishing form sent back with the
+/// reason it was refused.
+async fn show_page(
+    ctx: Ctx,
+    user: &CurrentUser,
+    state: &AppState,
+    id: i64,
+    publishing: Option<publishing::Refused>,
 ) -> Result<Response, AppError> {
     let pool = state.pool.clone();
     let row = sqlx::query!(
@@ -124,16 +139,23 @@ async fn show(
         case_studies: row.case_studies,
         activities: row.activities,
     };
-    let report = report::load(&state, &user, id).await?;
-    let can_edit = policy::allows(&user, Action::ManageStudies, Scope::Anything);
-    Ok(render(&ShowPage {
+    let report = report::load(state, user, id).await?;
+    let can_edit = policy::allows(user, Action::ManageStudies, Scope::Anything);
+    let public = publishing::Public::of(&pool, id, publishing).await?;
+    let status = if public.refused.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = render(&ShowPage {
         ctx,
         study,
         funders,
         report,
         can_edit,
-    })?
-    .into_response())
+        public,
+    })?;
+    Ok((status, page).into_response())
 }
 
 /// The study form as sent; funders come as repeated `funders` fields.

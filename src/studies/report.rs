@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::activities::form::{GROUPS, KINDS};
 use crate::app::AppState;
-use crate::auth::session::CurrentUser;
+use crate::auth::policy::Principal;
 use crate::dashboard::figures::{self, Figures};
 use crate::dashboard::filters::{Reader, Selection};
 use crate::dashboard::people::People;
@@ -84,12 +84,17 @@ impl Report {
     }
 }
 
-pub async fn load(state: &AppState, user: &CurrentUser, study: i64) -> Result<Report, AppError> {
+/// The report as `reader` may read it: a signed-in user, or the public reader.
+pub async fn load(
+    state: &AppState,
+    reader: &impl Principal,
+    study: i64,
+) -> Result<Report, AppError> {
     let selection = Selection {
         study: Some(study),
         ..Selection::default()
     };
-    let reader = Reader::of(user, &selection);
+    let reader = Reader::of(reader, &selection);
     let today = crate::activities::form::today();
     let figures = figures::figures(state, &selection, &reader, today).await?;
     let pool = &state.pool;

@@ -22,7 +22,7 @@ static KHMER: LanguageIdentifier = langid!("km");
 /// The name of the cookie that remembers a visitor's language.
 pub const LANG_COOKIE: &str = "lang";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Lang {
     #[default]
     En,

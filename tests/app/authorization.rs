@@ -447,6 +447,27 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             format!("/studies/{}", r.study),
             Rule::Staff,
         ),
+        (
+            "POST",
+            "/studies/{id}/public",
+            format!("/studies/{}/public", r.study),
+            Rule::Staff,
+        ),
+        // The public pages: anyone, the public reader being whoever is not signed in.
+        ("GET", "/public", "/public".into(), Rule::Public),
+        (
+            "GET",
+            "/public/studies/{id}",
+            format!("/public/studies/{}", r.study),
+            Rule::Public,
+        ),
+        ("GET", "/public/data", "/public/data".into(), Rule::Public),
+        (
+            "GET",
+            "/public/studies/{id}/data/{file}",
+            format!("/public/studies/{}/data/participation.json", r.study),
+            Rule::Public,
+        ),
         ("GET", "/activities", "/activities".into(), Rule::SignedIn),
         (
             "GET",

@@ -22,6 +22,7 @@ mod notifications;
 mod pages;
 mod paper;
 mod proxies;
+mod public;
 mod recommendations;
 mod rollups;
 mod sign_in;

@@ -85,9 +85,9 @@ fn tables(html: &str) -> Vec<Vec<(bool, Vec<Cell>)>> {
 
 /// What the walk found, for the test to show it looked at something.
 #[derive(Debug, Default)]
-struct Seen {
-    hidden: usize,
-    relations: usize,
+pub struct Seen {
+    pub hidden: usize,
+    pub relations: usize,
 }
 
 /// A line of counts that add up: its parts and its total. Exactly one hidden
@@ -164,7 +164,7 @@ fn check_tables(html: &str, place: &str, seen: &mut Seen) {
 }
 
 /// Every count of people on a page: none of one to four.
-fn check_page(html: &str, place: &str, seen: &mut Seen) {
+pub fn check_page(html: &str, place: &str, seen: &mut Seen) {
     for (mark, count) in marked_counts(html) {
         match count {
             Count::Exact(n) => assert!(!(1..5).contains(&n), "{n} people shown ({mark}): {place}"),
@@ -189,7 +189,12 @@ fn links(html: &str) -> Vec<String> {
 
 /// Walks every page reachable from the home page, at most `limit` of them.
 async fn walk(visitor: &Visitor, limit: usize) -> Vec<(String, String)> {
-    let mut queue = VecDeque::from(["/".to_owned()]);
+    walk_from(visitor, "/", limit).await
+}
+
+/// Walks every page reachable from `start`, at most `limit` of them.
+pub async fn walk_from(visitor: &Visitor, start: &str, limit: usize) -> Vec<(String, String)> {
+    let mut queue = VecDeque::from([start.to_owned()]);
     let mut visited = BTreeSet::new();
     let mut pages = Vec::new();
     while let Some(path) = queue.pop_front() {
@@ -306,7 +311,7 @@ fn xlsx_table(bytes: Vec<u8>) -> Vec<Vec<String>> {
 
 /// Small groups beside larger ones, where a total would give them away: three
 /// CBO women among 23 citizens, two council members in a district of many.
-async fn small_cells(app: &TestApp) {
+pub async fn small_cells(app: &TestApp) {
     sqlx::query(
         "with activity as (
              insert into activities (kind, held_on, district_code, facilitating_organization_id,

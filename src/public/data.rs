@@ -1,0 +1,256 @@
+//! Open data: `/public/data` lists each public study's datasets with their
+//! data dictionary and licence; `/public/studies/{id}/data/{dataset}.{csv,json}`
+//! serves one, at a stable address. Participation counts keep the small-count
+//! rule: "<5" for one to four people, empty where a count would give one back.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::study::{actions, recommendations};
+use super::{PublicReader, PublicStudy, Rendered, cached, ctx, public_studies};
+use crate::app::AppState;
+use crate::disclosure::Shown;
+use crate::error::AppError;
+use crate::exports::{BYTE_ORDER_MARK, defuse_formula};
+use crate::studies::report;
+use crate::web::Ctx;
+
+/// Each dataset and its columns, in order: the data dictionary's rows.
+pub const DATASETS: [(&str, &[&str]); 3] = [
+    (
+        "recommendations",
+        &[
+            "list_id",
+            "district_code",
+            "district_en",
+            "district_km",
+            "position",
+            "text_en",
+            "text_km",
+            "addressee",
+            "theme_en",
+            "theme_km",
+            "endorsed_on",
+            "endorsed_how",
+            "fingerprint",
+            "provincial_rank",
+            "national_rank",
+            "actions",
+            "status",
+        ],
+    ),
+    (
+        "actions",
+        &[
+            "plan_id",
+            "plan_title_en",
+            "plan_title_km",
+            "district_code",
+            "action_id",
+            "description_en",
+            "description_km",
+            "lead",
+            "owner_organization",
+            "starts_on",
+            "due_on",
+            "status",
+            "progress",
+        ],
+    ),
+    (
+        "participation",
+        &[
+            "district_code",
+            "district_en",
+            "district_km",
+            "activities",
+            "participants",
+            "female",
+            "male",
+        ],
+    ),
+];
+
+#[derive(Template)]
+#[template(path = "public/data.html")]
+struct DataPage {
+    ctx: Ctx,
+    studies: Vec<PublicStudy>,
+    datasets: [(&'static str, &'static [&'static str]); 3],
+}
+
+impl DataPage {
+    fn licence_url(&self, code: &str) -> &'static str {
+        super::licence_url(code)
+    }
+}
+
+/// `/public/data`: the datasets of every public study, and what their columns mean.
+pub async fn index(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let pool = state.pool.clone();
+    cached(&state, &uri, &headers, async |lang| {
+        let page = DataPage {
+            ctx: ctx(lang, "/public/data"),
+            studies: public_studies(&pool).await?,
+            datasets: DATASETS,
+        };
+        Ok(Some(Rendered::html(&page)?))
+    })
+    .await
+}
+
+/// `/public/studies/{id}/data/{dataset}.{csv|json}`.
+pub async fn dataset(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(i64, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let loader = state.clone();
+    cached(&state, &uri, &headers, async |_| {
+        let Some((name, format)) = file.rsplit_once('.') else {
+            return Ok(None);
+        };
+        let Some(columns) = DATASETS
+            .iter()
+            .find(|(dataset, _)| *dataset == name)
+            .map(|(_, columns)| *columns)
+        else {
+            return Ok(None);
+        };
+        let is_public = public_studies(&loader.pool)
+            .await?
+            .iter()
+            .any(|study| study.id == id);
+        if !is_public || !matches!(format, "csv" | "json") {
+            return Ok(None);
+        }
+        let rows = rows(&loader, id, name).await?;
+        let file_name = format!("samleng-study-{id}-{name}.{format}");
+        let rendered = if format == "csv" {
+            Rendered::new(csv(columns, &rows)?, "text/csv; charset=utf-8")
+        } else {
+            Rendered::new(json(columns, &rows)?, "application/json")
+        };
+        Ok::<_, AppError>(Some(rendered.download(file_name)))
+    })
+    .await
+}
+
+async fn rows(state: &AppState, study: i64, dataset: &str) -> Result<Vec<Vec<Value>>, AppError> {
+    let pool = &state.pool;
+    Ok(match dataset {
+        "recommendations" => recommendations(pool, study)
+            .await?
+            .into_iter()
+            .map(|r| {
+                vec![
+                    json!(r.list_id),
+                    json!(r.district_code),
+                    json!(r.district_en),
+                    json!(r.district_km),
+                    json!(r.position),
+                    json!(r.text_en),
+                    json!(r.text_km),
+                    json!(r.addressee),
+                    json!(r.theme_en),
+                    json!(r.theme_km),
+                    json!(r.endorsed_on().to_string()),
+                    json!(r.endorsed_how()),
+                    json!(r.fingerprint),
+                    json!(r.provincial_rank),
+                    json!(r.national_rank),
+                    json!(r.actions),
+                    json!(r.status()),
+                ]
+            })
+            .collect(),
+        "actions" => actions(pool, study)
+            .await?
+            .into_iter()
+            .map(|a| {
+                vec![
+                    json!(a.plan_id),
+                    json!(a.plan_title_en),
+                    json!(a.plan_title_km),
+                    json!(a.district_code),
+                    json!(a.action_id),
+                    json!(a.description_en),
+                    json!(a.description_km),
+                    json!(a.lead),
+                    json!(a.owner),
+                    json!(a.starts_on.to_string()),
+                    json!(a.due_on.to_string()),
+                    json!(a.status),
+                    json!(a.progress),
+                ]
+            })
+            .collect(),
+        _ => participation(state, study).await?,
+    })
+}
+
+/// Activities and participants per district, as a donor's dashboard shows them.
+async fn participation(state: &AppState, study: i64) -> Result<Vec<Vec<Value>>, AppError> {
+    let report = report::load(state, &PublicReader, study).await?;
+    let people = report.figures.people(report.reader.blurs_small_counts);
+    let shown = |count: Shown| match count {
+        Shown::Exact(count) => json!(count),
+        Shown::Small => json!(count.to_string()),
+        Shown::Withheld => Value::Null,
+    };
+    Ok(report
+        .figures
+        .districts
+        .iter()
+        .enumerate()
+        .filter(|(_, district)| !district.total && district.activities > 0)
+        .map(|(row, district)| {
+            let counts = people.district(row);
+            vec![
+                json!(district.code),
+                json!(district.name_en),
+                json!(district.name_km),
+                json!(district.activities),
+                shown(counts.total),
+                shown(counts.female),
+                shown(counts.male),
+            ]
+        })
+        .collect())
+}
+
+fn csv(columns: &[&str], rows: &[Vec<Value>]) -> Result<Vec<u8>, AppError> {
+    let mut writer = csv::Writer::from_writer(BYTE_ORDER_MARK.to_vec());
+    let failed = |error: csv::Error| AppError::Internal(error.into());
+    writer.write_record(columns).map_err(failed)?;
+    for row in rows {
+        writer
+            .write_record(row.iter().map(|cell| match cell {
+                Value::String(text) => defuse_formula(text),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            }))
+            .map_err(failed)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("{error}")))
+}
+
+fn json(columns: &[&str], rows: &[Vec<Value>]) -> Result<Vec<u8>, AppError> {
+    let objects: Vec<Map<String, Value>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|column| (*column).to_owned())
+                .zip(row.iter().cloned())
+                .collect()
+        })
+        .collect();
+    serde_json::to_vec_pretty(&objects).map_err(|error| AppError::Internal(error.into()))
+}

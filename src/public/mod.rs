@@ -1,0 +1,231 @@
+//! `/public`: what became of the recommendations, for anyone, without an
+//! account: the studies the secretariat turned public, their results, and
+//! their open data. Read as a donor reads, by a principal of its own
+//! (`PublicReader`), and stricter still: no photos, no people's names. Every
+//! page is the same for all readers of a language, so it is rendered once per
+//! data change and answered with `ETag` and `Last-Modified`, `304` when the
+//! reader already has it.
+
+mod data;
+mod study;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::app::AppState;
+use crate::auth::policy::{Principal, Role};
+use crate::db::cache::GenerationCache;
+use crate::error::AppError;
+use crate::web::Ctx;
+use crate::web::i18n::Lang;
+use crate::web::language;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/public", get(index))
+        .route("/public/studies/{id}", get(study::show))
+        .route("/public/data", get(data::index))
+        .route("/public/studies/{id}/data/{file}", get(data::dataset))
+}
+
+/// Whoever reads the public pages: the policy treats them as a donor with
+/// no organization and no district.
+pub struct PublicReader;
+
+impl Principal for PublicReader {
+    fn role(&self) -> Role {
+        Role::Donor
+    }
+
+    fn districts(&self) -> &[String] {
+        &[]
+    }
+
+    fn organization_id(&self) -> i64 {
+        0
+    }
+}
+
+/// A public answer as sent: the same bytes for every reader of its language.
+pub struct Rendered {
+    body: Vec<u8>,
+    content_type: &'static str,
+    /// A file to save, under this name.
+    download: Option<String>,
+    etag: String,
+    last_modified: String,
+}
+
+impl Rendered {
+    fn new(body: Vec<u8>, content_type: &'static str) -> Rendered {
+        let format = format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        Rendered {
+            etag: format!("\"{:.20x}\"", Sha256::digest(&body)),
+            last_modified: OffsetDateTime::now_utc().format(format).unwrap_or_default(),
+            body,
+            content_type,
+            download: None,
+        }
+    }
+
+    fn download(self, file_name: String) -> Rendered {
+        Rendered {
+            download: Some(file_name),
+            ..self
+        }
+    }
+
+    fn html(page: &impl Template) -> Result<Rendered, AppError> {
+        Ok(Rendered::new(
+            page.render()?.into_bytes(),
+            "text/html; charset=utf-8",
+        ))
+    }
+}
+
+/// Public answers by path and language, until the data changes; `None` is
+/// a 404 (a study that is not public, or not there).
+pub type PublicCache = GenerationCache<(String, Lang), Option<Rendered>>;
+
+/// The language asked for (`?lang=`, then the cookie), and the cache key.
+fn key_of(uri: &Uri, headers: &HeaderMap) -> (String, Lang) {
+    let lang = language::of_reader(uri, headers, None);
+    (uri.path().to_owned(), lang)
+}
+
+/// A page's context: no one signed in, whoever is.
+fn ctx(lang: Lang, path: &str) -> Ctx {
+    Ctx::for_page(lang, None, String::new(), path.to_owned())
+}
+
+/// The cached answer for this request, rendered by `render` on a miss.
+async fn cached<F>(state: &AppState, uri: &Uri, headers: &HeaderMap, render: F) -> Response
+where
+    F: AsyncFnOnce(Lang) -> Result<Option<Rendered>, AppError>,
+{
+    let (path, lang) = key_of(uri, headers);
+    match state
+        .public
+        .get((path, lang), async || render(lang).await)
+        .await
+    {
+        Ok(rendered) => match rendered.as_ref() {
+            Some(rendered) => answer(rendered, lang, headers),
+            None => AppError::NotFound.into_response(),
+        },
+        Err(error) => error.into_response(),
+    }
+}
+
+fn answer(rendered: &Rendered, lang: Lang, headers: &HeaderMap) -> Response {
+    let matches = |name: header::HeaderName, value: &str| {
+        headers
+            .get(name)
+            .is_some_and(|sent| sent.as_bytes() == value.as_bytes())
+    };
+    let fresh = if headers.contains_key(header::IF_NONE_MATCH) {
+        matches(header::IF_NONE_MATCH, &rendered.etag)
+    } else {
+        matches(header::IF_MODIFIED_SINCE, &rendered.last_modified)
+    };
+    let header_value =
+        |text: &str| HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static(""));
+    let cache = [
+        // Fresh for a minute, then revalidated: data changes show soon.
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        ),
+        (header::ETAG, header_value(&rendered.etag)),
+        (header::LAST_MODIFIED, header_value(&rendered.last_modified)),
+        // The language can come from the cookie.
+        (header::VARY, HeaderValue::from_static("Cookie")),
+        (
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.code()),
+        ),
+    ];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    let mut response = (
+        cache,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(rendered.content_type),
+        )],
+        rendered.body.clone(),
+    )
+        .into_response();
+    if let Some(name) = &rendered.download {
+        let disposition = header_value(&format!("attachment; filename=\"{name}\""));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
+
+/// Where a licence's text is.
+pub fn licence_url(code: &str) -> &'static str {
+    match code {
+        "CC-BY-SA-4.0" => "https://creativecommons.org/licenses/by-sa/4.0/",
+        "CC0-1.0" => "https://creativecommons.org/publicdomain/zero/1.0/",
+        _ => "https://creativecommons.org/licenses/by/4.0/",
+    }
+}
+
+/// A public study, as the index lists it.
+pub struct PublicStudy {
+    pub id: i64,
+    pub title_en: String,
+    pub title_km: String,
+    pub province_en: String,
+    pub province_km: String,
+    pub period_start: time::Date,
+    pub period_end: time::Date,
+    pub licence: String,
+}
+
+async fn public_studies(pool: &sqlx::PgPool) -> Result<Vec<PublicStudy>, sqlx::Error> {
+    sqlx::query_as!(
+        PublicStudy,
+        "select s.id, s.title_en, s.title_km, p.name_en as province_en, p.name_km as province_km,
+                s.period_start, s.period_end, s.licence
+         from studies s join provinces p on p.code = s.province_code
+         where s.public_since is not null
+         order by s.period_start desc, s.id desc"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "public/index.html")]
+struct IndexPage {
+    ctx: Ctx,
+    studies: Vec<PublicStudy>,
+}
+
+/// `/public`: the studies whose results are public.
+async fn index(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let pool = state.pool.clone();
+    cached(&state, &uri, &headers, async |lang| {
+        let studies = public_studies(&pool).await?;
+        let page = IndexPage {
+            ctx: ctx(lang, "/public"),
+            studies,
+        };
+        Ok(Some(Rendered::html(&page)?))
+    })
+    .await
+}

@@ -1,0 +1,279 @@
+//! `/public/studies/{id}`: one study's results for anyone. Who took part
+//! (small counts blurred), the district map, the published case studies, each
+//! endorsed list with its endorsement and fingerprint, the provincial and
+//! national priorities, and each action plan's actions with their status.
+//! Organizations are named; people are not.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use sqlx::PgPool;
+
+use super::{PublicReader, PublicStudy, Rendered, cached, ctx};
+use crate::app::AppState;
+use crate::dashboard::map::{self, Map};
+use crate::error::AppError;
+use crate::studies::report::{self, PrintedCase, Report};
+use crate::web::Ctx;
+use crate::web::i18n::Lang;
+
+/// One recommendation of an endorsed list, with what became of it.
+pub struct PublicRecommendation {
+    pub list_id: i64,
+    pub district_code: String,
+    pub district_en: String,
+    pub district_km: String,
+    pub endorsed_at: time::OffsetDateTime,
+    pub given_on: Option<time::Date>,
+    pub endorser_position: String,
+    pub fingerprint: String,
+    pub position: i32,
+    pub text_en: String,
+    pub text_km: String,
+    pub addressee: String,
+    pub theme_en: Option<String>,
+    pub theme_km: Option<String>,
+    pub provincial_rank: Option<i32>,
+    pub national_rank: Option<i32>,
+    /// The actions planned for it, and how many of them are completed.
+    pub actions: i64,
+    pub actions_completed: i64,
+}
+
+impl PublicRecommendation {
+    /// "endorsed", "planned" (an action takes it up) or "done" (all of them completed).
+    pub fn status(&self) -> &'static str {
+        match (self.actions, self.actions_completed) {
+            (0, _) => "endorsed",
+            (all, done) if done == all => "done",
+            _ => "planned",
+        }
+    }
+
+    /// The day it was endorsed: the day given on paper, else the online one.
+    pub fn endorsed_on(&self) -> time::Date {
+        self.given_on.unwrap_or(self.endorsed_at.date())
+    }
+
+    pub fn endorsed_how(&self) -> &'static str {
+        if self.given_on.is_some() {
+            "paper"
+        } else {
+            "online"
+        }
+    }
+}
+
+/// The endorsed recommendations of a study, in district and list order.
+pub async fn recommendations(
+    pool: &PgPool,
+    study: i64,
+) -> Result<Vec<PublicRecommendation>, sqlx::Error> {
+    sqlx::query_as!(
+        PublicRecommendation,
+        r#"select l.id as list_id, l.district_code, d.name_en as district_en, d.name_km as district_km,
+                  e.at as endorsed_at, e.given_on, e.actor_position as endorser_position,
+                  e.fingerprint as "fingerprint!",
+                  r.position, r.text_en, r.text_km, r.addressee,
+                  t.name_en as "theme_en?", t.name_km as "theme_km?",
+                  (select p.rank from priorities p
+                   where p.recommendation_id = r.id and p.level = 'provincial') as provincial_rank,
+                  (select p.rank from priorities p
+                   where p.recommendation_id = r.id and p.level = 'national') as national_rank,
+                  (select count(*) from action_recommendations ar
+                   where ar.recommendation_id = r.id) as "actions!",
+                  (select count(*) from action_recommendations ar join actions a on a.id = ar.action_id
+                   where ar.recommendation_id = r.id and a.status = 'completed') as "actions_completed!"
+           from recommendation_lists l
+           join districts d on d.code = l.district_code
+           join endorsements e on e.list_id = l.id and e.transition = 'endorsed'
+           join recommendations r on r.list_id = l.id
+           left join themes t on t.id = r.theme_id
+           where l.study_id = $1 and l.status = 'endorsed'
+           order by l.district_code, r.position, r.id"#,
+        study
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// One action of a plan of the study.
+pub struct PublicAction {
+    pub plan_id: i64,
+    pub plan_title_en: String,
+    pub plan_title_km: String,
+    pub district_code: Option<String>,
+    pub district_en: Option<String>,
+    pub district_km: Option<String>,
+    pub action_id: i64,
+    pub description_en: String,
+    pub description_km: String,
+    pub lead: String,
+    pub owner: String,
+    pub starts_on: time::Date,
+    pub due_on: time::Date,
+    pub status: String,
+    pub progress: i32,
+}
+
+/// The actions of the study's plans, plan by plan, by due date.
+pub async fn actions(pool: &PgPool, study: i64) -> Result<Vec<PublicAction>, sqlx::Error> {
+    sqlx::query_as!(
+        PublicAction,
+        r#"select p.id as plan_id, p.title_en as plan_title_en, p.title_km as plan_title_km,
+                  p.district_code, d.name_en as "district_en?", d.name_km as "district_km?",
+                  a.id as action_id, a.description_en, a.description_km, a.lead,
+                  o.name_en as owner, a.starts_on, a.due_on, a.status, a.progress
+           from action_plans p
+           left join districts d on d.code = p.district_code
+           join actions a on a.plan_id = p.id
+           join organizations o on o.id = a.owner_organization_id
+           where p.study_id = $1
+           order by p.district_code nulls first, p.id, a.due_on, a.id"#,
+        study
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A plan as the page shows it: its actions, and their average progress.
+pub struct PlanShown<'a> {
+    pub first: &'a PublicAction,
+    pub actions: Vec<&'a PublicAction>,
+    pub progress: Option<i64>,
+}
+
+async fn study(pool: &PgPool, id: i64) -> Result<Option<PublicStudy>, sqlx::Error> {
+    sqlx::query_as!(
+        PublicStudy,
+        "select s.id, s.title_en, s.title_km, p.name_en as province_en, p.name_km as province_km,
+                s.period_start, s.period_end, s.licence
+         from studies s join provinces p on p.code = s.province_code
+         where s.id = $1 and s.public_since is not null",
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "public/study.html")]
+struct StudyPage {
+    ctx: Ctx,
+    study: PublicStudy,
+    report: Report,
+    map: Option<Map>,
+    cases: Vec<PrintedCase>,
+    recommendations: Vec<PublicRecommendation>,
+    actions: Vec<PublicAction>,
+}
+
+impl StudyPage {
+    /// For link previews: what the study is and what came of it.
+    fn description(&self) -> String {
+        let lists = self
+            .recommendations
+            .iter()
+            .map(|recommendation| recommendation.list_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        self.ctx.lang.t_with(
+            "public-study-description",
+            &[
+                ("districts", self.report.districts.len().to_string()),
+                ("lists", lists.to_string()),
+                ("recommendations", self.recommendations.len().to_string()),
+                ("actions", self.actions.len().to_string()),
+            ],
+        )
+    }
+
+    fn priorities(&self, level: &str) -> Vec<(i32, &PublicRecommendation)> {
+        let mut ranked: Vec<(i32, &PublicRecommendation)> = self
+            .recommendations
+            .iter()
+            .filter_map(|recommendation| {
+                let rank = match level {
+                    "national" => recommendation.national_rank,
+                    _ => recommendation.provincial_rank,
+                };
+                rank.map(|rank| (rank, recommendation))
+            })
+            .collect();
+        ranked.sort_by_key(|(rank, _)| *rank);
+        ranked
+    }
+
+    /// The recommendations of each endorsed list.
+    fn lists(&self) -> Vec<Vec<&PublicRecommendation>> {
+        let mut lists: Vec<Vec<&PublicRecommendation>> = Vec::new();
+        for recommendation in &self.recommendations {
+            match lists.last_mut() {
+                Some(list) if list[0].list_id == recommendation.list_id => {
+                    list.push(recommendation)
+                }
+                _ => lists.push(vec![recommendation]),
+            }
+        }
+        lists
+    }
+
+    fn plans(&self) -> Vec<PlanShown<'_>> {
+        let mut plans: Vec<PlanShown<'_>> = Vec::new();
+        for action in &self.actions {
+            match plans.last_mut() {
+                Some(plan) if plan.first.plan_id == action.plan_id => plan.actions.push(action),
+                _ => plans.push(PlanShown {
+                    first: action,
+                    actions: vec![action],
+                    progress: None,
+                }),
+            }
+        }
+        for plan in &mut plans {
+            let counted: Vec<i64> = plan
+                .actions
+                .iter()
+                .filter(|action| action.status != "cancelled")
+                .map(|action| i64::from(action.progress))
+                .collect();
+            plan.progress = (!counted.is_empty()).then(|| {
+                (counted.iter().sum::<i64>() as f64 / counted.len() as f64).round() as i64
+            });
+        }
+        plans
+    }
+}
+
+/// `/public/studies/{id}`: 404 unless the study is public.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let loader = state.clone();
+    cached(&state, &uri, &headers, async |lang: Lang| {
+        let pool = &loader.pool;
+        let Some(study) = study(pool, id).await? else {
+            return Ok(None);
+        };
+        let ctx = ctx(lang, &format!("/public/studies/{id}"));
+        let report = report::load(&loader, &PublicReader, id).await?;
+        let people = report.figures.people(report.reader.blurs_small_counts);
+        let map = map::draw("participants", &report.figures, &people, &ctx);
+        let (cases, _) = report::printed(pool, id, &report.reader).await?;
+        let page = StudyPage {
+            ctx,
+            study,
+            map,
+            cases,
+            recommendations: recommendations(pool, id).await?,
+            actions: actions(pool, id).await?,
+            report,
+        };
+        Ok::<_, AppError>(Some(Rendered::html(&page)?))
+    })
+    .await
+}
