@@ -76,7 +76,8 @@ impl AppState {
             rankings: RankingCache::new("priority_rankings", &changes),
             worklist: WorkCache::new("worklist", &changes),
             choices: ChoicesCache::new("filter_choices", &changes),
-            public: PublicCache::new("public_pages", &changes),
+            // Public pages are tens of kilobytes each: a few hundred at most.
+            public: PublicCache::with_capacity("public_pages", &changes, 300),
             changes,
             aggregates: crate::db::aggregates_pool(&pool),
             searches: crate::db::searches_pool(&pool),

@@ -834,3 +834,5 @@ public-action = Action
 public-lead = Lead
 public-dates = Start – due
 public-status = Status
+public-priorities-top = The twenty highest of each level; every priority is in the open data:
+public-district-description = The district's case study, its endorsed recommendations with their fingerprint, and the actions taken on them.

@@ -18,6 +18,8 @@ const MAX_ENTRIES: usize = 2_000;
 pub struct GenerationCache<K, V> {
     /// For the metrics of lookups.
     name: &'static str,
+    /// How many values it keeps before it starts afresh.
+    capacity: usize,
     changes: Changes,
     entries: Arc<Mutex<HashMap<K, Entry<V>>>>,
     /// One computation at a time: when many readers miss at once (right after a
@@ -35,6 +37,7 @@ impl<K, V> Clone for GenerationCache<K, V> {
     fn clone(&self) -> Self {
         GenerationCache {
             name: self.name,
+            capacity: self.capacity,
             changes: self.changes.clone(),
             entries: Arc::clone(&self.entries),
             computing: Arc::clone(&self.computing),
@@ -44,8 +47,14 @@ impl<K, V> Clone for GenerationCache<K, V> {
 
 impl<K: Hash + Eq, V> GenerationCache<K, V> {
     pub fn new(name: &'static str, changes: &Changes) -> Self {
+        Self::with_capacity(name, changes, MAX_ENTRIES)
+    }
+
+    /// A cache of large values keeps fewer of them.
+    pub fn with_capacity(name: &'static str, changes: &Changes, capacity: usize) -> Self {
         GenerationCache {
             name,
+            capacity,
             changes: changes.clone(),
             entries: Arc::default(),
             computing: Arc::default(),
@@ -75,7 +84,7 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
         }
         let value = Arc::new(compute().await?);
         let mut entries = lock(&self.entries);
-        if entries.len() >= MAX_ENTRIES {
+        if entries.len() >= self.capacity {
             entries.clear();
         }
         entries.insert(

@@ -5,8 +5,8 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::study::{actions, recommendations};
@@ -102,48 +102,75 @@ pub async fn index(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     .await
 }
 
-/// `/public/studies/{id}/data/{dataset}.{csv|json}`.
+/// `/public/studies/{id}/data/{dataset}.{csv|json}`. Files can be large, so
+/// they are not kept: their tag is the data generation, and a reader who has
+/// the current one gets a `304` without the file being made again.
 pub async fn dataset(
     State(state): State<AppState>,
     Path((id, file)): Path<(i64, String)>,
-    uri: Uri,
     headers: HeaderMap,
-) -> Response {
-    let loader = state.clone();
-    cached(&state, &uri, &headers, async |_| {
-        let Some((name, format)) = file.rsplit_once('.') else {
-            return Ok(None);
-        };
-        let Some(columns) = DATASETS
-            .iter()
-            .find(|(dataset, _)| *dataset == name)
-            .map(|(_, columns)| *columns)
-        else {
-            return Ok(None);
-        };
-        let is_public = public_studies(&loader.pool)
-            .await?
-            .iter()
-            .any(|study| study.id == id);
-        if !is_public || !matches!(format, "csv" | "json") {
-            return Ok(None);
+) -> Result<Response, AppError> {
+    let (name, format) = file.rsplit_once('.').ok_or(AppError::NotFound)?;
+    let columns = DATASETS
+        .iter()
+        .find(|(dataset, _)| *dataset == name)
+        .map(|(_, columns)| *columns)
+        .ok_or(AppError::NotFound)?;
+    let content_type = match format {
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        _ => return Err(AppError::NotFound),
+    };
+    let is_public = public_studies(&state.pool)
+        .await?
+        .iter()
+        .any(|study| study.id == id);
+    if !is_public {
+        return Err(AppError::NotFound);
+    }
+    // Only while changes are heard does the generation say the data is the same.
+    let etag = state
+        .changes
+        .is_live()
+        .then(|| format!("\"{}-{id}-{file}\"", state.changes.data_generation()));
+    let validators = etag.iter().map(|etag| (header::ETAG, etag.clone()));
+    let mut response_headers = HeaderMap::new();
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    for (name, value) in validators {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response_headers.insert(name, value);
         }
-        let rows = rows(&loader, id, name).await?;
-        let file_name = format!("samleng-study-{id}-{name}.{format}");
-        let rendered = if format == "csv" {
-            Rendered::new(csv(columns, &rows)?, "text/csv; charset=utf-8")
-        } else {
-            Rendered::new(json(columns, &rows)?, "application/json")
-        };
-        Ok::<_, AppError>(Some(rendered.download(file_name)))
-    })
-    .await
+    }
+    let unchanged = etag.as_ref().is_some_and(|etag| {
+        headers
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|sent| sent.as_bytes() == etag.as_bytes())
+    });
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+    let rows = rows(&state, id, name).await?;
+    let body = if format == "csv" {
+        csv(columns, &rows)?
+    } else {
+        json(columns, &rows)?
+    };
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(disposition) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"samleng-study-{id}-{name}.{format}\""
+    )) {
+        response_headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok((response_headers, body).into_response())
 }
 
 async fn rows(state: &AppState, study: i64, dataset: &str) -> Result<Vec<Vec<Value>>, AppError> {
     let pool = &state.pool;
     Ok(match dataset {
-        "recommendations" => recommendations(pool, study)
+        "recommendations" => recommendations(pool, study, None)
             .await?
             .into_iter()
             .map(|r| {
@@ -168,7 +195,7 @@ async fn rows(state: &AppState, study: i64, dataset: &str) -> Result<Vec<Vec<Val
                 ]
             })
             .collect(),
-        "actions" => actions(pool, study)
+        "actions" => actions(pool, study, None)
             .await?
             .into_iter()
             .map(|a| {

@@ -31,6 +31,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/public", get(index))
         .route("/public/studies/{id}", get(study::show))
+        .route(
+            "/public/studies/{id}/districts/{code}",
+            get(study::district),
+        )
         .route("/public/data", get(data::index))
         .route("/public/studies/{id}/data/{file}", get(data::dataset))
 }
@@ -57,8 +61,6 @@ impl Principal for PublicReader {
 pub struct Rendered {
     body: Vec<u8>,
     content_type: &'static str,
-    /// A file to save, under this name.
-    download: Option<String>,
     etag: String,
     last_modified: String,
 }
@@ -73,14 +75,6 @@ impl Rendered {
             last_modified: OffsetDateTime::now_utc().format(format).unwrap_or_default(),
             body,
             content_type,
-            download: None,
-        }
-    }
-
-    fn download(self, file_name: String) -> Rendered {
-        Rendered {
-            download: Some(file_name),
-            ..self
         }
     }
 
@@ -157,7 +151,7 @@ fn answer(rendered: &Rendered, lang: Lang, headers: &HeaderMap) -> Response {
     if fresh {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
-    let mut response = (
+    (
         cache,
         [(
             header::CONTENT_TYPE,
@@ -165,14 +159,7 @@ fn answer(rendered: &Rendered, lang: Lang, headers: &HeaderMap) -> Response {
         )],
         rendered.body.clone(),
     )
-        .into_response();
-    if let Some(name) = &rendered.download {
-        let disposition = header_value(&format!("attachment; filename=\"{name}\""));
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    response
+        .into_response()
 }
 
 /// Where a licence's text is.

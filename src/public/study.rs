@@ -69,6 +69,7 @@ impl PublicRecommendation {
 pub async fn recommendations(
     pool: &PgPool,
     study: i64,
+    district: Option<&str>,
 ) -> Result<Vec<PublicRecommendation>, sqlx::Error> {
     sqlx::query_as!(
         PublicRecommendation,
@@ -91,8 +92,10 @@ pub async fn recommendations(
            join recommendations r on r.list_id = l.id
            left join themes t on t.id = r.theme_id
            where l.study_id = $1 and l.status = 'endorsed'
+             and ($2::text is null or l.district_code = $2)
            order by l.district_code, r.position, r.id"#,
-        study
+        study,
+        district
     )
     .fetch_all(pool)
     .await
@@ -118,7 +121,11 @@ pub struct PublicAction {
 }
 
 /// The actions of the study's plans, plan by plan, by due date.
-pub async fn actions(pool: &PgPool, study: i64) -> Result<Vec<PublicAction>, sqlx::Error> {
+pub async fn actions(
+    pool: &PgPool,
+    study: i64,
+    district: Option<&str>,
+) -> Result<Vec<PublicAction>, sqlx::Error> {
     sqlx::query_as!(
         PublicAction,
         r#"select p.id as plan_id, p.title_en as plan_title_en, p.title_km as plan_title_km,
@@ -129,9 +136,10 @@ pub async fn actions(pool: &PgPool, study: i64) -> Result<Vec<PublicAction>, sql
            left join districts d on d.code = p.district_code
            join actions a on a.plan_id = p.id
            join organizations o on o.id = a.owner_organization_id
-           where p.study_id = $1
+           where p.study_id = $1 and ($2::text is null or p.district_code = $2)
            order by p.district_code nulls first, p.id, a.due_on, a.id"#,
-        study
+        study,
+        district
     )
     .fetch_all(pool)
     .await
@@ -157,54 +165,132 @@ async fn study(pool: &PgPool, id: i64) -> Result<Option<PublicStudy>, sqlx::Erro
     .await
 }
 
+/// A prioritized recommendation, for the study's page.
+pub struct Ranked {
+    pub rank: i32,
+    pub text_en: String,
+    pub text_km: String,
+    pub district_en: String,
+    pub district_km: String,
+}
+
+/// The highest priorities of a level (the rest are in the open data).
+async fn top_priorities(
+    pool: &PgPool,
+    study: i64,
+    level: &str,
+) -> Result<Vec<Ranked>, sqlx::Error> {
+    sqlx::query_as!(
+        Ranked,
+        "select p.rank, r.text_en, r.text_km, d.name_en as district_en, d.name_km as district_km
+         from priorities p
+         join recommendations r on r.id = p.recommendation_id
+         join recommendation_lists l on l.id = r.list_id
+         join districts d on d.code = l.district_code
+         where l.study_id = $1 and l.status = 'endorsed' and p.level = $2
+         order by p.rank, r.id
+         limit 20",
+        study,
+        level
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// What a link preview says of a study: how far it got.
+async fn description(
+    pool: &PgPool,
+    ctx: &Ctx,
+    study: i64,
+    districts: usize,
+) -> Result<String, sqlx::Error> {
+    let counts = sqlx::query!(
+        r#"select (select count(*) from recommendation_lists l
+                   where l.study_id = $1 and l.status = 'endorsed') as "lists!",
+                  (select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id
+                   where l.study_id = $1 and l.status = 'endorsed') as "recommendations!",
+                  (select count(*) from actions a join action_plans p on p.id = a.plan_id
+                   where p.study_id = $1) as "actions!""#,
+        study
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(ctx.lang.t_with(
+        "public-study-description",
+        &[
+            ("districts", districts.to_string()),
+            ("lists", counts.lists.to_string()),
+            ("recommendations", counts.recommendations.to_string()),
+            ("actions", counts.actions.to_string()),
+        ],
+    ))
+}
+
 #[derive(Template)]
 #[template(path = "public/study.html")]
 struct StudyPage {
     ctx: Ctx,
     study: PublicStudy,
+    description: String,
     report: Report,
     map: Option<Map>,
+    provincial: Vec<Ranked>,
+    national: Vec<Ranked>,
+}
+
+impl StudyPage {
+    fn levels(&self) -> [(&'static str, &[Ranked]); 2] {
+        [
+            ("provincial", &self.provincial),
+            ("national", &self.national),
+        ]
+    }
+}
+
+/// `/public/studies/{id}`: 404 unless the study is public.
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let loader = state.clone();
+    cached(&state, &uri, &headers, async |lang: Lang| {
+        let pool = &loader.pool;
+        let Some(study) = study(pool, id).await? else {
+            return Ok(None);
+        };
+        let ctx = ctx(lang, &format!("/public/studies/{id}"));
+        let report = report::load(&loader, &PublicReader, id).await?;
+        let people = report.figures.people(report.reader.blurs_small_counts);
+        let map = map::draw("participants", &report.figures, &people, &ctx);
+        let page = StudyPage {
+            description: description(pool, &ctx, id, report.districts.len()).await?,
+            provincial: top_priorities(pool, id, "provincial").await?,
+            national: top_priorities(pool, id, "national").await?,
+            ctx,
+            study,
+            map,
+            report,
+        };
+        Ok::<_, AppError>(Some(Rendered::html(&page)?))
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "public/district.html")]
+struct DistrictPage {
+    ctx: Ctx,
+    study: PublicStudy,
+    district_en: String,
+    district_km: String,
     cases: Vec<PrintedCase>,
     recommendations: Vec<PublicRecommendation>,
     actions: Vec<PublicAction>,
 }
 
-impl StudyPage {
-    /// For link previews: what the study is and what came of it.
-    fn description(&self) -> String {
-        let lists = self
-            .recommendations
-            .iter()
-            .map(|recommendation| recommendation.list_id)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        self.ctx.lang.t_with(
-            "public-study-description",
-            &[
-                ("districts", self.report.districts.len().to_string()),
-                ("lists", lists.to_string()),
-                ("recommendations", self.recommendations.len().to_string()),
-                ("actions", self.actions.len().to_string()),
-            ],
-        )
-    }
-
-    fn priorities(&self, level: &str) -> Vec<(i32, &PublicRecommendation)> {
-        let mut ranked: Vec<(i32, &PublicRecommendation)> = self
-            .recommendations
-            .iter()
-            .filter_map(|recommendation| {
-                let rank = match level {
-                    "national" => recommendation.national_rank,
-                    _ => recommendation.provincial_rank,
-                };
-                rank.map(|rank| (rank, recommendation))
-            })
-            .collect();
-        ranked.sort_by_key(|(rank, _)| *rank);
-        ranked
-    }
-
+impl DistrictPage {
     /// The recommendations of each endorsed list.
     fn lists(&self) -> Vec<Vec<&PublicRecommendation>> {
         let mut lists: Vec<Vec<&PublicRecommendation>> = Vec::new();
@@ -246,10 +332,12 @@ impl StudyPage {
     }
 }
 
-/// `/public/studies/{id}`: 404 unless the study is public.
-pub async fn show(
+/// `/public/studies/{id}/districts/{code}`: one district's case study,
+/// endorsed list and action plan; 404 unless the study is public and the
+/// district is in its province.
+pub async fn district(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    Path((id, code)): Path<(i64, String)>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -259,19 +347,33 @@ pub async fn show(
         let Some(study) = study(pool, id).await? else {
             return Ok(None);
         };
-        let ctx = ctx(lang, &format!("/public/studies/{id}"));
-        let report = report::load(&loader, &PublicReader, id).await?;
-        let people = report.figures.people(report.reader.blurs_small_counts);
-        let map = map::draw("participants", &report.figures, &people, &ctx);
-        let (cases, _) = report::printed(pool, id, &report.reader).await?;
-        let page = StudyPage {
-            ctx,
+        let Some(names) = sqlx::query!(
+            "select name_en, name_km from districts where code = $1 and left(code, 2) = (
+                 select province_code from studies where id = $2)",
+            code,
+            id
+        )
+        .fetch_optional(pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let reader = crate::dashboard::filters::Reader::of(
+            &PublicReader,
+            &crate::dashboard::filters::Selection::default(),
+        );
+        let (cases, _) = report::printed(pool, id, &reader).await?;
+        let page = DistrictPage {
+            ctx: ctx(lang, &format!("/public/studies/{id}/districts/{code}")),
             study,
-            map,
-            cases,
-            recommendations: recommendations(pool, id).await?,
-            actions: actions(pool, id).await?,
-            report,
+            district_en: names.name_en,
+            district_km: names.name_km,
+            cases: cases
+                .into_iter()
+                .filter(|case| case.district_code == code)
+                .collect(),
+            recommendations: recommendations(pool, id, Some(&code)).await?,
+            actions: actions(pool, id, Some(&code)).await?,
         };
         Ok::<_, AppError>(Some(Rendered::html(&page)?))
     })

@@ -461,6 +461,12 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             format!("/public/studies/{}", r.study),
             Rule::Public,
         ),
+        (
+            "GET",
+            "/public/studies/{id}/districts/{code}",
+            format!("/public/studies/{}/districts/0202", r.study),
+            Rule::Public,
+        ),
         ("GET", "/public/data", "/public/data".into(), Rule::Public),
         (
             "GET",

@@ -60,14 +60,41 @@ async fn anyone_reads_the_demo_study_without_an_account_and_nothing_internal_or_
     assert_eq!(page.status, StatusCode::OK);
     for expected in [
         r#"<meta property="og:title" content="Civic Engagement at DM level, Battambang province, 2021">"#,
-        r#"<meta property="og:description" content=""#,
-        "Endorsed recommendation lists",
+        r#"<meta property="og:description" content="7 districts, 5 endorsed recommendation lists"#,
+        "Who took part",
         "Provincial priority",
-        "Action plans",
-        "Fingerprint",
+        &format!("/public/studies/{id}/districts/0202"),
     ] {
         assert!(page.body.contains(expected), "{expected}");
     }
+    // Thma Koul's list was endorsed online, and its plan has actions.
+    let district = reader
+        .get(&format!("/public/studies/{id}/districts/0202"))
+        .await;
+    assert_eq!(district.status, StatusCode::OK);
+    let fingerprint: String = sqlx::query_scalar(
+        "select e.fingerprint from endorsements e join recommendation_lists l on l.id = e.list_id
+         where l.district_code = '0202' and e.transition = 'endorsed'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("fingerprint");
+    for expected in [
+        "Endorsed online on",
+        fingerprint.as_str(),
+        "Action plans",
+        "Civic engagement in Thma Koul",
+    ] {
+        assert!(district.body.contains(expected), "{expected}");
+    }
+    assert_eq!(
+        reader
+            .get(&format!("/public/studies/{id}/districts/1201"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "a district of another province"
+    );
     let khmer = reader.get(&format!("/public/studies/{id}?lang=km")).await;
     assert!(khmer.body.contains(r#"<html lang="km">"#));
     assert!(khmer.body.contains("ការសិក្សាសាធារណៈ"));
@@ -220,7 +247,7 @@ async fn public_answers_carry_validators_and_change_with_the_data() {
         .to_str()
         .expect("date")
         .to_owned();
-    assert!(first.text().await.expect("body").contains("Action plans"));
+    assert!(first.text().await.expect("body").contains("Who took part"));
     assert_eq!(
         conditional(&reader, &app, &path, (IF_NONE_MATCH.as_str(), &etag)).await,
         StatusCode::NOT_MODIFIED
@@ -235,23 +262,37 @@ async fn public_answers_carry_validators_and_change_with_the_data() {
         .await,
         StatusCode::NOT_MODIFIED
     );
-    // A progress report moves an action on: the page changes, so does its tag.
-    sqlx::query(
-        "update actions set progress = 99 where id = (select a.id from actions a
-             join action_plans p on p.id = a.plan_id where p.study_id = $1 order by a.id limit 1)",
-    )
-    .bind(id)
-    .execute(&app.pool)
-    .await
-    .expect("progress");
+    // The secretariat renames the study: the page changes, so does its tag.
+    sqlx::query("update studies set title_en = title_en || ' (revised)' where id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .expect("rename");
     app.heard_everything().await;
     assert_eq!(
         conditional(&reader, &app, &path, (IF_NONE_MATCH.as_str(), &etag)).await,
         StatusCode::OK
     );
-    let csv = reader
-        .get_bytes(&format!("{path}/data/recommendations.csv"))
-        .await;
+    let csv_path = format!("{path}/data/recommendations.csv");
+    let download = reader
+        .client
+        .get(app.url(&csv_path))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .expect("text")
+            .starts_with("attachment; filename=\"samleng-study-")
+    );
+    let csv_tag = download.headers()[ETAG].to_str().expect("etag").to_owned();
+    let csv = download.bytes().await.expect("bytes").to_vec();
+    assert_eq!(
+        conditional(&reader, &app, &csv_path, (IF_NONE_MATCH.as_str(), &csv_tag)).await,
+        StatusCode::NOT_MODIFIED
+    );
     assert!(
         csv.starts_with(b"\xEF\xBB\xBF"),
         "a byte-order mark for spreadsheets"
