@@ -150,6 +150,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())
         .merge(crate::public::routes())
+        .merge(crate::cycles::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod backup;
 pub mod case_studies;
 pub mod config;
+pub mod cycles;
 pub mod dashboard;
 pub mod db;
 pub mod demo;

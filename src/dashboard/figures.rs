@@ -29,7 +29,8 @@ pub struct DistrictFigures {
     pub max_y: Option<f32>,
     /// Districts with field work or a published case study: 1 or 0 for a district.
     pub covered: i64,
-    /// Districts with a recommendation list in the selection, read or not.
+    /// Lists a district owes in the selection, read or not: one per
+    /// district and study that has one.
     pub districts_listed: i64,
     pub activities: i64,
     pub female: i64,
@@ -179,8 +180,10 @@ async fn compute(
            ),
            -- Districts with a list in the selection, whoever may read it: the
            -- endorsement rate's denominator, for every reader the same.
+           -- A district listed in two cycles counts twice: the rate of
+           -- endorsement is per list a district owes, never above 100%.
            listed as (
-               select l.district_code
+               select l.district_code, count(distinct l.study_id) as cycles
                from visible_recommendation_lists($1, $2, $3, $4, $5, true, '{}') l
                group by l.district_code
            ),
@@ -222,7 +225,7 @@ async fn compute(
                   min(s.min_x) as min_x, min(s.min_y) as min_y,
                   max(s.max_x) as max_x, max(s.max_y) as max_y,
                   count(*) filter (where k.code <> '' and (f.activities > 0 or st.published > 0)) as "covered!",
-                  count(ld.district_code) as "districts_listed!",
+                  coalesce(sum(ld.cycles), 0)::bigint as "districts_listed!",
                   coalesce(sum(f.activities), 0)::bigint as "activities!",
                   coalesce(sum(f.female), 0)::bigint as "female!",
                   coalesce(sum(f.male), 0)::bigint as "male!",

@@ -3,6 +3,7 @@
 //! 2021 study, a donor, and one account per role with a random password.
 
 mod action_plans;
+mod cycle;
 mod field_work;
 pub mod large;
 mod recommendations;
@@ -142,6 +143,11 @@ pub async fn load(pool: &PgPool, files: &FileStore) -> anyhow::Result<Option<Vec
     }
     recommendations::load(&mut tx).await?;
     action_plans::load(&mut tx, files).await?;
+    let secretariat =
+        sqlx::query_scalar!("select id from users where email = 'secretariat@cpdd.example'")
+            .fetch_one(&mut *tx)
+            .await?;
+    cycle::load(&mut tx, (secretariat, "Dara Secretariat")).await?;
     tx.commit().await?;
     Ok(Some(accounts))
 }

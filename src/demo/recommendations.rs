@@ -126,7 +126,7 @@ async fn workshops(tx: &mut PgConnection, secretariat: i64) -> Result<(), sqlx::
     Ok(())
 }
 
-async fn endorse(tx: &mut PgConnection, list: i64) -> Result<(), sqlx::Error> {
+pub(super) async fn endorse(tx: &mut PgConnection, list: i64) -> Result<(), sqlx::Error> {
     let snapshot = snapshot::take(tx, list).await?.to_json();
     let fingerprint = snapshot::fingerprint(&snapshot);
     sqlx::query!(
@@ -144,7 +144,7 @@ async fn endorse(tx: &mut PgConnection, list: i64) -> Result<(), sqlx::Error> {
     set_status(tx, list, "endorsed").await
 }
 
-async fn step(
+pub(super) async fn step(
     tx: &mut PgConnection,
     list: i64,
     transition: &str,

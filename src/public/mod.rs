@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             get(study::district),
         )
         .route("/public/data", get(data::index))
+        .route("/public/provinces/{code}/cycles", get(cycles))
         .route("/public/studies/{id}/data/{file}", get(data::dataset))
 }
 
@@ -67,12 +68,11 @@ pub struct Rendered {
 
 impl Rendered {
     fn new(body: Vec<u8>, content_type: &'static str) -> Rendered {
-        let format = format_description!(
-            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-        );
         Rendered {
             etag: format!("\"{:.20x}\"", Sha256::digest(&body)),
-            last_modified: OffsetDateTime::now_utc().format(format).unwrap_or_default(),
+            last_modified: OffsetDateTime::now_utc()
+                .format(HTTP_DATE)
+                .unwrap_or_default(),
             body,
             content_type,
         }
@@ -86,14 +86,29 @@ impl Rendered {
     }
 }
 
+/// Dates in HTTP headers (IMF-fixdate), always in GMT.
+const HTTP_DATE: &[time::format_description::BorrowedFormatItem<'static>] = format_description!(
+    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+);
+
+/// Is the copy the reader has from `since` (an HTTP date) still current?
+fn not_modified_since(last_modified: &str, since: &str) -> bool {
+    let parse = |date: &str| time::PrimitiveDateTime::parse(date, HTTP_DATE).ok();
+    matches!((parse(last_modified), parse(since)), (Some(modified), Some(since)) if modified <= since)
+}
+
 /// Public answers by path and language, until the data changes; `None` is
 /// a 404 (a study that is not public, or not there).
 pub type PublicCache = GenerationCache<(String, Lang), Option<Rendered>>;
 
-/// The language asked for (`?lang=`, then the cookie), and the cache key.
+/// The cache key: the address (the query chooses, on the comparison of
+/// cycles) and the language asked for (`?lang=`, then the cookie).
 fn key_of(uri: &Uri, headers: &HeaderMap) -> (String, Lang) {
     let lang = language::of_reader(uri, headers, None);
-    (uri.path().to_owned(), lang)
+    let address = uri
+        .path_and_query()
+        .map_or(uri.path(), |address| address.as_str());
+    (address.to_owned(), lang)
 }
 
 /// A page's context: no one signed in, whoever is.
@@ -129,7 +144,10 @@ fn answer(rendered: &Rendered, lang: Lang, headers: &HeaderMap) -> Response {
     let fresh = if headers.contains_key(header::IF_NONE_MATCH) {
         matches(header::IF_NONE_MATCH, &rendered.etag)
     } else {
-        matches(header::IF_MODIFIED_SINCE, &rendered.last_modified)
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|since| since.to_str().ok())
+            .is_some_and(|since| not_modified_since(&rendered.last_modified, since))
     };
     let header_value =
         |text: &str| HeaderValue::from_str(text).unwrap_or(HeaderValue::from_static(""));
@@ -174,6 +192,7 @@ pub fn licence_url(code: &str) -> &'static str {
 /// A public study, as the index lists it.
 pub struct PublicStudy {
     pub id: i64,
+    pub province_code: String,
     pub title_en: String,
     pub title_km: String,
     pub province_en: String,
@@ -186,8 +205,8 @@ pub struct PublicStudy {
 async fn public_studies(pool: &sqlx::PgPool) -> Result<Vec<PublicStudy>, sqlx::Error> {
     sqlx::query_as!(
         PublicStudy,
-        "select s.id, s.title_en, s.title_km, p.name_en as province_en, p.name_km as province_km,
-                s.period_start, s.period_end, s.licence
+        "select s.id, s.province_code, s.title_en, s.title_km, p.name_en as province_en,
+                p.name_km as province_km, s.period_start, s.period_end, s.licence
          from studies s join provinces p on p.code = s.province_code
          where s.public_since is not null
          order by s.period_start desc, s.id desc"
@@ -211,6 +230,37 @@ async fn index(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> R
         let page = IndexPage {
             ctx: ctx(lang, "/public"),
             studies,
+        };
+        Ok(Some(Rendered::html(&page)?))
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "public/cycles.html")]
+struct CyclesPage {
+    ctx: Ctx,
+    comparison: crate::cycles::Comparison,
+}
+
+/// `/public/provinces/{code}/cycles`: the comparison of public studies only.
+async fn cycles(
+    State(state): State<AppState>,
+    axum::extract::Path(code): axum::extract::Path<String>,
+    axum::extract::Query(chosen): axum::extract::Query<crate::cycles::Chosen>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let pool = state.pool.clone();
+    cached(&state, &uri, &headers, async |lang| {
+        let Some(comparison) =
+            crate::cycles::load(&pool, &code, &chosen, &PublicReader, true).await?
+        else {
+            return Ok(None);
+        };
+        let page = CyclesPage {
+            ctx: ctx(lang, uri.path()),
+            comparison,
         };
         Ok(Some(Rendered::html(&page)?))
     })

@@ -155,8 +155,8 @@ pub struct PlanShown<'a> {
 async fn study(pool: &PgPool, id: i64) -> Result<Option<PublicStudy>, sqlx::Error> {
     sqlx::query_as!(
         PublicStudy,
-        "select s.id, s.title_en, s.title_km, p.name_en as province_en, p.name_km as province_km,
-                s.period_start, s.period_end, s.licence
+        "select s.id, s.province_code, s.title_en, s.title_km, p.name_en as province_en,
+                p.name_km as province_km, s.period_start, s.period_end, s.licence
          from studies s join provinces p on p.code = s.province_code
          where s.id = $1 and s.public_since is not null",
         id

@@ -269,7 +269,7 @@ async fn records(app: &TestApp) -> Records {
         user: target_user(app).await,
         organization: id("select id from organizations where acronym = 'AS'").await,
         theme: id("select id from themes where position = 7").await,
-        study: id("select id from studies limit 1").await,
+        study: id("select id from studies order by id limit 1").await,
         published_activity: id(
             "select id from activities where district_code = '0203' and kind = 'fgd'",
         )
@@ -286,7 +286,7 @@ async fn records(app: &TestApp) -> Records {
         public_photo: photo(app).await,
         waiting_list: id("select id from recommendation_lists where district_code = '0203'").await,
         returned_list: id("select id from recommendation_lists where district_code = '0201'").await,
-        endorsed_list: id("select id from recommendation_lists where district_code = '0204'").await,
+        endorsed_list: id("select id from recommendation_lists where district_code = '0204' order by id limit 1").await,
         reopened_list: reopened(app).await,
         plan: id("select id from action_plans where district_code = '0204'").await,
         cso_action: id("select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.lead = 'cso' and a.description_en like 'Train%'").await,
@@ -468,6 +468,18 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::Public,
         ),
         ("GET", "/public/data", "/public/data".into(), Rule::Public),
+        (
+            "GET",
+            "/public/provinces/{code}/cycles",
+            "/public/provinces/02/cycles".into(),
+            Rule::Public,
+        ),
+        (
+            "GET",
+            "/provinces/{code}/cycles",
+            "/provinces/02/cycles".into(),
+            Rule::SignedIn,
+        ),
         (
             "GET",
             "/public/studies/{id}/data/{file}",

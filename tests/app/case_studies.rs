@@ -272,7 +272,7 @@ async fn markdown_is_rendered_and_scripts_are_not() {
 async fn a_new_case_study_is_refused_for_a_district_that_has_one_and_for_missing_titles() {
     let app = spawn_app().await;
     let writer = app.login_as(AS).await;
-    let study = scalar(&app, "select id from studies limit 1")
+    let study = scalar(&app, "select id from studies order by id limit 1")
         .await
         .to_string();
     let author = scalar(&app, "select id from organizations where acronym = 'AS'")

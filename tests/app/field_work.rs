@@ -45,7 +45,7 @@ fn borrowed<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a st
 }
 
 async fn ids(app: &TestApp) -> (String, String) {
-    let study = scalar(app, "select id from studies limit 1")
+    let study = scalar(app, "select id from studies order by id limit 1")
         .await
         .to_string();
     let ctod = scalar(app, "select id from organizations where acronym = 'CTOD'")
@@ -250,7 +250,8 @@ async fn the_demo_reproduces_367_respondents_209_of_them_women() {
         async move {
             sqlx::query_scalar::<_, i64>(
                 "select sum(p.count) from participant_counts p join activities a on a.id = p.activity_id
-                 where a.kind in ('fgd', 'interview') and ($1 = '' or p.sex = $1)",
+                 where a.kind in ('fgd', 'interview') and ($1 = '' or p.sex = $1)
+                   and a.study_id = (select min(id) from studies)",
             )
             .bind(sex)
             .fetch_one(&pool)
@@ -370,13 +371,18 @@ async fn donors_see_published_work_without_internal_text() {
 async fn activity_lists_filter_search_and_page() {
     let app = spawn_app().await;
     let staff = app.login_as("secretariat@cpdd.example").await;
-    let all = staff.get("/activities").await;
+    let first_study = scalar(&app, "select min(id) from studies").await;
+    let all = staff.get(&format!("/activities?study={first_study}")).await;
     assert_eq!(
         all.body.matches("<tr><td><a href=\"/activities/").count(),
         23,
-        "7 FGDs, 7 interview rounds, 7 consultations, 2 workshops"
+        "2021: 7 FGDs, 7 interview rounds, 7 consultations, 2 workshops"
     );
-    let bavel = staff.get("/activities?district=0204&kind=fgd").await;
+    let bavel = staff
+        .get(&format!(
+            "/activities?district=0204&kind=fgd&study={first_study}"
+        ))
+        .await;
     assert_eq!(
         bavel.body.matches("<tr><td><a href=\"/activities/").count(),
         1
@@ -419,7 +425,7 @@ async fn activity_lists_filter_search_and_page() {
             .body
             .matches("<tr><td><a href=\"/activities/")
             .count(),
-        13
+        (scalar(&app, "select count(*) from activities").await - 50) as usize
     );
     let oldest = staff.get("/activities?sort=oldest").await;
     let first_date = oldest

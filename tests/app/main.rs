@@ -9,6 +9,7 @@ mod browser;
 mod case_studies;
 mod cli;
 mod corrections;
+mod cycles;
 mod dashboard;
 mod deployment;
 mod field_work;

@@ -261,9 +261,9 @@ async fn long_lists_come_in_pages_of_fifty() {
         "insert into action_plans (title_en, district_code, province_code, period_start, period_end)
          select 'Paged plan ' || n, '0204', '02', '2022-01-01', '2023-01-01' from generate_series(1, 60) n;
          insert into recommendation_lists (district_code, study_id, list_version, status)
-         select '0205', (select id from studies limit 1), n, 'draft' from generate_series(1, 60) n;
+         select '0205', (select id from studies order by id limit 1), n, 'draft' from generate_series(1, 60) n;
          insert into recommendations (list_id, position, text_en, addressee)
-         select (select l.id from recommendation_lists l where l.district_code = '0204'
+         select (select min(l.id) from recommendation_lists l where l.district_code = '0204'
                  and l.status = 'endorsed'), 100 + n, 'Paged recommendation ' || n, 'sna'
          from generate_series(1, 60) n;",
     )

@@ -247,7 +247,7 @@ async fn a_reopened_version_is_linked_to_the_consultation_that_produced_it() {
     let staff = app.login_as(STAFF).await;
     let endorsed = scalar(
         &app,
-        "select id from recommendation_lists where district_code = '0204'",
+        "select id from recommendation_lists where district_code = '0204' order by id limit 1",
     )
     .await;
     let reopened = staff

@@ -74,8 +74,9 @@ async fn anyone_reads_the_demo_study_without_an_account_and_nothing_internal_or_
     assert_eq!(district.status, StatusCode::OK);
     let fingerprint: String = sqlx::query_scalar(
         "select e.fingerprint from endorsements e join recommendation_lists l on l.id = e.list_id
-         where l.district_code = '0202' and e.transition = 'endorsed'",
+         where l.district_code = '0202' and e.transition = 'endorsed' and l.study_id = $1",
     )
+    .bind(id)
     .fetch_one(&app.pool)
     .await
     .expect("fingerprint");
@@ -232,6 +233,8 @@ async fn public_answers_carry_validators_and_change_with_the_data() {
     let app = spawn_app().await;
     let id = study_id(&app).await;
     let path = format!("/public/studies/{id}");
+    // Pages are kept only while the instance hears changes.
+    app.heard_everything().await;
     let reader = app.visitor();
     let first = reader
         .client

@@ -280,7 +280,7 @@ async fn reopening_starts_a_new_version_and_the_endorsed_one_stays_as_it_was() {
     let app = spawn_app().await;
     let endorsed = scalar(
         &app,
-        "select id from recommendation_lists where district_code = '0204'",
+        "select id from recommendation_lists where district_code = '0204' order by id limit 1",
     )
     .await;
     let snapshot_before: String = sqlx::query_scalar(
@@ -471,7 +471,7 @@ async fn donors_read_endorsed_lists_and_never_drafts() {
     let waiting = waiting_list(&app).await;
     let endorsed = scalar(
         &app,
-        "select id from recommendation_lists where district_code = '0204'",
+        "select id from recommendation_lists where district_code = '0204' order by id limit 1",
     )
     .await;
     assert_eq!(
@@ -492,7 +492,8 @@ async fn donors_read_endorsed_lists_and_never_drafts() {
             .body
             .matches("<tr><td><a href=\"/recommendation-lists/")
             .count(),
-        5
+        8,
+        "five endorsed in 2021, three in the second cycle"
     );
     let district = donor.get("/districts/0204").await;
     assert!(
@@ -695,8 +696,8 @@ async fn steps_the_state_does_not_allow_change_nothing() {
             "select count(*) from endorsements where transition = 'endorsed'"
         )
         .await,
-        5,
-        "the demo's five"
+        8,
+        "the demo's five of 2021 and three of 2024"
     );
 }
 

@@ -153,7 +153,8 @@ async fn case_studies_plans_and_districts_link_the_lists_and_the_evidence_chain(
     .await;
     let list = scalar(
         &app,
-        "select id from recommendation_lists where district_code = '0204' and status = 'endorsed'",
+        "select id from recommendation_lists where district_code = '0204' and status = 'endorsed'
+         order by id limit 1",
     )
     .await;
     let page = donor.get(&format!("/case-studies/{case}")).await;
@@ -180,10 +181,13 @@ async fn case_studies_plans_and_districts_link_the_lists_and_the_evidence_chain(
         "the plan links its study"
     );
 
+    // The district's page shows its latest endorsed list (the second cycle's).
     let page = donor.get("/districts/0204").await;
-    let items: Vec<i64> = sqlx::query_scalar(&format!(
-        "select id from recommendations where list_id = {list} order by position"
-    ))
+    let items: Vec<i64> = sqlx::query_scalar(
+        "select r.id from recommendations r where r.list_id = (
+             select max(id) from recommendation_lists where district_code = '0204' and status = 'endorsed')
+         order by r.position",
+    )
     .fetch_all(&app.pool)
     .await
     .expect("items");
