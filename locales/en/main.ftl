@@ -856,3 +856,4 @@ cycles-earlier-done = Done
 cycles-earlier-planned = Planned
 cycles-later-count = Later
 cycles-need-two = Choose two different studies of this province to compare.
+public-provincial-plans = Action plans of the province (the districts' are on their pages)

@@ -856,3 +856,4 @@ cycles-earlier-done = បានបញ្ចប់
 cycles-earlier-planned = បានគ្រោង
 cycles-later-count = ក្រោយ
 cycles-need-two = សូមជ្រើសរើសការសិក្សាពីរផ្សេងគ្នានៃខេត្តនេះ ដើម្បីប្រៀបធៀប។
+public-provincial-plans = ផែនការសកម្មភាពរបស់ខេត្ត (ផែនការរបស់ស្រុកនៅលើទំព័ររបស់ស្រុកនីមួយៗ)

@@ -99,23 +99,28 @@ impl Changes {
     /// call: PostgreSQL delivers notifications in commit order, so once our
     /// own ping comes back, all earlier ones have been handled.
     pub async fn caught_up(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let ping = rand::random::<u32>() as u64 + 1;
-        let mut heard = self.inner.pings.subscribe();
-        sqlx::query!(
-            "select pg_notify('samleng_auth', 'ping:' || $1::bigint)",
-            ping as i64
-        )
-        .execute(pool)
-        .await?;
-        let waited = tokio::time::timeout(
-            Duration::from_secs(10),
-            heard.wait_for(|last| *last == ping),
-        )
-        .await;
-        match waited {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(sqlx::Error::PoolTimedOut),
+        // A ping sent before the listener (re)connected is never heard: send
+        // another after a while, until one comes back or time runs out.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            let ping = rand::random::<u32>() as u64 + 1;
+            let mut heard = self.inner.pings.subscribe();
+            sqlx::query!(
+                "select pg_notify('samleng_auth', 'ping:' || $1::bigint)",
+                ping as i64
+            )
+            .execute(pool)
+            .await?;
+            let waited = tokio::time::timeout(
+                Duration::from_millis(500),
+                heard.wait_for(|last| *last == ping),
+            )
+            .await;
+            if let Ok(Ok(_)) = waited {
+                return Ok(());
+            }
         }
+        Err(sqlx::Error::PoolTimedOut)
     }
 
     fn forgetters(&self) -> std::sync::MutexGuard<'_, Vec<Forget>> {

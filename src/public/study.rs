@@ -120,7 +120,8 @@ pub struct PublicAction {
     pub progress: i32,
 }
 
-/// The actions of the study's plans, plan by plan, by due date.
+/// The actions of the study's plans, plan by plan, by due date: all of them,
+/// one district's (`Some(code)`), or the province's own (`Some("")`).
 pub async fn actions(
     pool: &PgPool,
     study: i64,
@@ -136,13 +137,41 @@ pub async fn actions(
            left join districts d on d.code = p.district_code
            join actions a on a.plan_id = p.id
            join organizations o on o.id = a.owner_organization_id
-           where p.study_id = $1 and ($2::text is null or p.district_code = $2)
+           where p.study_id = $1
+             and ($2::text is null or p.district_code = $2 or ($2 = '' and p.district_code is null))
            order by p.district_code nulls first, p.id, a.due_on, a.id"#,
         study,
         district
     )
     .fetch_all(pool)
     .await
+}
+
+/// The actions grouped by plan, each with its average progress (cancelled
+/// actions left out, as everywhere).
+fn plans(actions: &[PublicAction]) -> Vec<PlanShown<'_>> {
+    let mut plans: Vec<PlanShown<'_>> = Vec::new();
+    for action in actions {
+        match plans.last_mut() {
+            Some(plan) if plan.first.plan_id == action.plan_id => plan.actions.push(action),
+            _ => plans.push(PlanShown {
+                first: action,
+                actions: vec![action],
+                progress: None,
+            }),
+        }
+    }
+    for plan in &mut plans {
+        let counted: Vec<i64> = plan
+            .actions
+            .iter()
+            .filter(|action| action.status != "cancelled")
+            .map(|action| i64::from(action.progress))
+            .collect();
+        plan.progress = (!counted.is_empty())
+            .then(|| (counted.iter().sum::<i64>() as f64 / counted.len() as f64).round() as i64);
+    }
+    plans
 }
 
 /// A plan as the page shows it: its actions, and their average progress.
@@ -236,9 +265,19 @@ struct StudyPage {
     map: Option<Map>,
     provincial: Vec<Ranked>,
     national: Vec<Ranked>,
+    /// The actions of plans for no one district (the province's).
+    actions: Vec<PublicAction>,
 }
 
 impl StudyPage {
+    fn plans(&self) -> Vec<PlanShown<'_>> {
+        plans(&self.actions)
+    }
+
+    fn plans_heading(&self) -> &'static str {
+        "public-provincial-plans"
+    }
+
     fn levels(&self) -> [(&'static str, &[Ranked]); 2] {
         [
             ("provincial", &self.provincial),
@@ -268,6 +307,7 @@ pub async fn show(
             description: description(pool, &ctx, id, report.districts.len()).await?,
             provincial: top_priorities(pool, id, "provincial").await?,
             national: top_priorities(pool, id, "national").await?,
+            actions: actions(pool, id, Some("")).await?,
             ctx,
             study,
             map,
@@ -305,30 +345,12 @@ impl DistrictPage {
         lists
     }
 
+    fn plans_heading(&self) -> &'static str {
+        "nav-action-plans"
+    }
+
     fn plans(&self) -> Vec<PlanShown<'_>> {
-        let mut plans: Vec<PlanShown<'_>> = Vec::new();
-        for action in &self.actions {
-            match plans.last_mut() {
-                Some(plan) if plan.first.plan_id == action.plan_id => plan.actions.push(action),
-                _ => plans.push(PlanShown {
-                    first: action,
-                    actions: vec![action],
-                    progress: None,
-                }),
-            }
-        }
-        for plan in &mut plans {
-            let counted: Vec<i64> = plan
-                .actions
-                .iter()
-                .filter(|action| action.status != "cancelled")
-                .map(|action| i64::from(action.progress))
-                .collect();
-            plan.progress = (!counted.is_empty()).then(|| {
-                (counted.iter().sum::<i64>() as f64 / counted.len() as f64).round() as i64
-            });
-        }
-        plans
+        plans(&self.actions)
     }
 }
 

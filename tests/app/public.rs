@@ -96,6 +96,22 @@ async fn anyone_reads_the_demo_study_without_an_account_and_nothing_internal_or_
         StatusCode::NOT_FOUND,
         "a district of another province"
     );
+    // A plan of the province's own, for no one district, shows on the study's page.
+    sqlx::query(
+        "with plan as (
+             insert into action_plans (title_en, province_code, study_id, period_start, period_end)
+             values ('Provincial plan (test)', '02', $1, date '2022-01-01', date '2023-01-01') returning id)
+         insert into actions (plan_id, description_en, owner_organization_id, lead, starts_on, due_on)
+         select plan.id, 'A provincial radio programme (test)', o.id, 'joint', date '2022-01-01', date '2022-12-31'
+         from plan, organizations o where o.acronym = 'CPDD'",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .expect("a provincial plan");
+    app.heard_everything().await;
+    let page = reader.get(&format!("/public/studies/{id}")).await;
+    assert!(page.body.contains("A provincial radio programme (test)"));
     let khmer = reader.get(&format!("/public/studies/{id}?lang=km")).await;
     assert!(khmer.body.contains(r#"<html lang="km">"#));
     assert!(khmer.body.contains("ការសិក្សាសាធារណៈ"));
