@@ -125,14 +125,16 @@ async fn figures(
         CycleFigures,
         r#"select s.id as "study_id!",
                   (select count(*) from (
-                       select a.district_code from activities a
-                       where a.study_id = s.id and a.district_code is not null
+                       select a.district_code
+                       from visible_activities(s.id, '', '', null, null, $2, $3) a
                        union select l.district_code from visible_recommendation_lists(s.id, '', '', null, null, $2, $3) l
                    ) covered) as "districts!",
-                  (select coalesce(sum(a.participants), 0) from activities a
-                   where a.study_id = s.id and a.kind in ('fgd', 'interview')) as "respondents!",
-                  (select coalesce(sum(a.participants_female), 0) from activities a
-                   where a.study_id = s.id and a.kind in ('fgd', 'interview')) as "respondents_female!",
+                  (select coalesce(sum(a.participants), 0)
+                   from visible_activities(s.id, '', '', null, null, $2, $3) a
+                   where a.kind in ('fgd', 'interview')) as "respondents!",
+                  (select coalesce(sum(a.participants_female), 0)
+                   from visible_activities(s.id, '', '', null, null, $2, $3) a
+                   where a.kind in ('fgd', 'interview')) as "respondents_female!",
                   (select count(*) from recommendations r
                    join visible_recommendation_lists(s.id, '', '', null, null, $2, $3) l on l.id = r.list_id) as "listed!",
                   (select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id

@@ -222,6 +222,15 @@ async fn the_second_cycle_is_compared_with_the_first_figure_by_figure() {
     let public = app.visitor().get("/public/provinces/02/cycles").await;
     assert_eq!(public.status, StatusCode::OK);
     assert_eq!(cells(&public.body, "listed"), endorsed);
+    // Respondents as the public study page counts them: only what donors read.
+    let study_page = app
+        .visitor()
+        .get(&format!("/public/studies/{}", studies[0]))
+        .await;
+    assert_eq!(
+        cells(&public.body, "respondents").0,
+        crate::dashboard::figure_by_id(&study_page.body, "report-respondents")
+    );
     // Choosing the same study twice compares nothing.
     let same = secretariat
         .get(&format!("/provinces/02/cycles?a={0}&b={0}", studies[0]))

@@ -11,7 +11,12 @@ use crate::helpers::{TestApp, Visitor, spawn_app, text_of};
 
 /// The text of the headline figure `id` on a dashboard page.
 pub fn figure(page: &str, id: &str) -> String {
-    let marker = format!("id=\"figure-{id}\"");
+    figure_by_id(page, &format!("figure-{id}"))
+}
+
+/// The text of the `dd` whose id is `id`.
+pub fn figure_by_id(page: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\"");
     let at = page
         .find(&marker)
         .unwrap_or_else(|| panic!("figure {id} missing"));
