@@ -1131,3 +1131,97 @@ async fn an_official_follows_the_emails_link_signs_in_and_endorses_the_list() {
     assert!(endorsement.contains("District Governor"), "{endorsement}");
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn anyone_on_a_phone_follows_a_study_to_its_district_reads_it_in_khmer_and_downloads_the_open_data()
+ {
+    let app = spawn_app().await;
+    let driver = ChromeDriver::start();
+    let downloads = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "target/browser/public-downloads-{}",
+        std::process::id()
+    ));
+    std::fs::remove_dir_all(&downloads).ok();
+    std::fs::create_dir_all(&downloads).expect("a download folder");
+    let browser = driver.browser_saving_to(&downloads).await;
+
+    // No account: the public index, then the 2021 study, then Thma Koul.
+    browser.goto(&app.url("/public")).await.expect("/public");
+    browser
+        .find(Locator::LinkText(
+            "Civic Engagement at DM level, Battambang province, 2021",
+        ))
+        .await
+        .expect("the 2021 study")
+        .click()
+        .await
+        .expect("open the study");
+    browser
+        .find(Locator::LinkText("Thma Koul"))
+        .await
+        .expect("the district table")
+        .click()
+        .await
+        .expect("open the district");
+    let heading = browser
+        .find(Locator::Css("h1"))
+        .await
+        .expect("heading")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(heading, "Thma Koul");
+    let fingerprint = browser
+        .find(Locator::Css("code.fingerprint"))
+        .await
+        .expect("the endorsement's fingerprint")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(fingerprint.len(), 64);
+    assert_eq!(
+        phone_fit(&browser).await.0,
+        false,
+        "nothing wider than the phone"
+    );
+
+    // The same page in Khmer, through the language link.
+    click(&browser, "a[hreflang='km']").await;
+    let khmer = browser
+        .find(Locator::Css("html"))
+        .await
+        .expect("page")
+        .attr("lang")
+        .await
+        .expect("lang");
+    assert_eq!(khmer.as_deref(), Some("km"));
+    assert!(
+        browser
+            .source()
+            .await
+            .expect("source")
+            .contains("អនុសាសន៍ដែលបានយល់ព្រម")
+    );
+
+    // The open data, downloaded by a click on its link as a person does.
+    browser
+        .goto(&app.url("/public/data?lang=en"))
+        .await
+        .expect("data");
+    click(&browser, "a[href$='/data/recommendations.csv']").await;
+    let csv = saved_file(&downloads, ".csv").await;
+    let csv = csv
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("a byte-order mark, for spreadsheets");
+    let rows = csv::Reader::from_reader(csv).records().count() as i64;
+    let endorsed: i64 = sqlx::query_scalar(
+        "select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id
+         where l.status = 'endorsed' and l.study_id = (
+             select id from studies where public_since is not null order by period_start desc limit 1)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("count");
+    assert_eq!(rows, endorsed, "the first study listed is the latest");
+    browser.close().await.expect("close");
+}
