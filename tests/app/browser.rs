@@ -1179,11 +1179,7 @@ async fn anyone_on_a_phone_follows_a_study_to_its_district_reads_it_in_khmer_and
         .await
         .expect("text");
     assert_eq!(fingerprint.len(), 64);
-    assert_eq!(
-        phone_fit(&browser).await.0,
-        false,
-        "nothing wider than the phone"
-    );
+    assert!(!phone_fit(&browser).await.0, "nothing wider than the phone");
 
     // The same page in Khmer, through the language link.
     click(&browser, "a[hreflang='km']").await;
