@@ -132,23 +132,17 @@ pub async fn dataset(
     let etag = state
         .changes
         .is_live()
-        .then(|| format!("\"{}-{id}-{file}\"", state.changes.data_generation()));
-    let validators = etag.iter().map(|etag| (header::ETAG, etag.clone()));
+        .then(|| format!("\"{}-{id}-{file}\"", state.changes.data_generation()))
+        .and_then(|etag| HeaderValue::from_str(&etag).ok());
     let mut response_headers = HeaderMap::new();
     response_headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=60"),
     );
-    for (name, value) in validators {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response_headers.insert(name, value);
-        }
+    if let Some(etag) = &etag {
+        response_headers.insert(header::ETAG, etag.clone());
     }
-    let unchanged = etag.as_ref().is_some_and(|etag| {
-        headers
-            .get(header::IF_NONE_MATCH)
-            .is_some_and(|sent| sent.as_bytes() == etag.as_bytes())
-    });
+    let unchanged = etag.is_some() && headers.get(header::IF_NONE_MATCH) == etag.as_ref();
     if unchanged {
         return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
     }
