@@ -18,6 +18,9 @@ use crate::exports::{BYTE_ORDER_MARK, defuse_formula};
 use crate::studies::report;
 use crate::web::Ctx;
 
+/// This instance's start, as a random number.
+static STARTED: std::sync::LazyLock<u64> = std::sync::LazyLock::new(rand::random);
+
 /// Each dataset and its columns, in order: the data dictionary's rows.
 pub const DATASETS: [(&str, &[&str]); 3] = [
     (
@@ -129,10 +132,15 @@ pub async fn dataset(
         return Err(AppError::NotFound);
     }
     // Only while changes are heard does the generation say the data is the same.
+    // The generation counts on this instance since it started, hence its start
+    // in the tag: a restarted instance never repeats an old tag for new data.
     let etag = state
         .changes
         .is_live()
-        .then(|| format!("\"{}-{id}-{file}\"", state.changes.data_generation()))
+        .then(|| {
+            let generation = state.changes.data_generation();
+            format!("\"{:x}-{generation}-{id}-{file}\"", *STARTED)
+        })
         .and_then(|etag| HeaderValue::from_str(&etag).ok());
     let mut response_headers = HeaderMap::new();
     response_headers.insert(
