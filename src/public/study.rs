@@ -203,27 +203,45 @@ pub struct Ranked {
     pub district_km: String,
 }
 
-/// The highest priorities of a level (the rest are in the open data).
+/// The twenty highest priorities of each level (the rest are in the open
+/// data), provincial then national.
 async fn top_priorities(
     pool: &PgPool,
     study: i64,
-    level: &str,
-) -> Result<Vec<Ranked>, sqlx::Error> {
-    sqlx::query_as!(
-        Ranked,
-        "select p.rank, r.text_en, r.text_km, d.name_en as district_en, d.name_km as district_km
-         from priorities p
-         join recommendations r on r.id = p.recommendation_id
-         join recommendation_lists l on l.id = r.list_id
-         join districts d on d.code = l.district_code
-         where l.study_id = $1 and l.status = 'endorsed' and p.level = $2
-         order by p.rank, r.id
-         limit 20",
-        study,
-        level
+) -> Result<(Vec<Ranked>, Vec<Ranked>), sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select level as "level!", rank as "rank!", text_en as "text_en!", text_km as "text_km!",
+                  district_en as "district_en!", district_km as "district_km!"
+           from (select p.level, p.rank, r.text_en, r.text_km, d.name_en as district_en,
+                        d.name_km as district_km,
+                        row_number() over (partition by p.level order by p.rank, r.id) as place
+                 from priorities p
+                 join recommendations r on r.id = p.recommendation_id
+                 join recommendation_lists l on l.id = r.list_id
+                 join districts d on d.code = l.district_code
+                 where l.study_id = $1 and l.status = 'endorsed') ranked
+           where place <= 20
+           order by level desc, place"#,
+        study
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    let (mut provincial, mut national) = (Vec::new(), Vec::new());
+    for row in rows {
+        let ranked = Ranked {
+            rank: row.rank,
+            text_en: row.text_en,
+            text_km: row.text_km,
+            district_en: row.district_en,
+            district_km: row.district_km,
+        };
+        if row.level == "national" {
+            national.push(ranked);
+        } else {
+            provincial.push(ranked);
+        }
+    }
+    Ok((provincial, national))
 }
 
 /// What a link preview says of a study: how far it got.
@@ -303,10 +321,11 @@ pub async fn show(
         let report = report::load(&loader, &PublicReader, id).await?;
         let people = report.figures.people(report.reader.blurs_small_counts);
         let map = map::draw("participants", &report.figures, &people, &ctx);
+        let (provincial, national) = top_priorities(pool, id).await?;
         let page = StudyPage {
             description: description(pool, &ctx, id, report.districts.len()).await?,
-            provincial: top_priorities(pool, id, "provincial").await?,
-            national: top_priorities(pool, id, "national").await?,
+            provincial,
+            national,
             actions: actions(pool, id, Some("")).await?,
             ctx,
             study,

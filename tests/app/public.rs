@@ -67,6 +67,23 @@ async fn anyone_reads_the_demo_study_without_an_account_and_nothing_internal_or_
     ] {
         assert!(page.body.contains(expected), "{expected}");
     }
+    let priorities: Vec<String> = sqlx::query_scalar(
+        "select r.text_en from priorities p join recommendations r on r.id = p.recommendation_id
+         join recommendation_lists l on l.id = r.list_id where l.study_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .expect("priorities");
+    assert_eq!(priorities.len(), 4, "three provincial, one national");
+    let listed = page
+        .body
+        .split("id=\"public-priorities\"")
+        .nth(1)
+        .expect("priorities");
+    for text in &priorities {
+        assert!(listed.contains(text.as_str()), "{text}");
+    }
     // Thma Koul's list was endorsed online, and its plan has actions.
     let district = reader
         .get(&format!("/public/studies/{id}/districts/0202"))
