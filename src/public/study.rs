@@ -403,7 +403,7 @@ pub async fn district(
             &PublicReader,
             &crate::dashboard::filters::Selection::default(),
         );
-        let (cases, _) = report::printed(pool, id, &reader).await?;
+        let cases = report::printed_cases(pool, id, &reader).await?;
         let page = DistrictPage {
             ctx: ctx(lang, &format!("/public/studies/{id}/districts/{code}")),
             study,

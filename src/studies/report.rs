@@ -174,6 +174,26 @@ pub async fn printed(
     study: i64,
     reader: &Reader,
 ) -> Result<(Vec<PrintedCase>, Vec<PrintedRecommendation>), AppError> {
+    let cases = printed_cases(pool, study, reader).await?;
+    let recommendations = sqlx::query_as!(
+        PrintedRecommendation,
+        "select l.district_code, r.text_en, r.text_km, r.addressee
+         from recommendation_lists l join recommendations r on r.list_id = l.id
+         where l.study_id = $1 and l.status = 'endorsed'
+         order by l.district_code, r.position, r.id",
+        study
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((cases, recommendations))
+}
+
+/// The case studies of the study that `reader` may read, whole.
+pub async fn printed_cases(
+    pool: &PgPool,
+    study: i64,
+    reader: &Reader,
+) -> Result<Vec<PrintedCase>, AppError> {
     let cases = sqlx::query!(
         r#"select c.district_code as "district_code!", d.name_en as district_en, d.name_km as district_km,
                   c.title_en as "title_en!", c.title_km as "title_km!", c.status as "status!",
@@ -215,15 +235,5 @@ pub async fn printed(
         }
     })
     .collect();
-    let recommendations = sqlx::query_as!(
-        PrintedRecommendation,
-        "select l.district_code, r.text_en, r.text_km, r.addressee
-         from recommendation_lists l join recommendations r on r.list_id = l.id
-         where l.study_id = $1 and l.status = 'endorsed'
-         order by l.district_code, r.position, r.id",
-        study
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok((cases, recommendations))
+    Ok(cases)
 }
