@@ -1,6 +1,5 @@
 //! The `samleng` command: serve the app, migrate, create users, import the gazetteer.
 
-use std::io::Read as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -10,10 +9,7 @@ use sqlx::PgPool;
 use tower_sessions::ExpiredDeletion as _;
 use tower_sessions_sqlx_store::PostgresStore;
 
-use samleng::admin::users::{self, NewUser};
 use samleng::app::{self, AppState, Settings};
-use samleng::auth::password;
-use samleng::auth::policy::Role;
 use samleng::config::Config;
 use samleng::db::{self, Database};
 use samleng::geo::import::{self, ImportError, Source};
@@ -49,7 +45,7 @@ enum Command {
     /// Apply the database migrations and exit.
     Migrate,
     /// Create a user account.
-    CreateUser(NewAccount),
+    CreateUser(samleng::admin::command_line::NewAccount),
     /// Import gazetteer CSV files (code,parent_code,type,name_en,name_km) and district
     /// boundaries (GeoJSON, `code` property), all or nothing.
     ImportGazetteer {
@@ -148,7 +144,9 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
             println!("The database is up to date.");
             Ok(())
         }
-        Some(Command::CreateUser(account)) => create_user(&pool, account).await,
+        Some(Command::CreateUser(account)) => {
+            samleng::admin::command_line::create_user(&pool, account).await
+        }
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
         Some(Command::Seed { .. }) => seed(&pool, started).await,
         Some(Command::Backup { file }) => {
@@ -332,155 +330,6 @@ async fn shutdown_signal() {
         _ = interrupt => {}
         _ = terminate.recv() => {}
     }
-}
-
-/// `samleng create-user`'s arguments.
-#[derive(clap::Args)]
-struct NewAccount {
-    #[arg(long)]
-    email: String,
-    #[arg(long)]
-    name: String,
-    /// admin, secretariat, ngo, sna or donor.
-    #[arg(long)]
-    role: String,
-    /// The organization's acronym or English name.
-    #[arg(long)]
-    org: String,
-    /// Read the password from standard input instead of generating one.
-    #[arg(long)]
-    password_stdin: bool,
-    /// Create the organization (named ORG, of the role's kind) when none has
-    /// that acronym or name: for the first administrator of a new installation.
-    #[arg(long)]
-    create_org: bool,
-}
-
-async fn create_user(pool: &PgPool, account: &NewAccount) -> anyhow::Result<()> {
-    let NewAccount {
-        email,
-        name,
-        role,
-        org,
-        password_stdin,
-        create_org,
-    } = account;
-    let Some(role) = Role::parse(role) else {
-        bail!("unknown role {role:?}: use admin, secretariat, ngo, sna or donor");
-    };
-    let found = sqlx::query!(
-        "select id, kind from organizations
-         where lower(acronym) = lower($1) or lower(name_en) = lower($1) order by id limit 1",
-        org
-    )
-    .fetch_optional(pool)
-    .await?;
-    let organization = match found {
-        Some(found) => OrganizationOf {
-            id: found.id,
-            kind: found.kind,
-        },
-        None if *create_org => create_organization(pool, org, role).await?,
-        None => {
-            bail!("no organization has the acronym or name {org:?} (add --create-org to create it)")
-        }
-    };
-    if organization.kind != role.organization_kind() {
-        bail!(
-            "a {} user belongs to a {} organization, and {org} is a {}",
-            role.code(),
-            role.organization_kind(),
-            organization.kind
-        );
-    }
-    let (password, generated) = if *password_stdin {
-        let mut password = String::new();
-        std::io::stdin().read_to_string(&mut password)?;
-        (password.trim_end_matches(['\r', '\n']).to_owned(), false)
-    } else {
-        (password::generate(), true)
-    };
-    if let Some(weakness) = password::weakness(&password, email) {
-        bail!("{}", Lang::En.t(weakness));
-    }
-    let hash = password::hash(password.clone()).await?;
-    let mut tx = pool.begin().await?;
-    let new_user = NewUser {
-        email,
-        display_name: name,
-        role,
-        organization_id: organization.id,
-        language: Lang::En,
-        password_hash: &hash,
-    };
-    let Some(id) = users::insert(&mut tx, &new_user).await? else {
-        bail!("a user with the e-mail {email} exists already");
-    };
-    let summary = format!("{email} ({}) from the command line", role.code());
-    audit_command_line(&mut tx, "user_created", "user", id, summary).await?;
-    tx.commit().await?;
-    println!("Created {} user {email} (id {id}).", role.code());
-    if generated {
-        println!("Password (shown only this once): {password}");
-    }
-    Ok(())
-}
-
-/// What the command line did, in the audit log: no one signed in did it.
-async fn audit_command_line(
-    tx: &mut sqlx::PgConnection,
-    action: &'static str,
-    entity: &'static str,
-    id: i64,
-    summary: String,
-) -> anyhow::Result<()> {
-    let event = samleng::audit::Event {
-        actor_id: None,
-        action,
-        entity,
-        entity_id: Some(id.to_string()),
-        summary,
-        ip: None,
-    };
-    samleng::audit::record(tx, event).await?;
-    Ok(())
-}
-
-struct OrganizationOf {
-    id: i64,
-    kind: String,
-}
-
-/// An organization named `name` (its acronym too), of the kind the role
-/// belongs to; a district administration needs its district, so it is made
-/// in the app instead.
-async fn create_organization(
-    pool: &PgPool,
-    name: &str,
-    role: Role,
-) -> anyhow::Result<OrganizationOf> {
-    let kind = role.organization_kind();
-    if kind == "sna" {
-        bail!(
-            "create a district administration in the app (Admin → Organizations), with its district"
-        );
-    }
-    let mut tx = pool.begin().await?;
-    let id = sqlx::query_scalar!(
-        "insert into organizations (name_en, acronym, kind) values ($1, $1, $2) returning id",
-        name,
-        kind
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let summary = format!("{name} ({kind}) from the command line");
-    audit_command_line(&mut tx, "organization_created", "organization", id, summary).await?;
-    tx.commit().await?;
-    println!("Created the {kind} organization {name} (id {id}); complete its names in the app.");
-    Ok(OrganizationOf {
-        id,
-        kind: kind.to_owned(),
-    })
 }
 
 async fn seed(pool: &PgPool, started: Instant) -> anyhow::Result<()> {

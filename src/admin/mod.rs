@@ -2,6 +2,7 @@
 //! reach any of it.
 
 mod access;
+pub mod command_line;
 pub mod gazetteer;
 pub mod organizations;
 pub mod users;

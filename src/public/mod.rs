@@ -7,6 +7,7 @@
 //! reader already has it.
 
 mod data;
+mod district;
 mod study;
 
 use askama::Template;
@@ -33,7 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/public/studies/{id}", get(study::show))
         .route(
             "/public/studies/{id}/districts/{code}",
-            get(study::district),
+            get(district::district),
         )
         .route("/public/data", get(data::index))
         .route("/public/provinces/{code}/cycles", get(cycles))

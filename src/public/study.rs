@@ -14,7 +14,7 @@ use super::{PublicReader, PublicStudy, Rendered, cached, ctx};
 use crate::app::AppState;
 use crate::dashboard::map::{self, Map};
 use crate::error::AppError;
-use crate::studies::report::{self, PrintedCase, Report};
+use crate::studies::report::{self, Report};
 use crate::web::Ctx;
 use crate::web::i18n::Lang;
 
@@ -149,7 +149,7 @@ pub async fn actions(
 
 /// The actions grouped by plan, each with its average progress (cancelled
 /// actions left out, as everywhere).
-fn plans(actions: &[PublicAction]) -> Vec<PlanShown<'_>> {
+pub(super) fn plans(actions: &[PublicAction]) -> Vec<PlanShown<'_>> {
     let mut plans: Vec<PlanShown<'_>> = Vec::new();
     for action in actions {
         match plans.last_mut() {
@@ -181,7 +181,7 @@ pub struct PlanShown<'a> {
     pub progress: Option<i64>,
 }
 
-async fn study(pool: &PgPool, id: i64) -> Result<Option<PublicStudy>, sqlx::Error> {
+pub(super) async fn study(pool: &PgPool, id: i64) -> Result<Option<PublicStudy>, sqlx::Error> {
     sqlx::query_as!(
         PublicStudy,
         "select s.id, s.province_code, s.title_en, s.title_km, p.name_en as province_en,
@@ -331,90 +331,6 @@ pub async fn show(
             study,
             map,
             report,
-        };
-        Ok::<_, AppError>(Some(Rendered::html(&page)?))
-    })
-    .await
-}
-
-#[derive(Template)]
-#[template(path = "public/district.html")]
-struct DistrictPage {
-    ctx: Ctx,
-    study: PublicStudy,
-    district_en: String,
-    district_km: String,
-    cases: Vec<PrintedCase>,
-    recommendations: Vec<PublicRecommendation>,
-    actions: Vec<PublicAction>,
-}
-
-impl DistrictPage {
-    /// The recommendations of each endorsed list.
-    fn lists(&self) -> Vec<Vec<&PublicRecommendation>> {
-        let mut lists: Vec<Vec<&PublicRecommendation>> = Vec::new();
-        for recommendation in &self.recommendations {
-            match lists.last_mut() {
-                Some(list) if list[0].list_id == recommendation.list_id => {
-                    list.push(recommendation)
-                }
-                _ => lists.push(vec![recommendation]),
-            }
-        }
-        lists
-    }
-
-    fn plans_heading(&self) -> &'static str {
-        "nav-action-plans"
-    }
-
-    fn plans(&self) -> Vec<PlanShown<'_>> {
-        plans(&self.actions)
-    }
-}
-
-/// `/public/studies/{id}/districts/{code}`: one district's case study,
-/// endorsed list and action plan; 404 unless the study is public and the
-/// district is in its province.
-pub async fn district(
-    State(state): State<AppState>,
-    Path((id, code)): Path<(i64, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let loader = state.clone();
-    cached(&state, &uri, &headers, async |lang: Lang| {
-        let pool = &loader.pool;
-        let Some(study) = study(pool, id).await? else {
-            return Ok(None);
-        };
-        let Some(names) = sqlx::query!(
-            "select name_en, name_km from districts where code = $1 and left(code, 2) = (
-                 select province_code from studies where id = $2)",
-            code,
-            id
-        )
-        .fetch_optional(pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let reader = crate::dashboard::filters::Reader::of(
-            &PublicReader,
-            &crate::dashboard::filters::Selection::default(),
-        );
-        let cases = report::printed_cases(pool, id, &reader).await?;
-        let page = DistrictPage {
-            ctx: ctx(lang, &format!("/public/studies/{id}/districts/{code}")),
-            study,
-            district_en: names.name_en,
-            district_km: names.name_km,
-            cases: cases
-                .into_iter()
-                .filter(|case| case.district_code == code)
-                .collect(),
-            recommendations: recommendations(pool, id, Some(&code)).await?,
-            actions: actions(pool, id, Some(&code)).await?,
         };
         Ok::<_, AppError>(Some(Rendered::html(&page)?))
     })
