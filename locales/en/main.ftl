@@ -857,3 +857,4 @@ cycles-earlier-planned = Planned
 cycles-later-count = Later
 cycles-need-two = Choose two different studies of this province to compare.
 public-provincial-plans = Action plans of the province (the districts' are on their pages)
+cycles-unknown-study = One of the studies asked for is not a study of this province: choose from the lists.

@@ -8,6 +8,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -79,6 +80,8 @@ pub struct Comparison {
     pub pair: Option<[(CycleStudy, CycleFigures); 2]>,
     pub recurring: Vec<Recurring>,
     pub blurred: bool,
+    /// A study was asked for that this reader has no such study of the province.
+    pub unknown_study: bool,
 }
 
 impl Comparison {
@@ -212,12 +215,17 @@ pub async fn load(
     };
     let reader = Reader::of(principal, &Selection::default());
     let studies = studies_of(pool, province, public_only).await?;
-    let pick = |chosen: &str, default: usize| {
+    let find = |chosen: &str| {
         chosen
             .parse::<i64>()
             .ok()
             .and_then(|id| studies.iter().position(|study| study.id == id))
-            .or((studies.len() > default).then_some(default))
+    };
+    let unknown_study = [&chosen.a, &chosen.b]
+        .iter()
+        .any(|chosen| !chosen.is_empty() && find(chosen).is_none());
+    let pick = |chosen: &str, default: usize| {
+        find(chosen).or((studies.len() > default).then_some(default))
     };
     // By default the latest (b) against the one before it (a).
     let pair = match (pick(&chosen.a, 1), pick(&chosen.b, 0)) {
@@ -231,6 +239,7 @@ pub async fn load(
         pair: None,
         recurring: Vec::new(),
         blurred: reader.blurs_small_counts,
+        unknown_study,
         studies: Vec::new(),
     };
     if let Some((a, b)) = pair {
@@ -275,5 +284,11 @@ async fn compare(
     let comparison = load(&pool, &code, &chosen, &user, false)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(render(&ComparePage { ctx, comparison })?.into_response())
+    // An address naming no study of the province: the choice back, with why.
+    let status = if comparison.unknown_study {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, render(&ComparePage { ctx, comparison })?).into_response())
 }

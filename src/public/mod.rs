@@ -254,8 +254,10 @@ async fn cycles(
 ) -> Response {
     let pool = state.pool.clone();
     cached(&state, &uri, &headers, async |lang| {
-        let Some(comparison) =
-            crate::cycles::load(&pool, &code, &chosen, &PublicReader, true).await?
+        // No such public study of the province: nothing here (404).
+        let Some(comparison) = crate::cycles::load(&pool, &code, &chosen, &PublicReader, true)
+            .await?
+            .filter(|comparison| !comparison.unknown_study)
         else {
             return Ok(None);
         };

@@ -236,6 +236,21 @@ async fn the_second_cycle_is_compared_with_the_first_figure_by_figure() {
         .get(&format!("/provinces/02/cycles?a={0}&b={0}", studies[0]))
         .await;
     assert!(same.body.contains("Choose two different studies"));
+    // A study that is not one of the province's: the choice back, with why.
+    let unknown = secretariat.get("/provinces/02/cycles?a=999999&b=x").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.body.contains("is not a study of this province"));
+    let khmer = secretariat
+        .get("/provinces/02/cycles?a=999999&lang=km")
+        .await;
+    assert!(khmer.body.contains("មិនមែនជាការសិក្សានៃខេត្តនេះ"));
+    assert_eq!(
+        app.visitor()
+            .get("/public/provinces/02/cycles?a=999999")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         app.visitor()
             .get("/public/provinces/99/cycles")
