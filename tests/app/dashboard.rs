@@ -673,6 +673,9 @@ async fn a_change_to_the_data_shows_on_the_next_view() {
         .parse()
         .expect("a number");
     small_group(&app).await;
+    // Written straight to the database, not through this instance: it takes
+    // effect once the instance hears of it (LISTEN/NOTIFY), as on any other.
+    app.heard_everything().await;
     let after: i64 = figure(&secretariat.get("/dashboard").await.body, "participants")
         .parse()
         .expect("a number");
