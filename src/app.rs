@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::geo::routes::routes())
         .merge(crate::studies::routes())
         .merge(crate::activities::routes())
+        .merge(crate::imports::routes())
         .merge(crate::case_studies::routes())
         .merge(crate::themes::routes())
         .merge(crate::recommendations::routes())

@@ -20,6 +20,7 @@ pub mod error;
 pub mod exports;
 pub mod geo;
 pub mod home;
+pub mod imports;
 pub mod notifications;
 pub mod observability;
 pub mod public;

@@ -64,6 +64,8 @@ enum Command {
     /// Load a backup into an empty database (or a new data folder) and an empty
     /// file store, checking it against its manifest.
     Restore { file: std::path::PathBuf },
+    /// Write the XLSForm for KoboToolbox and ODK Collect (`forms/samleng-fgd.xlsx`).
+    Xlsform { file: std::path::PathBuf },
     /// Start the embedded database if needed, leave it running, and print its URL
     /// (for psql and for refreshing the sqlx offline cache).
     DatabaseUrl,
@@ -99,6 +101,11 @@ fn forget_empty_settings() {
 
 async fn start(cli: Cli) -> anyhow::Result<()> {
     let started = Instant::now();
+    if let Some(Command::Xlsform { file }) = &cli.command {
+        std::fs::write(file, samleng::imports::xlsform::workbook()?)
+            .with_context(|| format!("writing {}", file.display()))?;
+        return Ok(());
+    }
     let database = Database::open(
         cli.config.database_url.as_deref(),
         cli.config.owner_database_url.as_deref(),
@@ -153,7 +160,7 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
             samleng::backup::backup(database, &cli.config.file_store()?, file).await?;
             Ok(())
         }
-        Some(Command::DatabaseUrl | Command::Restore { .. }) => Ok(()),
+        Some(Command::DatabaseUrl | Command::Restore { .. } | Command::Xlsform { .. }) => Ok(()),
     }
 }
 

@@ -24,6 +24,17 @@ pub async fn record(
     editor_id: i64,
     snapshot: &Snapshot,
 ) -> Result<(), sqlx::Error> {
+    record_from(tx, (entity, entity_id, version), editor_id, snapshot, None).await
+}
+
+/// Keeps a revision saved by an import (`import_id`), whose history names the file.
+pub async fn record_from(
+    tx: &mut sqlx::PgConnection,
+    (entity, entity_id, version): (&str, i64, i32),
+    editor_id: i64,
+    snapshot: &Snapshot,
+    import_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
     let previous = sqlx::query_scalar!(
         "select snapshot from revisions where entity = $1 and entity_id = $2 order by version desc limit 1",
         entity,
@@ -41,14 +52,15 @@ pub async fn record(
     let text =
         serde_json::to_string(snapshot).map_err(|error| sqlx::Error::Encode(error.into()))?;
     sqlx::query!(
-        "insert into revisions (entity, entity_id, version, editor_id, changed, snapshot)
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into revisions (entity, entity_id, version, editor_id, changed, snapshot, import_id)
+         values ($1, $2, $3, $4, $5, $6, $7)",
         entity,
         entity_id,
         version,
         editor_id,
         &changed,
         text,
+        import_id,
     )
     .execute(&mut *tx)
     .await?;
@@ -60,6 +72,8 @@ pub struct Revision {
     pub editor: Option<String>,
     pub at: OffsetDateTime,
     pub changed: Vec<String>,
+    /// The name of the file whose import saved it.
+    pub imported_from: Option<String>,
 }
 
 impl Revision {
@@ -76,8 +90,10 @@ pub async fn list(
 ) -> Result<Vec<Revision>, sqlx::Error> {
     sqlx::query_as!(
         Revision,
-        r#"select r.version, u.display_name as "editor?", r.at, r.changed
+        r#"select r.version, u.display_name as "editor?", r.at, r.changed,
+                  i.file_name as "imported_from?"
            from revisions r left join users u on u.id = r.editor_id
+           left join imports i on i.id = r.import_id
            where r.entity = $1 and r.entity_id = $2 order by r.version desc"#,
         entity,
         entity_id
@@ -94,8 +110,10 @@ pub async fn snapshot(
     version: i32,
 ) -> Result<Option<(Revision, Snapshot)>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select r.version, u.display_name as "editor?", r.at, r.changed, r.snapshot
+        r#"select r.version, u.display_name as "editor?", r.at, r.changed, r.snapshot,
+                  i.file_name as "imported_from?"
            from revisions r left join users u on u.id = r.editor_id
+           left join imports i on i.id = r.import_id
            where r.entity = $1 and r.entity_id = $2 and r.version = $3"#,
         entity,
         entity_id,
@@ -110,6 +128,7 @@ pub async fn snapshot(
             editor: row.editor,
             at: row.at,
             changed: row.changed,
+            imported_from: row.imported_from,
         };
         (revision, snapshot)
     }))

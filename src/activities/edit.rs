@@ -44,7 +44,7 @@ impl FormPage {
 }
 
 /// What the user may pick on the form.
-async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
+pub(crate) async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
     let everywhere = user.role != Role::Ngo;
     // Staff may record anywhere; their commune list is that of the provinces
     // where studies run, to keep the page small.
@@ -167,6 +167,21 @@ pub async fn create(
         }
     };
     let mut tx = pool.begin().await?;
+    let id = insert(&mut tx, &user, &valid, None, ip).await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/activities/{id}")).into_response())
+}
+
+/// Saves a new activity with its counts, first revision and audit event;
+/// `import_id` names the import that brings it in, if one does.
+pub(crate) async fn insert(
+    tx: &mut sqlx::PgConnection,
+    user: &CurrentUser,
+    valid: &ValidActivity,
+    import_id: Option<i64>,
+    ip: Option<String>,
+) -> Result<i64, sqlx::Error> {
     let id = sqlx::query_scalar!(
         "insert into activities (kind, held_on, district_code, commune_code, place, facilitating_organization_id,
                                  study_id, case_study_id, summary, youth, persons_with_disabilities, created_by)
@@ -186,16 +201,15 @@ pub async fn create(
     )
     .fetch_one(&mut *tx)
     .await?;
-    save_counts(&mut tx, id, &valid.counts).await?;
-    revisions::record(&mut tx, "activity", id, 1, user.id, &valid.snapshot()).await?;
-    audit::record(
-        &mut *tx,
-        activity_event(&user, "activity_created", id, &valid, ip),
-    )
-    .await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/activities/{id}")).into_response())
+    save_counts(tx, id, &valid.counts).await?;
+    let snapshot = valid.snapshot();
+    revisions::record_from(tx, ("activity", id, 1), user.id, &snapshot, import_id).await?;
+    let action = match import_id {
+        Some(_) => "activity_imported",
+        None => "activity_created",
+    };
+    audit::record(&mut *tx, activity_event(user, action, id, valid, ip)).await?;
+    Ok(id)
 }
 
 fn activity_event(

@@ -52,7 +52,7 @@ impl FindingForm {
         self.themes.iter().any(|theme| *theme == id.to_string())
     }
 
-    pub(super) fn parse(
+    pub(crate) fn parse(
         &self,
         known_themes: &[(i64, String, String)],
     ) -> Result<ValidFinding, FieldErrors> {
@@ -93,7 +93,7 @@ impl FindingForm {
     }
 }
 
-pub(super) struct ValidFinding {
+pub(crate) struct ValidFinding {
     pub text_en: String,
     pub text_km: String,
     pub quote: String,
@@ -104,7 +104,7 @@ pub(super) struct ValidFinding {
 
 impl ValidFinding {
     /// The finding as its history keeps it, themes by name.
-    pub(super) fn snapshot(&self, known_themes: &[(i64, String, String)]) -> Snapshot {
+    pub(crate) fn snapshot(&self, known_themes: &[(i64, String, String)]) -> Snapshot {
         let themes: Vec<&str> = known_themes
             .iter()
             .filter(|(id, _, _)| self.themes.contains(id))
@@ -155,6 +155,22 @@ pub async fn create(
         }
     };
     let mut tx = pool.begin().await?;
+    let snapshot = valid.snapshot(&known_themes);
+    insert(&mut tx, (activity_id, &valid, &snapshot), &user, None, ip).await?;
+    tx.commit().await?;
+    flash(&session, "saved", "").await?;
+    Ok(Redirect::to(&format!("/activities/{activity_id}#findings")).into_response())
+}
+
+/// Saves a new finding of `activity_id` with its themes, first revision
+/// (`snapshot`) and audit event; `import_id` names the import that brings it in.
+pub(crate) async fn insert(
+    tx: &mut sqlx::PgConnection,
+    (activity_id, valid, snapshot): (i64, &ValidFinding, &Snapshot),
+    user: &CurrentUser,
+    import_id: Option<i64>,
+    ip: Option<String>,
+) -> Result<i64, sqlx::Error> {
     let id = sqlx::query_scalar!(
         "insert into findings (activity_id, text_en, text_km, quote, quote_descriptor, public, created_by)
          values ($1, $2, $3, $4, $5, $6, $7) returning id",
@@ -175,15 +191,7 @@ pub async fn create(
     )
     .execute(&mut *tx)
     .await?;
-    revisions::record(
-        &mut tx,
-        "finding",
-        id,
-        1,
-        user.id,
-        &valid.snapshot(&known_themes),
-    )
-    .await?;
+    revisions::record_from(tx, ("finding", id, 1), user.id, snapshot, import_id).await?;
     audit::record(
         &mut *tx,
         Event {
@@ -196,7 +204,5 @@ pub async fn create(
         },
     )
     .await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/activities/{activity_id}#findings")).into_response())
+    Ok(id)
 }

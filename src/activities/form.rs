@@ -314,20 +314,23 @@ fn optional_choice(
 
 /// A count: empty means 0; otherwise a whole number from 0 to `MAX_COUNT`.
 fn count(errors: &mut FieldErrors, field: &'static str, value: &str) -> i32 {
+    count_value(value).unwrap_or_else(|message_key| {
+        errors.add(field, message_key);
+        0
+    })
+}
+
+/// A count as typed: empty is 0; otherwise a whole number from 0 to
+/// `MAX_COUNT`, or the key of the message saying why not.
+pub fn count_value(value: &str) -> Result<i32, &'static str> {
     let value = value.trim();
     if value.is_empty() {
-        return 0;
+        return Ok(0);
     }
     match value.parse::<i32>() {
-        Ok(count) if (0..=MAX_COUNT).contains(&count) => count,
-        Ok(_) => {
-            errors.add(field, "activity-count-out-of-range");
-            0
-        }
-        Err(_) => {
-            errors.add(field, "activity-count-not-a-number");
-            0
-        }
+        Ok(count) if (0..=MAX_COUNT).contains(&count) => Ok(count),
+        Ok(_) => Err("activity-count-out-of-range"),
+        Err(_) => Err("activity-count-not-a-number"),
     }
 }
 

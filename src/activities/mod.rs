@@ -3,9 +3,9 @@
 //! NGO staff record them in their organization's districts.
 
 mod delete;
-mod edit;
+pub(crate) mod edit;
 mod finding_changes;
-mod findings;
+pub(crate) mod findings;
 pub mod form;
 pub mod list;
 pub mod participants;

@@ -34,13 +34,14 @@ pub struct FileStore {
 }
 
 /// The routes that take a file: their bodies may be as large as an upload
-/// (`web::input::BodyLimits`).
-pub const UPLOAD_ROUTES: [&str; 5] = [
+/// (`web::input::BodyLimits`). The last brings in field data (`imports`).
+pub const UPLOAD_ROUTES: [&str; 6] = [
     "/activities/{id}/attachments",
     "/actions/{id}/updates/{update}/attachments",
     "/case-studies/{id}/attachments",
     "/recommendation-lists/{id}/attachments",
     "/recommendation-lists/{id}/endorse-on-paper",
+    "/activities/import",
 ];
 
 pub fn routes() -> Router<AppState> {

@@ -44,6 +44,8 @@ impl RefusedPage {
 /// What an upload form sent: the file, and its other fields.
 pub struct Upload {
     pub bytes: Vec<u8>,
+    /// The name the file had on the sender's computer.
+    pub file_name: String,
     pub caption: String,
     pub public: bool,
     pub too_large: bool,
@@ -56,6 +58,7 @@ pub struct Upload {
 pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<Upload, AppError> {
     let mut upload = Upload {
         bytes: Vec::new(),
+        file_name: String::new(),
         caption: String::new(),
         public: false,
         too_large: false,
@@ -68,6 +71,7 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<U
     {
         match field.name() {
             Some("file") => {
+                upload.file_name = field.file_name().unwrap_or_default().to_owned();
                 while let Some(chunk) = field.chunk().await.map_err(|_| AppError::BadRequest)? {
                     if upload.bytes.len() + chunk.len() > max_bytes {
                         upload.too_large = true;

@@ -71,6 +71,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Each refused field with its message key, in the order found.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        self.0.iter().copied()
+    }
+
     /// `Ok(value)` when no field was refused.
     pub fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
         if self.is_empty() {

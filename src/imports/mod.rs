@@ -1,0 +1,34 @@
+//! `/activities/import`: field data brought in without retyping, from the
+//! spreadsheet template filled in (XLSX or CSV) or from a KoboToolbox / ODK
+//! export of the XLSForm. A file is checked row by row and previewed; nothing
+//! is saved until the user confirms, and then all of it is or none.
+
+mod check;
+mod columns;
+mod confirm;
+mod pages;
+mod sheet;
+mod template;
+pub mod xlsform;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        // The body was read within the upload limit before the handler runs
+        // (`web::csrf::protect`); axum's own default limit would cut it shorter.
+        .route(
+            "/activities/import",
+            get(pages::start)
+                .post(pages::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/activities/import/template.xlsx", get(pages::template))
+        .route("/activities/import/samleng-fgd.xlsx", get(pages::xlsform))
+        .route("/activities/import/{id}", get(pages::show))
+        .route("/activities/import/{id}/confirm", post(confirm::confirm))
+}
