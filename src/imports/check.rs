@@ -171,10 +171,9 @@ pub fn check(table: &Table, lookup: &Lookup) -> Checked {
                 continue;
             }
             if !seen.insert(id.clone()) {
-                checked.problems.push(row.problem(
-                    Column::Submission,
-                    "import-duplicate-submission",
-                ));
+                checked
+                    .problems
+                    .push(row.problem(Column::Submission, "import-duplicate-submission"));
                 continue;
             }
         }
@@ -316,12 +315,20 @@ impl Row<'_> {
             .lookup
             .districts
             .iter()
-            .filter(|(code, en, km)| *code == written || same_name(en, written) || same_name(km, written))
+            .filter(|(code, en, km)| {
+                *code == written || same_name(en, written) || same_name(km, written)
+            })
             .map(|(code, _, _)| code)
             .collect();
         let yours: Vec<&&String> = matches
             .iter()
-            .filter(|code| self.lookup.choices.districts.iter().any(|(own, _, _)| own == **code))
+            .filter(|code| {
+                self.lookup
+                    .choices
+                    .districts
+                    .iter()
+                    .any(|(own, _, _)| own == **code)
+            })
             .collect();
         match (matches.as_slice(), yours.as_slice()) {
             ([], _) => Err("import-no-such-district"),
@@ -343,7 +350,8 @@ impl Row<'_> {
             .communes
             .iter()
             .find(|(code, parent, en, km)| {
-                parent == district && (*code == written || same_name(en, written) || same_name(km, written))
+                parent == district
+                    && (*code == written || same_name(en, written) || same_name(km, written))
             })
             .map(|(code, _, _, _)| code.clone())
             .ok_or("import-unknown-commune")
@@ -384,7 +392,11 @@ impl Row<'_> {
             } else {
                 form.text_en = text.to_owned();
             }
-            for name in themes.split([';', ',']).map(str::trim).filter(|name| !name.is_empty()) {
+            for name in themes
+                .split([';', ','])
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+            {
                 match self.theme(name) {
                     Some(id) => form.themes.push(id.to_string()),
                     None => problems.push(self.problem(Column::Theme(n), "import-unknown-theme")),
@@ -402,7 +414,9 @@ impl Row<'_> {
                             _ => Column::Finding(n),
                         };
                         let position = self.index.position(column);
-                        if problems.iter().all(|problem| problem.line != Some(self.line) || problem.column != position) {
+                        if problems.iter().all(|problem| {
+                            problem.line != Some(self.line) || problem.column != position
+                        }) {
                             problems.push(self.problem(column, import_message(message)));
                         }
                     }
@@ -416,7 +430,9 @@ impl Row<'_> {
         self.lookup
             .themes
             .iter()
-            .find(|(id, en, km)| id.to_string() == written || same_name(en, written) || same_name(km, written))
+            .find(|(id, en, km)| {
+                id.to_string() == written || same_name(en, written) || same_name(km, written)
+            })
             .map(|(id, _, _)| *id)
     }
 }
@@ -466,7 +482,8 @@ fn iso_date(written: &str) -> String {
     let parts: Vec<&str> = written.split(['/', '.']).collect();
     if let [day, month, year] = parts.as_slice()
         && year.len() == 4
-        && let (Ok(day), Ok(month), Ok(year)) = (day.parse::<u8>(), month.parse::<u8>(), year.parse::<u16>())
+        && let (Ok(day), Ok(month), Ok(year)) =
+            (day.parse::<u8>(), month.parse::<u8>(), year.parse::<u16>())
     {
         return format!("{year:04}-{month:02}-{day:02}");
     }

@@ -19,7 +19,10 @@ pub enum Column {
     Organization,
     Summary,
     /// Participants of `GROUPS[group]` and `SEXES[sex]`.
-    Count { group: usize, sex: usize },
+    Count {
+        group: usize,
+        sex: usize,
+    },
     Youth,
     PersonsWithDisabilities,
     /// The text of finding `n` (from 1) and its themes.
@@ -154,7 +157,10 @@ mod tests {
             Column::recognize("participants/citizen_female"),
             Some(Column::Count { group: 0, sex: 0 })
         );
-        assert_eq!(Column::recognize("findings/theme_2"), Some(Column::Theme(2)));
+        assert_eq!(
+            Column::recognize("findings/theme_2"),
+            Some(Column::Theme(2))
+        );
         assert_eq!(
             Column::recognize("meta/instanceID"),
             Some(Column::Submission)

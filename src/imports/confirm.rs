@@ -26,7 +26,6 @@ pub(super) async fn confirm(
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    require(&user, Action::RecordActivity, Scope::Anything)?;
     let page = format!("/activities/import/{id}");
     let mut tx = pool.begin().await?;
     // One confirmation at a time, so that two imports carrying the same
@@ -36,6 +35,7 @@ pub(super) async fn confirm(
         .execute(&mut *tx)
         .await?;
     let import = kept(&mut *tx, id, &user).await?;
+    require(&user, Action::RecordActivity, Scope::Anything)?;
     if import.confirmed_at.is_some() {
         flash(&session, "import-already-confirmed", "").await?;
         return Ok(Redirect::to(&page).into_response());
@@ -90,8 +90,14 @@ async fn save(
     for ready in &checked.ready {
         let activity = edit::insert(tx, user, &ready.activity, Some(import_id), ip.clone()).await?;
         for (finding, snapshot) in &ready.findings {
-            findings::insert(tx, (activity, finding, snapshot), user, Some(import_id), ip.clone())
-                .await?;
+            findings::insert(
+                tx,
+                (activity, finding, snapshot),
+                user,
+                Some(import_id),
+                ip.clone(),
+            )
+            .await?;
         }
         lines.push(ready.line as i32);
         activities.push(activity);

@@ -51,7 +51,10 @@ pub(super) async fn start(
 ) -> Result<Response, AppError> {
     require(&user, Action::RecordActivity, Scope::Anything)?;
     let studies = studies(&pool).await?;
-    let study_id = studies.first().map(|(id, _)| id.to_string()).unwrap_or_default();
+    let study_id = studies
+        .first()
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_default();
     let page = StartPage {
         ctx,
         studies,
@@ -68,7 +71,10 @@ fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
                 header::CONTENT_TYPE,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
             ),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
         bytes,
@@ -201,7 +207,11 @@ fn line(ctx: &Ctx, lookup: &Lookup, ready: &check::Ready) -> Line {
         .iter()
         .find(|(code, ..)| Some(code) == activity.commune_code.as_ref())
         .map_or_else(String::new, |(_, _, en, km)| ctx.pick(en, km).to_owned());
-    let by_sex = |sex: usize| (0..activity.counts.0.len()).map(|group| activity.counts.get(group, sex)).sum();
+    let by_sex = |sex: usize| {
+        (0..activity.counts.0.len())
+            .map(|group| activity.counts.get(group, sex))
+            .sum()
+    };
     Line {
         line: ready.line,
         kind: ctx.label("activity-kind", &activity.kind),
@@ -219,11 +229,17 @@ fn line(ctx: &Ctx, lookup: &Lookup, ready: &check::Ready) -> Line {
 fn problem_line(ctx: &Ctx, table: &Table, problem: &Problem) -> ProblemLine {
     let column = problem.column.map_or_else(String::new, |position| {
         let heading = table.headings.get(position).map_or("", String::as_str);
-        let name = Column::recognize(heading).map_or_else(|| heading.to_owned(), |column| column.label(ctx.lang));
-        format!("{} · {name}", columns::letter(table.first_column + position))
+        let name = Column::recognize(heading)
+            .map_or_else(|| heading.to_owned(), |column| column.label(ctx.lang));
+        format!(
+            "{} · {name}",
+            columns::letter(table.first_column + position)
+        )
     });
     ProblemLine {
-        row: problem.line.map_or_else(String::new, |line| line.to_string()),
+        row: problem
+            .line
+            .map_or_else(String::new, |line| line.to_string()),
         column,
         message: ctx
             .lang
@@ -338,9 +354,8 @@ fn readable(
                 .ok_or_else(|| refused(ctx.t("import-not-a-study")))?,
         ),
     };
-    let table = sheet::read(&upload.bytes).map_err(|message| {
-        refused(ctx.lang.t_with(message, &[("value", MAX_ROWS.to_string())]))
-    })?;
+    let table = sheet::read(&upload.bytes)
+        .map_err(|message| refused(ctx.lang.t_with(message, &[("value", MAX_ROWS.to_string())])))?;
     Ok((study, table))
 }
 
@@ -367,7 +382,10 @@ async fn keep(
     study_id: Option<i64>,
     user: &CurrentUser,
 ) -> Result<i64, AppError> {
-    let sha256: String = Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect();
+    let sha256: String = Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "delete from imports where confirmed_at is null and uploaded_at < now() - interval '1 day'"
@@ -438,8 +456,8 @@ pub(super) async fn show(
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    require(&user, Action::RecordActivity, Scope::Anything)?;
     let import = kept(&pool, id, &user).await?;
+    require(&user, Action::RecordActivity, Scope::Anything)?;
     if let Some(at) = import.confirmed_at {
         let created = sqlx::query!(
             "select line, activity_id from imported_rows where import_id = $1 order by line",

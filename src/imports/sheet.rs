@@ -37,8 +37,7 @@ pub fn read(bytes: &[u8]) -> Result<Table, &'static str> {
 type Grid = Vec<(usize, usize, Vec<String>)>;
 
 fn read_xlsx(bytes: &[u8]) -> Result<Grid, &'static str> {
-    let mut workbook =
-        Xlsx::new(Cursor::new(bytes)).map_err(|_| "import-file-unreadable")?;
+    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| "import-file-unreadable")?;
     // A macro is a program that runs on the computers of whoever opens the
     // file later; the kept file must never carry one. An unreadable macro
     // project is refused too.
@@ -96,7 +95,9 @@ fn read_csv(bytes: &[u8]) -> Result<Grid, &'static str> {
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|_| "import-file-unreadable")?;
-        let line = record.position().map_or(rows.len(), |at| at.line() as usize - 1);
+        let line = record
+            .position()
+            .map_or(rows.len(), |at| at.line() as usize - 1);
         rows.push((line, 0, record.iter().map(str::to_owned).collect()));
     }
     Ok(rows)
@@ -117,9 +118,7 @@ fn table(grid: Grid) -> Result<Table, &'static str> {
     let is_blank = |cells: &[String]| cells.iter().all(|cell| cell.trim().is_empty());
     let mut rows = grid.into_iter().filter(|(_, _, cells)| !is_blank(cells));
     let (_, first_column, headings) = rows.next().ok_or("import-empty")?;
-    let rows: Vec<(usize, Vec<String>)> = rows
-        .map(|(line, _, cells)| (line + 1, cells))
-        .collect();
+    let rows: Vec<(usize, Vec<String>)> = rows.map(|(line, _, cells)| (line + 1, cells)).collect();
     if rows.is_empty() {
         return Err("import-no-rows");
     }
@@ -143,15 +142,27 @@ mod tests {
         let table = read(file.as_bytes()).expect("table");
         assert_eq!(table.headings, ["kind", "district", "summary"]);
         assert_eq!(table.rows.len(), 2);
-        assert_eq!(table.rows[0], (2, vec!["fgd".into(), "Bavel".into(), "ស្រុក; បវេល".into()]));
+        assert_eq!(
+            table.rows[0],
+            (2, vec!["fgd".into(), "Bavel".into(), "ស្រុក; បវេល".into()])
+        );
         assert_eq!(table.rows[1].0, 5);
     }
 
     #[test]
     fn files_that_cannot_be_read_say_why() {
-        assert_eq!(read(b"\xD0\xCF\x11\xE0rest").err(), Some("import-old-excel"));
-        assert_eq!(read(b"kind,district\n\xff\xfe\n").err(), Some("import-file-not-utf8"));
-        assert_eq!(read(b"PK\x03\x04 not a workbook").err(), Some("import-file-unreadable"));
+        assert_eq!(
+            read(b"\xD0\xCF\x11\xE0rest").err(),
+            Some("import-old-excel")
+        );
+        assert_eq!(
+            read(b"kind,district\n\xff\xfe\n").err(),
+            Some("import-file-not-utf8")
+        );
+        assert_eq!(
+            read(b"PK\x03\x04 not a workbook").err(),
+            Some("import-file-unreadable")
+        );
         assert_eq!(read(b"kind,district\n").err(), Some("import-no-rows"));
         assert_eq!(read(b"").err(), Some("import-empty"));
     }
@@ -160,11 +171,8 @@ mod tests {
     fn numbers_and_dates_read_as_typed() {
         assert_eq!(cell_text(&Data::Float(12.0)), "12");
         assert_eq!(cell_text(&Data::Float(12.5)), "12.5");
-        let date = calamine::ExcelDateTime::new(
-            46346.0,
-            calamine::ExcelDateTimeType::DateTime,
-            false,
-        );
+        let date =
+            calamine::ExcelDateTime::new(46346.0, calamine::ExcelDateTimeType::DateTime, false);
         assert_eq!(cell_text(&Data::DateTime(date)), "2026-11-20");
     }
 }

@@ -90,7 +90,9 @@ fn write_values(
         .choices
         .communes
         .iter()
-        .map(|(code, district, en, km)| vec![code.clone(), district.clone(), en.clone(), km.clone()])
+        .map(|(code, district, en, km)| {
+            vec![code.clone(), district.clone(), en.clone(), km.clone()]
+        })
         .collect();
     let organizations: Vec<Vec<String>> = lookup
         .organizations
@@ -105,13 +107,31 @@ fn write_values(
     let english = both("import-values-english");
     let khmer = both("import-values-khmer");
     let blocks = [
-        (vec![both("import-column-kind"), english.clone(), khmer.clone()], kinds),
-        (vec![both("import-column-district"), english.clone(), khmer.clone()], districts),
         (
-            vec![both("import-column-commune"), both("import-column-district"), english.clone(), khmer.clone()],
+            vec![both("import-column-kind"), english.clone(), khmer.clone()],
+            kinds,
+        ),
+        (
+            vec![
+                both("import-column-district"),
+                english.clone(),
+                khmer.clone(),
+            ],
+            districts,
+        ),
+        (
+            vec![
+                both("import-column-commune"),
+                both("import-column-district"),
+                english.clone(),
+                khmer.clone(),
+            ],
             communes,
         ),
-        (vec![both("import-column-organization"), english, khmer.clone()], organizations),
+        (
+            vec![both("import-column-organization"), english, khmer.clone()],
+            organizations,
+        ),
         (vec![both("import-column-theme"), khmer], themes),
     ];
     let mut left = 0u16;

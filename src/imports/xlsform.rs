@@ -80,7 +80,11 @@ fn survey() -> Vec<Question> {
     // Youth and persons with disabilities are among the participants counted.
     let total = GROUPS
         .iter()
-        .flat_map(|group| SEXES.iter().map(move |sex| format!("coalesce(${{{group}_{sex}}}, 0)")))
+        .flat_map(|group| {
+            SEXES
+                .iter()
+                .map(move |sex| format!("coalesce(${{{group}_{sex}}}, 0)"))
+        })
         .collect::<Vec<_>>()
         .join(" + ");
     let subgroup = |column| Question {
@@ -155,7 +159,12 @@ pub fn workbook() -> Result<Vec<u8>, XlsxError> {
     settings.set_name("settings")?;
     let rows = [
         ["form_title", "form_id", "version", "default_language"],
-        ["Samleng FGD / interview", "samleng_fgd", "2026112701", "English (en)"],
+        [
+            "Samleng FGD / interview",
+            "samleng_fgd",
+            "2026112701",
+            "English (en)",
+        ],
     ];
     write_rows(settings, &rows.map(|row| row.map(str::to_owned).to_vec()))?;
     workbook.save_to_buffer()
@@ -172,7 +181,9 @@ fn write_survey(sheet: &mut Worksheet) -> Result<(), XlsxError> {
     for question in survey() {
         let mut row = vec![question.kind, question.name];
         row.extend(LANGUAGES.map(|(lang, _)| question.label.text(lang)));
-        row.extend(LANGUAGES.map(|(lang, _)| question.hint.map(|key| lang.t(key)).unwrap_or_default()));
+        row.extend(
+            LANGUAGES.map(|(lang, _)| question.hint.map(|key| lang.t(key)).unwrap_or_default()),
+        );
         row.push(if question.required { "yes" } else { "" }.to_owned());
         row.push(question.constraint);
         row.push(question.appearance.to_owned());

@@ -92,6 +92,7 @@ fn answer(method: &str, route: &str) -> Answer {
         ("POST", "/login") => Always(401),
         // An upload sent as a plain form is not one.
         ("POST", "/activities/{id}/attachments")
+        | ("POST", "/activities/import")
         | ("POST", "/case-studies/{id}/attachments")
         | ("POST", "/actions/{id}/updates/{update}/attachments")
         | ("POST", "/admin/gazetteer/import")
@@ -111,6 +112,8 @@ fn answer(method: &str, route: &str) -> Answer {
         | ("POST", "/password-reset/{token}")
         | ("GET", "/invitation/{token}")
         | ("POST", "/invitation/{token}") => Always(410),
+        // The owner confirms the import; it is done already the second time.
+        ("POST", "/activities/import/{id}/confirm") => Always(303),
         // No failed message waits to be sent again.
         ("POST", "/admin/outbox/{id}/retry") => Always(409),
         // Empty, the version is unlinked from its consultation.
@@ -256,6 +259,8 @@ struct Records {
     spare_case: i64,
     /// A notification of Battambang's official.
     notification: i64,
+    /// A file CTOD's user uploaded to import, not yet confirmed.
+    import: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -300,6 +305,9 @@ async fn records(app: &TestApp) -> Records {
                         insert into case_studies (study_id, district_code, author_organization_id, title_en)
                         select study.id, '0207', o.id, 'Spare draft' from study, organizations o
                         where o.acronym = 'AS' returning id").await,
+        import: id("insert into imports (file_name, file_sha256, content, uploaded_by)
+                    select 'tally.csv', '', convert_to('Kind,Date,District,Citizens · Female' || chr(10) || 'fgd,2026-11-20,Bavel,4', 'UTF8'), id
+                    from users where email = 'ngo@ctod.example' returning id").await,
         notification: id("insert into notifications (user_id, kind, subject, body, link)
                           select id, 'list-submitted', 'Waiting', 'Waiting', '/' from users
                           where email = 'sna@battambang.example' returning id").await,
@@ -494,6 +502,42 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::Writers,
         ),
         ("POST", "/activities", "/activities".into(), Rule::Writers),
+        (
+            "GET",
+            "/activities/import",
+            "/activities/import".into(),
+            Rule::Writers,
+        ),
+        (
+            "POST",
+            "/activities/import",
+            "/activities/import".into(),
+            Rule::Writers,
+        ),
+        (
+            "GET",
+            "/activities/import/template.xlsx",
+            "/activities/import/template.xlsx".into(),
+            Rule::Writers,
+        ),
+        (
+            "GET",
+            "/activities/import/samleng-fgd.xlsx",
+            "/activities/import/samleng-fgd.xlsx".into(),
+            Rule::Writers,
+        ),
+        (
+            "GET",
+            "/activities/import/{id}",
+            format!("/activities/import/{}", r.import),
+            Rule::Owner("ngo@ctod.example"),
+        ),
+        (
+            "POST",
+            "/activities/import/{id}/confirm",
+            format!("/activities/import/{}/confirm", r.import),
+            Rule::Owner("ngo@ctod.example"),
+        ),
         (
             "GET",
             "/activities/{id}",

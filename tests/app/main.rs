@@ -17,6 +17,7 @@ mod findings;
 mod fuzz;
 mod gazetteer;
 mod helpers;
+mod imports;
 mod instances;
 mod links;
 mod notifications;
