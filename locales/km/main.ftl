@@ -913,7 +913,6 @@ import-confirmed-flash = បាននាំចូល៖ បានបង្កើ
 import-already-confirmed = ឯកសារនេះត្រូវបាននាំចូលរួចហើយ។ គ្មានអ្វីថ្មីត្រូវបានបង្កើតទេ។
 import-confirmed-on = បាននាំចូលនៅ
 import-created = សកម្មភាពដែលបានបង្កើត
-import-activity = សកម្មភាព
 import-deleted-since = ត្រូវបានលុបចាប់តាំងពីពេលនោះ
 import-column-kind = ប្រភេទ
 import-column-held-on = កាលបរិច្ឆេទ

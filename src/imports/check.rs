@@ -13,7 +13,6 @@ use super::sheet::Table;
 use crate::activities::edit::choices;
 use crate::activities::findings::{FindingForm, ValidFinding};
 use crate::activities::form::{self, ActivityForm, Choices, KINDS, ValidActivity};
-use crate::activities::show::theme_choices;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::revisions::Snapshot;
@@ -38,36 +37,41 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    pub async fn load(
-        pool: &PgPool,
-        user: &CurrentUser,
-        study_id: Option<i64>,
-    ) -> Result<Lookup, AppError> {
-        let districts = sqlx::query!("select code, name_en, name_km from districts order by code")
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|row| (row.code, row.name_en, row.name_km))
-            .collect();
-        let organizations = sqlx::query!(
-            "select id, name_en, name_km, acronym from organizations
-             where kind in ('member_ngo', 'secretariat') order by id"
+    /// What `user` may import into, with no study chosen yet.
+    pub async fn load(pool: &PgPool, user: &CurrentUser) -> Result<Lookup, AppError> {
+        let rows = sqlx::query!(
+            r#"select 'district' as "kind!", 0::bigint as "id!", code as "code!", name_en as "en!",
+                      name_km as "km!", '' as "acronym!", 0 as "position!"
+               from districts
+               union all
+               select 'organization', id, '', name_en, name_km, acronym, 0 from organizations
+               where kind in ('member_ngo', 'secretariat')
+               union all
+               select 'theme', id, '', name_en, name_km, '', position from themes where active
+               order by 1, 7, 2, 3"#
         )
         .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row.name_en, row.name_km, row.acronym))
-        .collect();
-        Ok(Lookup {
+        .await?;
+        let mut lookup = Lookup {
             choices: choices(pool, user).await?,
-            districts,
-            organizations,
-            themes: theme_choices(pool).await?,
+            districts: Vec::new(),
+            organizations: Vec::new(),
+            themes: Vec::new(),
             own_organization: user.organization_id,
-            study_id,
+            study_id: None,
             today: form::today(),
             imported: HashSet::new(),
-        })
+        };
+        for row in rows {
+            match row.kind.as_str() {
+                "district" => lookup.districts.push((row.code, row.en, row.km)),
+                "organization" => lookup
+                    .organizations
+                    .push((row.id, row.en, row.km, row.acronym)),
+                _ => lookup.themes.push((row.id, row.en, row.km)),
+            }
+        }
+        Ok(lookup)
     }
 }
 

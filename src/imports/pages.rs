@@ -88,7 +88,7 @@ pub(super) async fn template(
     State(pool): State<PgPool>,
 ) -> Result<Response, AppError> {
     require(&user, Action::RecordActivity, Scope::Anything)?;
-    let lookup = Lookup::load(&pool, &user, None).await?;
+    let lookup = Lookup::load(&pool, &user).await?;
     let bytes = template::workbook(&lookup).map_err(anyhow::Error::from)?;
     Ok(xlsx_download("samleng-import-template.xlsx", bytes))
 }
@@ -114,8 +114,8 @@ pub(super) struct PreviewPage {
     female: i64,
     male: i64,
     findings: usize,
-    /// Once confirmed: when, and the activities created, by line.
-    confirmed: Option<(String, Vec<(i32, Option<i64>)>)>,
+    /// Once confirmed: when, and the activities created.
+    confirmed: Option<(String, Vec<Created>)>,
     studies: Vec<(i64, String)>,
     study_id: String,
 }
@@ -146,6 +146,13 @@ struct Line {
     youth: i32,
     persons_with_disabilities: i32,
     findings: usize,
+}
+
+/// A row of a confirmed import and the activity it became, if still there.
+struct Created {
+    line: i32,
+    activity_id: Option<i64>,
+    what: String,
 }
 
 /// A problem in words: where, what, and the cell as written.
@@ -182,7 +189,7 @@ impl PreviewPage {
             file_name,
             import_id: None,
             confirmed: None,
-            studies: Vec::new(),
+            studies: lookup.choices.studies.clone(),
             study_id: lookup.study_id.map(|id| id.to_string()).unwrap_or_default(),
             ctx,
         }
@@ -274,7 +281,8 @@ pub(super) async fn upload(
         .iter()
         .find(|(name, _)| name == "study_id")
         .map_or_else(String::new, |(_, value)| value.trim().to_owned());
-    let studies = studies(&state.pool).await?;
+    let mut lookup = Lookup::load(&state.pool, &user).await?;
+    let studies = lookup.choices.studies.clone();
     let (study, table) = match readable(&ctx, &upload, max_bytes, &study_id, &studies) {
         Ok(readable) => readable,
         Err((status, message)) => {
@@ -288,7 +296,7 @@ pub(super) async fn upload(
         }
     };
     let file_name = clean_file_name(&upload.file_name);
-    let mut lookup = Lookup::load(&state.pool, &user, study).await?;
+    lookup.study_id = study;
     lookup.imported = imported_before(&state.pool, &check::submissions(&table)).await?;
     let checked = check::check(&table, &lookup);
     let kept = if checked.problems.is_empty() && !checked.ready.is_empty() {
@@ -321,11 +329,7 @@ pub(super) async fn upload(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    PreviewPage {
-        studies,
-        ..PreviewPage::new(ctx, file_name, (&table, &lookup, &checked))
-    }
-    .respond(status)
+    PreviewPage::new(ctx, file_name, (&table, &lookup, &checked)).respond(status)
 }
 
 /// The study chosen and the file as a table, or why the file is refused.
@@ -444,7 +448,8 @@ pub(super) async fn recheck(
 ) -> Result<(Table, Lookup, Checked), AppError> {
     let table = sheet::read(&import.content)
         .map_err(|message| anyhow::anyhow!("kept import {} unreadable: {message}", import.id))?;
-    let mut lookup = Lookup::load(pool, user, import.study_id).await?;
+    let mut lookup = Lookup::load(pool, user).await?;
+    lookup.study_id = import.study_id;
     lookup.imported = imported_before(executor, &check::submissions(&table)).await?;
     let checked = check::check(&table, &lookup);
     Ok((table, lookup, checked))
@@ -460,13 +465,31 @@ pub(super) async fn show(
     require(&user, Action::RecordActivity, Scope::Anything)?;
     if let Some(at) = import.confirmed_at {
         let created = sqlx::query!(
-            "select line, activity_id from imported_rows where import_id = $1 order by line",
+            r#"select r.line, r.activity_id, a.kind as "kind?", a.held_on as "held_on?",
+                      d.name_en as "district_en?", d.name_km as "district_km?"
+               from imported_rows r left join activities a on a.id = r.activity_id
+               left join districts d on d.code = a.district_code
+               where r.import_id = $1 order by r.line"#,
             id
         )
         .fetch_all(&pool)
         .await?
         .into_iter()
-        .map(|row| (row.line, row.activity_id))
+        .map(|row| Created {
+            line: row.line,
+            activity_id: row.activity_id,
+            what: match (row.kind, row.held_on) {
+                (Some(kind), Some(held_on)) => format!(
+                    "{} · {held_on} · {}",
+                    ctx.label("activity-kind", &kind),
+                    ctx.pick(
+                        row.district_en.as_deref().unwrap_or_default(),
+                        row.district_km.as_deref().unwrap_or_default()
+                    )
+                ),
+                _ => String::new(),
+            },
+        })
         .collect();
         let page = PreviewPage {
             ctx,
@@ -487,7 +510,6 @@ pub(super) async fn show(
     let (table, lookup, checked) = recheck(&pool, &pool, &import, &user).await?;
     PreviewPage {
         import_id: Some(id),
-        studies: studies(&pool).await?,
         ..PreviewPage::new(ctx, import.file_name.clone(), (&table, &lookup, &checked))
     }
     .respond(StatusCode::OK)

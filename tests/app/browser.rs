@@ -1221,3 +1221,88 @@ async fn anyone_on_a_phone_follows_a_study_to_its_district_reads_it_in_khmer_and
     assert_eq!(rows, endorsed, "the first study listed is the latest");
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn an_ngo_fills_in_the_downloaded_template_uploads_it_and_confirms_the_preview() {
+    use crate::imports::{Cell, add_bavel_commune, filled_in, sheets};
+
+    let app = spawn_app().await;
+    add_bavel_commune(&app).await;
+    let driver = ChromeDriver::start();
+    let folder = std::env::temp_dir().join(format!("samleng-import-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("download folder");
+    let browser = driver.browser_saving_to(&folder).await;
+    sign_in(&browser, &app, "ngo@ctod.example").await;
+    browser
+        .goto(&app.url("/activities"))
+        .await
+        .expect("activities");
+    click(&browser, "main a[href='/activities/import']").await;
+    click(&browser, "main a[href='/activities/import/template.xlsx']").await;
+    let template = saved_file(&folder, "samleng-import-template.xlsx").await;
+    let headings = sheets(&template)[0].1[0].clone();
+    let file = folder.join("tally-bavel.xlsx");
+    let row = vec![
+        ("Kind", Cell::Text("Focus group discussion")),
+        ("Date", Cell::Text("2026-11-21")),
+        ("District", Cell::Text("Bavel")),
+        ("Commune", Cell::Text("020401")),
+        ("Citizens · Female", Cell::Number(14.0)),
+        ("Citizens · Male", Cell::Number(9.0)),
+        ("Finding 1", Cell::Text("ពលរដ្ឋស្នើឲ្យបិទផ្សាយថវិកាឃុំ។")),
+        ("Themes of finding 1", Cell::Text("Budget transparency")),
+    ];
+    std::fs::write(&file, filled_in(&headings, &[row])).expect("the filled-in file");
+    let activities = app.count("activities").await;
+    browser
+        .find(Locator::Css("#import-file"))
+        .await
+        .expect("file input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the file");
+    click(&browser, "main form[enctype='multipart/form-data'] button").await;
+    let preview = browser
+        .wait()
+        .for_element(Locator::Css("table.preview"))
+        .await
+        .expect("the preview")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        preview.contains("Bavel") && preview.contains("Ampil Pram Daeum"),
+        "{preview}"
+    );
+    assert_eq!(
+        app.count("activities").await,
+        activities,
+        "nothing saved yet"
+    );
+    browser
+        .set_window_size(360, 1600)
+        .await
+        .expect("a phone window");
+    let (wide, _) = phone_fit(&browser).await;
+    assert!(
+        !wide,
+        "the preview fits a phone: its table scrolls inside the page"
+    );
+    click(&browser, "main form[action$='/confirm'] button").await;
+    let flash = browser
+        .wait()
+        .for_element(Locator::Css(".flash"))
+        .await
+        .expect("confirmed")
+        .text()
+        .await
+        .expect("text");
+    assert!(flash.contains("Activities created: 1"), "{flash}");
+    assert_eq!(app.count("activities").await, activities + 1);
+    let screenshot = browser.screenshot().await.expect("screenshot");
+    let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
+    std::fs::create_dir_all(&target).expect("target/browser");
+    std::fs::write(target.join("import-done.png"), screenshot).expect("save the screenshot");
+    std::fs::remove_dir_all(&folder).ok();
+    browser.close().await.expect("close");
+}

@@ -17,13 +17,13 @@ const KHMER_FINDING: &str = "ប្រជាពលរដ្ឋចង់ដឹង
 
 /// A cell of a file a test builds.
 #[derive(Clone)]
-enum Cell {
+pub enum Cell {
     Text(&'static str),
     Number(f64),
 }
 
 /// Every sheet of a workbook as rows of text.
-fn sheets(bytes: &[u8]) -> Vec<(String, Vec<Vec<String>>)> {
+pub fn sheets(bytes: &[u8]) -> Vec<(String, Vec<Vec<String>>)> {
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).expect("XLSX");
     let names = workbook.sheet_names();
     names
@@ -54,7 +54,7 @@ async fn template_headings(visitor: &Visitor) -> Vec<String> {
 
 /// A workbook with `headings` and one row per `rows`, each cell put under the
 /// heading whose text contains the given name.
-fn filled_in(headings: &[String], rows: &[Vec<(&str, Cell)>]) -> Vec<u8> {
+pub fn filled_in(headings: &[String], rows: &[Vec<(&str, Cell)>]) -> Vec<u8> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     for (column, heading) in headings.iter().enumerate() {
@@ -137,7 +137,7 @@ async fn scalar(app: &TestApp, sql: &str) -> i64 {
 }
 
 /// A commune of Bavel, as the gazetteer import would add it.
-async fn add_bavel_commune(app: &TestApp) {
+pub async fn add_bavel_commune(app: &TestApp) {
     sqlx::query(
         "insert into communes (code, district_code, type, name_en, name_km)
          values ('020401', '0204', 'commune', 'Ampil Pram Daeum', 'អំពិលប្រាំដើម')",
@@ -233,7 +233,10 @@ async fn a_filled_in_template_is_previewed_then_imported_whole_and_moves_the_das
     );
     let preview = ngo.get(&preview_path).await;
     let text = text_of(&preview.body);
-    assert!(text.contains("Confirming creates 2 activities"), "{text}");
+    assert!(
+        text.contains("Activities to create when you confirm: 2."),
+        "{text}"
+    );
     assert!(
         text.contains("Female: 15 · Male: 10 · Findings: 2"),
         "{text}"
@@ -385,7 +388,7 @@ async fn every_kind_of_row_problem_is_listed_by_row_and_column_and_nothing_is_wr
         ],
     ];
     assert_eq!(rows, expected.map(|row| row.map(str::to_owned)).to_vec());
-    assert!(text_of(&page.body).contains("9 problems found. Nothing was saved"));
+    assert!(text_of(&page.body).contains("Problems found: 9. Nothing was saved"));
     assert_eq!(app.count("activities").await, activities);
     assert_eq!(
         app.count("imports").await,
@@ -529,7 +532,7 @@ async fn a_kobo_export_imported_twice_creates_nothing_the_second_time_and_says_s
     assert_eq!(again.status, StatusCode::OK);
     let text = text_of(&again.body);
     assert!(
-        text.contains("2 submissions were imported before and are skipped"),
+        text.contains("Submissions imported before, skipped: 2."),
         "{text}"
     );
     assert!(text.contains("There is nothing new to import"), "{text}");
@@ -553,7 +556,7 @@ async fn a_kobo_export_imported_twice_creates_nothing_the_second_time_and_says_s
     }
     let odk = upload(&app, &ngo, "samleng_fgd.csv", csv.into_bytes(), &study).await;
     assert_eq!(odk.status, StatusCode::OK);
-    assert!(text_of(&odk.body).contains("2 submissions were imported before"));
+    assert!(text_of(&odk.body).contains("Submissions imported before, skipped: 2."));
     assert_eq!(app.count("activities").await, activities, "nothing new");
     assert_eq!(
         scalar(&app, "select count(*) from imports").await,
