@@ -35,15 +35,21 @@ pub async fn record_from(
     snapshot: &Snapshot,
     import_id: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    let previous = sqlx::query_scalar!(
-        "select snapshot from revisions where entity = $1 and entity_id = $2 order by version desc limit 1",
-        entity,
-        entity_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .and_then(|text| serde_json::from_str::<Snapshot>(&text).ok())
-    .unwrap_or_default();
+    // A record's first revision has nothing before it: an import saves
+    // thousands of them, each a statement less.
+    let previous = if version == 1 {
+        Snapshot::new()
+    } else {
+        sqlx::query_scalar!(
+            "select snapshot from revisions where entity = $1 and entity_id = $2 order by version desc limit 1",
+            entity,
+            entity_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .and_then(|text| serde_json::from_str::<Snapshot>(&text).ok())
+        .unwrap_or_default()
+    };
     let changed: Vec<String> = snapshot
         .iter()
         .filter(|(field, value)| previous.get(*field) != Some(value))

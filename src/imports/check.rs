@@ -87,13 +87,15 @@ pub struct Problem {
     pub value: String,
 }
 
+/// A finding with the snapshot its history keeps.
+pub type CheckedFinding = (ValidFinding, Snapshot);
+
 /// A row that passed every check, ready to be saved.
 pub struct Ready {
     pub line: usize,
     pub submission: Option<String>,
     pub activity: ValidActivity,
-    /// Each finding with the snapshot its history keeps.
-    pub findings: Vec<(ValidFinding, Snapshot)>,
+    pub findings: Vec<CheckedFinding>,
 }
 
 /// What a file would bring in.
@@ -224,7 +226,7 @@ impl Row<'_> {
     }
 
     /// The row as an activity with its findings, or every problem it has.
-    fn check(&self) -> Result<(ValidActivity, Vec<(ValidFinding, Snapshot)>), Vec<Problem>> {
+    fn check(&self) -> Result<(ValidActivity, Vec<CheckedFinding>), Vec<Problem>> {
         let mut problems = Vec::new();
         let mut refuse = |column: Column, message: &'static str| {
             problems.push(self.problem(column, message));
@@ -382,7 +384,7 @@ impl Row<'_> {
     }
 
     /// The row's findings, each checked as the finding form checks one.
-    fn findings(&self, problems: &mut Vec<Problem>) -> Vec<(ValidFinding, Snapshot)> {
+    fn findings(&self, problems: &mut Vec<Problem>) -> Vec<CheckedFinding> {
         let mut findings = Vec::new();
         for n in 1..=FINDINGS_PER_ROW {
             let text = self.cell(Column::Finding(n));
