@@ -412,6 +412,15 @@ async fn every_kind_of_row_problem_is_listed_by_row_and_column_and_nothing_is_wr
     assert_eq!(app.count("activities").await, activities);
 }
 
+/// The problems a page lists, if any.
+fn problems_of(html: &str) -> Vec<Vec<String>> {
+    if html.contains("<table class=\"problems\">") {
+        problem_rows(html)
+    } else {
+        Vec::new()
+    }
+}
+
 /// The cells of the problems table, row by row.
 fn problem_rows(html: &str) -> Vec<Vec<String>> {
     let table = html
@@ -709,4 +718,101 @@ async fn the_shipped_xlsform_is_the_one_served_and_pyxform_converts_it() {
         assert!(xml.contains(&format!("nodeset=\"{nodeset}\"")), "{nodeset}");
     }
     assert!(xml.contains("lang=\"Khmer (km)\"") && xml.contains("ក្នុងនោះយុវជន"));
+}
+
+/// Converts `file` with LibreOffice (`filter`: its export filter) into `folder`;
+/// a CSV is read as UTF-8 with commas.
+fn libreoffice(file: &std::path::Path, filter: &str, folder: &std::path::Path) -> Vec<u8> {
+    let profile = folder.join("profile");
+    let output = std::process::Command::new("soffice")
+        .arg(format!(
+            "-env:UserInstallation=file://{}",
+            profile.display()
+        ))
+        .arg("--infilter=CSV:44,34,76,1")
+        .args(["--headless", "--convert-to", filter, "--outdir"])
+        .arg(folder.join("out"))
+        .arg(file)
+        .output()
+        .expect("soffice (scripts/test installs libreoffice-calc-nogui)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let extension = filter.split(':').next().expect("extension");
+    let stem = file.file_stem().expect("a name").to_string_lossy();
+    std::fs::read(folder.join("out").join(format!("{stem}.{extension}")))
+        .expect("the converted file")
+}
+
+#[tokio::test]
+async fn the_template_saved_again_by_libreoffice_as_xlsx_and_as_csv_imports_the_same() {
+    let app = spawn_app().await;
+    add_bavel_commune(&app).await;
+    let ngo = app.login_as(NGO).await;
+    let study = first_study(&app).await;
+    let headings = template_headings(&ngo).await;
+    let folder = std::env::temp_dir().join(format!("samleng-libreoffice-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("folder");
+    let filled = folder.join("tally.xlsx");
+    std::fs::write(&filled, filled_in(&headings, &two_activities())).expect("the filled-in file");
+    // LibreOffice writes its own workbook (its styles, shared strings) and its
+    // own UTF-8 CSV; that CSV opened in LibreOffice and saved as a workbook has
+    // the ISO dates as date cells, as a date typed into Calc would be.
+    let resaved = libreoffice(&filled, "xlsx:Calc MS Excel 2007 XML", &folder);
+    let csv = libreoffice(
+        &filled,
+        "csv:Text - txt - csv (StarCalc):44,34,76,1",
+        &folder,
+    );
+    let typed = folder.join("typed.csv");
+    std::fs::write(&typed, &csv).expect("the CSV");
+    let from_csv = libreoffice(&typed, "xlsx:Calc MS Excel 2007 XML", &folder);
+    std::fs::remove_dir_all(&folder).ok();
+    let mut workbook: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(from_csv.clone())).expect("XLSX");
+    let range = workbook
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("cells");
+    assert!(
+        matches!(range.get((1, 1)), Some(Data::DateTime(_))),
+        "{:?}",
+        range.get((1, 1))
+    );
+    assert!(
+        String::from_utf8(csv.clone())
+            .expect("UTF-8")
+            .contains(KHMER_FINDING)
+    );
+    for (name, bytes) in [
+        ("tally-libreoffice.xlsx", resaved),
+        ("tally-libreoffice.csv", csv),
+        ("typed-in-calc.xlsx", from_csv),
+    ] {
+        let uploaded = upload(&app, &ngo, name, bytes, &study).await;
+        assert_eq!(
+            uploaded.status,
+            StatusCode::SEE_OTHER,
+            "{name}: {:?}",
+            problems_of(&uploaded.body)
+        );
+        let preview = ngo
+            .get(uploaded.location.as_deref().expect("preview"))
+            .await;
+        let text = text_of(&preview.body);
+        assert!(
+            text.contains("Activities to create when you confirm: 2."),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains("Female: 15 · Male: 10 · Findings: 2"),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains("2026-11-20") && text.contains("2026-10-20"),
+            "{name}: {text}"
+        );
+    }
 }
