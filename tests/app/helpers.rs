@@ -351,6 +351,18 @@ impl Visitor {
         page(response).await
     }
 
+    /// Posts a form with a file, as a browser sends an upload.
+    pub async fn post_multipart(&self, url: &str, form: reqwest::multipart::Form) -> Page {
+        let response = self
+            .client
+            .post(url)
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST");
+        page(response).await
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         let token = self.get("/login").await.csrf_token();
         self.client

@@ -101,24 +101,7 @@ async fn upload_to(
         .text("csrf_token", visitor.csrf_token().await)
         .part("file", Part::bytes(bytes).file_name(file_name.to_owned()))
         .text("study_id", study.to_owned());
-    let response = visitor
-        .client
-        .post(app.url(path))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    Page {
-        status,
-        location,
-        body: response.text().await.expect("body"),
-    }
+    visitor.post_multipart(&app.url(path), form).await
 }
 
 async fn first_study(app: &TestApp) -> String {
@@ -195,6 +178,24 @@ fn two_activities() -> Vec<Vec<(&'static str, Cell)>> {
     ]
 }
 
+/// The preview of `two_activities`, checked for what it would create.
+async fn previewed_two_activities(visitor: &Visitor, preview: &str) -> String {
+    let text = text_of(&visitor.get(preview).await.body);
+    assert!(
+        text.contains("Activities to create when you confirm: 2."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Female: 15 · Male: 10 · Findings: 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2026-11-20") && text.contains("2026-10-20"),
+        "{text}"
+    );
+    text
+}
+
 #[tokio::test]
 async fn a_filled_in_template_is_previewed_then_imported_whole_and_moves_the_dashboard_by_its_counts()
  {
@@ -231,16 +232,7 @@ async fn a_filled_in_template_is_previewed_then_imported_whole_and_moves_the_das
         activities,
         "nothing written before confirming"
     );
-    let preview = ngo.get(&preview_path).await;
-    let text = text_of(&preview.body);
-    assert!(
-        text.contains("Activities to create when you confirm: 2."),
-        "{text}"
-    );
-    assert!(
-        text.contains("Female: 15 · Male: 10 · Findings: 2"),
-        "{text}"
-    );
+    let text = previewed_two_activities(&ngo, &preview_path).await;
     assert!(
         text.contains("Ampil Pram Daeum") && text.contains("Battambang"),
         "{text}"
@@ -652,8 +644,21 @@ async fn an_import_is_its_uploaders_alone_and_lands_only_in_districts_they_cover
     let study = first_study(&app).await;
     let headings = template_headings(&ngo).await;
     let file = filled_in(&headings, &two_activities()[1..]);
+    // A file left unconfirmed for two days goes when the next one is kept.
+    sqlx::query(
+        "insert into imports (file_name, file_sha256, content, uploaded_at)
+         values ('forgotten.csv', '', '', now() - interval '2 days')",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("a forgotten import");
     let uploaded = upload(&app, &ngo, "tally.xlsx", file.clone(), &study).await;
     let preview = uploaded.location.expect("kept");
+    let names: Vec<String> = sqlx::query_scalar("select file_name from imports")
+        .fetch_all(&app.pool)
+        .await
+        .expect("imports");
+    assert_eq!(names, ["tally.xlsx"]);
     let other_ngo = app.login_as("ngo@as.example").await;
     assert_eq!(other_ngo.get(&preview).await.status, StatusCode::NOT_FOUND);
     let activities = app.count("activities").await;
@@ -798,21 +803,6 @@ async fn the_template_saved_again_by_libreoffice_as_xlsx_and_as_csv_imports_the_
             "{name}: {:?}",
             problems_of(&uploaded.body)
         );
-        let preview = ngo
-            .get(uploaded.location.as_deref().expect("preview"))
-            .await;
-        let text = text_of(&preview.body);
-        assert!(
-            text.contains("Activities to create when you confirm: 2."),
-            "{name}: {text}"
-        );
-        assert!(
-            text.contains("Female: 15 · Male: 10 · Findings: 2"),
-            "{name}: {text}"
-        );
-        assert!(
-            text.contains("2026-11-20") && text.contains("2026-10-20"),
-            "{name}: {text}"
-        );
+        previewed_two_activities(&ngo, uploaded.location.as_deref().expect("preview")).await;
     }
 }
