@@ -26,3 +26,10 @@ create index imported_rows_activity_idx on imported_rows (activity_id);
 
 -- A revision saved by an import names it, so a record's history names the file.
 alter table revisions add column import_id bigint references imports (id);
+
+-- A tally sheet filled in as a spreadsheet can be attached as it is (the
+-- content is checked: an XLSX workbook without macros).
+alter table attachments drop constraint attachments_content_type_check;
+alter table attachments add constraint attachments_content_type_check check (content_type in (
+    'image/jpeg', 'image/png', 'image/webp', 'application/pdf',
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'));

@@ -1,5 +1,5 @@
-//! Photos (JPEG, PNG, WebP) and documents (PDF) attached to activities and case
-//! studies: checked for size and for type by their content, stored under
+//! Photos (JPEG, PNG, WebP), documents (PDF) and tally sheets (XLSX without
+//! macros) attached to activities and case studies: checked for size and for type by their content, stored under
 //! generated names in the file store (a folder, or S3-compatible storage), and
 //! handed out as downloads only to those who may read what they belong to.
 
@@ -9,6 +9,7 @@ pub mod remove;
 mod sniff;
 mod upload;
 
+pub use sniff::plain_workbook;
 pub use upload::{NewAttachment, Upload, insert, read_upload, store};
 
 use std::sync::Arc;

@@ -1,5 +1,11 @@
-//! The type of an uploaded file, read from its first bytes, never from its name
-//! or from what the browser claims.
+//! The type of an uploaded file, read from its content, never from its name or
+//! from what the browser claims.
+
+use std::io::Cursor;
+
+use calamine::{Reader as _, Xlsx};
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The accepted types, as (MIME type, extension).
 pub fn detect(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
@@ -11,8 +17,26 @@ pub fn detect(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
         Some(("image/webp", "webp"))
     } else if bytes.starts_with(b"%PDF-") {
         Some(("application/pdf", "pdf"))
+    } else if plain_workbook(bytes).is_ok() {
+        // Tally sheets, kept as they were filled in.
+        Some((XLSX, "xlsx"))
     } else {
         None
+    }
+}
+
+/// An Excel workbook (XLSX) opened, or the key of the message that says why it
+/// is refused: it is none, or it carries macros — programs that would run on
+/// the computers of whoever opens it later. An unreadable macro project is
+/// refused too.
+pub fn plain_workbook(bytes: &[u8]) -> Result<Xlsx<Cursor<&[u8]>>, &'static str> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err("import-file-unreadable");
+    }
+    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| "import-file-unreadable")?;
+    match workbook.vba_project() {
+        Ok(None) => Ok(workbook),
+        _ => Err("import-macros"),
     }
 }
 

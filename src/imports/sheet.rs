@@ -2,9 +2,9 @@
 //! through calamine, or CSV (UTF-8, comma, semicolon or tab) through `csv`.
 //! What cannot be read comes back as the key of the message that says why.
 
-use std::io::Cursor;
+use calamine::{Data, Reader as _};
 
-use calamine::{Data, Reader, Xlsx};
+use crate::attachments::plain_workbook;
 
 /// More rows than this are refused: a district's year of field work is a few
 /// hundred, and the preview must stay a page.
@@ -37,13 +37,7 @@ pub fn read(bytes: &[u8]) -> Result<Table, &'static str> {
 type Grid = Vec<(usize, usize, Vec<String>)>;
 
 fn read_xlsx(bytes: &[u8]) -> Result<Grid, &'static str> {
-    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| "import-file-unreadable")?;
-    // A macro is a program that runs on the computers of whoever opens the
-    // file later; the kept file must never carry one. An unreadable macro
-    // project is refused too.
-    if !matches!(workbook.vba_project(), Ok(None)) {
-        return Err("import-macros");
-    }
+    let mut workbook = plain_workbook(bytes)?;
     let range = workbook
         .worksheet_range_at(0)
         .ok_or("import-empty")?

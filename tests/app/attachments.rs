@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
-use crate::helpers::{MAX_UPLOAD_BYTES, TestApp, Visitor, spawn_app};
+use crate::helpers::{MAX_UPLOAD_BYTES, TestApp, Visitor, spawn_app, text_of};
 
 const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01 a tiny photo";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR a tiny image";
@@ -140,7 +140,7 @@ async fn a_script_renamed_jpg_an_empty_file_and_a_large_file_are_refused_and_not
             "shell.jpg",
             b"<?php system($_GET['c']); ?>".to_vec(),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Only JPEG, PNG and WebP photos and PDF documents",
+            "Only JPEG, PNG and WebP photos, PDF documents and Excel workbooks (.xlsx) without macros",
         ),
         (
             "empty.jpg",
@@ -366,4 +366,50 @@ async fn photos_are_previewed_and_their_writers_withdraw_or_delete_them() {
         scalar(&app, &format!("select count(*) from audit_events where entity = 'attachment' and entity_id = '{id}' and action in ('attachment_withdrawn', 'attachment_deleted')")).await,
         2
     );
+}
+
+/// A workbook as a spreadsheet program saves one, with a macro project if
+/// `macros` (rust_xlsxwriter writes it as Excel writes an `.xlsm`).
+pub fn workbook(macros: bool) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet
+        .write_string(0, 0, "Citizens · Female")
+        .expect("heading");
+    sheet.write_number(1, 0, 12.0).expect("count");
+    if macros {
+        let project =
+            std::env::temp_dir().join(format!("samleng-macros-{}.bin", std::process::id()));
+        std::fs::write(&project, b"Attribute VB_Name = \"ThisWorkbook\"").expect("project");
+        workbook.add_vba_project(&project).expect("macros");
+        let bytes = workbook.save_to_buffer().expect("xlsm");
+        std::fs::remove_file(&project).ok();
+        return bytes;
+    }
+    workbook.save_to_buffer().expect("xlsx")
+}
+
+#[tokio::test]
+async fn a_tally_sheet_workbook_is_attached_as_sent_and_one_with_macros_is_refused() {
+    let app = spawn_app().await;
+    let ngo = app.login_as("ngo@ctod.example").await;
+    let activity = fgd(&app, "0203").await;
+    let path = format!("/activities/{activity}/attachments");
+    let tally = workbook(false);
+    let (status, _) = upload(&app, &ngo, &path, "tally.xlsx", tally.clone(), false).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id = scalar(
+        &app,
+        &format!(
+            "select id from attachments where parent = 'activity' and parent_id = {activity}
+             and content_type = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'"
+        ),
+    )
+    .await;
+    assert_eq!(ngo.get_bytes(&format!("/attachments/{id}")).await, tally);
+    let files = stored_files(&app).await.len();
+    let (status, body) = upload(&app, &ngo, &path, "tally.xlsm", workbook(true), false).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&body).contains("Excel workbooks (.xlsx) without macros"));
+    assert_eq!(stored_files(&app).await.len(), files, "nothing stored");
 }

@@ -571,22 +571,7 @@ async fn macro_enabled_old_binary_oversized_and_non_utf8_files_are_refused_with_
     let app = spawn_app().await;
     let ngo = app.login_as(NGO).await;
     let study = first_study(&app).await;
-    let headings = template_headings(&ngo).await;
-
-    let macro_project =
-        std::env::temp_dir().join(format!("samleng-vba-{}.bin", std::process::id()));
-    std::fs::write(&macro_project, b"Attribute VB_Name = \"ThisWorkbook\"").expect("project");
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    for (column, heading) in headings.iter().enumerate() {
-        sheet
-            .write_string(0, column as u16, heading)
-            .expect("heading");
-    }
-    sheet.write_string(1, 0, "fgd").expect("cell");
-    workbook.add_vba_project(&macro_project).expect("macros");
-    let xlsm = workbook.save_to_buffer().expect("xlsm");
-    std::fs::remove_file(&macro_project).ok();
+    let xlsm = crate::attachments::workbook(true);
 
     let refusals = [
         (

@@ -90,7 +90,9 @@ async fn the_secretariat_records_a_paper_endorsement_with_its_signed_letter() {
     assert!(body.contains("The date cannot be in the future"));
     let (status, body) = record(&app, &staff, list, &FIELDS, Some(b"GIF89a not a letter")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("Only JPEG, PNG and WebP photos and PDF documents"));
+    assert!(body.contains(
+        "Only JPEG, PNG and WebP photos, PDF documents and Excel workbooks (.xlsx) without macros"
+    ));
     let (status, _) = record(&app, &staff, list, &[FIELDS[0], FIELDS[2]], Some(PDF)).await;
     assert_eq!(
         status,
