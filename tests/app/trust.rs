@@ -415,18 +415,17 @@ async fn signed_in_pages_are_never_stored_and_https_cookies_are_locked_down() {
 async fn search_terms_are_text_not_patterns() {
     let app = spawn_app().await;
     let secretariat = app.login_as("secretariat@cpdd.example").await;
+    let links_an_activity = |body: &str| {
+        body.split(r#"<a href="/activities/"#)
+            .skip(1)
+            .any(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+    };
     let everything = secretariat.get("/activities").await.body;
-    assert!(
-        everything.contains("/activities/"),
-        "the demo has activities"
-    );
+    assert!(links_an_activity(&everything), "the demo has activities");
     for wildcard in ["%25", "_", "%5C"] {
         let found = secretariat.get(&format!("/activities?q={wildcard}")).await;
         assert_eq!(found.status, StatusCode::OK);
-        assert!(
-            !found.body.contains(r#"<a href="/activities/"#),
-            "q={wildcard}"
-        );
+        assert!(!links_an_activity(&found.body), "q={wildcard}");
         let districts = secretariat.get(&format!("/districts?q={wildcard}")).await;
         assert!(
             !districts.body.contains(r#"href="/districts/0203""#),
