@@ -9,7 +9,7 @@ pub mod remove;
 mod sniff;
 mod upload;
 
-pub use sniff::plain_workbook;
+pub use sniff::{XLSX, plain_workbook};
 pub use upload::{NewAttachment, Upload, insert, read_upload, store};
 
 use std::sync::Arc;

@@ -9,7 +9,8 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::check::Checked;
-use super::pages::{PreviewPage, kept, recheck};
+use super::kept::{kept, recheck};
+use super::preview::PreviewPage;
 use crate::activities::{edit, findings};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};

@@ -6,9 +6,12 @@
 mod check;
 mod columns;
 mod confirm;
+mod kept;
 mod pages;
+mod preview;
 mod sheet;
 mod template;
+mod upload;
 pub mod xlsform;
 
 use axum::Router;
@@ -24,11 +27,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/activities/import",
             get(pages::start)
-                .post(pages::upload)
+                .post(upload::upload)
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/activities/import/template.xlsx", get(pages::template))
         .route("/activities/import/samleng-fgd.xlsx", get(pages::xlsform))
-        .route("/activities/import/{id}", get(pages::show))
+        .route("/activities/import/{id}", get(preview::show))
         .route("/activities/import/{id}/confirm", post(confirm::confirm))
 }

@@ -1,0 +1,234 @@
+//! The preview of a file: what it would create, or every problem it has by
+//! row and column; once confirmed, what each row became.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+
+use super::check::{self, Checked, Lookup, Problem};
+use super::columns::{self, Column};
+use super::kept::{kept, recheck};
+use super::sheet::{MAX_ROWS, Table};
+use crate::auth::policy::{Action, Scope};
+use crate::auth::require;
+use crate::auth::session::CurrentUser;
+use crate::error::{AppError, render};
+use crate::web::Ctx;
+
+/// The preview of a file: what it would create, or why it cannot.
+#[derive(Template)]
+#[template(path = "imports/preview.html")]
+pub(super) struct PreviewPage {
+    ctx: Ctx,
+    file_name: String,
+    /// Set once the file is kept, waiting for confirmation or confirmed.
+    import_id: Option<i64>,
+    lines: Vec<Line>,
+    problems: Vec<ProblemLine>,
+    /// Rows of submissions imported before: (line, UUID).
+    already: Vec<(usize, String)>,
+    female: i64,
+    male: i64,
+    findings: usize,
+    /// Once confirmed: when, and the activities created.
+    confirmed: Option<(String, Vec<Created>)>,
+    studies: Vec<(i64, String)>,
+    study_id: String,
+}
+
+impl PreviewPage {
+    /// A message with a number in it.
+    fn counted(&self, key: &str, number: impl std::fmt::Display) -> String {
+        self.ctx.lang.t_with(key, &[("value", number.to_string())])
+    }
+
+    fn shown_lines(&self) -> &[Line] {
+        &self.lines[..self.lines.len().min(SHOWN_LINES)]
+    }
+}
+
+/// The preview lists this many activities; the totals count them all.
+const SHOWN_LINES: usize = 200;
+
+/// An activity the file would create, as the preview shows it.
+struct Line {
+    line: usize,
+    kind: String,
+    held_on: String,
+    district: String,
+    commune: String,
+    female: i32,
+    male: i32,
+    youth: i32,
+    persons_with_disabilities: i32,
+    findings: usize,
+}
+
+/// A row of a confirmed import and the activity it became, if still there.
+struct Created {
+    line: i32,
+    activity_id: Option<i64>,
+    what: String,
+}
+
+/// A problem in words: where, what, and the cell as written.
+struct ProblemLine {
+    row: String,
+    column: String,
+    message: String,
+    value: String,
+}
+
+impl PreviewPage {
+    pub(super) fn new(
+        ctx: Ctx,
+        file_name: String,
+        (table, lookup, checked): (&Table, &Lookup, &Checked),
+    ) -> PreviewPage {
+        let lines: Vec<Line> = checked
+            .ready
+            .iter()
+            .map(|ready| line(&ctx, lookup, ready))
+            .collect();
+        let problems = checked
+            .problems
+            .iter()
+            .map(|problem| problem_line(&ctx, table, problem))
+            .collect();
+        PreviewPage {
+            female: lines.iter().map(|line| i64::from(line.female)).sum(),
+            male: lines.iter().map(|line| i64::from(line.male)).sum(),
+            findings: checked.ready.iter().map(|ready| ready.findings.len()).sum(),
+            lines,
+            problems,
+            already: checked.already_imported.clone(),
+            file_name,
+            import_id: None,
+            confirmed: None,
+            studies: lookup.choices.studies.clone(),
+            study_id: lookup.study_id.map(|id| id.to_string()).unwrap_or_default(),
+            ctx,
+        }
+    }
+
+    pub(super) fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
+        Ok((status, render(self)?).into_response())
+    }
+}
+
+fn line(ctx: &Ctx, lookup: &Lookup, ready: &check::Ready) -> Line {
+    let activity = &ready.activity;
+    let district = lookup
+        .choices
+        .districts
+        .iter()
+        .find(|(code, _, _)| *code == activity.district_code)
+        .map_or_else(String::new, |(_, en, km)| ctx.pick(en, km).to_owned());
+    let commune = lookup
+        .choices
+        .communes
+        .iter()
+        .find(|(code, ..)| Some(code) == activity.commune_code.as_ref())
+        .map_or_else(String::new, |(_, _, en, km)| ctx.pick(en, km).to_owned());
+    let by_sex = |sex: usize| {
+        (0..activity.counts.0.len())
+            .map(|group| activity.counts.get(group, sex))
+            .sum()
+    };
+    Line {
+        line: ready.line,
+        kind: ctx.label("activity-kind", &activity.kind),
+        held_on: activity.held_on.to_string(),
+        district,
+        commune,
+        female: by_sex(0),
+        male: by_sex(1),
+        youth: activity.youth,
+        persons_with_disabilities: activity.persons_with_disabilities,
+        findings: ready.findings.len(),
+    }
+}
+
+fn problem_line(ctx: &Ctx, table: &Table, problem: &Problem) -> ProblemLine {
+    let column = problem.column.map_or_else(String::new, |position| {
+        let heading = table.headings.get(position).map_or("", String::as_str);
+        let name = Column::recognize(heading)
+            .map_or_else(|| heading.to_owned(), |column| column.label(ctx.lang));
+        format!(
+            "{} · {name}",
+            columns::letter(table.first_column + position)
+        )
+    });
+    ProblemLine {
+        row: problem
+            .line
+            .map_or_else(String::new, |line| line.to_string()),
+        column,
+        message: ctx
+            .lang
+            .t_with(problem.message, &[("value", MAX_ROWS.to_string())]),
+        value: problem.value.clone(),
+    }
+}
+
+pub(super) async fn show(
+    ctx: Ctx,
+    user: CurrentUser,
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let import = kept(&pool, id, &user).await?;
+    require(&user, Action::RecordActivity, Scope::Anything)?;
+    if let Some(at) = import.confirmed_at {
+        let created = sqlx::query!(
+            r#"select r.line, r.activity_id, a.kind as "kind?", a.held_on as "held_on?",
+                      d.name_en as "district_en?", d.name_km as "district_km?"
+               from imported_rows r left join activities a on a.id = r.activity_id
+               left join districts d on d.code = a.district_code
+               where r.import_id = $1 order by r.line"#,
+            id
+        )
+        .fetch_all(&pool)
+        .await?
+        .into_iter()
+        .map(|row| Created {
+            line: row.line,
+            activity_id: row.activity_id,
+            what: match (row.kind, row.held_on) {
+                (Some(kind), Some(held_on)) => format!(
+                    "{} · {held_on} · {}",
+                    ctx.label("activity-kind", &kind),
+                    ctx.pick(
+                        row.district_en.as_deref().unwrap_or_default(),
+                        row.district_km.as_deref().unwrap_or_default()
+                    )
+                ),
+                _ => String::new(),
+            },
+        })
+        .collect();
+        let page = PreviewPage {
+            ctx,
+            file_name: import.file_name,
+            import_id: Some(id),
+            lines: Vec::new(),
+            problems: Vec::new(),
+            already: Vec::new(),
+            female: 0,
+            male: 0,
+            findings: 0,
+            confirmed: Some((crate::web::format_timestamp(at), created)),
+            studies: Vec::new(),
+            study_id: String::new(),
+        };
+        return page.respond(StatusCode::OK);
+    }
+    let (table, lookup, checked) = recheck(&pool, &pool, &import, &user).await?;
+    PreviewPage {
+        import_id: Some(id),
+        ..PreviewPage::new(ctx, import.file_name.clone(), (&table, &lookup, &checked))
+    }
+    .respond(StatusCode::OK)
+}
