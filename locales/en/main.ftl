@@ -937,3 +937,4 @@ import-hint-no-names = Never write the name of a respondent.
 import-hint-organization = Acronym of the facilitating organization; empty for your own
 import-hint-theme = Theme names; separate several with ;
 revision-imported-from = imported from
+import-unpacks-too-large = This workbook unpacks to far more than a spreadsheet of activities holds, so it is refused. Save the sheet again as .xlsx, or as CSV UTF-8.

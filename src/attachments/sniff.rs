@@ -7,6 +7,10 @@ use calamine::{Reader as _, Xlsx};
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// Unpacked, a workbook may hold this much: a sheet of 2,000 rows is a few
+/// megabytes, and a file that unpacks to far more than it weighs is a zip bomb.
+const MAX_UNPACKED_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The accepted types, as (MIME type, extension).
 pub fn detect(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -33,11 +37,23 @@ pub fn plain_workbook(bytes: &[u8]) -> Result<Xlsx<Cursor<&[u8]>>, &'static str>
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err("import-file-unreadable");
     }
+    if unpacked_size(bytes).is_none_or(|size| size > MAX_UNPACKED_BYTES) {
+        return Err("import-unpacks-too-large");
+    }
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| "import-file-unreadable")?;
     match workbook.vba_project() {
         Ok(None) => Ok(workbook),
         _ => Err("import-macros"),
     }
+}
+
+/// What a ZIP archive's files add up to once unpacked, as its table of
+/// contents says.
+fn unpacked_size(bytes: &[u8]) -> Option<u64> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    (0..archive.len())
+        .map(|index| archive.by_index_raw(index).ok().map(|file| file.size()))
+        .sum()
 }
 
 #[cfg(test)]

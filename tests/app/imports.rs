@@ -566,6 +566,24 @@ async fn a_kobo_export_imported_twice_creates_nothing_the_second_time_and_says_s
     );
 }
 
+/// A workbook-shaped archive whose one sheet unpacks to 100 MB of spaces.
+fn zip_bomb() -> Vec<u8> {
+    use std::io::Write as _;
+    let mut archive = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    archive
+        .start_file("[Content_Types].xml", options)
+        .expect("entry");
+    archive
+        .start_file("xl/worksheets/sheet1.xml", options)
+        .expect("entry");
+    let spaces = vec![b' '; 1024 * 1024];
+    for _ in 0..100 {
+        archive.write_all(&spaces).expect("spaces");
+    }
+    archive.finish().expect("archive").into_inner()
+}
+
 #[tokio::test]
 async fn macro_enabled_old_binary_oversized_and_non_utf8_files_are_refused_with_a_clear_message() {
     let app = spawn_app().await;
@@ -579,6 +597,12 @@ async fn macro_enabled_old_binary_oversized_and_non_utf8_files_are_refused_with_
             xlsm,
             StatusCode::UNPROCESSABLE_ENTITY,
             "This workbook contains macros",
+        ),
+        (
+            "bomb.xlsx",
+            zip_bomb(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "This workbook unpacks to far more than a spreadsheet of activities holds",
         ),
         (
             "tally.xls",
