@@ -1,7 +1,7 @@
 //! The type of an uploaded file, read from its content, never from its name or
 //! from what the browser claims.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read as _};
 
 use calamine::{Reader as _, Xlsx};
 
@@ -37,7 +37,7 @@ pub fn plain_workbook(bytes: &[u8]) -> Result<Xlsx<Cursor<&[u8]>>, &'static str>
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err("import-file-unreadable");
     }
-    if unpacked_size(bytes).is_none_or(|size| size > MAX_UNPACKED_BYTES) {
+    if unpacks_to_more_than(bytes, MAX_UNPACKED_BYTES) != Some(false) {
         return Err("import-unpacks-too-large");
     }
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| "import-file-unreadable")?;
@@ -47,13 +47,21 @@ pub fn plain_workbook(bytes: &[u8]) -> Result<Xlsx<Cursor<&[u8]>>, &'static str>
     }
 }
 
-/// What a ZIP archive's files add up to once unpacked, as its table of
-/// contents says.
-fn unpacked_size(bytes: &[u8]) -> Option<u64> {
+/// Whether a ZIP archive's files add up to more than `limit` bytes once
+/// unpacked (`None`: it is no archive). They are unpacked to count them, up to
+/// the limit: a table of contents can lie about their sizes.
+fn unpacks_to_more_than(bytes: &[u8], limit: u64) -> Option<bool> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-    (0..archive.len())
-        .map(|index| archive.by_index_raw(index).ok().map(|file| file.size()))
-        .sum()
+    let mut left = limit;
+    for index in 0..archive.len() {
+        let file = archive.by_index(index).ok()?;
+        let unpacked = std::io::copy(&mut file.take(left + 1), &mut std::io::sink()).ok()?;
+        if unpacked > left {
+            return Some(true);
+        }
+        left -= unpacked;
+    }
+    Some(false)
 }
 
 #[cfg(test)]
