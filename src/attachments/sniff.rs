@@ -37,8 +37,10 @@ pub fn plain_workbook(bytes: &[u8]) -> Result<Xlsx<Cursor<&[u8]>>, &'static str>
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err("import-file-unreadable");
     }
-    if unpacks_to_more_than(bytes, MAX_UNPACKED_BYTES) != Some(false) {
-        return Err("import-unpacks-too-large");
+    match unpacks_to_more_than(bytes, MAX_UNPACKED_BYTES) {
+        None => return Err("import-file-unreadable"),
+        Some(true) => return Err("import-unpacks-too-large"),
+        Some(false) => {}
     }
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(|_| "import-file-unreadable")?;
     match workbook.vba_project() {
