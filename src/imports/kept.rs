@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::check::{self, Checked, Lookup};
+use super::check::{self, Checked};
+use super::lookup::Lookup;
 use super::sheet::{self, Table};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;

@@ -7,6 +7,7 @@ mod check;
 mod columns;
 mod confirm;
 mod kept;
+mod lookup;
 mod pages;
 mod preview;
 mod sheet;

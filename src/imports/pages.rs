@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
-use super::check::Lookup;
+use super::lookup::Lookup;
 use super::{template, xlsform};
 use crate::attachments::XLSX;
 use crate::auth::policy::{Action, Scope};

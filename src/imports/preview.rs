@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
-use super::check::{self, Checked, Lookup, Problem};
+use super::check::{self, Checked, Problem};
 use super::columns::{self, Column};
 use super::kept::{kept, recheck};
+use super::lookup::Lookup;
 use super::sheet::{MAX_ROWS, Table};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;

@@ -4,8 +4,8 @@
 
 use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, Formula, Workbook, Worksheet};
 
-use super::check::Lookup;
 use super::columns::Column;
+use super::lookup::Lookup;
 use crate::activities::form::{KINDS, MAX_COUNT};
 use crate::web::i18n::Lang;
 

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest as _, Sha256};
 use sqlx::PgPool;
 
-use super::check::{self, Lookup};
+use super::check;
 use super::kept::imported_before;
+use super::lookup::Lookup;
 use super::pages::StartPage;
 use super::preview::PreviewPage;
 use super::sheet::{self, MAX_ROWS, Table};
