@@ -1299,6 +1299,20 @@ async fn an_ngo_fills_in_the_downloaded_template_uploads_it_and_confirms_the_pre
         .expect("text");
     assert!(flash.contains("Activities created: 1"), "{flash}");
     assert_eq!(app.count("activities").await, activities + 1);
+    // The same page in Khmer, through the header's language link.
+    click(&browser, "header a[hreflang=km]").await;
+    let khmer = browser
+        .wait()
+        .for_element(Locator::Css("html[lang=km] main"))
+        .await
+        .expect("the page in Khmer")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        khmer.contains("បាននាំចូលនៅ") && khmer.contains("បវេល"),
+        "{khmer}"
+    );
     let screenshot = browser.screenshot().await.expect("screenshot");
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser");
     std::fs::create_dir_all(&target).expect("target/browser");
