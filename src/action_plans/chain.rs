@@ -15,11 +15,13 @@ use crate::activities::form::today;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::disclosure::BySex;
+use crate::disclosure::{BySex, Count};
 use crate::error::{AppError, render};
 use crate::web::{Ctx, format_timestamp};
 
 pub struct RecommendationView {
+    /// Findings cited as evidence, whoever may read them.
+    pub evidence_cited: i64,
     pub text_en: String,
     pub text_km: String,
     pub addressee: String,
@@ -56,14 +58,24 @@ pub struct EvidenceRow {
     pub activity_id: i64,
     pub kind: String,
     pub held_on: Date,
-    pub total: i64,
-    pub female: i64,
+    pub total: i32,
+    pub female: i32,
+    /// The same as outsiders see them (`disclosure`).
+    pub rounded_total: i32,
+    pub rounded_female: i32,
 }
 
 impl EvidenceRow {
     /// The participants of the finding's activity, as the reader may see them.
     pub fn participants(&self, blurred: bool) -> BySex {
-        BySex::new(self.female, self.total - self.female, blurred)
+        BySex::new(
+            Count::new(self.female, self.rounded_female),
+            Count::new(
+                self.total - self.female,
+                self.rounded_total - self.rounded_female,
+            ),
+            blurred,
+        )
     }
 }
 
@@ -75,6 +87,18 @@ pub struct ImplementingAction {
     pub due_on: Date,
     pub status: String,
     pub progress: i32,
+}
+
+impl RecommendationPage {
+    /// "2 more findings cited are internal …", when the reader may not read them.
+    fn internal_evidence(&self) -> Option<String> {
+        let hidden = self.recommendation.evidence_cited - self.evidence.len() as i64;
+        (hidden > 0).then(|| {
+            self.ctx
+                .lang
+                .t_with("chain-evidence-internal", &[("count", hidden.to_string())])
+        })
+    }
 }
 
 #[derive(Template)]
@@ -96,7 +120,8 @@ pub async fn recommendation(
 ) -> Result<Response, AppError> {
     let recommendation = sqlx::query_as!(
         RecommendationView,
-        r#"select r.text_en, r.text_km, r.addressee, t.name_en as "theme_en?", t.name_km as "theme_km?",
+        r#"select (select count(*) from recommendation_evidence c where c.recommendation_id = r.id) as "evidence_cited!",
+                  r.text_en, r.text_km, r.addressee, t.name_en as "theme_en?", t.name_km as "theme_km?",
                   l.id as list_id, l.status as list_status, l.list_version, l.district_code,
                   d.name_en as district_en, d.name_km as district_km,
                   e.actor_name as "endorsed_by?", e.actor_position as "endorser_position?", e.at as "endorsed_at?",
@@ -131,9 +156,8 @@ pub async fn recommendation(
     let evidence = sqlx::query_as!(
         EvidenceRow,
         r#"select f.id, f.text_en, f.text_km, f.quote, f.quote_descriptor, a.id as activity_id, a.kind, a.held_on,
-                  (select coalesce(sum(p.count), 0) from participant_counts p where p.activity_id = a.id)::bigint as "total!",
-                  (select coalesce(sum(p.count), 0) from participant_counts p
-                   where p.activity_id = a.id and p.sex = 'female')::bigint as "female!"
+                  a.participants as total, a.participants_female as female,
+                  a.rounded_participants as rounded_total, a.rounded_participants_female as rounded_female
            from recommendation_evidence e
            join findings f on f.id = e.finding_id
            join activities a on a.id = f.activity_id

@@ -13,7 +13,7 @@ use super::form::KINDS;
 use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
-use crate::disclosure::BySex;
+use crate::disclosure::{BySex, Count};
 use crate::error::{AppError, render};
 use crate::geo::places::{self, FilterChoices};
 use crate::web::{Ctx, Page, forms};
@@ -76,6 +76,9 @@ pub struct ActivityRow {
     facilitating_organization_id: i64,
     pub total: i64,
     pub female: i64,
+    /// The same as outsiders see them (`disclosure`).
+    rounded_total: i64,
+    rounded_female: i64,
     /// Names, from the places and organizations kept in memory.
     #[sqlx(skip)]
     pub district_en: String,
@@ -93,7 +96,14 @@ impl ActivityRow {
             Action::ReadSmallCounts,
             Scope::District(&self.district_code),
         );
-        BySex::new(self.female, self.total - self.female, blurred)
+        BySex::new(
+            Count::new(self.female, self.rounded_female),
+            Count::new(
+                self.total - self.female,
+                self.rounded_total - self.rounded_female,
+            ),
+            blurred,
+        )
     }
 }
 
@@ -126,7 +136,9 @@ pub async fn list(
         // Participants are the activity's kept totals (migration 0009); names
         // come from memory, so the statement reads activities alone.
         "select a.id, a.kind, a.held_on, a.district_code, a.facilitating_organization_id,
-                a.participants::bigint as total, a.participants_female::bigint as female
+                a.participants::bigint as total, a.participants_female::bigint as female,
+                a.rounded_participants::bigint as rounded_total,
+                a.rounded_participants_female::bigint as rounded_female
          from activities a
          where true",
     );

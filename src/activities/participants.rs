@@ -1,37 +1,37 @@
 //! Participant counts by group and sex, as one reader may see them (the
 //! small-count rule, `disclosure`). The queries that load an activity or a case
-//! study hand over the cells.
+//! study hand over each group's counts, exact and rounded.
 
-use super::form::{GROUPS, SEXES};
-use crate::disclosure::{self, Shown, Table};
+use super::form::GROUPS;
+use crate::disclosure::{self, Count, Shown, Table};
 
 pub struct Participants {
-    /// Groups (rows, `GROUPS` order) by sex (`SEXES` order), with totals.
+    /// Groups (rows, `GROUPS` order) by sex (female, male), with totals.
     table: Table,
 }
 
-impl Participants {
-    /// The grid from parallel arrays of (group, sex, count) cells.
-    pub fn from_cells(groups: &[String], sexes: &[String], counts: &[i64], blurred: bool) -> Self {
-        Participants {
-            table: Table::new(&grid(groups, sexes, counts), blurred),
-        }
-    }
+/// Each group's women and men (`GROUPS` order), exact and as outsiders see them.
+pub struct GroupCounts<'a, N> {
+    pub female: &'a [N],
+    pub male: &'a [N],
+    pub rounded_female: &'a [N],
+    pub rounded_male: &'a [N],
+}
 
-    /// The grid, and a list of totals of the same people shown beside it (the
-    /// activities of a case study): the two share the grand total, so they are
-    /// suppressed together.
-    pub fn with_parts(
-        groups: &[String],
-        sexes: &[String],
-        counts: &[i64],
-        parts: &[i64],
-        blurred: bool,
-    ) -> (Self, Vec<Shown>) {
-        let parts: Vec<[i64; 1]> = parts.iter().map(|total| [*total]).collect();
-        let (table, list) = Table::linked(&grid(groups, sexes, counts), &parts, blurred);
-        let shown = (0..parts.len()).map(|row| list.cell(row, 0)).collect();
-        (Participants { table }, shown)
+impl Participants {
+    pub fn new<N: Copy + Into<i64>>(counts: GroupCounts<'_, N>, blurred: bool) -> Self {
+        let at = |list: &[N], row: usize| list.get(row).map_or(0, |count| (*count).into());
+        let grid: Vec<[Count; 2]> = (0..GROUPS.len())
+            .map(|row| {
+                [
+                    Count::new(at(counts.female, row), at(counts.rounded_female, row)),
+                    Count::new(at(counts.male, row), at(counts.rounded_male, row)),
+                ]
+            })
+            .collect();
+        Participants {
+            table: Table::new(&grid, blurred),
+        }
     }
 
     pub fn cell(&self, group: usize, sex: usize) -> Shown {
@@ -57,16 +57,4 @@ impl Participants {
     pub fn percent_female(&self) -> String {
         disclosure::share(self.female(), self.total())
     }
-}
-
-fn grid(groups: &[String], sexes: &[String], counts: &[i64]) -> [[i64; 2]; 6] {
-    let mut grid = [[0; SEXES.len()]; GROUPS.len()];
-    for ((group, sex), count) in groups.iter().zip(sexes).zip(counts) {
-        let row = GROUPS.iter().position(|known| known == group);
-        let column = SEXES.iter().position(|known| known == sex);
-        if let (Some(row), Some(column)) = (row, column) {
-            grid[row][column] = *count;
-        }
-    }
-    grid
 }

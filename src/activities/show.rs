@@ -7,11 +7,11 @@ use sqlx::PgPool;
 use time::Date;
 
 use super::form::GROUPS;
-use super::participants::Participants;
+use super::participants::{GroupCounts, Participants};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::disclosure::Shown;
+use crate::disclosure::{Count, Shown};
 use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::Ctx;
@@ -37,9 +37,13 @@ pub struct ActivityView {
     pub summary: String,
     pub youth: i32,
     pub persons_with_disabilities: i32,
-    pub groups: Vec<String>,
-    pub sexes: Vec<String>,
-    pub counts: Vec<i64>,
+    pub rounded_youth: i32,
+    pub rounded_persons_with_disabilities: i32,
+    /// Participants per group (`GROUPS` order), exact and rounded (`disclosure`).
+    pub female_by_group: Vec<i32>,
+    pub male_by_group: Vec<i32>,
+    pub rounded_female_by_group: Vec<i32>,
+    pub rounded_male_by_group: Vec<i32>,
 }
 
 impl ActivityView {
@@ -61,12 +65,9 @@ pub(super) async fn load(pool: &PgPool, id: i64) -> Result<ActivityView, AppErro
                   a.case_study_id, c.title_en as "case_study_title?",
                   coalesce(c.status in ('published', 'archived'), false) as "published!",
                   a.summary, a.youth, a.persons_with_disabilities,
-                  array(select p.participant_group from participant_counts p where p.activity_id = a.id
-                        order by p.participant_group, p.sex) as "groups!",
-                  array(select p.sex from participant_counts p where p.activity_id = a.id
-                        order by p.participant_group, p.sex) as "sexes!",
-                  array(select p.count::bigint from participant_counts p where p.activity_id = a.id
-                        order by p.participant_group, p.sex) as "counts!"
+                  a.rounded_youth as "rounded_youth!",
+                  a.rounded_persons_with_disabilities as "rounded_persons_with_disabilities!",
+                  a.female_by_group, a.male_by_group, a.rounded_female_by_group, a.rounded_male_by_group
            from activities a
            join districts d on d.code = a.district_code
            join organizations o on o.id = a.facilitating_organization_id
@@ -203,17 +204,21 @@ pub async fn show_page(
         Scope::District(&activity.district_code),
     );
     Ok(ShowPage {
-        participants: Participants::from_cells(
-            &activity.groups,
-            &activity.sexes,
-            &activity.counts,
+        participants: Participants::new(
+            GroupCounts {
+                female: &activity.female_by_group,
+                male: &activity.male_by_group,
+                rounded_female: &activity.rounded_female_by_group,
+                rounded_male: &activity.rounded_male_by_group,
+            },
             blurred,
         ),
-        youth: Shown::single(activity.youth.into(), blurred),
-        persons_with_disabilities: Shown::single(
-            activity.persons_with_disabilities.into(),
-            blurred,
-        ),
+        youth: Count::new(activity.youth, activity.rounded_youth).shown(blurred),
+        persons_with_disabilities: Count::new(
+            activity.persons_with_disabilities,
+            activity.rounded_persons_with_disabilities,
+        )
+        .shown(blurred),
         findings: findings_of(pool, id, internal).await?,
         attachments: crate::attachments::of(pool, "activity", id, internal).await?,
         // Only the form for adding a finding needs the themes.

@@ -23,7 +23,7 @@ pub async fn linkable(
 ) -> Result<Vec<(LinkedActivity, bool)>, AppError> {
     Ok(sqlx::query!(
         r#"select a.id, a.kind, a.held_on, a.case_study_id is not null as "linked!",
-                  coalesce((select sum(p.count) from participant_counts p where p.activity_id = a.id), 0)::bigint as "total!"
+                  a.participants as total, a.rounded_participants as rounded_total
            from activities a
            where a.district_code = $1 and (a.case_study_id is null or a.case_study_id = $2)
            order by a.held_on, a.id"#,
@@ -39,6 +39,7 @@ pub async fn linkable(
             kind: row.kind,
             held_on: row.held_on,
             total: row.total,
+            rounded_total: row.rounded_total,
         };
         (activity, row.linked)
     })

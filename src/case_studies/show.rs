@@ -8,11 +8,11 @@ use sqlx::PgPool;
 
 use super::form::{Assessment, MECHANISMS, SECTIONS};
 use crate::activities::form::GROUPS;
-use crate::activities::participants::Participants;
+use crate::activities::participants::{GroupCounts, Participants};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::disclosure::Shown;
+use crate::disclosure::{Count, Shown};
 use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::Ctx;
@@ -49,9 +49,12 @@ pub struct CaseStudyView {
     mechanism_functions: Vec<bool>,
     mechanism_aware: Vec<bool>,
     mechanism_comments: Vec<String>,
-    groups: Vec<String>,
-    sexes: Vec<String>,
-    counts: Vec<i64>,
+    /// The linked activities' participants per group (`GROUPS` order), exact
+    /// and rounded (`disclosure`).
+    female: Vec<i64>,
+    male: Vec<i64>,
+    rounded_female: Vec<i64>,
+    rounded_male: Vec<i64>,
 }
 
 impl CaseStudyView {
@@ -86,13 +89,22 @@ impl CaseStudyView {
         activities: &[LinkedActivity],
         user: &CurrentUser,
     ) -> (Participants, Vec<Shown>) {
-        let totals: Vec<i64> = activities.iter().map(|activity| activity.total).collect();
         let blurred = !policy::allows(
             user,
             Action::ReadSmallCounts,
             Scope::District(&self.district_code),
         );
-        Participants::with_parts(&self.groups, &self.sexes, &self.counts, &totals, blurred)
+        let counts = GroupCounts {
+            female: &self.female,
+            male: &self.male,
+            rounded_female: &self.rounded_female,
+            rounded_male: &self.rounded_male,
+        };
+        let totals = activities
+            .iter()
+            .map(|activity| Count::new(activity.total, activity.rounded_total).shown(blurred))
+            .collect();
+        (Participants::new(counts, blurred), totals)
     }
 
     pub fn published(&self) -> bool {
@@ -140,16 +152,21 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
                         order by m.mechanism) as "mechanism_aware!",
                   array(select m.comment from case_study_mechanisms m where m.case_study_id = c.id
                         order by m.mechanism) as "mechanism_comments!",
-                  array(select p.participant_group from participant_counts p join activities a on a.id = p.activity_id
-                        where a.case_study_id = c.id group by p.participant_group, p.sex
-                        order by p.participant_group, p.sex) as "groups!",
-                  array(select p.sex from participant_counts p join activities a on a.id = p.activity_id
-                        where a.case_study_id = c.id group by p.participant_group, p.sex
-                        order by p.participant_group, p.sex) as "sexes!",
-                  array(select sum(p.count)::bigint from participant_counts p join activities a on a.id = p.activity_id
-                        where a.case_study_id = c.id group by p.participant_group, p.sex
-                        order by p.participant_group, p.sex) as "counts!"
+                  g.female as "female!", g.male as "male!",
+                  g.rounded_female as "rounded_female!", g.rounded_male as "rounded_male!"
            from case_studies c
+           cross join lateral (
+               select array_agg(coalesce(t.female, 0) order by t.i) as female,
+                      array_agg(coalesce(t.male, 0) order by t.i) as male,
+                      array_agg(coalesce(t.rounded_female, 0) order by t.i) as rounded_female,
+                      array_agg(coalesce(t.rounded_male, 0) order by t.i) as rounded_male
+               from (select g.i, sum(a.female_by_group[g.i]) as female, sum(a.male_by_group[g.i]) as male,
+                            sum(a.rounded_female_by_group[g.i]) as rounded_female,
+                            sum(a.rounded_male_by_group[g.i]) as rounded_male
+                     from unnest(participant_groups()) with ordinality g(name, i)
+                     left join activities a on a.case_study_id = c.id
+                     group by g.i) t
+           ) g
            join studies s on s.id = c.study_id
            join districts d on d.code = c.district_code
            join organizations o on o.id = c.author_organization_id
@@ -222,7 +239,9 @@ pub struct LinkedActivity {
     pub id: i64,
     pub kind: String,
     pub held_on: time::Date,
-    pub total: i64,
+    pub total: i32,
+    /// The total as outsiders see it (`disclosure`).
+    pub rounded_total: i32,
 }
 
 impl CaseStudyView {
@@ -311,8 +330,7 @@ pub async fn show(
     );
     let activities = sqlx::query_as!(
         LinkedActivity,
-        r#"select a.id, a.kind, a.held_on,
-                  coalesce((select sum(p.count) from participant_counts p where p.activity_id = a.id), 0)::bigint as "total!"
+        r#"select a.id, a.kind, a.held_on, a.participants as total, a.rounded_participants as rounded_total
            from activities a where a.case_study_id = $1 order by a.held_on, a.id"#,
         id
     )

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::auth::policy::Principal;
 use crate::auth::session::CurrentUser;
 use crate::dashboard::filters::{Reader, Selection};
-use crate::disclosure::{self, Shown};
+use crate::disclosure::{self, Count, Shown};
 use crate::error::{AppError, render};
 use crate::web::Ctx;
 
@@ -50,6 +50,9 @@ pub struct CycleFigures {
     pub districts: i64,
     pub respondents: i64,
     pub respondents_female: i64,
+    /// The same as outsiders see them (`disclosure`).
+    pub rounded_respondents: i64,
+    pub rounded_respondents_female: i64,
     pub listed: i64,
     pub endorsed: i64,
     pub prioritized: i64,
@@ -94,8 +97,13 @@ impl Comparison {
 
     /// Respondents as the reader may see them, and the share of women.
     pub fn respondents(&self, figures: &CycleFigures) -> (Shown, String) {
-        let total = Shown::single(figures.respondents, self.blurred);
-        let female = Shown::single(figures.respondents_female, self.blurred);
+        let total =
+            Count::new(figures.respondents, figures.rounded_respondents).shown(self.blurred);
+        let female = Count::new(
+            figures.respondents_female,
+            figures.rounded_respondents_female,
+        )
+        .shown(self.blurred);
         (total, disclosure::share(female, total))
     }
 }
@@ -132,12 +140,9 @@ async fn figures(
                        from visible_activities(s.id, '', '', null, null, $2, $3) a
                        union select l.district_code from visible_recommendation_lists(s.id, '', '', null, null, $2, $3) l
                    ) covered) as "districts!",
-                  (select coalesce(sum(a.participants), 0)
-                   from visible_activities(s.id, '', '', null, null, $2, $3) a
-                   where a.kind in ('fgd', 'interview')) as "respondents!",
-                  (select coalesce(sum(a.participants_female), 0)
-                   from visible_activities(s.id, '', '', null, null, $2, $3) a
-                   where a.kind in ('fgd', 'interview')) as "respondents_female!",
+                  r.respondents as "respondents!", r.respondents_female as "respondents_female!",
+                  r.rounded_respondents as "rounded_respondents!",
+                  r.rounded_respondents_female as "rounded_respondents_female!",
                   (select count(*) from recommendations r
                    join visible_recommendation_lists(s.id, '', '', null, null, $2, $3) l on l.id = r.list_id) as "listed!",
                   (select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id
@@ -154,7 +159,16 @@ async fn figures(
                      and a.status not in ('completed', 'cancelled')) as "overdue!",
                   (select round(avg(a.progress))::int from actions a join action_plans p on p.id = a.plan_id
                    where p.study_id = s.id and a.status <> 'cancelled') as average_progress
-           from studies s where s.id = any($1)"#,
+           from studies s
+           cross join lateral (
+               select coalesce(sum(a.participants), 0) as respondents,
+                      coalesce(sum(a.participants_female), 0) as respondents_female,
+                      coalesce(sum(a.rounded_participants), 0) as rounded_respondents,
+                      coalesce(sum(a.rounded_participants_female), 0) as rounded_respondents_female
+               from visible_activities(s.id, '', '', null, null, $2, $3) a
+               where a.kind in ('fgd', 'interview')
+           ) r
+           where s.id = any($1)"#,
         &studies[..],
         reader.everywhere,
         &reader.own_districts,

@@ -3,7 +3,7 @@
 //! the dashboard's four charts drawn from its figures.
 
 use super::figures::{DistrictFigures, Figures};
-use super::people::{People, drawable};
+use super::people::People;
 use crate::action_plans::STATUSES;
 use crate::disclosure::Shown;
 use crate::web::Ctx;
@@ -181,7 +181,7 @@ pub fn draw(ctx: &Ctx, people: &People, figures: &Figures) -> Charts {
         .iter()
         .enumerate()
         .filter_map(|(row, district)| {
-            let length = drawable(people.district(row).total)?;
+            let length = people.district(row).total.drawn();
             (length > 0).then_some((district, length, row))
         })
         .collect();

@@ -11,6 +11,7 @@ use super::filters::{Reader, Selection};
 use super::people::People;
 use crate::app::AppState;
 use crate::db::cache::GenerationCache;
+use crate::disclosure::Count;
 use crate::web::Ctx;
 
 /// Every figure of one district, or of all of them together (`total`).
@@ -33,6 +34,7 @@ pub struct DistrictFigures {
     /// district and study that has one.
     pub districts_listed: i64,
     pub activities: i64,
+    /// Counts of people, each also as outsiders see it (`rounded_`, `disclosure`).
     pub female: i64,
     pub male: i64,
     /// Participants of focus groups and interviews: the citizens heard.
@@ -40,6 +42,10 @@ pub struct DistrictFigures {
     pub respondents_female: i64,
     pub youth: i64,
     pub persons_with_disabilities: i64,
+    pub rounded_female: i64,
+    pub rounded_male: i64,
+    pub rounded_respondents: i64,
+    pub rounded_respondents_female: i64,
     pub case_studies_published: i64,
     pub lists: i64,
     pub lists_endorsed: i64,
@@ -67,8 +73,23 @@ impl DistrictFigures {
         )
     }
 
-    pub fn participants(&self) -> i64 {
-        self.female + self.male
+    pub fn female(&self) -> Count {
+        Count::new(self.female, self.rounded_female)
+    }
+
+    pub fn male(&self) -> Count {
+        Count::new(self.male, self.rounded_male)
+    }
+
+    pub fn respondents_female(&self) -> Count {
+        Count::new(self.respondents_female, self.rounded_respondents_female)
+    }
+
+    pub fn respondents_male(&self) -> Count {
+        Count::new(
+            self.respondents - self.respondents_female,
+            self.rounded_respondents - self.rounded_respondents_female,
+        )
     }
 
     /// The plain average progress of the actions that count, or `None`.
@@ -79,8 +100,8 @@ impl DistrictFigures {
 }
 
 /// A count along one dimension: activities by kind or month, participants by
-/// group (`first` female, `second` male), recommendations by theme (`first`
-/// listed, `second` endorsed).
+/// group (`first` female, `second` male, and both as outsiders see them),
+/// recommendations by theme (`first` listed, `second` endorsed).
 #[derive(Debug, Clone)]
 pub struct Breakdown {
     pub dimension: String,
@@ -89,6 +110,8 @@ pub struct Breakdown {
     pub name_km: String,
     pub first: i64,
     pub second: i64,
+    pub rounded_first: i64,
+    pub rounded_second: i64,
 }
 
 /// What the filter form offers: studies, provinces, and the chosen province's districts.
@@ -107,6 +130,8 @@ pub struct Figures {
     pub districts: Vec<DistrictFigures>,
     pub breakdowns: Vec<Breakdown>,
     pub choices: Vec<Choice>,
+    /// When these figures were counted: they stand until the data changes.
+    pub as_of: time::OffsetDateTime,
     /// The counts of people as shown to readers who see small counts exactly
     /// and to those who do not, each worked out once for these figures.
     people: [OnceLock<Arc<People>>; 2],
@@ -158,7 +183,13 @@ async fn compute(
                       sum(a.participants - a.participants_female) as male,
                       sum(a.participants) filter (where a.kind in ('fgd', 'interview')) as respondents,
                       sum(a.participants_female) filter (where a.kind in ('fgd', 'interview'))
-                          as respondents_female
+                          as respondents_female,
+                      sum(a.rounded_participants_female) as rounded_female,
+                      sum(a.rounded_participants - a.rounded_participants_female) as rounded_male,
+                      sum(a.rounded_participants) filter (where a.kind in ('fgd', 'interview'))
+                          as rounded_respondents,
+                      sum(a.rounded_participants_female) filter (where a.kind in ('fgd', 'interview'))
+                          as rounded_respondents_female
                from visible_activities($1, $2, $3, $4, $5, $6, $7) a
                group by a.district_code
            ),
@@ -233,6 +264,10 @@ async fn compute(
                   coalesce(sum(f.respondents_female), 0)::bigint as "respondents_female!",
                   coalesce(sum(f.youth), 0)::bigint as "youth!",
                   coalesce(sum(f.disabled), 0)::bigint as "persons_with_disabilities!",
+                  coalesce(sum(f.rounded_female), 0)::bigint as "rounded_female!",
+                  coalesce(sum(f.rounded_male), 0)::bigint as "rounded_male!",
+                  coalesce(sum(f.rounded_respondents), 0)::bigint as "rounded_respondents!",
+                  coalesce(sum(f.rounded_respondents_female), 0)::bigint as "rounded_respondents_female!",
                   coalesce(sum(st.published), 0)::bigint as "case_studies_published!",
                   coalesce(sum(l.lists), 0)::bigint as "lists!",
                   coalesce(sum(l.endorsed), 0)::bigint as "lists_endorsed!",
@@ -296,6 +331,7 @@ async fn compute(
         districts: rows,
         breakdowns,
         choices,
+        as_of: time::OffsetDateTime::now_utc(),
         people: Default::default(),
     })
 }
@@ -324,29 +360,40 @@ async fn breakdowns(
                       sum(a.female_by_group[3]) as f3, sum(a.male_by_group[3]) as m3,
                       sum(a.female_by_group[4]) as f4, sum(a.male_by_group[4]) as m4,
                       sum(a.female_by_group[5]) as f5, sum(a.male_by_group[5]) as m5,
-                      sum(a.female_by_group[6]) as f6, sum(a.male_by_group[6]) as m6
+                      sum(a.female_by_group[6]) as f6, sum(a.male_by_group[6]) as m6,
+                      sum(a.rounded_female_by_group[1]) as rf1, sum(a.rounded_male_by_group[1]) as rm1,
+                      sum(a.rounded_female_by_group[2]) as rf2, sum(a.rounded_male_by_group[2]) as rm2,
+                      sum(a.rounded_female_by_group[3]) as rf3, sum(a.rounded_male_by_group[3]) as rm3,
+                      sum(a.rounded_female_by_group[4]) as rf4, sum(a.rounded_male_by_group[4]) as rm4,
+                      sum(a.rounded_female_by_group[5]) as rf5, sum(a.rounded_male_by_group[5]) as rm5,
+                      sum(a.rounded_female_by_group[6]) as rf6, sum(a.rounded_male_by_group[6]) as rm6
                from visible_activities($1, $2, $3, $4, $5, $6, $7) a
                group by 1, 2
            )
            select 'kind' as "dimension!", c.kind as "key!", '' as "name_en!", '' as "name_km!",
-                  sum(c.activities)::bigint as "first!", 0::bigint as "second!"
+                  sum(c.activities)::bigint as "first!", 0::bigint as "second!",
+                  0::bigint as "rounded_first!", 0::bigint as "rounded_second!"
            from cube c group by c.kind
            union all
-           select 'group', g.name, '', '', sum(v.female)::bigint, sum(v.male)::bigint
+           select 'group', g.name, '', '', sum(v.female)::bigint, sum(v.male)::bigint,
+                  sum(v.rounded_female)::bigint, sum(v.rounded_male)::bigint
            from cube c
-           cross join lateral (values (1, c.f1, c.m1), (2, c.f2, c.m2), (3, c.f3, c.m3),
-                                      (4, c.f4, c.m4), (5, c.f5, c.m5), (6, c.f6, c.m6)) v(i, female, male)
+           cross join lateral (values (1, c.f1, c.m1, c.rf1, c.rm1), (2, c.f2, c.m2, c.rf2, c.rm2),
+                                      (3, c.f3, c.m3, c.rf3, c.rm3), (4, c.f4, c.m4, c.rf4, c.rm4),
+                                      (5, c.f5, c.m5, c.rf5, c.rm5), (6, c.f6, c.m6, c.rf6, c.rm6))
+                v(i, female, male, rounded_female, rounded_male)
            join unnest(participant_groups()) with ordinality g(name, i) on g.i = v.i
            group by g.name
            having sum(v.female) + sum(v.male) > 0
            union all
-           select 'month', c.month, '', '', sum(c.activities)::bigint, 0
+           select 'month', c.month, '', '', sum(c.activities)::bigint, 0, 0, 0
            from cube c group by c.month
            union all
            select 'theme', coalesce(to_char(t.position, 'FM00000') || ':' || t.id, ''),
                   coalesce(t.name_en, ''), coalesce(t.name_km, ''),
                   sum(n.recommendations)::bigint,
-                  coalesce(sum(n.recommendations) filter (where l.status = 'endorsed'), 0)::bigint
+                  coalesce(sum(n.recommendations) filter (where l.status = 'endorsed'), 0)::bigint,
+                  0, 0
            from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
            join list_theme_counts n on n.list_id = l.id
            left join themes t on t.id = n.theme_id

@@ -32,14 +32,14 @@ pub struct MapDistrict {
 const SHADES: [&str; 5] = ["q1", "q2", "q3", "q4", "q5"];
 
 /// The value of `measure` for one district, or `None` where it means nothing
-/// (no actions to average).
-pub fn value(measure: &str, district: &DistrictFigures) -> Option<i64> {
+/// (no actions to average). Participants are counted as the reader sees them.
+fn value(measure: &str, district: &DistrictFigures, participants: Shown) -> Option<i64> {
     match measure {
         "activities" => Some(district.activities),
         "recommendations_endorsed" => Some(district.recommendations_endorsed),
         "progress" => district.average_progress(),
         "overdue" => Some(district.overdue),
-        _ => Some(district.participants()),
+        _ => Some(participants.drawn()),
     }
 }
 
@@ -60,10 +60,7 @@ pub fn draw(measure: &str, figures: &Figures, people_shown: &People, ctx: &Ctx) 
     let highest = districts
         .iter()
         .enumerate()
-        .filter_map(|(row, district)| match people {
-            true => people_shown.district(row).total.exact(),
-            false => value(measure, district),
-        })
+        .filter_map(|(row, district)| value(measure, district, people_shown.district(row).total))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -73,13 +70,11 @@ pub fn draw(measure: &str, figures: &Figures, people_shown: &People, ctx: &Ctx) 
         .enumerate()
         .filter_map(|(row, district)| {
             let path = district.path.clone()?;
-            let value = value(measure, district);
-            // Counts of people as the reader may see them: a hidden one is not
-            // shaded, or its shade would narrow it down.
+            let value = value(measure, district, people_shown.district(row).total);
             let participants = people.then(|| people_shown.district(row).total);
             let class = match (value, participants) {
+                (_, Some(Shown::Small)) => "blurred",
                 (None | Some(0), _) => "q0",
-                (_, Some(Shown::Small | Shown::Withheld)) => "blurred",
                 (Some(count), _) => shade(count),
             };
             let shown = match (value, participants) {

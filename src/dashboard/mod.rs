@@ -114,6 +114,16 @@ pub async fn dashboard(
 
 /// What the template asks of the figures.
 impl DashboardPage {
+    /// "Figures as of …": when these figures were counted.
+    fn as_of(&self) -> String {
+        self.figures.as_ref().map_or_else(String::new, |figures| {
+            self.ctx.lang.t_with(
+                "figures-as-of",
+                &[("when", crate::web::format_timestamp(figures.as_of))],
+            )
+        })
+    }
+
     fn kinds(&self) -> Vec<(&'static str, i64)> {
         let Some(figures) = &self.figures else {
             return Vec::new();

@@ -1,10 +1,10 @@
 //! The dashboard's counts of people as one reader may see them. The table by
 //! group, the table by district, the chart and the map all break down the same
-//! participants, so they are suppressed together (`disclosure`) and every one of
-//! them shows the same value for the same count.
+//! participants from the same counts (`disclosure`), so every one of them shows
+//! the same value for the same people, and they add up as shown.
 
 use crate::activities::form::GROUPS;
-use crate::disclosure::{self, BySex, Shown, Table};
+use crate::disclosure::{BySex, Count, Table};
 
 use super::figures::{DistrictFigures, Figures};
 
@@ -24,21 +24,25 @@ impl People {
             figures
                 .breakdown("group")
                 .find(|row| row.key == group)
-                .map_or([0, 0], |row| [row.first, row.second])
+                .map_or([Count::default(); 2], |row| {
+                    [
+                        Count::new(row.first, row.rounded_first),
+                        Count::new(row.second, row.rounded_second),
+                    ]
+                })
         });
-        let districts: Vec<[i64; 2]> = figures
+        let districts: Vec<[Count; 2]> = figures
             .districts
             .iter()
-            .map(|district| [district.female, district.male])
+            .map(|district| [district.female(), district.male()])
             .collect();
-        let (groups, districts) = Table::linked(&groups, &districts, blurred);
         let total = &figures.total;
         People {
-            groups,
-            districts,
+            groups: Table::new(&groups, blurred),
+            districts: Table::new(&districts, blurred),
             respondents: BySex::new(
-                total.respondents_female,
-                total.respondents - total.respondents_female,
+                total.respondents_female(),
+                total.respondents_male(),
                 blurred,
             ),
         }
@@ -77,15 +81,5 @@ impl People {
             .districts
             .iter()
             .position(|known| known.code == district.code)
-    }
-}
-
-/// A count of people that may be drawn to scale: exact ones, and small ones at
-/// the "<5" bound. A withheld count is not drawn, or its length would give it back.
-pub fn drawable(shown: Shown) -> Option<i64> {
-    match shown {
-        Shown::Exact(count) => Some(count),
-        Shown::Small => Some(disclosure::SMALL_COUNT),
-        Shown::Withheld => None,
     }
 }

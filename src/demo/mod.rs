@@ -148,6 +148,11 @@ pub async fn load(pool: &PgPool, files: &FileStore) -> anyhow::Result<Option<Vec
             .fetch_one(&mut *tx)
             .await?;
     cycle::load(&mut tx, (secretariat, "Dara Secretariat")).await?;
+    // The public studies publish their exact totals, as turning their pages
+    // on does, now that their field work is in.
+    sqlx::query!("select publish_headline(id) from studies where public_since is not null")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(Some(accounts))
 }

@@ -10,7 +10,7 @@ use super::{Cell, Sink};
 use crate::activities::form::GROUPS;
 use crate::auth::policy::{self, InternalScope};
 use crate::dashboard::filters::{Reader, Selection};
-use crate::disclosure::{BySex, Shown, Table};
+use crate::disclosure::{BySex, Count, Shown, Table};
 
 pub const ACTIVITY_COLUMNS: &[&str] = &[
     "activity_id",
@@ -131,8 +131,8 @@ fn date(value: Option<Date>) -> Cell {
     value.map_or(Cell::Empty, |date| Cell::Text(date.to_string()))
 }
 
-/// A count of people as the reader may see it: exact ones stay numbers, hidden
-/// ones are text ("<5", "–").
+/// A count of people as the reader may see it: numbers stay numbers, small
+/// ones are text ("<5").
 fn people(shown: Shown) -> Cell {
     match shown {
         Shown::Exact(count) => Cell::Number(count),
@@ -159,18 +159,16 @@ pub async fn activities(
                   a.district_code as "district_code!", d.name_en as district_en,
                   d.name_km as district_km, a.commune_code, o.name_en as organization,
                   a.study_id, a.case_study_id, a.place as "place!", a.youth as "youth!",
-                  a.persons_with_disabilities as "persons_with_disabilities!", pc.counts as "counts!"
+                  a.persons_with_disabilities as "persons_with_disabilities!",
+                  a.rounded_youth as "rounded_youth!",
+                  a.rounded_persons_with_disabilities as "rounded_persons_with_disabilities!",
+                  -- Every group in `participant_groups()` order, which is `GROUPS`.
+                  a.female_by_group as "female_by_group!", a.male_by_group as "male_by_group!",
+                  a.rounded_female_by_group as "rounded_female_by_group!",
+                  a.rounded_male_by_group as "rounded_male_by_group!"
            from visible_activities($1, $2, $3, $4, $5, $6, $7) a
            join districts d on d.code = a.district_code
            join organizations o on o.id = a.facilitating_organization_id
-           -- Every group by female, then male, zero where nobody was counted.
-           cross join lateral (
-               select array_agg(coalesce(p.count, 0)::bigint order by g.n, x.n) as counts
-               from unnest($8::text[]) with ordinality g(name, n)
-               cross join (values (1, 'female'), (2, 'male')) x(n, sex)
-               left join participant_counts p
-                   on p.activity_id = a.id and p.participant_group = g.name and p.sex = x.sex
-           ) pc
            order by a.held_on, a.id"#,
         s.study,
         s.province,
@@ -179,17 +177,26 @@ pub async fn activities(
         s.to,
         reader.everywhere,
         &reader.own_districts,
-        &GROUPS.map(String::from),
     )
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
         let cells = {
             let blurred = reader.blurs_in(&row.district_code);
             let place = internal.reads(&row.district_code, policy::citizens_only(&row.kind));
-            let grid: Vec<[i64; 2]> = row
-                .counts
-                .chunks_exact(2)
-                .map(|pair| [pair[0], pair[1]])
+            let at = |list: &[i32], group: usize| list.get(group).copied().unwrap_or(0);
+            let grid: Vec<[Count; 2]> = (0..GROUPS.len())
+                .map(|group| {
+                    [
+                        Count::new(
+                            at(&row.female_by_group, group),
+                            at(&row.rounded_female_by_group, group),
+                        ),
+                        Count::new(
+                            at(&row.male_by_group, group),
+                            at(&row.rounded_male_by_group, group),
+                        ),
+                    ]
+                })
                 .collect();
             let table = Table::new(&grid, blurred);
             let mut cells = vec![
@@ -214,8 +221,14 @@ pub async fn activities(
                 (0..grid.len()).flat_map(|g| [people(table.cell(g, 0)), people(table.cell(g, 1))]),
             );
             cells.extend([
-                people(Shown::single(row.youth.into(), blurred)),
-                people(Shown::single(row.persons_with_disabilities.into(), blurred)),
+                people(Count::new(row.youth, row.rounded_youth).shown(blurred)),
+                people(
+                    Count::new(
+                        row.persons_with_disabilities,
+                        row.rounded_persons_with_disabilities,
+                    )
+                    .shown(blurred),
+                ),
                 people(table.total()),
                 people(table.column_total(0)),
                 people(table.column_total(1)),
@@ -435,14 +448,16 @@ pub async fn case_studies(
                   d.name_km as district_km, c.title_en as "title_en!", c.title_km as "title_km!",
                   o.name_en as author, c.status as "status!",
                   c.published_at,
-                  (select count(*) from activities a where a.case_study_id = c.id) as "activities!",
-                  (select coalesce(sum(p.count), 0) from activities a
-                   join participant_counts p on p.activity_id = a.id
-                   where a.case_study_id = c.id)::bigint as "participants!",
-                  (select coalesce(sum(p.count), 0) from activities a
-                   join participant_counts p on p.activity_id = a.id
-                   where a.case_study_id = c.id and p.sex = 'female')::bigint as "female!"
+                  t.activities as "activities!", t.participants as "participants!", t.female as "female!",
+                  t.rounded_participants as "rounded_participants!", t.rounded_female as "rounded_female!"
            from visible_case_studies($1, $2, $3, $4, $5, $6, $7) c
+           cross join lateral (
+               select count(*) as activities, coalesce(sum(a.participants), 0) as participants,
+                      coalesce(sum(a.participants_female), 0) as female,
+                      coalesce(sum(a.rounded_participants), 0) as rounded_participants,
+                      coalesce(sum(a.rounded_participants_female), 0) as rounded_female
+               from activities a where a.case_study_id = c.id
+           ) t
            join districts d on d.code = c.district_code
            join organizations o on o.id = c.author_organization_id
            order by d.province_code, d.name_en, c.study_id"#,
@@ -457,8 +472,11 @@ pub async fn case_studies(
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
         let participants = BySex::new(
-            row.female,
-            row.participants - row.female,
+            Count::new(row.female, row.rounded_female),
+            Count::new(
+                row.participants - row.female,
+                row.rounded_participants - row.rounded_female,
+            ),
             reader.blurs_in(&row.district_code),
         );
         let cells = vec![

@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
-use crate::disclosure::{BySex, Shown};
+use crate::disclosure::{BySex, Count, Shown};
 use crate::error::{AppError, render};
 use crate::web::{Ctx, forms};
 
@@ -223,36 +223,33 @@ pub struct ActivityLine {
     pub id: i64,
     pub kind: String,
     pub held_on: time::Date,
-    pub total: i64,
+    pub total: i32,
+    /// The total as outsiders see it (`disclosure`).
+    pub rounded_total: i32,
 }
 
 /// How many of the district's activities its page lists.
 const LATEST_ACTIVITIES: i64 = 10;
 
 /// The district's participants and its latest activities' totals, as `user` may
-/// see them. When the list holds every activity, it adds up to the district's
-/// total and the two are suppressed together.
+/// see them.
 fn participants(
     user: &CurrentUser,
     code: &str,
-    female: i64,
-    total: i64,
-    mut activities: Vec<ActivityLine>,
+    female: Count,
+    total: Count,
+    activities: Vec<ActivityLine>,
 ) -> (BySex, Vec<(ActivityLine, Shown)>) {
     let blurred = !policy::allows(user, Action::ReadSmallCounts, Scope::District(code));
-    let complete = activities.len() as i64 <= LATEST_ACTIVITIES;
-    activities.truncate(LATEST_ACTIVITIES as usize);
-    let totals: Vec<i64> = activities.iter().map(|activity| activity.total).collect();
-    let (by_sex, shown) = if complete {
-        BySex::with_parts(female, total - female, &totals, blurred)
-    } else {
-        let single = totals
-            .iter()
-            .map(|count| Shown::single(*count, blurred))
-            .collect();
-        (BySex::new(female, total - female, blurred), single)
-    };
-    (by_sex, activities.into_iter().zip(shown).collect())
+    let male = Count::new(total.exact - female.exact, total.rounded - female.rounded);
+    let activities = activities
+        .into_iter()
+        .map(|activity| {
+            let shown = Count::new(activity.total, activity.rounded_total).shown(blurred);
+            (activity, shown)
+        })
+        .collect();
+    (BySex::new(female, male, blurred), activities)
 }
 
 async fn show(
@@ -269,13 +266,15 @@ async fn show(
     let district = sqlx::query!(
         r#"select d.code, d.type, d.name_en, d.name_km, p.code as province_code,
                   p.name_en as province_en, p.name_km as province_km,
-                  coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!"
+                  coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!",
+                  coalesce(t.rounded_total, 0) as "rounded_total!",
+                  coalesce(t.rounded_female, 0) as "rounded_female!"
            from districts d join provinces p on p.code = d.province_code
            left join lateral (
-               select sum(pc.count)::bigint as total,
-                      (sum(pc.count) filter (where pc.sex = 'female'))::bigint as female
+               select sum(a.participants)::bigint as total, sum(a.participants_female)::bigint as female,
+                      sum(a.rounded_participants)::bigint as rounded_total,
+                      sum(a.rounded_participants_female)::bigint as rounded_female
                from activities a
-               join participant_counts pc on pc.activity_id = a.id
                left join case_studies c on c.id = a.case_study_id
                where a.district_code = d.code and ($2 or c.status in ('published', 'archived'))
            ) t on true
@@ -359,21 +358,21 @@ async fn show(
     let activities = sqlx::query_as!(
         ActivityLine,
         r#"select a.id, a.kind, a.held_on,
-                  coalesce((select sum(p.count) from participant_counts p where p.activity_id = a.id), 0)::bigint as "total!"
+                  a.participants as total, a.rounded_participants as rounded_total
            from activities a left join case_studies c on c.id = a.case_study_id
            where a.district_code = $1 and ($2 or c.status in ('published', 'archived'))
            order by a.held_on desc, a.id desc limit $3"#,
         code,
         unpublished,
-        LATEST_ACTIVITIES + 1,
+        LATEST_ACTIVITIES,
     )
     .fetch_all(&pool)
     .await?;
     let (participants, activities) = participants(
         &user,
         &district.code,
-        district.female,
-        district.total,
+        Count::new(district.female, district.rounded_female),
+        Count::new(district.total, district.rounded_total),
         activities,
     );
     render(&DistrictPage {

@@ -1,7 +1,8 @@
 //! Open data: `/public/data` lists each public study's datasets with their
 //! data dictionary and licence; `/public/studies/{id}/data/{dataset}.{csv,json}`
 //! serves one, at a stable address. Participation counts keep the small-count
-//! rule: "<5" for one to four people, empty where a count would give one back.
+//! rule: rounded as outsiders see them, "<5" where people were there but fewer
+//! than five after rounding (`disclosure`).
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -229,7 +230,6 @@ async fn participation(state: &AppState, study: i64) -> Result<Vec<Vec<Value>>, 
     let shown = |count: Shown| match count {
         Shown::Exact(count) => json!(count),
         Shown::Small => json!(count.to_string()),
-        Shown::Withheld => Value::Null,
     };
     Ok(report
         .figures

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
 use super::show::{ItemView, ListView, items, readable};
+use crate::auth::policy;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::Ctx;
@@ -71,8 +72,9 @@ pub async fn changes_page(
 ) -> Result<Response, AppError> {
     let list = readable(&pool, &user, id).await?;
     let previous_id = list.previous_id.ok_or(AppError::NotFound)?;
-    let before = items(&pool, previous_id).await?;
-    let after = items(&pool, id).await?;
+    let internal = policy::internal_text_scope(&user);
+    let before = items(&pool, previous_id, &internal).await?;
+    let after = items(&pool, id, &internal).await?;
     render(&ChangesPage {
         changes: changes(&before, &after),
         ctx,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::auth::policy::{self, Action, Scope};
+use crate::auth::policy::{self, Action, InternalScope, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
@@ -67,20 +67,32 @@ pub struct ItemView {
     pub addressee: String,
     pub theme_en: Option<String>,
     pub theme_km: Option<String>,
+    /// The text of each finding cited, empty for one the reader may not read
+    /// (an internal finding: the page says one is there, never what it says).
     pub evidence_texts: Vec<String>,
 }
 
-pub async fn items(pool: &PgPool, list_id: i64) -> Result<Vec<ItemView>, AppError> {
+pub async fn items(
+    pool: &PgPool,
+    list_id: i64,
+    reader: &InternalScope,
+) -> Result<Vec<ItemView>, AppError> {
     Ok(sqlx::query_as!(
         ItemView,
         r#"select r.id, r.text_en, r.text_km, r.addressee,
                   t.name_en as "theme_en?", t.name_km as "theme_km?",
-                  array(select coalesce(nullif(f.text_en, ''), f.text_km) from recommendation_evidence e
+                  array(select case when f.public or reads_internal_text(a.district_code, a.kind, $2, $3, $4)
+                                    then coalesce(nullif(f.text_en, ''), f.text_km) else '' end
+                        from recommendation_evidence e
                         join findings f on f.id = e.finding_id
+                        join activities a on a.id = f.activity_id
                         where e.recommendation_id = r.id order by e.finding_id) as "evidence_texts!"
            from recommendations r left join themes t on t.id = r.theme_id
            where r.list_id = $1 order by r.position, r.id"#,
-        list_id
+        list_id,
+        reader.everywhere,
+        &reader.districts,
+        &reader.meeting_districts,
     )
     .fetch_all(pool)
     .await?)
@@ -275,7 +287,10 @@ pub async fn show(
     let page = ShowPage {
         themes,
         evidence,
-        items: as_endorsed(items(&pool, id).await?, &history),
+        items: as_endorsed(
+            items(&pool, id, &policy::internal_text_scope(&user)).await?,
+            &history,
+        ),
         history,
         addressees: super::ADDRESSEES,
         can_edit,
@@ -363,7 +378,10 @@ pub async fn print(
 ) -> Result<Response, AppError> {
     let list = readable(&pool, &user, id).await?;
     let history = history(&pool, id, None).await?;
-    let items = as_endorsed(items(&pool, id).await?, &history);
+    let items = as_endorsed(
+        items(&pool, id, &policy::internal_text_scope(&user)).await?,
+        &history,
+    );
     let endorsement = history
         .into_iter()
         .rev()

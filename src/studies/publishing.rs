@@ -107,6 +107,13 @@ pub async fn set_public(
     )
     .execute(&mut *tx)
     .await?;
+    // The study's exact totals are published the first time its pages are on,
+    // and stay as they were published (migration 0014).
+    if turn_on {
+        sqlx::query!("select publish_headline($1)", id)
+            .execute(&mut *tx)
+            .await?;
+    }
     if was_on != turn_on {
         let action = if turn_on {
             "study_public_on"

@@ -17,7 +17,7 @@ use crate::dashboard::filters::{Reader, Selection};
 use crate::dashboard::people::People;
 use crate::disclosure::BySex;
 use crate::error::AppError;
-use crate::web::format_timestamp;
+use crate::web::{Ctx, format_timestamp};
 
 /// One district of the study, as the report's table shows it.
 pub struct DistrictLine {
@@ -49,9 +49,45 @@ pub struct Report {
     pub figures: Arc<Figures>,
     pub people: Arc<People>,
     pub districts: Vec<DistrictLine>,
+    pub headline: Headline,
+}
+
+/// The study's exact totals as published with its public pages (`publishing`):
+/// none yet, withheld because they could give a small count back, or published.
+pub struct Headline {
+    pub at: Option<time::OffsetDateTime>,
+    pub respondents: Option<i32>,
+    pub respondents_female: Option<i32>,
+}
+
+impl Headline {
+    /// "As published by the secretariat on …: 367 respondents, 209 of them women."
+    pub fn text(&self, ctx: &Ctx) -> Option<String> {
+        let (at, respondents, women) = (self.at?, self.respondents?, self.respondents_female?);
+        Some(ctx.lang.t_with(
+            "study-headline",
+            &[
+                ("when", format_timestamp(at)),
+                ("respondents", respondents.to_string()),
+                ("women", women.to_string()),
+            ],
+        ))
+    }
+
+    pub fn withheld(&self) -> bool {
+        self.at.is_some() && self.respondents.is_none()
+    }
 }
 
 impl Report {
+    /// "Figures as of …": when these figures were counted.
+    pub fn as_of(&self, ctx: &Ctx) -> String {
+        ctx.lang.t_with(
+            "figures-as-of",
+            &[("when", format_timestamp(self.figures.as_of))],
+        )
+    }
+
     /// Respondents (FGDs and interviews) and all participants, by sex.
     pub fn respondents(&self) -> BySex {
         self.people.respondents
@@ -140,11 +176,22 @@ pub async fn load(
     )
     .fetch_all(pool)
     .await?;
+    let headline = sqlx::query_as!(
+        Headline,
+        r#"select headline_at as at, headline_respondents as respondents,
+                  headline_respondents_female as respondents_female
+           from studies where id = $1"#,
+        study
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
     Ok(Report {
         reader,
         figures,
         people,
         districts,
+        headline,
     })
 }
 

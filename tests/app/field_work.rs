@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{ROUNDED_COUNT, TestApp, spawn_app};
 
 const CTOD: &str = "ngo@ctod.example";
 
@@ -278,8 +278,9 @@ async fn a_case_study_page_totals_its_activities_participants() {
         "select id from case_studies where district_code = '0204'",
     )
     .await;
-    let total = scalar(&app, &format!("select sum(p.count) from participant_counts p join activities a on a.id = p.activity_id where a.case_study_id = {id}")).await;
-    let female = scalar(&app, &format!("select sum(p.count) from participant_counts p join activities a on a.id = p.activity_id where a.case_study_id = {id} and p.sex = 'female'")).await;
+    // A donor reads the sums of the rounded counts (docs/disclosure.md).
+    let total = scalar(&app, &format!("select sum({ROUNDED_COUNT}) from participant_counts p join activities a on a.id = p.activity_id where a.case_study_id = {id}")).await;
+    let female = scalar(&app, &format!("select sum({ROUNDED_COUNT}) from participant_counts p join activities a on a.id = p.activity_id where a.case_study_id = {id} and p.sex = 'female'")).await;
     let page = app
         .login_as("donor@donor.example")
         .await
@@ -440,15 +441,21 @@ async fn activity_lists_filter_search_and_page() {
 #[tokio::test]
 async fn a_district_page_shows_its_case_studies_activities_and_participants_by_sex() {
     let app = spawn_app().await;
+    // Staff read every count; a donor the published ones, rounded (docs/disclosure.md).
     let sums = |visible_only_published: bool| {
         let pool = app.pool.clone();
+        let count = if visible_only_published {
+            ROUNDED_COUNT
+        } else {
+            "p.count"
+        };
         async move {
-            sqlx::query_as::<_, (i64, i64)>(
-                "select sum(p.count), sum(p.count) filter (where p.sex = 'female')
+            sqlx::query_as::<_, (i64, i64)>(&format!(
+                "select sum({count}), sum({count}) filter (where p.sex = 'female')
                  from participant_counts p join activities a on a.id = p.activity_id
                  left join case_studies c on c.id = a.case_study_id
-                 where a.district_code = '0204' and (not $1 or c.status in ('published', 'archived'))",
-            )
+                 where a.district_code = '0204' and (not $1 or c.status in ('published', 'archived'))"
+            ))
             .bind(visible_only_published)
             .fetch_one(&pool)
             .await

@@ -442,3 +442,11 @@ pub fn text_of(html: &str) -> String {
     }
     text
 }
+
+/// A participant count `p` of activity `a` as outsiders see it, for SQL that
+/// counts independently of the app (docs/disclosure.md): 1 to 4 becomes 5 when
+/// its key is below count / 5, 0 otherwise.
+pub const ROUNDED_COUNT: &str = "(case when p.count between 1 and 4
+    then case when count_key(a.disclosure_secret, p.participant_group || ' ' || p.sex) < p.count / 5.0
+              then 5 else 0 end
+    else p.count end)";

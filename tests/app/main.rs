@@ -8,6 +8,7 @@ mod backup;
 mod browser;
 mod case_studies;
 mod cli;
+mod comparisons;
 mod corrections;
 mod cycles;
 mod dashboard;
