@@ -17,7 +17,6 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::attachments::FileStore;
 use crate::audit::refusals::{self, Refusal};
@@ -120,7 +119,7 @@ impl FromRef<AppState> for PgPool {
 
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
-    let store = KeptSessions::new(PostgresStore::new(state.pool.clone()), &state.changes);
+    let store = KeptSessions::new(state.pool.clone(), &state.changes);
     let sessions = SessionManagerLayer::new(store)
         .with_name(session_cookie_name(&state.settings))
         .with_http_only(true)

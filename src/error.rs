@@ -36,16 +36,35 @@ pub enum AppError {
     /// A state-changing request without a valid CSRF token, or from another site.
     #[error("request forgery check failed")]
     CsrfRejected,
+    /// The database cannot be reached: nothing was done, and trying again
+    /// later may work (503, as `/readyz` says).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::PoolTimedOut = error {
-            metrics::counter!("samleng_db_pool_timeouts_total").increment(1);
+        match error {
+            sqlx::Error::PoolTimedOut => {
+                metrics::counter!("samleng_db_pool_timeouts_total").increment(1);
+                AppError::Unavailable(error.to_string())
+            }
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+                AppError::Unavailable(error.to_string())
+            }
+            // Connection exceptions (08) and a server shutting down or
+            // restarting (57, operator intervention).
+            sqlx::Error::Database(ref database)
+                if database
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57")) =>
+            {
+                AppError::Unavailable(error.to_string())
+            }
+            error => AppError::Internal(error.into()),
         }
-        AppError::Internal(error.into())
     }
 }
 
@@ -134,6 +153,16 @@ impl IntoResponse for AppError {
             AppError::SignInRequired(Some(next)) => {
                 let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
                 Redirect::to(&format!("/login?{query}")).into_response()
+            }
+            AppError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                let mut response =
+                    error_page(StatusCode::SERVICE_UNAVAILABLE, "error-unavailable", None);
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("30"),
+                );
+                response
             }
             AppError::Internal(cause) => {
                 let request_id = format!("{:016x}", rand::random::<u64>());

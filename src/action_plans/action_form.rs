@@ -21,7 +21,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{Field, Version, changed_names, changed_since};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, once};
 
 /// The action form as sent: recommendations may repeat, so it is read from pairs.
 #[derive(Debug, Default, Clone)]
@@ -298,6 +298,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     require(&user, Action::ManagePlans, Scope::Anything)?;
     let plan = plan(&pool, plan_id).await?;
+    let once_key = once::key_of(&pairs);
     let mut page = form_page(ctx, &pool, plan, None, ActionForm::from_pairs(pairs), &[]).await?;
     let action = match page.form.check(&page.choices) {
         Ok(action) => action,
@@ -306,35 +307,35 @@ pub async fn create(
             return page.refused(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let mut tx = pool.begin().await?;
-    let id = sqlx::query_scalar!(
-        "insert into actions (plan_id, description_en, description_km, owner_organization_id, lead, starts_on, due_on,
-                              budget_riel, budget_source, indicator, target)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
-        plan_id,
-        action.description_en,
-        action.description_km,
-        action.owner,
-        action.lead,
-        action.starts,
-        action.due,
-        action.budget,
-        action.budget_source,
-        action.indicator,
-        action.target,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    link_recommendations(&mut tx, id, &action.recommendations).await?;
-    let summary = format!("plan {plan_id}");
-    audit::record(
-        &mut *tx,
-        action_event(&user, "action_created", id, summary, ip),
-    )
-    .await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/actions/{id}")).into_response())
+    once::write_once(&pool, &session, (once_key, user.id), "saved", async |tx| {
+        let id = sqlx::query_scalar!(
+            "insert into actions (plan_id, description_en, description_km, owner_organization_id, lead, starts_on,
+                                  due_on, budget_riel, budget_source, indicator, target)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+            plan_id,
+            action.description_en,
+            action.description_km,
+            action.owner,
+            action.lead,
+            action.starts,
+            action.due,
+            action.budget,
+            action.budget_source,
+            action.indicator,
+            action.target,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        link_recommendations(tx, id, &action.recommendations).await?;
+        let summary = format!("plan {plan_id}");
+        audit::record(
+            &mut *tx,
+            action_event(&user, "action_created", id, summary, ip),
+        )
+        .await?;
+        Ok(format!("/actions/{id}"))
+    })
+    .await
 }
 
 /// The action as its form shows it, with its plan.

@@ -8,12 +8,14 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 
 use super::plans::PlanView;
+use super::reports::ReportForm;
 use super::{STATUSES, is_overdue};
 use crate::activities::form::today;
 use crate::audit::Event;
 use crate::auth::policy::{self, Action, Role, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::web::forms::FieldErrors;
 use crate::web::{Ctx, format_timestamp};
 
 /// What the action form offers.
@@ -172,8 +174,11 @@ pub(super) fn side_of(role: Role) -> &'static str {
 
 #[derive(Template)]
 #[template(path = "action_plans/action.html")]
-struct ActionPage {
+pub(super) struct ActionPage {
     ctx: Ctx,
+    /// A report sent back with its problems (or none: the new report's form).
+    draft: ReportForm,
+    errors: FieldErrors,
     action: ActionView,
     overdue: bool,
     updates: Vec<UpdateRow>,
@@ -185,7 +190,6 @@ struct ActionPage {
     internal: bool,
     my_side: &'static str,
     evidence: Vec<(i64, crate::attachments::AttachmentLine)>,
-    today: String,
 }
 
 impl ActionPage {
@@ -227,15 +231,27 @@ pub async fn show(
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let action = load(&pool, id).await?;
+    render(&page(ctx, &user, &pool, id, None).await?).map(IntoResponse::into_response)
+}
+
+/// The action's page; with `refused`, the report form as it was sent and
+/// what is wrong with it.
+pub(super) async fn page(
+    ctx: Ctx,
+    user: &CurrentUser,
+    pool: &PgPool,
+    id: i64,
+    refused: Option<(ReportForm, FieldErrors)>,
+) -> Result<ActionPage, AppError> {
+    let action = load(pool, id).await?;
     // Internal notes are for the plan's district and the action's owner.
     let district = action.district_code.as_deref();
     let internal = policy::allows(
-        &user,
+        user,
         Action::ReadInternalText,
         district.map_or(Scope::Anything, Scope::District),
     ) || policy::allows(
-        &user,
+        user,
         Action::ReportProgress,
         Scope::OwnedBy(action.owner_organization_id),
     );
@@ -259,25 +275,29 @@ pub async fn show(
         id,
         internal
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
-    let can_report = can_report(&user, &action);
+    let can_report = can_report(user, &action);
     let update_ids: Vec<i64> = updates.iter().map(|update| update.id).collect();
-    let evidence = crate::attachments::of_updates(&pool, &update_ids, internal).await?;
-    render(&ActionPage {
+    let evidence = crate::attachments::of_updates(pool, &update_ids, internal).await?;
+    let (draft, errors) = refused.unwrap_or_else(|| {
+        let fresh = ReportForm::new(today(), &action.status, action.progress);
+        (fresh, FieldErrors::default())
+    });
+    Ok(ActionPage {
+        draft,
+        errors,
         evidence,
         overdue: is_overdue(action.due_on, &action.status, today()),
         can_report,
-        can_manage: policy::allows(&user, Action::ManagePlans, Scope::Anything),
+        can_manage: policy::allows(user, Action::ManagePlans, Scope::Anything),
         internal,
         my_side: side_of(user.role),
         statuses: STATUSES,
-        today: today().to_string(),
         ctx,
         action,
         updates,
     })
-    .map(IntoResponse::into_response)
 }
 
 /// The owner organization's users and staff report; for a joint action, so do

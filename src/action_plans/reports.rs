@@ -9,39 +9,118 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::STATUSES;
-use super::actions::{action_event, can_report, load, side_of};
+use super::actions::{ActionView, action_event, can_report, load, side_of};
 use crate::activities::form::today;
 use crate::audit;
 use crate::auth::policy::{Action, Scope};
 use crate::auth::session::CurrentUser;
-use crate::error::AppError;
+use crate::error::{AppError, render};
 use crate::notifications;
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::{ClientIp, flash};
+use crate::web::{ClientIp, Ctx, flash, once};
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct ReportForm {
     #[serde(default)]
-    reported_on: String,
+    pub reported_on: String,
     #[serde(default)]
-    status: String,
+    pub status: String,
     #[serde(default)]
-    progress: String,
+    pub progress: String,
     #[serde(default)]
-    note: String,
+    pub note: String,
     #[serde(default)]
-    internal: Option<String>,
+    pub internal: Option<String>,
     /// The report this one corrects, if it is a correction.
     #[serde(default)]
-    corrects: String,
+    pub corrects: String,
+    /// The form's one-time key (`web::once`).
+    #[serde(default)]
+    once_key: String,
+}
+
+/// A report checked: what is saved.
+struct ValidReport {
+    reported_on: time::Date,
+    status: &'static str,
+    progress: i32,
+    note: String,
+    corrects: Option<i64>,
+}
+
+impl ReportForm {
+    /// A new report's form: today, and the action as it stands.
+    pub fn new(today: time::Date, status: &str, progress: i32) -> ReportForm {
+        ReportForm {
+            reported_on: today.to_string(),
+            status: status.to_owned(),
+            progress: progress.to_string(),
+            ..ReportForm::default()
+        }
+    }
+
+    /// The report, or every field that is wrong and why.
+    fn check(&self, action: &ActionView) -> Result<ValidReport, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let corrects = match self.corrects.trim() {
+            "" => None,
+            text => {
+                let id = text.parse::<i64>().ok();
+                if id.is_none() {
+                    errors.add("corrects", "error-choose");
+                }
+                id
+            }
+        };
+        let status = STATUSES
+            .iter()
+            .copied()
+            .find(|status| *status == self.status);
+        if status.is_none() {
+            errors.add("status", "error-update-status-title");
+        }
+        let progress = self
+            .progress
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|progress| (0..=100).contains(progress));
+        if progress.is_none() {
+            errors.add("progress", "error-update-progress-title");
+        }
+        if status == Some("completed") && progress.is_some_and(|progress| progress != 100) {
+            errors.add("progress", "error-update-completed-title");
+        }
+        let reported_on = forms::date(&mut errors, "reported_on", &self.reported_on);
+        let in_range = |day: &time::Date| *day >= action.starts_on && *day <= today();
+        if reported_on.as_ref().is_some_and(|day| !in_range(day)) {
+            errors.add("reported_on", "error-update-date-title");
+        }
+        let note = forms::optional_text(&mut errors, "note", &self.note, 5_000);
+        match (reported_on, status, progress) {
+            (Some(reported_on), Some(status), Some(progress)) if errors.is_empty() => {
+                Ok(ValidReport {
+                    reported_on,
+                    status,
+                    progress,
+                    note,
+                    corrects,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
 }
 
 /// A dated progress report, or the correction of an earlier one (which stays
-/// visible, marked corrected). Refused, with nothing written: progress outside
-/// 0–100, "completed" under 100, a date before the start or in the future, a
-/// new report on a cancelled action, a reporter outside the owner
-/// organization, a report corrected twice.
+/// visible, marked corrected). Refused, with nothing written and the form
+/// back with the input and every problem named: progress outside 0–100,
+/// "completed" under 100, a date before the start or in the future, a text
+/// too long. Refused as well: a new report on a cancelled action, a reporter
+/// outside the owner organization, a report corrected twice (409, the input
+/// kept). Sent twice, a new report is saved once (`web::once`).
 pub async fn report(
+    ctx: Ctx,
     user: CurrentUser,
     session: Session,
     ClientIp(ip): ClientIp,
@@ -53,41 +132,44 @@ pub async fn report(
     if !can_report(&user, &action) {
         return Err(AppError::Forbidden);
     }
-    let corrects = match form.corrects.trim() {
-        "" => None,
-        text => Some(text.parse::<i64>().map_err(|_| AppError::BadRequest)?),
+    let refused = async |ctx, form: ReportForm, errors, status| {
+        let page = super::actions::page(ctx, &user, &pool, id, Some((form, errors))).await?;
+        Ok::<_, AppError>((status, render(&page)?).into_response())
     };
-    if action.status == "cancelled" && corrects.is_none() {
+    let valid = match form.check(&action) {
+        Ok(valid) => valid,
+        Err(errors) => return refused(ctx, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    if action.status == "cancelled" && valid.corrects.is_none() {
         return Err(AppError::IllegalTransition);
     }
-    let status = STATUSES
-        .iter()
-        .find(|status| **status == form.status)
-        .ok_or(AppError::Refused("error-update-status"))?;
-    let progress = form
-        .progress
-        .trim()
-        .parse::<i32>()
-        .ok()
-        .filter(|progress| (0..=100).contains(progress))
-        .ok_or(AppError::Refused("error-update-progress"))?;
-    if *status == "completed" && progress != 100 {
-        return Err(AppError::Refused("error-update-completed"));
-    }
-    let mut errors = FieldErrors::default();
-    let reported_on = forms::date(&mut errors, "reported_on", &form.reported_on)
-        .ok_or(AppError::Refused("error-update-date"))?;
-    if reported_on < action.starts_on || reported_on > today() {
-        return Err(AppError::Refused("error-update-date"));
-    }
-    let note = forms::optional_text(&mut errors, "note", &form.note, 5_000);
-    if !errors.is_empty() {
-        return Err(AppError::Refused("error-action-too-long"));
-    }
+    let once_key = once::key_of(&[(once::FIELD.to_owned(), form.once_key.clone())]);
     let mut tx = pool.begin().await?;
-    if let Some(old) = corrects {
-        lock_uncorrected(&mut tx, id, old).await?;
+    if valid.corrects.is_none()
+        && let Some(first) = once::claim(&mut tx, once_key.as_deref(), user.id).await?
+    {
+        return once::already_saved(&session, &first).await;
     }
+    if let Some(old) = valid.corrects
+        && !lock_uncorrected(&mut tx, id, old).await?
+    {
+        drop(tx);
+        let mut errors = FieldErrors::default();
+        errors.add("corrects", "update-corrected-meanwhile");
+        // Kept as a new report: the one it corrected stands corrected.
+        let form = ReportForm {
+            corrects: String::new(),
+            ..form
+        };
+        return refused(ctx, form, errors, StatusCode::CONFLICT).await;
+    }
+    let ValidReport {
+        reported_on,
+        status,
+        progress,
+        note,
+        corrects,
+    } = valid;
     sqlx::query!(
         "insert into action_updates (action_id, reported_on, status, progress, note, internal, reported_by,
                                      reporter_organization_id, corrects_id)
@@ -127,18 +209,20 @@ pub async fn report(
         };
         notifications::tell(&mut tx, &user, told).await?;
     }
+    let location = format!("/actions/{id}");
+    once::done(&mut tx, once_key.as_deref(), &location).await?;
     tx.commit().await?;
     flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/actions/{id}")).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
-/// Locks a report of the action that no later report has corrected yet; a
-/// second correction of the same report (a stale form sent again) is refused.
+/// Locks a report of the action for its correction: `false` when a later
+/// report corrected it already (a stale form, or two people at once).
 async fn lock_uncorrected(
     tx: &mut sqlx::PgConnection,
     action: i64,
     update: i64,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let corrected = sqlx::query_scalar!(
         "select corrected from action_updates where id = $1 and action_id = $2 for update",
         update,
@@ -147,10 +231,7 @@ async fn lock_uncorrected(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::NotFound)?;
-    if corrected {
-        return Err(AppError::IllegalTransition);
-    }
-    Ok(())
+    Ok(!corrected)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -16,7 +16,7 @@ use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, once};
 
 #[derive(Template)]
 #[template(path = "activities/form.html")]
@@ -148,6 +148,7 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     require(&user, Action::RecordActivity, Scope::Anything)?;
+    let once_key = once::key_of(&pairs);
     let form = ActivityForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
     let valid = match form.parse(&choices, form::today()) {
@@ -166,11 +167,11 @@ pub async fn create(
             return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let mut tx = pool.begin().await?;
-    let id = insert(&mut tx, &user, &valid, None, ip).await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/activities/{id}")).into_response())
+    once::write_once(&pool, &session, (once_key, user.id), "saved", async |tx| {
+        let id = insert(tx, &user, &valid, None, ip).await?;
+        Ok(format!("/activities/{id}"))
+    })
+    .await
 }
 
 /// Saves a new activity with its counts, first revision and audit event;

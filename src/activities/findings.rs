@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
 
@@ -16,7 +16,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::revisions::{self, Snapshot};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, once};
 
 /// The finding form as sent; themes come as repeated `themes` fields.
 #[derive(Debug, Default, Clone)]
@@ -141,6 +141,7 @@ pub async fn create(
     .await?
     .ok_or(AppError::NotFound)?;
     require(&user, Action::RecordActivity, Scope::District(&district))?;
+    let once_key = once::key_of(&pairs);
     let form = FindingForm::from_pairs(pairs);
     let known_themes = theme_choices(&pool).await?;
     let valid = match form.parse(&known_themes) {
@@ -154,12 +155,12 @@ pub async fn create(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
     };
-    let mut tx = pool.begin().await?;
     let snapshot = valid.snapshot(&known_themes);
-    insert(&mut tx, (activity_id, &valid, &snapshot), &user, None, ip).await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/activities/{activity_id}#findings")).into_response())
+    once::write_once(&pool, &session, (once_key, user.id), "saved", async |tx| {
+        insert(tx, (activity_id, &valid, &snapshot), &user, None, ip).await?;
+        Ok(format!("/activities/{activity_id}#findings"))
+    })
+    .await
 }
 
 /// Saves a new finding of `activity_id` with its themes, first revision

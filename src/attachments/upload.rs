@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{ClientIp, Ctx, flash, input};
+use crate::web::{ClientIp, Ctx, flash, input, once};
 
 /// The upload form's answer when the file is refused: the form again, with the
 /// caption kept and the reason.
@@ -173,7 +173,7 @@ async fn upload(
         files.max_bytes,
     )
     .await?;
-    let caption: String = upload.caption.trim().chars().take(300).collect();
+    let caption = upload.caption.trim().to_owned();
     let refuse = |reason| {
         let status = if reason == "attachment-too-large" {
             StatusCode::PAYLOAD_TOO_LARGE
@@ -194,6 +194,9 @@ async fn upload(
     if upload.too_large {
         return refuse("attachment-too-large");
     }
+    if caption.chars().count() > MAX_CAPTION {
+        return refuse("attachment-caption-too-long");
+    }
     if upload.bytes.is_empty() {
         return refuse("attachment-missing");
     }
@@ -209,15 +212,27 @@ async fn upload(
         caption: &caption,
         public: upload.public,
     };
-    let saved = save_record(&state.pool, &parent, &user, &record, ip).await;
-    if let Err(error) = saved {
-        // Keep the store and the database in step: no file without its record.
+    let once_key = once::key_of(&upload.fields);
+    let saved = save_record(&state.pool, &parent, (&user, once_key), &record, ip).await;
+    let first = match saved {
+        Ok(first) => first,
+        Err(error) => {
+            // Keep the store and the database in step: no file without its record.
+            files.store.delete(&location).await.ok();
+            return Err(error);
+        }
+    };
+    if let Some(first) = first {
+        // The same form sent again: the file is attached already.
         files.store.delete(&location).await.ok();
-        return Err(error);
+        return once::already_saved(&session, &first).await;
     }
     flash(&session, "attachment-saved", "").await?;
     Ok(Redirect::to(&format!("{}#attachments", parent.page())).into_response())
 }
+
+/// A caption is a line under a photo, not a report.
+const MAX_CAPTION: usize = 300;
 
 /// An attachment's record, once its file is in the store.
 pub struct NewAttachment<'a> {
@@ -228,17 +243,24 @@ pub struct NewAttachment<'a> {
     pub public: bool,
 }
 
+/// Saves the record once per form key: `Some` of where the first save led
+/// when the form was sent before.
 async fn save_record(
     pool: &PgPool,
     parent: &Parent,
-    user: &CurrentUser,
+    (user, once_key): (&CurrentUser, Option<String>),
     record: &NewAttachment<'_>,
     ip: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     let mut tx = pool.begin().await?;
+    if let Some(first) = once::claim(&mut tx, once_key.as_deref(), user.id).await? {
+        return Ok(Some(first));
+    }
     insert(&mut tx, (parent.kind, parent.id), user, record, ip).await?;
+    let location = format!("{}#attachments", parent.page());
+    once::done(&mut tx, once_key.as_deref(), &location).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(None)
 }
 
 /// Records a stored file as an attachment of `(kind, id)` inside a
@@ -292,7 +314,14 @@ pub async fn store(
     files: &FileStore,
     bytes: Vec<u8>,
 ) -> Result<Option<(String, &'static str)>, AppError> {
-    let Some((content_type, extension)) = sniff::detect(&bytes) else {
+    // Opening a workbook unpacks it: off the async threads.
+    let (bytes, detected) = tokio::task::spawn_blocking(move || {
+        let detected = sniff::detect(&bytes);
+        (bytes, detected)
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let Some((content_type, extension)) = detected else {
         return Ok(None);
     };
     let stored_name = format!("{}.{extension}", random_name());

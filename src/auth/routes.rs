@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::password;
 use crate::auth::session::{self, CurrentUser};
-use crate::error::{AppError, render};
+use crate::error::{AppError, error_page, render};
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, flash, local_path};
 
@@ -170,9 +170,42 @@ async fn record_failure(pool: &PgPool, user_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn logout(session: Session) -> Result<Redirect, AppError> {
-    session::sign_out(&session).await?;
-    Ok(Redirect::to("/login"))
+/// Ends the session on the server, audited. When the database cannot be
+/// reached the session cannot be ended: the person is told so plainly (503),
+/// and the failure is logged.
+async fn logout(
+    user: Option<CurrentUser>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    State(pool): State<PgPool>,
+) -> Response {
+    if let Err(error) = session::sign_out(&session).await {
+        tracing::warn!(
+            user = user.as_ref().map(|user| user.id),
+            %error,
+            "sign-out failed: the session is not ended"
+        );
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error-sign-out-failed",
+            None,
+        );
+    }
+    if let Some(user) = user {
+        let event = Event {
+            actor_id: Some(user.id),
+            action: "signed_out",
+            entity: "user",
+            entity_id: Some(user.id.to_string()),
+            summary: user.email.clone(),
+            ip,
+        };
+        // The session is ended whatever happens to its audit line.
+        if let Err(error) = audit::record(&pool, event).await {
+            tracing::warn!(user = user.id, %error, "sign-out not audited");
+        }
+    }
+    Redirect::to("/login").into_response()
 }
 
 #[derive(Template)]

@@ -70,7 +70,14 @@ impl Principal for CurrentUser {
 
 impl From<tower_sessions::session::Error> for AppError {
     fn from(error: tower_sessions::session::Error) -> Self {
-        AppError::Internal(error.into())
+        use tower_sessions::session::Error;
+        use tower_sessions::session_store::Error as Store;
+        match error {
+            // The store's database could not be reached (or answered with an
+            // error): the session could be neither read nor written.
+            Error::Store(Store::Backend(message)) => AppError::Unavailable(message),
+            error => AppError::Internal(error.into()),
+        }
     }
 }
 

@@ -2,9 +2,14 @@
 //! view reads none. A session saved or deleted on any instance is forgotten by
 //! every other one when its trigger's announcement arrives (migration 0009);
 //! this instance's own saves and deletions update what it keeps at once.
+//!
+//! A session is saved only while its row exists: a request that read it before
+//! a sign-out (on this instance or another) and saves it afterwards changes
+//! nothing, where the store's own insert-or-update would bring it back.
 
 use std::fmt;
 
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -16,11 +21,13 @@ use crate::db::changes::{AuthChange, Changes};
 #[derive(Clone)]
 pub struct KeptSessions {
     store: PostgresStore,
+    pool: PgPool,
     kept: KeptMap<Id, Record>,
 }
 
 impl KeptSessions {
-    pub fn new(store: PostgresStore, changes: &Changes) -> KeptSessions {
+    pub fn new(pool: PgPool, changes: &Changes) -> KeptSessions {
+        let store = PostgresStore::new(pool.clone());
         let kept = KeptMap::new("sessions", changes);
         let forgetful = kept.clone();
         changes.on_auth_change(move |change| match change {
@@ -31,7 +38,7 @@ impl KeptSessions {
             AuthChange::Everything => forgetful.forget(|_, _| true),
             AuthChange::User(_) | AuthChange::AllUsers => {}
         });
-        KeptSessions { store, kept }
+        KeptSessions { store, pool, kept }
     }
 }
 
@@ -50,8 +57,24 @@ impl SessionStore for KeptSessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.store.save(record).await?;
-        self.kept.keep_written(record.id, record.clone());
+        let data = rmp_serde::to_vec(record)
+            .map_err(|error| session_store::Error::Encode(error.to_string()))?;
+        let saved = sqlx::query!(
+            "update tower_sessions.session set data = $2, expiry_date = $3 where id = $1",
+            record.id.to_string(),
+            data,
+            record.expiry_date,
+        )
+        .execute(&self.pool)
+        .await
+        .map_err(|error| session_store::Error::Backend(error.to_string()))?
+        .rows_affected();
+        if saved == 1 {
+            self.kept.keep_written(record.id, record.clone());
+        } else {
+            // Ended meanwhile: it stays ended, here and everywhere.
+            self.kept.forget(|kept, _| *kept == record.id);
+        }
         Ok(())
     }
 

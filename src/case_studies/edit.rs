@@ -18,7 +18,7 @@ use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, once};
 
 #[derive(Template)]
 #[template(path = "case_studies/form.html")]
@@ -130,6 +130,7 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     require(&user, Action::WriteCaseStudy, Scope::Anything)?;
+    let once_key = once::key_of(&pairs);
     let form = CaseStudyForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
     let refuse = |form, errors, choices, status| {
@@ -150,6 +151,9 @@ pub async fn create(
         Err(errors) => return refuse(form, errors, choices, StatusCode::UNPROCESSABLE_ENTITY),
     };
     let mut tx = pool.begin().await?;
+    if let Some(first) = once::claim(&mut tx, once_key.as_deref(), user.id).await? {
+        return once::already_saved(&session, &first).await;
+    }
     let [
         summary,
         context,
@@ -190,9 +194,11 @@ pub async fn create(
         case_study_event(&user, "case_study_created", id, &valid, ip),
     )
     .await?;
+    let location = format!("/case-studies/{id}");
+    once::done(&mut tx, once_key.as_deref(), &location).await?;
     tx.commit().await?;
     flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/case-studies/{id}")).into_response())
+    Ok(Redirect::to(&location).into_response())
 }
 
 fn case_study_event(

@@ -132,6 +132,8 @@ pub struct Figures {
     pub choices: Vec<Choice>,
     /// When these figures were counted: they stand until the data changes.
     pub as_of: time::OffsetDateTime,
+    /// Their charts and map, as drawn (`graphics`).
+    pub graphics: super::graphics::Kept,
     /// The counts of people as shown to readers who see small counts exactly
     /// and to those who do not, each worked out once for these figures.
     people: [OnceLock<Arc<People>>; 2],
@@ -332,6 +334,7 @@ async fn compute(
         breakdowns,
         choices,
         as_of: time::OffsetDateTime::now_utc(),
+        graphics: Default::default(),
         people: Default::default(),
     })
 }

@@ -5,6 +5,7 @@
 pub mod charts;
 pub mod figures;
 pub mod filters;
+pub mod graphics;
 pub mod map;
 pub mod people;
 
@@ -56,8 +57,8 @@ struct DashboardPage {
     table_page: Page,
     figures: Option<Arc<Figures>>,
     people: Option<Arc<people::People>>,
-    charts: Option<charts::Charts>,
-    map: Option<map::Map>,
+    /// The charts and the map, drawn once for these figures (`graphics`).
+    graphics: Arc<str>,
 }
 
 pub async fn dashboard(
@@ -85,8 +86,7 @@ pub async fn dashboard(
                 table_page,
                 figures: None,
                 people: None,
-                charts: None,
-                map: None,
+                graphics: Arc::from(""),
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
@@ -95,8 +95,15 @@ pub async fn dashboard(
     let today = crate::activities::form::today();
     let figures = figures::figures(&state, &selection, &reader, today).await?;
     let people = figures.people(reader.blurs_small_counts);
-    let map = map::draw(&measure, &figures, &people, &ctx);
-    let charts = Some(charts::draw(&ctx, &people, &figures));
+    let graphics = graphics::drawn(
+        &figures,
+        graphics::Key {
+            lang: ctx.lang,
+            measure: measure.clone(),
+            blurred: reader.blurs_small_counts,
+            query: filters.query(),
+        },
+    )?;
     let page = DashboardPage {
         ctx,
         filters,
@@ -106,8 +113,7 @@ pub async fn dashboard(
         table_page,
         figures: Some(figures),
         people: Some(people),
-        charts,
-        map,
+        graphics,
     };
     Ok(render(&page)?.into_response())
 }
@@ -230,10 +236,6 @@ impl DashboardPage {
             })
             .filter(|(_, within): &(_, Vec<_>)| !within.is_empty())
             .collect()
-    }
-
-    fn map_link(&self, measure: &str) -> String {
-        format!("/dashboard?{}&map={measure}#map", self.filters.query())
     }
 
     fn export_link(&self, dataset: &str, format: &str) -> String {

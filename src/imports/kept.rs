@@ -59,7 +59,8 @@ pub(super) async fn recheck(
     import: &Kept,
     user: &CurrentUser,
 ) -> Result<(Table, Lookup, Checked), AppError> {
-    let table = sheet::read(&import.content)
+    let table = sheet::read_apart(import.content.clone())
+        .await
         .map_err(|message| anyhow::anyhow!("kept import {} unreadable: {message}", import.id))?;
     let mut lookup = Lookup::load(pool, user).await?;
     lookup.study_id = import.study_id;

@@ -52,7 +52,7 @@ pub(super) async fn upload(
         .map_or_else(String::new, |(_, value)| value.trim().to_owned());
     let mut lookup = Lookup::load(&state.pool, &user).await?;
     let studies = lookup.choices.studies.clone();
-    let (study, table) = match readable(&ctx, &upload, max_bytes, &study_id, &studies) {
+    let (study, table) = match readable(&ctx, &upload, max_bytes, &study_id, &studies).await {
         Ok(readable) => readable,
         Err((status, message)) => {
             let page = StartPage {
@@ -102,7 +102,7 @@ pub(super) async fn upload(
 }
 
 /// The study chosen and the file as a table, or why the file is refused.
-fn readable(
+async fn readable(
     ctx: &Ctx,
     upload: &Upload,
     max_bytes: usize,
@@ -127,7 +127,8 @@ fn readable(
                 .ok_or_else(|| refused(ctx.t("import-not-a-study")))?,
         ),
     };
-    let table = sheet::read(&upload.bytes)
+    let table = sheet::read_apart(upload.bytes.clone())
+        .await
         .map_err(|message| refused(ctx.lang.t_with(message, &[("value", MAX_ROWS.to_string())])))?;
     Ok((study, table))
 }

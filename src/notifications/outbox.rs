@@ -24,6 +24,10 @@ pub const MAX_ATTEMPTS: i32 = 6;
 const BATCH: i64 = 20;
 /// How long a claimed message is left to its worker before another may try.
 const LEASE_SECONDS: f64 = 300.0;
+/// A send that takes longer is given up (and tried again later), well within
+/// the lease, which is renewed as each message's send begins: so no other
+/// worker takes a message while it is being sent.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the worker looks for due messages.
 const POLL: Duration = Duration::from_secs(5);
 /// The hour of the day (Cambodia's time) the daily digests go out.
@@ -135,10 +139,16 @@ impl Mailer {
         }
     }
 
-    /// Sends one message of the outbox on its channel.
-    async fn deliver(&self, channel: &str, to: &str, message: &Written<'_>) -> Result<(), String> {
+    /// Sends one message of the outbox (row `id`) on its channel.
+    async fn deliver(
+        &self,
+        id: i64,
+        channel: &str,
+        to: &str,
+        message: &Written<'_>,
+    ) -> Result<(), String> {
         if channel == "email" {
-            return self.send(to, message).await;
+            return self.send(id, to, message).await;
         }
         let bot = self
             .telegram
@@ -156,7 +166,7 @@ impl Mailer {
         matches!(self.transport, Transport::Files(_))
     }
 
-    async fn send(&self, to: &str, message: &Written<'_>) -> Result<(), String> {
+    async fn send(&self, id: i64, to: &str, message: &Written<'_>) -> Result<(), String> {
         let url = format!("{}{}", self.public_url, message.link);
         let text = format!("{}\n\n{url}\n\n-- \n{}\n", message.body, message.footer);
         let html = EmailHtml {
@@ -167,7 +177,11 @@ impl Mailer {
         }
         .render()
         .map_err(|error| error.to_string())?;
+        // The same for every attempt at this outbox row, so that a receiving
+        // system can tell a message sent twice.
+        let message_id = format!("<outbox-{id}@{}>", self.from.email.domain());
         let email = Message::builder()
+            .message_id(Some(message_id))
             .from(self.from.clone())
             .to(to
                 .parse()
@@ -246,6 +260,21 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
     .await?;
     let mut sent = 0;
     for message in due {
+        // Renew the lease as this send begins: the batch's earlier sends may
+        // have taken a while. Another worker may have taken it meanwhile.
+        let renewed = sqlx::query!(
+            "update outbox set next_attempt_at = now() + make_interval(secs => $3)
+             where id = $1 and attempts = $2 and status = 'pending'",
+            message.id,
+            message.attempts,
+            LEASE_SECONDS,
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if renewed == 0 {
+            continue;
+        }
         let written = Written {
             subject: &message.subject,
             body: &message.body,
@@ -253,10 +282,13 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
             footer: &message.footer,
             secret: false,
         };
-        match mailer
-            .deliver(&message.channel, &message.recipient, &written)
-            .await
-        {
+        let delivered = tokio::time::timeout(
+            SEND_TIMEOUT,
+            mailer.deliver(message.id, &message.channel, &message.recipient, &written),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer in {} s", SEND_TIMEOUT.as_secs())));
+        match delivered {
             Ok(()) => {
                 sqlx::query!(
                     "update outbox set status = 'sent', sent_at = now(), last_error = '',

@@ -19,7 +19,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{self, Field, Version};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, once};
 
 /// The recommendation form as sent; evidence comes as repeated `evidence` fields.
 #[derive(Debug, Default, Clone)]
@@ -264,6 +264,7 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let list = editable(&pool, &user, id).await?;
+    let once_key = once::key_of(&pairs);
     let form = ItemForm::from_pairs(pairs);
     let page = item_page(ctx, &pool, list, None, form, FieldErrors::default()).await?;
     let valid = match page.form.parse(&page.themes, &page.evidence) {
@@ -273,26 +274,26 @@ pub async fn create(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
         }
     };
-    let mut tx = pool.begin().await?;
-    lock_editable(&mut tx, id).await?;
-    let item = sqlx::query_scalar!(
-        "insert into recommendations (list_id, position, text_en, text_km, addressee, theme_id)
-         values ($1, (select coalesce(max(position), 0) + 1 from recommendations where list_id = $1), $2, $3, $4, $5)
-         returning id",
-        id,
-        valid.text_en,
-        valid.text_km,
-        valid.addressee,
-        valid.theme_id,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    save_evidence(&mut tx, item, &valid.evidence).await?;
-    touch(&mut tx, id).await?;
-    audit::record(&mut *tx, event(&user, "recommendation_added", id, item, ip)).await?;
-    tx.commit().await?;
-    flash(&session, "saved", "").await?;
-    Ok(Redirect::to(&format!("/recommendation-lists/{id}#recommendation-{item}")).into_response())
+    once::write_once(&pool, &session, (once_key, user.id), "saved", async |tx| {
+        lock_editable(tx, id).await?;
+        let item = sqlx::query_scalar!(
+            "insert into recommendations (list_id, position, text_en, text_km, addressee, theme_id)
+             values ($1, (select coalesce(max(position), 0) + 1 from recommendations where list_id = $1), $2, $3, $4, $5)
+             returning id",
+            id,
+            valid.text_en,
+            valid.text_km,
+            valid.addressee,
+            valid.theme_id,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        save_evidence(tx, item, &valid.evidence).await?;
+        touch(tx, id).await?;
+        audit::record(&mut *tx, event(&user, "recommendation_added", id, item, ip)).await?;
+        Ok(format!("/recommendation-lists/{id}#recommendation-{item}"))
+    })
+    .await
 }
 
 /// Marks the list as changed.

@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod input;
 pub mod language;
 pub mod markdown;
+pub mod once;
 pub mod versioned;
 
 use axum::extract::FromRequestParts;

@@ -1320,3 +1320,76 @@ async fn an_ngo_fills_in_the_downloaded_template_uploads_it_and_confirms_the_pre
     std::fs::remove_dir_all(&folder).ok();
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_double_click_on_save_records_one_activity() {
+    use fantoccini::actions::{InputSource as _, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let app = spawn_app().await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    let count = async || -> i64 {
+        sqlx::query_scalar("select count(*) from activities")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count")
+    };
+    let before = count().await;
+    sign_in(&browser, &app, "ngo@as.example").await;
+    browser
+        .goto(&app.url("/activities/new"))
+        .await
+        .expect("form");
+    browser
+        .find(Locator::Css("#kind"))
+        .await
+        .expect("kind")
+        .select_by_value("fgd")
+        .await
+        .expect("kind");
+    browser
+        .find(Locator::Css("#district_code"))
+        .await
+        .expect("district")
+        .select_by_value("0207")
+        .await
+        .expect("district");
+    fill(&browser, "input[name=count_citizen_female]", "11").await;
+    fill(&browser, "input[name=count_citizen_male]", "7").await;
+    let save = browser
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("Save");
+    // Two clicks in one gesture, as an impatient thumb on a slow phone gives them.
+    let double_click = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: save,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    browser
+        .perform_actions(double_click)
+        .await
+        .expect("double click");
+    // The page shown answers the last request sent, which waited for any
+    // earlier one with the same key to commit.
+    browser
+        .wait()
+        .for_element(Locator::Css(".participants tfoot strong"))
+        .await
+        .expect("the activity's page");
+    assert_eq!(count().await, before + 1, "one activity");
+    browser.close().await.expect("close");
+}

@@ -651,3 +651,115 @@ async fn two_instances_share_one_database_s3_and_the_mail_and_stop_cleanly() {
             .success()
     );
 }
+
+/// The server's resident memory, in MB.
+fn resident_mb(process: &Child) -> u64 {
+    let pid = process.id().expect("running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS")
+        / 1024
+}
+
+/// A small workbook whose one sheet declares a range from A1 to `last_cell`
+/// (a cell at each end): what the reader would allocate whole.
+fn workbook_declaring(row: u32, column: u16) -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.write_string(0, 0, "Kind").expect("A1");
+    sheet.write_string(row, column, "x").expect("the far cell");
+    workbook.save_to_buffer().expect("a workbook")
+}
+
+#[tokio::test]
+async fn a_workbook_that_declares_a_huge_sheet_leaves_the_servers_memory_bounded() {
+    let services = Services::start().await;
+    let environment = services.environment("samleng", BUCKET);
+    let instance = Instance::start(&environment, true).await;
+    let ngo = instance
+        .sign_in(
+            "ngo@ctod.example",
+            &instance.password_of("ngo@ctod.example"),
+        )
+        .await;
+    let before = resident_mb(&instance.process);
+    // A1:XFD1048576 took the server to 24 GB; A1:Z1048576 to 1.5 GB.
+    for (file, bytes, message) in [
+        (
+            "wide.xlsx",
+            workbook_declaring(1_048_575, 16_383),
+            "more than 200 columns",
+        ),
+        (
+            "long.xlsx",
+            workbook_declaring(1_048_575, 25),
+            "Problems found",
+        ),
+    ] {
+        assert!(bytes.len() < 10_000, "{file}: {} bytes", bytes.len());
+        let form = Form::new()
+            .text("csrf_token", ngo.csrf_token().await)
+            .part("file", Part::bytes(bytes).file_name(file))
+            .text("study_id", "");
+        let page = ngo
+            .post_multipart(&format!("{}/activities/import", instance.base), form)
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{file}");
+        assert!(page.body.contains(message), "{file}: {}", page.body);
+        let now = resident_mb(&instance.process);
+        assert!(
+            now < before + 100,
+            "{file}: {before} MB before, {now} MB after"
+        );
+    }
+    // The server still answers.
+    assert_eq!(ngo.get("/activities/import").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn pages_answer_503_while_the_database_is_down_and_recover_after() {
+    let mut services = Services::start().await;
+    let environment = services.environment("samleng", BUCKET);
+    let instance = Instance::start(&environment, true).await;
+    let ngo = instance
+        .sign_in(
+            "ngo@ctod.example",
+            &instance.password_of("ngo@ctod.example"),
+        )
+        .await;
+    assert_eq!(ngo.get("/activities").await.status, StatusCode::OK);
+    let cluster = services.cluster.take().expect("the cluster");
+    tokio::task::spawn_blocking(move || cluster.stop().expect("stop PostgreSQL"))
+        .await
+        .expect("join");
+    let down = ngo.get("/activities?page=2").await;
+    assert_eq!(
+        down.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        std::fs::read_to_string(&instance.logs).unwrap_or_default()
+    );
+    assert!(
+        down.body.contains("unavailable for a moment"),
+        "{}",
+        down.body
+    );
+    let dir = services.cluster_dir.clone();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&dir))
+        .await
+        .expect("join")
+        .expect("start PostgreSQL again");
+    services.cluster = Some(cluster);
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    // The pool reconnects on its next connection: a few requests at most.
+    for _ in 0..50 {
+        status = ngo.get("/activities").await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(status, StatusCode::OK);
+}

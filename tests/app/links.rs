@@ -232,3 +232,60 @@ async fn an_expired_link_does_not_work_and_asking_is_limited() {
         StatusCode::GONE
     );
 }
+
+#[tokio::test]
+async fn a_password_change_ends_the_reset_links_asked_for_before_it() {
+    let app = spawn_app().await;
+    let smtp = SmtpServer::start().await;
+    app.visitor()
+        .post("/password-reset", &[("email", NGO)])
+        .await;
+    samleng::notifications::outbox::deliver_due(&app.app_pool, &smtp.mailer_for(&app.url("")))
+        .await
+        .expect("delivered");
+    let outbox: i64 = sqlx::query_scalar("select max(id) from outbox")
+        .fetch_one(&app.pool)
+        .await
+        .expect("the message");
+    let received = smtp.received();
+    assert!(
+        received[0]
+            .message_id
+            .starts_with(&format!("outbox-{outbox}@")),
+        "a Message-ID a receiving system can tell a second copy by: {}",
+        received[0].message_id
+    );
+    let link = received[0]
+        .text
+        .split_whitespace()
+        .find(|word| word.contains("/password-reset/"))
+        .expect("the link")
+        .trim_start_matches(&app.url(""))
+        .to_owned();
+    let ngo = app.login_as(NGO).await;
+    let new_password = "a brand new passphrase 2026";
+    let changed = ngo
+        .post(
+            "/account/password",
+            &[
+                ("current_password", &app.password_of(NGO)),
+                ("new_password", new_password),
+                ("confirm_password", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    let visitor = app.visitor();
+    assert_eq!(visitor.get(&link).await.status, StatusCode::GONE);
+    let late = "someone else's passphrase 99";
+    let refused = visitor
+        .post(&link, &[("new_password", late), ("confirm_password", late)])
+        .await;
+    assert_eq!(refused.status, StatusCode::GONE);
+    let signs_in = app.visitor().sign_in(NGO, new_password).await;
+    assert_eq!(
+        signs_in.status(),
+        StatusCode::SEE_OTHER,
+        "the changed password stands"
+    );
+}

@@ -22,6 +22,7 @@ mod imports;
 mod instances;
 mod links;
 mod notifications;
+mod once_only;
 mod pages;
 mod paper;
 mod proxies;

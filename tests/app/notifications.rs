@@ -116,6 +116,8 @@ fn mailer_to(port: u16) -> Mailer {
 #[derive(Debug)]
 pub struct Received {
     pub to: String,
+    /// Without its angle brackets.
+    pub message_id: String,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -139,6 +141,7 @@ fn received_in(maildir: &std::path::Path) -> Vec<Received> {
                     .and_then(|address| address.address())
                     .unwrap_or_default()
                     .to_owned(),
+                message_id: message.message_id().unwrap_or_default().to_owned(),
                 subject: message.subject().unwrap_or_default().to_owned(),
                 text: message.body_text(0).unwrap_or_default().into_owned(),
                 html: message.body_html(0).unwrap_or_default().into_owned(),

@@ -295,3 +295,60 @@ async fn after_signing_in_people_land_on_the_page_they_asked_for_and_never_elsew
         assert_eq!(signed_in.location.as_deref(), Some("/"), "next={next}");
     }
 }
+
+#[tokio::test]
+async fn a_sign_out_holds_while_the_same_session_is_busy_on_two_instances() {
+    use std::str::FromStr as _;
+    use tower_sessions::SessionStore as _;
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let visitor = a.login_as(NGO).await;
+    let cookie = visitor.session_cookie().expect("a session");
+    let id = tower_sessions::session::Id::from_str(&cookie).expect("a session id");
+    // A session last seen long ago: every request now refreshes it, which is
+    // when a request that read it before the sign-out would write it back.
+    let store = tower_sessions_sqlx_store::PostgresStore::new(a.pool.clone());
+    let mut record = store.load(&id).await.expect("load").expect("the session");
+    record.data.insert("last_seen".into(), serde_json::json!(0));
+    store.save(&record).await.expect("aged");
+    a.heard_everything().await;
+    b.heard_everything().await;
+    let on_b = visitor.on(&b);
+    let busy = async || {
+        for _ in 0..10 {
+            let (one, other) = tokio::join!(visitor.get("/activities"), on_b.get("/activities"));
+            assert!(one.status.is_success() || one.status.is_redirection());
+            assert!(other.status.is_success() || other.status.is_redirection());
+        }
+    };
+    let (signed_out, _, _) = tokio::join!(visitor.post("/logout", &[]), busy(), busy());
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    let rows: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session where id = $1")
+        .bind(&cookie)
+        .fetch_one(&a.pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 0, "the session row is gone");
+    a.heard_everything().await;
+    b.heard_everything().await;
+    let stale = |base: &str| {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let request = client
+            .get(format!("{base}/activities"))
+            .header("cookie", format!("samleng_session={cookie}"));
+        async move { request.send().await.expect("GET") }
+    };
+    for (name, instance) in [("a", &a), ("b", &b)] {
+        let response = stale(&instance.url("")).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "instance {name}");
+    }
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_events where action = 'signed_out'")
+            .fetch_one(&a.pool)
+            .await
+            .expect("audit");
+    assert_eq!(audited, 1, "the sign-out is audited");
+}
