@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
             },
             csrf::protect,
         ))
+        .layer(middleware::from_fn(error_pages::own_pages_for_rejections))
         .layer(middleware::from_fn(error_pages::with_navigation))
         .layer(middleware::from_fn_with_state(
             state.pool.clone(),

@@ -106,6 +106,13 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", file.display()))?;
         return Ok(());
     }
+    if let Some(Command::Restore { file }) = &cli.command {
+        // A bad archive is refused before a target is even made: an empty
+        // data folder stays empty.
+        samleng::backup::check_archive(file)?;
+    }
+    let new_cluster =
+        cli.config.database_url.is_none() && !cli.config.data_dir.join("postgres").exists();
     let database = Database::open(
         cli.config.database_url.as_deref(),
         cli.config.owner_database_url.as_deref(),
@@ -119,6 +126,10 @@ async fn start(cli: Cli) -> anyhow::Result<()> {
         _ => run(&cli, &database, started).await,
     };
     database.close().await?;
+    if result.is_err() && new_cluster && matches!(cli.command, Some(Command::Restore { .. })) {
+        // The cluster made for a refused restore goes with it.
+        std::fs::remove_dir_all(cli.config.data_dir.join("postgres")).ok();
+    }
     result
 }
 

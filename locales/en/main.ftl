@@ -953,3 +953,5 @@ error-unavailable-title = The service is unavailable for a moment
 error-unavailable-body = Its database cannot be reached just now, so nothing was saved or changed. Try again in a minute; what you typed is still in your browser (go back).
 error-sign-out-failed-title = Signing out did not work
 error-sign-out-failed-body = The service cannot reach its database just now, so your session could not be ended. Try again in a minute; on a shared computer, close the browser meanwhile.
+error-date-range = Give a date between the years 1970 and 2100.
+upload-limit = Files up to { $value } MB.

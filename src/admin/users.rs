@@ -162,15 +162,24 @@ impl UserForm {
             }
             _ => {}
         }
-        let language = Lang::parse(&self.preferred_language).unwrap_or_default();
-        match (role, organization) {
-            (Some(role), Some(organization)) if errors.is_empty() => Ok(ValidUser {
-                email,
-                display_name,
-                role,
-                organization_id: organization.id,
-                language,
-            }),
+        // No choice sent is the default; a choice that is none of ours is refused.
+        let language = match self.preferred_language.trim() {
+            "" => Some(Lang::default()),
+            code => Lang::parse(code),
+        };
+        if language.is_none() {
+            errors.add("preferred_language", "error-choose");
+        }
+        match (role, organization, language) {
+            (Some(role), Some(organization), Some(language)) if errors.is_empty() => {
+                Ok(ValidUser {
+                    email,
+                    display_name,
+                    role,
+                    organization_id: organization.id,
+                    language,
+                })
+            }
             _ => Err(errors),
         }
     }

@@ -8,7 +8,7 @@ mod create;
 mod restore;
 
 pub use create::backup;
-pub use restore::restore;
+pub use restore::{check_archive, restore};
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;

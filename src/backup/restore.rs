@@ -44,17 +44,27 @@ pub async fn restore(
         ".{}.restoring",
         archive.file_name().unwrap_or_default().to_string_lossy()
     ));
+    if let Err(error) = check_and_extract(archive, &manifest, &dump) {
+        std::fs::remove_file(&dump).ok();
+        return Err(error);
+    }
+    let mut put = Vec::new();
     let loaded = async {
-        check_and_extract(archive, &manifest, &dump)?;
         println!("Loading the database…");
         create_app_role(&mut conn).await?;
         load_database(&database.owner_url(), &dump).await?;
-        put_attachments(archive, &manifest, files).await?;
+        put_attachments(archive, &manifest, files, &mut put).await?;
         check_restored(&mut conn, files, &manifest).await
     }
     .await;
     std::fs::remove_file(&dump).ok();
-    loaded?;
+    if let Err(error) = loaded {
+        // All or nothing: what was loaded goes, and the target is as it was.
+        undo(&mut conn, files, &put)
+            .await
+            .context("undoing the refused restore (the target may need emptying by hand)")?;
+        return Err(error.context("nothing was restored; the target is as it was"));
+    }
     conn.close().await?;
     println!(
         "Restored and checked: {} rows in {} tables, {} endorsement fingerprints, {} attachments.",
@@ -71,17 +81,37 @@ fn open(archive: &Path) -> anyhow::Result<tar::Archive<BufReader<File>>> {
     Ok(tar::Archive::new(BufReader::new(file)))
 }
 
+/// Checks `archive` whole against its manifest, touching no database or
+/// file store: for refusing a bad archive before a target is even made.
+pub fn check_archive(archive: &Path) -> anyhow::Result<()> {
+    let manifest = read_manifest(archive)?;
+    let dump = archive.with_file_name(format!(
+        ".{}.checking",
+        archive.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let checked = check_and_extract(archive, &manifest, &dump);
+    std::fs::remove_file(&dump).ok();
+    checked
+}
+
 /// The manifest is written last; seeking past the rest finds it quickly.
+/// What cannot be read as an archive is said in words, never with the
+/// reader's error, which may quote the file's bytes.
 fn read_manifest(archive: &Path) -> anyhow::Result<Manifest> {
     let file = File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    let unreadable = || {
+        anyhow::anyhow!(
+            "{} is not a Samleng backup, or it is damaged: it cannot be read as one",
+            archive.display()
+        )
+    };
     let mut tar = tar::Archive::new(file);
-    for entry in tar.entries_with_seek()? {
-        let mut entry = entry?;
-        if entry.path()?.to_str() == Some(MANIFEST) {
+    for entry in tar.entries_with_seek().map_err(|_| unreadable())? {
+        let mut entry = entry.map_err(|_| unreadable())?;
+        if entry.path().map_err(|_| unreadable())?.to_str() == Some(MANIFEST) {
             let mut text = String::new();
-            entry.read_to_string(&mut text)?;
-            let manifest: Manifest =
-                serde_json::from_str(&text).context("the archive's manifest is unreadable")?;
+            entry.read_to_string(&mut text).map_err(|_| unreadable())?;
+            let manifest: Manifest = serde_json::from_str(&text).map_err(|_| unreadable())?;
             ensure!(
                 manifest.format == FORMAT,
                 "this archive's format ({}) is not one this version reads ({FORMAT})",
@@ -126,10 +156,15 @@ fn check_and_extract(archive: &Path, manifest: &Manifest, dump: &Path) -> anyhow
         .chain([&manifest.database])
         .map(|entry| (entry.path.as_str(), entry))
         .collect();
+    let damaged = || anyhow::anyhow!("{} is damaged: it cannot be read whole", archive.display());
     let mut tar = open(archive)?;
-    for entry in tar.entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.to_string_lossy().into_owned();
+    for entry in tar.entries().map_err(|_| damaged())? {
+        let mut entry = entry.map_err(|_| damaged())?;
+        let path = entry
+            .path()
+            .map_err(|_| damaged())?
+            .to_string_lossy()
+            .into_owned();
         if path == MANIFEST {
             continue;
         }
@@ -202,10 +237,12 @@ async fn load_database(url: &str, dump: &Path) -> anyhow::Result<()> {
     super::run("pg_restore", &args, ", nothing was loaded").await
 }
 
+/// Puts the archive's attachments into the store, noting each in `put`.
 async fn put_attachments(
     archive: &Path,
     manifest: &Manifest,
     files: &FileStore,
+    put: &mut Vec<StorePath>,
 ) -> anyhow::Result<()> {
     let total = manifest.attachments.len();
     let mut tar = open(archive)?;
@@ -218,11 +255,13 @@ async fn put_attachments(
         };
         let mut bytes = Vec::with_capacity(entry.size() as usize);
         entry.read_to_end(&mut bytes)?;
+        let location = StorePath::from(key);
         files
             .store
-            .put(&StorePath::from(key), bytes.into())
+            .put(&location, bytes.into())
             .await
             .with_context(|| format!("writing {key} to the file store"))?;
+        put.push(location);
         done += 1;
         if done % 100 == 0 || done == total {
             println!("  {done}/{total} attachments");
@@ -280,6 +319,24 @@ async fn check_restored(
             stored.size,
             entry.bytes
         );
+    }
+    Ok(())
+}
+
+/// Takes back a restore that was refused after loading began: the schemas it
+/// loaded are dropped (the database is empty again, as `refuse_non_empty`
+/// found it) and the files it put are deleted.
+async fn undo(conn: &mut PgConnection, files: &FileStore, put: &[StorePath]) -> anyhow::Result<()> {
+    sqlx::raw_sql(
+        "drop schema if exists tower_sessions cascade;
+         drop schema if exists public cascade;
+         create schema public authorization pg_database_owner;
+         grant usage on schema public to public;",
+    )
+    .execute(&mut *conn)
+    .await?;
+    for location in put {
+        files.store.delete(location).await?;
     }
     Ok(())
 }

@@ -298,11 +298,15 @@ pub async fn create(
 pub struct ConsultationForm {
     #[serde(default)]
     consultation_id: String,
+    /// The list's version the form was drawn from.
+    #[serde(default)]
+    version: String,
 }
 
 /// Links a version being written to the joint consultation that produced it
 /// (a reopened version starts with the one before's); empty unlinks it.
 pub async fn set_consultation(
+    ctx: Ctx,
     user: CurrentUser,
     session: Session,
     ClientIp(ip): ClientIp,
@@ -319,6 +323,14 @@ pub async fn set_consultation(
         &["draft", "returned"],
     )
     .await?;
+    // A form drawn from an older version is not saved over what changed
+    // since: the page comes back as it is now, with the choice beside it.
+    if form.version.trim() != list.version.to_string() {
+        drop(tx);
+        let chosen = Some(form.consultation_id.trim().to_owned());
+        let page = super::show::page(ctx, &user, &pool, id, chosen).await?;
+        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+    }
     let consultation = match form.consultation_id.trim() {
         "" => None,
         text => {

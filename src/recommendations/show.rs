@@ -28,6 +28,8 @@ pub struct ListView {
     pub previous_id: Option<i64>,
     pub next_id: Option<i64>,
     pub status: String,
+    /// The record's version, which a form sends back (`DESIGN.md` §2).
+    pub version: i32,
 }
 
 impl ListView {
@@ -46,7 +48,7 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<ListView, AppError> {
         r#"select l.id, l.district_code, d.name_en as district_en, d.name_km as district_km,
                   s.title_en as study_title, a.held_on::text as "consultation?", l.consultation_id, l.list_version, l.previous_id,
                   (select n.id from recommendation_lists n where n.previous_id = l.id) as "next_id?",
-                  l.status
+                  l.status, l.version
            from recommendation_lists l
            join districts d on d.code = l.district_code
            join studies s on s.id = l.study_id
@@ -212,7 +214,7 @@ async fn consultations(pool: &PgPool, district: &str) -> Result<Vec<(i64, String
 
 #[derive(Template)]
 #[template(path = "recommendations/show.html")]
-struct ShowPage {
+pub(super) struct ShowPage {
     ctx: Ctx,
     list: ListView,
     items: Vec<ItemView>,
@@ -229,10 +231,22 @@ struct ShowPage {
     can_attach: bool,
     /// The district's joint consultations (id, date), for a version being written.
     consultations: Vec<(i64, String)>,
+    /// A consultation link sent against an older version of the list: what
+    /// the person chose, shown back beside the list as it is now.
+    stale_consultation: Option<String>,
     attachments: Vec<crate::attachments::AttachmentLine>,
 }
 
 impl ShowPage {
+    /// The consultation the form shows chosen: the one sent on a stale form,
+    /// or the list's.
+    fn consultation_selected(&self, id: i64) -> bool {
+        match &self.stale_consultation {
+            Some(chosen) => *chosen == id.to_string(),
+            None => self.list.consultation_id == Some(id),
+        }
+    }
+
     fn snapshot_file(&self) -> String {
         snapshot_file_name(self.list.id)
     }
@@ -275,6 +289,19 @@ pub async fn show(
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
+    render(&page(ctx, &user, &pool, id, None).await?).map(IntoResponse::into_response)
+}
+
+/// The list's page; with `stale_consultation`, the consultation chosen on a
+/// form that was out of date.
+pub(super) async fn page(
+    ctx: Ctx,
+    user: &CurrentUser,
+    pool: &PgPool,
+    id: i64,
+    stale_consultation: Option<String>,
+) -> Result<ShowPage, AppError> {
+    let (user, pool) = (user.clone(), pool.clone());
     let list = readable(&pool, &user, id).await?;
     let district = Scope::District(&list.district_code);
     let can_edit = list.editable() && policy::allows(&user, Action::WriteRecommendations, district);
@@ -317,10 +344,11 @@ pub async fn show(
             policy::allows(&user, Action::ReadInternalText, district),
         )
         .await?,
+        stale_consultation,
         list,
         ctx,
     };
-    render(&page).map(IntoResponse::into_response)
+    Ok(page)
 }
 
 #[derive(Template)]

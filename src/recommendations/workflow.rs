@@ -32,12 +32,13 @@ pub(super) struct Locked {
     pub district_code: String,
     pub status: String,
     pub previous_id: Option<i64>,
+    pub version: i32,
 }
 
 async fn lock(tx: &mut sqlx::PgConnection, id: i64) -> Result<Locked, AppError> {
     sqlx::query_as!(
         Locked,
-        "select district_code, status, previous_id from recommendation_lists where id = $1 for update",
+        "select district_code, status, previous_id, version from recommendation_lists where id = $1 for update",
         id
     )
     .fetch_optional(&mut *tx)
@@ -190,7 +191,10 @@ pub async fn endorse(
     let mut tx = pool.begin().await?;
     let list = lock_for(&mut tx, &user, id, Action::EndorseList, &["submitted"]).await?;
     let position = required(&form.position, "error-position-required")?;
-    let note = form.comment.trim().chars().take(2_000).collect::<String>();
+    let note = form.comment.trim().to_owned();
+    if note.chars().count() > 2_000 {
+        return Err(AppError::Refused("error-comment-too-long"));
+    }
     let (snapshot, fingerprint) = freeze(&mut tx, id).await?;
     sqlx::query!(
         "insert into endorsements (list_id, transition, actor_id, actor_name, actor_position, comment, snapshot, fingerprint)

@@ -49,9 +49,13 @@ pub async fn renew_token(session: &Session) -> Result<(), AppError> {
 pub async fn protect(
     State(limits): State<BodyLimits>,
     session: Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    // Upload forms say how large a file may be (`Ctx::upload_limit`).
+    request
+        .extensions_mut()
+        .insert(super::UploadLimit(limits.upload_bytes));
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS

@@ -4,6 +4,7 @@
 
 use askama::Template;
 use axum::extract::Request;
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse as _, Response};
 use tower_sessions::Session;
@@ -11,7 +12,7 @@ use tower_sessions::Session;
 use super::{Ctx, csrf, language};
 use crate::audit::refusals::Refusal;
 use crate::auth::session::CurrentUser;
-use crate::error::Shown;
+use crate::error::{Shown, error_page};
 
 #[derive(Template)]
 #[template(path = "errors/in_app.html")]
@@ -55,4 +56,25 @@ pub async fn with_navigation(session: Session, request: Request, next: Next) -> 
         in_app.extensions_mut().insert(refusal);
     }
     in_app
+}
+
+/// Middleware: what axum's extractors refuse (an id that is no number, a query
+/// or form that does not parse) gets the app's own page in the reader's
+/// language (drawn again with the navigation by `with_navigation`), never
+/// axum's plain English sentence, which may echo the input.
+pub async fn own_pages_for_rejections(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/plain"));
+    if !plain || response.extensions().get::<Shown>().is_some() {
+        return response;
+    }
+    match response.status() {
+        status @ (StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE) => error_page(status, "error-bad-request", None),
+        _ => response,
+    }
 }

@@ -154,6 +154,12 @@ pub fn riel(text: &str) -> Option<i64> {
 pub fn date(errors: &mut FieldErrors, field: &'static str, value: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let parsed = time::Date::parse(value.trim(), &format).ok();
+    // Nothing the coalition records is older, and no plan runs longer: a
+    // date outside is a slip of the keyboard (0202 for 2020).
+    if parsed.is_some_and(|date| !(1970..=2100).contains(&date.year())) {
+        errors.add(field, "error-date-range");
+        return None;
+    }
     if parsed.is_none() {
         errors.add(
             field,
@@ -170,6 +176,17 @@ pub fn date(errors: &mut FieldErrors, field: &'static str, value: &str) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_outside_this_century_are_refused_with_the_range() {
+        let mut errors = FieldErrors::default();
+        assert!(date(&mut errors, "on", "0202-05-01").is_none());
+        assert!(date(&mut errors, "until", "9999-12-31").is_none());
+        assert!(date(&mut errors, "ok", "2026-12-02").is_some());
+        assert_eq!(errors.get("on"), Some("error-date-range"));
+        assert_eq!(errors.get("until"), Some("error-date-range"));
+        assert_eq!(errors.get("ok"), None);
+    }
 
     #[test]
     fn riel_amounts_are_read_as_people_write_them() {

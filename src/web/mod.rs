@@ -32,7 +32,13 @@ pub struct Ctx {
     pub csrf_token: String,
     pub flash: Option<Flash>,
     path: String,
+    /// The largest file an upload may carry, in bytes (`UploadLimit`).
+    upload_limit: usize,
 }
+
+/// The upload limit of this server, handed to every request for its forms.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadLimit(pub usize);
 
 /// A one-time message shown on the next page, e.g. after a redirect.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,6 +56,12 @@ pub struct NavLink {
 }
 
 impl Ctx {
+    /// "Files up to 10 MB.", for an upload form.
+    pub fn upload_limit(&self) -> String {
+        let megabytes = self.upload_limit.div_ceil(1024 * 1024).to_string();
+        self.lang.t_with("upload-limit", &[("value", megabytes)])
+    }
+
     /// The context of a page drawn outside a handler (an error page).
     pub fn for_page(
         lang: Lang,
@@ -63,6 +75,7 @@ impl Ctx {
             csrf_token,
             flash: None,
             path,
+            upload_limit: 0,
         }
     }
 
@@ -177,6 +190,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             csrf_token: csrf::token(&session).await?,
             flash: take_flash(&session).await?,
             path: parts.uri.path().to_owned(),
+            upload_limit: parts
+                .extensions
+                .get::<UploadLimit>()
+                .map_or(0, |limit| limit.0),
         })
     }
 }
@@ -269,7 +286,11 @@ impl Page {
 /// never another site (`//host`, `/\\host`, `https:`), never the sign-in
 /// page itself.
 pub fn local_path(next: &str) -> Option<&str> {
-    let local = next.starts_with('/')
+    // A longer address is no page anyone bookmarked; repeated in a `Location`
+    // header it would only make the answer heavy.
+    const LONGEST: usize = 2_000;
+    let local = next.len() <= LONGEST
+        && next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")
         && !next.chars().any(|c| c.is_control() || c == '\\')

@@ -116,8 +116,9 @@ fn answer(method: &str, route: &str) -> Answer {
         ("POST", "/activities/import/{id}/confirm") => Always(303),
         // No failed message waits to be sent again.
         ("POST", "/admin/outbox/{id}/retry") => Always(409),
-        // Empty, the version is unlinked from its consultation.
-        ("POST", "/recommendation-lists/{id}/consultation") => Always(303),
+        // Sent without the list's version, as a stale form: refused, and the
+        // list as it is now comes back.
+        ("POST", "/recommendation-lists/{id}/consultation") => Always(409),
         // An earlier row sent Rotonak Mondol's draft for review: its
         // activities are chosen no more.
         ("POST", "/case-studies/{id}/activities") => Always(409),

@@ -233,3 +233,105 @@ async fn the_embedded_database_is_backed_up_and_restored_into_a_new_data_folder(
     assert!(!again.status.success());
     assert!(text(&again).contains("not empty"), "{}", text(&again));
 }
+
+#[tokio::test]
+async fn a_refused_restore_leaves_its_target_as_it_was_and_a_good_one_then_restores() {
+    let app = spawn_app().await;
+    upload_photo(&app).await;
+    let source_dir = app.files_dir.parent().expect("data folder").to_owned();
+    let archive = new_data_dir().join("samleng.backup");
+    let archive_text = archive.to_str().expect("path");
+    let backup = samleng(&app.database_url, &source_dir, &["backup", archive_text]);
+    assert!(backup.status.success(), "{}", text(&backup));
+
+    // Random bytes, and the archive cut short: refused in words, nothing made.
+    let random = new_data_dir().join("random.backup");
+    std::fs::write(
+        &random,
+        b"\x1f\x8b\x08\x00\xde\xad\xbe\xef garbage \xff\xfe".repeat(40),
+    )
+    .expect("write");
+    let truncated = new_data_dir().join("truncated.backup");
+    let whole = std::fs::read(&archive).expect("archive");
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).expect("write");
+    let (target, _, target_url) = empty_database().await;
+    let target_dir = new_data_dir();
+    for bad in [&random, &truncated] {
+        let refused = samleng(
+            &target_url,
+            &target_dir,
+            &["restore", bad.to_str().expect("path")],
+        );
+        assert!(!refused.status.success());
+        let said = text(&refused);
+        assert!(
+            said.contains("not a Samleng backup") || said.contains("damaged"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("garbage") && !said.contains('\u{fffd}'),
+            "no bytes echoed: {said}"
+        );
+        assert!(rows_per_table(&target).await.is_empty());
+        assert!(files_under(&target_dir).is_empty());
+    }
+
+    // A manifest that promises one row more than the dump holds: found only
+    // after loading, and loading is then taken back, files included.
+    let lying = new_data_dir().join("lying.backup");
+    let mut reader = tar::Archive::new(std::fs::File::open(&archive).expect("archive"));
+    let mut builder = tar::Builder::new(std::fs::File::create(&lying).expect("lying"));
+    for entry in reader.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let path = entry.path().expect("path").into_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).expect("read");
+        if path.to_str() == Some("manifest.json") {
+            let mut manifest: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest");
+            let rows = &mut manifest["tables"]["public.activities"];
+            *rows = serde_json::json!(rows.as_i64().expect("rows") + 1);
+            bytes = serde_json::to_vec(&manifest).expect("json");
+        }
+        let mut header = entry.header().clone();
+        header.set_size(bytes.len() as u64);
+        header.set_cksum();
+        builder.append(&header, bytes.as_slice()).expect("append");
+    }
+    builder.finish().expect("finish");
+    let refused = samleng(
+        &target_url,
+        &target_dir,
+        &["restore", lying.to_str().expect("path")],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("nothing was restored"),
+        "{}",
+        text(&refused)
+    );
+    assert!(
+        rows_per_table(&target).await.is_empty(),
+        "the database is empty again"
+    );
+    assert!(files_under(&target_dir).is_empty(), "the files went too");
+
+    let restored = samleng(&target_url, &target_dir, &["restore", archive_text]);
+    assert!(restored.status.success(), "{}", text(&restored));
+
+    // The embedded database: a new data folder stays empty after a refusal.
+    let folder = new_data_dir();
+    let embedded = Command::new(env!("CARGO_BIN_EXE_samleng"))
+        .env_remove("DATABASE_URL")
+        .env_remove("SAMLENG_OWNER_DATABASE_URL")
+        .env_remove("SAMLENG_S3_BUCKET")
+        .env("SAMLENG_DATA_DIR", &folder)
+        .env("RUST_LOG", "error")
+        .args(["restore", random.to_str().expect("path")])
+        .output()
+        .expect("run samleng");
+    assert!(!embedded.status.success());
+    assert!(
+        !folder.join("postgres").exists(),
+        "no cluster is left behind"
+    );
+}

@@ -5,6 +5,7 @@ mod admin;
 mod attachments;
 mod authorization;
 mod backup;
+mod bad_input;
 mod browser;
 mod case_studies;
 mod cli;

@@ -275,19 +275,46 @@ async fn a_reopened_version_is_linked_to_the_consultation_that_produced_it() {
         .await
         .expect("the list")
     };
+    let version = async || {
+        sqlx::query_scalar::<_, i32>(&format!(
+            "select version from recommendation_lists where id = {list}"
+        ))
+        .fetch_one(&app.pool)
+        .await
+        .expect("the list")
+        .to_string()
+    };
     let page = staff.get(&format!("/recommendation-lists/{list}")).await;
     assert!(
         page.body.contains("The commune chiefs met again in March"),
         "the reason shows on the new version"
     );
     assert!(page.body.contains(&format!("action=\"{path}\"")));
+    // A form drawn before a change is refused with the list as it is now.
+    let stale = staff
+        .post(&path, &[("consultation_id", ""), ("version", "0")])
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("id=\"conflict\""));
     assert_eq!(
-        staff.post(&path, &[("consultation_id", "")]).await.status,
+        staff
+            .post(
+                &path,
+                &[("consultation_id", ""), ("version", &version().await)]
+            )
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
     assert_eq!(linked().await, None);
     let refused = staff
-        .post(&path, &[("consultation_id", &elsewhere.to_string())])
+        .post(
+            &path,
+            &[
+                ("consultation_id", &elsewhere.to_string()),
+                ("version", &version().await),
+            ],
+        )
         .await;
     assert_eq!(
         refused.status,
@@ -297,7 +324,13 @@ async fn a_reopened_version_is_linked_to_the_consultation_that_produced_it() {
     assert_eq!(linked().await, None);
     assert_eq!(
         staff
-            .post(&path, &[("consultation_id", &own.to_string())])
+            .post(
+                &path,
+                &[
+                    ("consultation_id", &own.to_string()),
+                    ("version", &version().await),
+                ],
+            )
             .await
             .status,
         StatusCode::SEE_OTHER
