@@ -204,6 +204,11 @@ async fn sweep_dashboard(
             _ => format!("district={place}"),
         };
         let whole = view(visitor, who, &format!("/dashboard?{filter}"), seen).await;
+        // The same view in Khmer shows the same figures, no more.
+        let khmer = view(visitor, who, &format!("/dashboard?{filter}&lang=km"), seen).await;
+        compare(&whole, &khmer, seen);
+        compare(&khmer, &whole, seen);
+        view(visitor, who, "/dashboard?lang=en", seen).await;
         for study in &studies {
             let one = view(
                 visitor,
