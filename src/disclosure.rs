@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::iter::Sum;
-use std::ops::Add;
+use std::ops::{Add, Sub};
 
 /// Below this, a count of people could point at someone.
 pub const SMALL_COUNT: i64 = 5;
@@ -53,6 +53,17 @@ impl Add for Count {
         Count {
             exact: self.exact + other.exact,
             rounded: self.rounded + other.rounded,
+        }
+    }
+}
+
+impl Sub for Count {
+    type Output = Count;
+
+    fn sub(self, other: Count) -> Count {
+        Count {
+            exact: self.exact - other.exact,
+            rounded: self.rounded - other.rounded,
         }
     }
 }
@@ -119,6 +130,11 @@ impl BySex {
             male: male.shown(blurred),
             total: (female + male).shown(blurred),
         }
+    }
+
+    /// From the women and everyone: the men are the rest.
+    pub fn of_total(female: Count, total: Count, blurred: bool) -> BySex {
+        BySex::new(female, total - female, blurred)
     }
 
     pub fn percent_female(&self) -> String {

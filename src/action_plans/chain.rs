@@ -68,12 +68,9 @@ pub struct EvidenceRow {
 impl EvidenceRow {
     /// The participants of the finding's activity, as the reader may see them.
     pub fn participants(&self, blurred: bool) -> BySex {
-        BySex::new(
+        BySex::of_total(
             Count::new(self.female, self.rounded_female),
-            Count::new(
-                self.total - self.female,
-                self.rounded_total - self.rounded_female,
-            ),
+            Count::new(self.total, self.rounded_total),
             blurred,
         )
     }

@@ -96,12 +96,9 @@ impl ActivityRow {
             Action::ReadSmallCounts,
             Scope::District(&self.district_code),
         );
-        BySex::new(
+        BySex::of_total(
             Count::new(self.female, self.rounded_female),
-            Count::new(
-                self.total - self.female,
-                self.rounded_total - self.rounded_female,
-            ),
+            Count::new(self.total, self.rounded_total),
             blurred,
         )
     }

@@ -8,10 +8,16 @@
 //! it is down, nothing kept counts ([`Changes::is_live`] is false, so callers
 //! read the database); when it comes back, everything kept is dropped, since
 //! what was said meanwhile is lost.
+//!
+//! A connection can also stall without closing (a half-open socket, a paused
+//! server process): so each instance pings itself through it every `BEAT`.
+//! Not hearing its own ping for `SILENT`, it stops using what it keeps and
+//! says so in the log; hearing it again, it drops what it kept and goes on;
+//! silent for `GIVE_UP`, it listens on a new connection.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -19,6 +25,13 @@ use tokio::sync::watch;
 
 const DATA_CHANNEL: &str = "samleng_data";
 const AUTH_CHANNEL: &str = "samleng_auth";
+/// How often an instance pings itself through its listening connection.
+const BEAT: Duration = Duration::from_millis(250);
+/// Not hearing its own ping for this long, an instance stops using what it
+/// keeps: a sign-out made elsewhere meanwhile may be unheard.
+const SILENT: Duration = Duration::from_secs(2);
+/// Silent this long, the connection is given up for a new one.
+const GIVE_UP: Duration = Duration::from_secs(10);
 
 /// A change that may end or alter sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,15 +75,67 @@ struct Inner {
     forgetters: Mutex<Vec<Forget>>,
     /// The last `ping:N` heard, for [`Changes::caught_up`].
     pings: watch::Sender<u64>,
+    /// This instance's heartbeat (`beat:N`), and when it was last heard.
+    beat: u64,
+    beat_heard: Mutex<Option<Instant>>,
 }
 
 impl Changes {
     /// Starts listening on a connection of its own; the listener lives as long
     /// as the runtime.
     pub fn listen(pool: &PgPool) -> Changes {
-        let changes = Changes::default();
+        let changes = Changes {
+            inner: Arc::new(Inner {
+                beat: rand::random::<u64>(),
+                ..Inner::default()
+            }),
+        };
         tokio::spawn(changes.clone().keep_listening(pool.clone()));
+        tokio::spawn(changes.clone().keep_beating(pool.clone()));
         changes
+    }
+
+    /// Pings this instance through the database every `BEAT`, and stops using
+    /// what it keeps when the pings stop coming back.
+    async fn keep_beating(self, pool: PgPool) {
+        let mut ticks = tokio::time::interval(BEAT);
+        let payload = format!("beat:{}", self.inner.beat);
+        loop {
+            ticks.tick().await;
+            if pool.is_closed() {
+                return;
+            }
+            let quiet = self.beat_heard().map(|heard| heard.elapsed());
+            if self.is_live() && quiet.is_some_and(|quiet| quiet > SILENT) {
+                self.inner.live.store(false, Ordering::Release);
+                tracing::warn!(
+                    silent_ms = quiet.map_or(0, |quiet| quiet.as_millis() as u64),
+                    "the listening connection is silent; kept values are not used"
+                );
+            }
+            // Unreachable, the database answers nothing: the silence says so.
+            sqlx::query("select pg_notify('samleng_auth', $1)")
+                .bind(&payload)
+                .execute(&pool)
+                .await
+                .ok();
+        }
+    }
+
+    fn beat_heard(&self) -> Option<Instant> {
+        *self
+            .inner
+            .beat_heard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn set_beat_heard(&self, at: Option<Instant>) {
+        *self
+            .inner
+            .beat_heard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
     }
 
     /// True while changes are heard, so that what is kept may be used.
@@ -164,11 +229,32 @@ impl Changes {
         let mut listener = PgListener::connect_with(pool).await?;
         listener.listen_all([DATA_CHANNEL, AUTH_CHANNEL]).await?;
         self.forget_everything();
+        self.set_beat_heard(Some(Instant::now()));
         self.inner.live.store(true, Ordering::Release);
+        let beat = format!("beat:{}", self.inner.beat);
         // `try_recv` answers `None` when the connection was lost, where `recv`
-        // would reconnect silently and lose what was said meanwhile.
-        while let Some(notification) = listener.try_recv().await? {
-            if notification.channel() == DATA_CHANNEL {
+        // would reconnect silently and lose what was said meanwhile; a
+        // connection silent for `GIVE_UP` is dropped for a new one.
+        loop {
+            let Ok(received) = tokio::time::timeout(GIVE_UP, listener.try_recv()).await else {
+                self.set_beat_heard(None);
+                tracing::warn!("the listening connection stalled; listening on a new one");
+                return Ok(());
+            };
+            let Some(notification) = received? else {
+                break;
+            };
+            if notification.payload() == beat {
+                self.set_beat_heard(Some(Instant::now()));
+                if !self.is_live() {
+                    // What was said while it was silent may be lost.
+                    self.forget_everything();
+                    self.inner.live.store(true, Ordering::Release);
+                    tracing::info!("the listening connection is heard again");
+                }
+            } else if notification.payload().starts_with("beat:") {
+                // Another instance's heartbeat.
+            } else if notification.channel() == DATA_CHANNEL {
                 self.inner.data_generation.fetch_add(1, Ordering::AcqRel);
             } else if let Some(ping) = notification.payload().strip_prefix("ping:") {
                 if let Ok(ping) = ping.parse() {
@@ -178,6 +264,7 @@ impl Changes {
                 self.tell(&change);
             }
         }
+        self.set_beat_heard(None);
         Ok(())
     }
 }

@@ -471,12 +471,9 @@ pub async fn case_studies(
     )
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
-        let participants = BySex::new(
+        let participants = BySex::of_total(
             Count::new(row.female, row.rounded_female),
-            Count::new(
-                row.participants - row.female,
-                row.rounded_participants - row.rounded_female,
-            ),
+            Count::new(row.participants, row.rounded_participants),
             reader.blurs_in(&row.district_code),
         );
         let cells = vec![

@@ -241,7 +241,6 @@ fn participants(
     activities: Vec<ActivityLine>,
 ) -> (BySex, Vec<(ActivityLine, Shown)>) {
     let blurred = !policy::allows(user, Action::ReadSmallCounts, Scope::District(code));
-    let male = Count::new(total.exact - female.exact, total.rounded - female.rounded);
     let activities = activities
         .into_iter()
         .map(|activity| {
@@ -249,7 +248,7 @@ fn participants(
             (activity, shown)
         })
         .collect();
-    (BySex::new(female, male, blurred), activities)
+    (BySex::of_total(female, total, blurred), activities)
 }
 
 async fn show(

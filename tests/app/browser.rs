@@ -306,6 +306,29 @@ async fn sign_out(browser: &Client) {
         .expect("signed out");
 }
 
+/// Signs in as AS's NGO user and opens a new FGD in Rotonak Mondol (0207).
+async fn start_an_fgd(browser: &Client, app: &crate::helpers::TestApp) {
+    sign_in(browser, app, "ngo@as.example").await;
+    browser
+        .goto(&app.url("/activities/new"))
+        .await
+        .expect("form");
+    browser
+        .find(Locator::Css("#kind"))
+        .await
+        .expect("kind")
+        .select_by_value("fgd")
+        .await
+        .expect("kind");
+    browser
+        .find(Locator::Css("#district_code"))
+        .await
+        .expect("district")
+        .select_by_value("0207")
+        .await
+        .expect("district");
+}
+
 async fn fill(browser: &Client, selector: &str, text: &str) {
     browser
         .find(Locator::Css(selector))
@@ -337,25 +360,7 @@ async fn an_fgd_recorded_in_the_field_reaches_a_donor_through_a_published_case_s
             .await
             .expect("the draft case study of Rotonak Mondol");
 
-    sign_in(&browser, &app, "ngo@as.example").await;
-    browser
-        .goto(&app.url("/activities/new"))
-        .await
-        .expect("form");
-    browser
-        .find(Locator::Css("#kind"))
-        .await
-        .expect("kind")
-        .select_by_value("fgd")
-        .await
-        .expect("kind");
-    browser
-        .find(Locator::Css("#district_code"))
-        .await
-        .expect("district")
-        .select_by_value("0207")
-        .await
-        .expect("district");
+    start_an_fgd(&browser, &app).await;
     browser
         .find(Locator::Css("#case_study_id"))
         .await
@@ -1334,25 +1339,7 @@ async fn a_double_click_on_save_records_one_activity() {
             .expect("count")
     };
     let before = count().await;
-    sign_in(&browser, &app, "ngo@as.example").await;
-    browser
-        .goto(&app.url("/activities/new"))
-        .await
-        .expect("form");
-    browser
-        .find(Locator::Css("#kind"))
-        .await
-        .expect("kind")
-        .select_by_value("fgd")
-        .await
-        .expect("kind");
-    browser
-        .find(Locator::Css("#district_code"))
-        .await
-        .expect("district")
-        .select_by_value("0207")
-        .await
-        .expect("district");
+    start_an_fgd(&browser, &app).await;
     fill(&browser, "input[name=count_citizen_female]", "11").await;
     fill(&browser, "input[name=count_citizen_male]", "7").await;
     let save = browser

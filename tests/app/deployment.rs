@@ -652,6 +652,20 @@ async fn two_instances_share_one_database_s3_and_the_mail_and_stop_cleanly() {
     );
 }
 
+/// A demo instance of its own, with CTOD's NGO user signed in.
+async fn ngo_on_a_demo_instance() -> (Services, Instance, Visitor) {
+    let services = Services::start().await;
+    let environment = services.environment("samleng", BUCKET);
+    let instance = Instance::start(&environment, true).await;
+    let ngo = instance
+        .sign_in(
+            "ngo@ctod.example",
+            &instance.password_of("ngo@ctod.example"),
+        )
+        .await;
+    (services, instance, ngo)
+}
+
 /// The server's resident memory, in MB.
 fn resident_mb(process: &Child) -> u64 {
     let pid = process.id().expect("running");
@@ -676,15 +690,7 @@ fn workbook_declaring(row: u32, column: u16) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_workbook_that_declares_a_huge_sheet_leaves_the_servers_memory_bounded() {
-    let services = Services::start().await;
-    let environment = services.environment("samleng", BUCKET);
-    let instance = Instance::start(&environment, true).await;
-    let ngo = instance
-        .sign_in(
-            "ngo@ctod.example",
-            &instance.password_of("ngo@ctod.example"),
-        )
-        .await;
+    let (_services, instance, ngo) = ngo_on_a_demo_instance().await;
     let before = resident_mb(&instance.process);
     // A1:XFD1048576 took the server to 24 GB; A1:Z1048576 to 1.5 GB.
     for (file, bytes, message) in [
@@ -721,15 +727,7 @@ async fn a_workbook_that_declares_a_huge_sheet_leaves_the_servers_memory_bounded
 
 #[tokio::test]
 async fn pages_answer_503_while_the_database_is_down_and_recover_after() {
-    let mut services = Services::start().await;
-    let environment = services.environment("samleng", BUCKET);
-    let instance = Instance::start(&environment, true).await;
-    let ngo = instance
-        .sign_in(
-            "ngo@ctod.example",
-            &instance.password_of("ngo@ctod.example"),
-        )
-        .await;
+    let (mut services, instance, ngo) = ngo_on_a_demo_instance().await;
     assert_eq!(ngo.get("/activities").await.status, StatusCode::OK);
     let cluster = services.cluster.take().expect("the cluster");
     tokio::task::spawn_blocking(move || cluster.stop().expect("stop PostgreSQL"))

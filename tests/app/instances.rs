@@ -232,3 +232,67 @@ async fn the_secretariats_worklist_kept_on_one_instance_follows_a_change_on_the_
         "the worklist is the secretariat's only"
     );
 }
+
+/// Pauses (`STOP`) or resumes (`CONT`) the server processes of this test's
+/// listening connections, as a half-open connection leaves them: nothing
+/// closes, nothing arrives.
+async fn signal_listeners(app: &TestApp, signal: &str) -> usize {
+    let listeners: Vec<i32> = sqlx::query_scalar(
+        "select pid from pg_stat_activity
+         where datname = current_database() and query ilike 'listen%'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("the listening connections");
+    for pid in &listeners {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+    listeners.len()
+}
+
+#[tokio::test]
+async fn an_instance_whose_listening_connection_stalls_stops_using_what_it_keeps() {
+    let a = spawn_app().await;
+    let b = a.another_instance().await;
+    let (on_a, _) = signed_in_on_both(&a, &b, NGO).await;
+    let cookie = on_a.session_cookie().expect("a session");
+    assert_eq!(signal_listeners(&a, "STOP").await, 2, "one per instance");
+    let signed_out = on_a.post("/logout", &[]).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    let started = std::time::Instant::now();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let replay = async || {
+        client
+            .get(b.url("/activities"))
+            .header("cookie", format!("samleng_session={cookie}"))
+            .send()
+            .await
+            .expect("replay")
+            .status()
+    };
+    // B heard nothing of the sign-out: it serves the session it keeps until
+    // its own pings stop coming back, and then reads the database.
+    let mut refused_after = None;
+    while started.elapsed() < std::time::Duration::from_secs(6) {
+        if replay().await == StatusCode::SEE_OTHER {
+            refused_after = Some(started.elapsed());
+            break;
+        }
+    }
+    signal_listeners(&a, "CONT").await;
+    let refused_after = refused_after.expect("the stalled instance stops using its kept session");
+    assert!(
+        refused_after < std::time::Duration::from_secs(3),
+        "refused after {refused_after:?}"
+    );
+    // Heard again, it stays right.
+    b.heard_everything().await;
+    assert_eq!(replay().await, StatusCode::SEE_OTHER);
+}

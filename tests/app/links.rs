@@ -8,6 +8,15 @@ use reqwest::StatusCode;
 use crate::helpers::{TestApp, spawn_app};
 use crate::notifications::SmtpServer;
 
+/// The reset link in a message, as a path of this app.
+fn reset_link(app: &TestApp, text: &str) -> String {
+    text.split_whitespace()
+        .find(|word| word.contains("/password-reset/"))
+        .expect("the link")
+        .trim_start_matches(&app.url(""))
+        .to_owned()
+}
+
 async fn scalar(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql)
         .fetch_one(&app.pool)
@@ -66,13 +75,7 @@ async fn a_forgotten_password_is_reset_through_a_link_that_works_once() {
     let mail = smtp.received();
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].to, NGO);
-    let link = mail[0]
-        .text
-        .split_whitespace()
-        .find(|word| word.contains("/password-reset/"))
-        .expect("the link")
-        .trim_start_matches(&app.url(""))
-        .to_owned();
+    let link = reset_link(&app, &mail[0].text);
     let token = link.rsplit('/').next().unwrap_or_default().to_owned();
     assert_eq!(
         scalar(
@@ -255,13 +258,7 @@ async fn a_password_change_ends_the_reset_links_asked_for_before_it() {
         "a Message-ID a receiving system can tell a second copy by: {}",
         received[0].message_id
     );
-    let link = received[0]
-        .text
-        .split_whitespace()
-        .find(|word| word.contains("/password-reset/"))
-        .expect("the link")
-        .trim_start_matches(&app.url(""))
-        .to_owned();
+    let link = reset_link(&app, &received[0].text);
     let ngo = app.login_as(NGO).await;
     let new_password = "a brand new passphrase 2026";
     let changed = ngo
