@@ -59,6 +59,9 @@ impl SessionStore for KeptSessions {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = rmp_serde::to_vec(record)
             .map_err(|error| session_store::Error::Encode(error.to_string()))?;
+        // Kept only if nothing was forgotten meanwhile: a sign-out between
+        // this update and the line below must not leave it kept here.
+        let epoch = self.kept.epoch();
         let saved = sqlx::query!(
             "update tower_sessions.session set data = $2, expiry_date = $3 where id = $1",
             record.id.to_string(),
@@ -70,7 +73,7 @@ impl SessionStore for KeptSessions {
         .map_err(|error| session_store::Error::Backend(error.to_string()))?
         .rows_affected();
         if saved == 1 {
-            self.kept.keep_written(record.id, record.clone());
+            self.kept.keep_read(epoch, record.id, record.clone());
         } else {
             // Ended meanwhile: it stays ended, here and everywhere.
             self.kept.forget(|kept, _| *kept == record.id);
@@ -95,7 +98,11 @@ impl SessionStore for KeptSessions {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        // Forgotten before (refused here at once, even if the database is
+        // down) and after the row goes (a save in flight kept it meanwhile).
         self.kept.forget(|kept, _| kept == id);
-        self.store.delete(id).await
+        let deleted = self.store.delete(id).await;
+        self.kept.forget(|kept, _| kept == id);
+        deleted
     }
 }
