@@ -22,7 +22,7 @@ use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::i18n::Lang;
 use crate::web::versioned::{self, Field, Version};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, once};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -111,6 +111,9 @@ pub struct UserForm {
     preferred_language: String,
     #[serde(default)]
     version: String,
+    /// A new user's form carries a one-time key (`web::once`).
+    #[serde(default)]
+    once_key: String,
 }
 
 /// A user form that passed every check.
@@ -244,11 +247,13 @@ async fn new_form(
 async fn create(
     ctx: Ctx,
     admin: CurrentUser,
+    session: Session,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
     Form(form): Form<UserForm>,
 ) -> Result<Response, AppError> {
     require_admin(&admin)?;
+    let once_key = once::key_of(&[(once::FIELD.to_owned(), form.once_key.clone())]);
     let organizations = organizations(&pool).await?;
     let valid = match form.parse(&organizations) {
         Ok(valid) => valid,
@@ -263,6 +268,10 @@ async fn create(
     // Nobody knows this password: the person chooses theirs through the invitation.
     let hash = password::hash(password::generate()).await?;
     let mut tx = pool.begin().await?;
+    // Sent twice, the form invites once, and leads to the account it made.
+    if let Some(first) = once::claim(&mut tx, once_key.as_deref(), admin.id).await? {
+        return once::already_saved(&session, &first).await;
+    }
     let id = insert(
         &mut tx,
         &NewUser {
@@ -296,6 +305,7 @@ async fn create(
     )
     .await?;
     links::send(&mut tx, id, Purpose::Invitation).await?;
+    once::done(&mut tx, once_key.as_deref(), &format!("/admin/users/{id}")).await?;
     tx.commit().await?;
     Ok(render(&Invited {
         ctx,
@@ -396,6 +406,7 @@ async fn stored_form(pool: &PgPool, id: i64) -> Result<(UserForm, bool), AppErro
         organization_id: row.organization_id.to_string(),
         preferred_language: row.preferred_language,
         version: row.version.to_string(),
+        once_key: String::new(),
     };
     Ok((form, row.active))
 }

@@ -298,6 +298,10 @@ async fn set_password(
         errors.add("confirm_password", "account-passwords-differ");
     }
     if !errors.is_empty() {
+        // Let go of the link's row before answering: a rollback left to the
+        // dropped transaction may still hold it when the person tries again,
+        // and `skip locked` would then call the link used.
+        tx.rollback().await?;
         let page = SetPasswordPage {
             ctx,
             action,

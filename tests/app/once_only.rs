@@ -240,6 +240,46 @@ async fn every_create_form_sent_twice_creates_one_record() {
 }
 
 #[tokio::test]
+async fn an_invitation_sent_twice_invites_once() {
+    let app = spawn_app().await;
+    let admin = app.login_as("admin@cpdd.example").await;
+    let ctod = scalar(&app, "select id from organizations where acronym = 'CTOD'")
+        .await
+        .to_string();
+    let outbox = scalar(&app, "select count(*) from outbox").await;
+    let key = once_key(&admin, "/admin/users/new", "/admin/users").await;
+    let form = [
+        ("email", "kim@ctod.example"),
+        ("display_name", "Kim Sokha"),
+        ("role", "ngo"),
+        ("organization_id", ctod.as_str()),
+        ("preferred_language", "km"),
+        ("once_key", key.as_str()),
+    ];
+    let first = admin.post("/admin/users", &form).await;
+    assert_eq!(first.status, StatusCode::OK, "the invitation is on its way");
+    let again = admin.post("/admin/users", &form).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let id = scalar(
+        &app,
+        "select id from users where email = 'kim@ctod.example'",
+    )
+    .await;
+    assert_eq!(
+        again.location,
+        Some(format!("/admin/users/{id}")),
+        "to the account made"
+    );
+    let shown = admin.get(&format!("/admin/users/{id}")).await;
+    assert!(text_of(&shown.body).contains("This was saved already"));
+    assert_eq!(
+        scalar(&app, "select count(*) from outbox").await,
+        outbox + 1,
+        "one invitation sent"
+    );
+}
+
+#[tokio::test]
 async fn an_attachment_sent_twice_is_attached_once() {
     let app = spawn_app().await;
     let ngo = app.login_as("ngo@ctod.example").await;
