@@ -39,11 +39,6 @@ impl Count {
             (true, _) => Shown::Exact(self.rounded),
         }
     }
-
-    /// The count the reader may take further (into a share or a chart).
-    pub fn figure(self, blurred: bool) -> i64 {
-        if blurred { self.rounded } else { self.exact }
-    }
 }
 
 impl Add for Count {

@@ -143,7 +143,7 @@ pub async fn report(
     if action.status == "cancelled" && valid.corrects.is_none() {
         return Err(AppError::IllegalTransition);
     }
-    let once_key = once::key_of(&[(once::FIELD.to_owned(), form.once_key.clone())]);
+    let once_key = once::key(&form.once_key);
     let mut tx = pool.begin().await?;
     if valid.corrects.is_none()
         && let Some(first) = once::claim(&mut tx, once_key.as_deref(), user.id).await?

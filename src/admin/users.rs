@@ -253,7 +253,7 @@ async fn create(
     Form(form): Form<UserForm>,
 ) -> Result<Response, AppError> {
     require_admin(&admin)?;
-    let once_key = once::key_of(&[(once::FIELD.to_owned(), form.once_key.clone())]);
+    let once_key = once::key(&form.once_key);
     let organizations = organizations(&pool).await?;
     let valid = match form.parse(&organizations) {
         Ok(valid) => valid,

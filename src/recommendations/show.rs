@@ -301,47 +301,46 @@ pub(super) async fn page(
     id: i64,
     stale_consultation: Option<String>,
 ) -> Result<ShowPage, AppError> {
-    let (user, pool) = (user.clone(), pool.clone());
-    let list = readable(&pool, &user, id).await?;
+    let list = readable(pool, user, id).await?;
     let district = Scope::District(&list.district_code);
-    let can_edit = list.editable() && policy::allows(&user, Action::WriteRecommendations, district);
+    let can_edit = list.editable() && policy::allows(user, Action::WriteRecommendations, district);
     let (themes, evidence) = if can_edit {
-        form_choices(&pool, &list.district_code).await?
+        form_choices(pool, &list.district_code).await?
     } else {
         (Vec::new(), Vec::new())
     };
-    let history = history(&pool, id, list.previous_id).await?;
+    let history = history(pool, id, list.previous_id).await?;
     let page = ShowPage {
         themes,
         evidence,
         items: as_endorsed(
-            items(&pool, id, &policy::internal_text_scope(&user)).await?,
+            items(pool, id, &policy::internal_text_scope(user)).await?,
             &history,
         ),
         history,
         addressees: super::ADDRESSEES,
         can_edit,
         can_submit: list.editable()
-            && policy::allows(&user, Action::SubmitRecommendations, district),
+            && policy::allows(user, Action::SubmitRecommendations, district),
         can_endorse: list.status == "submitted"
-            && policy::allows(&user, Action::EndorseList, district),
+            && policy::allows(user, Action::EndorseList, district),
         can_reopen: list.status == "endorsed"
-            && policy::allows(&user, Action::SubmitRecommendations, district),
+            && policy::allows(user, Action::SubmitRecommendations, district),
         can_withdraw: list.status == "submitted"
-            && policy::allows(&user, Action::SubmitRecommendations, district),
+            && policy::allows(user, Action::SubmitRecommendations, district),
         can_record_paper: matches!(list.status.as_str(), "draft" | "submitted")
-            && policy::allows(&user, Action::SubmitRecommendations, district),
-        can_attach: policy::allows(&user, Action::WriteRecommendations, district),
+            && policy::allows(user, Action::SubmitRecommendations, district),
+        can_attach: policy::allows(user, Action::WriteRecommendations, district),
         consultations: if can_edit {
-            consultations(&pool, &list.district_code).await?
+            consultations(pool, &list.district_code).await?
         } else {
             Vec::new()
         },
         attachments: crate::attachments::of(
-            &pool,
+            pool,
             "recommendation_list",
             id,
-            policy::allows(&user, Action::ReadInternalText, district),
+            policy::allows(user, Action::ReadInternalText, district),
         )
         .await?,
         stale_consultation,

@@ -30,8 +30,14 @@ pub fn key_of(pairs: &[(String, String)]) -> Option<String> {
     pairs
         .iter()
         .find(|(name, _)| name == FIELD)
-        .map(|(_, value)| value.trim().to_owned())
-        .filter(|key| key.len() == 32 && key.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .and_then(|(_, value)| key(value))
+}
+
+/// `value` as a key, if it is a well-formed one (a form read into a struct).
+pub fn key(value: &str) -> Option<String> {
+    let value = value.trim();
+    (value.len() == 32 && value.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        .then(|| value.to_owned())
 }
 
 /// Claims `key` for `user_id` in the transaction of the write it guards:
