@@ -146,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dashboard::routes())
         .merge(crate::exports::routes())
         .merge(crate::attachments::routes())
+        .merge(crate::deleted::routes())
         .merge(crate::notifications::routes())
         .merge(crate::admin::routes())
         .merge(crate::audit::routes::routes())

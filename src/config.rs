@@ -110,6 +110,17 @@ pub struct Config {
     )]
     pub shutdown_grace_secs: u64,
 
+    /// How long a worker holds an outgoing message while sending it, in
+    /// seconds; no other worker takes it meanwhile, and a send that takes
+    /// more than half of it is given up and tried again later.
+    #[arg(
+        long,
+        env = "SAMLENG_OUTBOX_LEASE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub outbox_lease_secs: u64,
+
     /// The reverse proxies (addresses or CIDR blocks, comma-separated) whose
     /// X-Forwarded-For header names the client; from anyone else it is ignored.
     #[arg(

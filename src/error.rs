@@ -30,6 +30,14 @@ pub enum AppError {
     /// A workflow step the record's current state does not allow.
     #[error("illegal transition")]
     IllegalTransition,
+    /// The form sent back (422) with the reader's input and every problem
+    /// named, drawn by `AppError::invalid`.
+    #[error("form refused")]
+    Invalid(String),
+    /// The form sent back (409) because its record changed since the form was
+    /// drawn: the input kept, beside what changed (`AppError::stale`).
+    #[error("edited meanwhile")]
+    Stale(String),
     /// A request body over its route's limit.
     #[error("request too large")]
     TooLarge,
@@ -74,10 +82,39 @@ impl From<askama::Error> for AppError {
     }
 }
 
+impl AppError {
+    /// A form refused for its input: `page` is the form drawn again with the
+    /// input and every problem, in the reader's language.
+    pub fn invalid(page: &impl Template) -> AppError {
+        match page.render() {
+            Ok(html) => AppError::Invalid(html),
+            Err(error) => error.into(),
+        }
+    }
+
+    /// A form refused because its record changed since it was drawn: `page`
+    /// holds the input and what changed.
+    pub fn stale(page: &impl Template) -> AppError {
+        match page.render() {
+            Ok(html) => AppError::Stale(html),
+            Err(error) => error.into(),
+        }
+    }
+}
+
 /// Renders a template into an HTML response body.
 pub fn render(template: &impl Template) -> Result<Html<String>, AppError> {
     Ok(Html(template.render()?))
 }
+
+/// A page drawn as the whole answer to a request (200).
+pub trait Answer: Template + Sized {
+    fn answer(&self) -> Result<Response, AppError> {
+        render(self).map(IntoResponse::into_response)
+    }
+}
+
+impl<T: Template> Answer for T {}
 
 /// The page shown for every error: both languages, because an error can happen
 /// before we know which one the reader uses.
@@ -142,6 +179,10 @@ impl IntoResponse for AppError {
             AppError::IllegalTransition => {
                 error_page(StatusCode::CONFLICT, "error-transition", None)
             }
+            AppError::Invalid(html) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response()
+            }
+            AppError::Stale(html) => (StatusCode::CONFLICT, Html(html)).into_response(),
             AppError::CsrfRejected => refused(
                 error_page(StatusCode::FORBIDDEN, "error-csrf", None),
                 Refusal::Csrf,

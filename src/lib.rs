@@ -14,6 +14,7 @@ pub mod config;
 pub mod cycles;
 pub mod dashboard;
 pub mod db;
+pub mod deleted;
 pub mod demo;
 pub mod disclosure;
 pub mod error;

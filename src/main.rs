@@ -241,6 +241,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         mailer = mailer.with_telegram(bot);
     }
     let mail_note = mailer.writes_files().then(|| config.data_dir.join("mail"));
+    let mailer = mailer.with_lease(std::time::Duration::from_secs(config.outbox_lease_secs));
     let delivery = samleng::notifications::outbox::spawn(pool.clone(), mailer);
     let store = PostgresStore::new(pool.clone());
     let cleanup =
@@ -254,6 +255,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     };
     let state = AppState::new(pool.clone(), settings, files);
     let app = app::router(state.clone());
+    let purger = samleng::deleted::spawn_purger(state.clone());
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("listening on {}", config.bind))?;
@@ -323,6 +325,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
     }
     cleanup.abort();
     delivery.abort();
+    purger.abort();
     pool.close().await;
     println!("Stopped.");
     Ok(())

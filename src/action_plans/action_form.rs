@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use time::Date;
@@ -175,10 +174,6 @@ struct FormPage {
 }
 
 impl FormPage {
-    fn refused(self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(&self)?).into_response())
-    }
-
     /// The form's fields as the conflict box names them.
     fn fields(&self, form: &ActionForm) -> Vec<Field> {
         let t = |key: &str| self.ctx.t(key);
@@ -304,7 +299,7 @@ pub async fn create(
         Ok(action) => action,
         Err(errors) => {
             page.errors = errors;
-            return page.refused(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     once::write_once(&pool, &session, (once_key, user.id), "saved", async |tx| {
@@ -403,7 +398,7 @@ pub async fn update(
         Ok(action) => action,
         Err(errors) => {
             page.errors = errors;
-            return page.refused(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     let expected = Version::parse(&page.form.version)?;
@@ -433,7 +428,7 @@ pub async fn update(
         let theirs = changed_since(page.fields(&current), &page.fields(&page.form));
         page.form.version = current.version;
         page.theirs = Some(theirs);
-        return page.refused(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page));
     }
     link_recommendations(&mut tx, id, &action.recommendations).await?;
     let changed = changed_names(page.fields(&page.form), &page.fields(&current));

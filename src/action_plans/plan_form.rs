@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use time::Date;
@@ -145,10 +144,6 @@ impl FormPage {
         }
     }
 
-    fn refused(self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(&self)?).into_response())
-    }
-
     /// The form's fields as the conflict box names them.
     fn fields(&self, form: &PlanForm) -> Vec<Field> {
         let t = |key: &str| self.ctx.t(key);
@@ -233,7 +228,7 @@ pub async fn create(
         Ok(plan) => plan,
         Err(errors) => {
             page.errors = errors;
-            return page.refused(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     let place = &page.form.place;
@@ -323,7 +318,7 @@ pub async fn update(
         Ok(plan) => plan,
         Err(errors) => {
             page.errors = errors;
-            return page.refused(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     let expected = Version::parse(&page.form.version)?;
@@ -348,7 +343,7 @@ pub async fn update(
         let theirs = changed_since(page.fields(&current), &page.fields(&page.form));
         page.form.version = current.version;
         page.theirs = Some(theirs);
-        return page.refused(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page));
     }
     let changed = changed_names(page.fields(&page.form), &page.fields(&current));
     audit::record(

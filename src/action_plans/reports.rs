@@ -9,12 +9,12 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::STATUSES;
-use super::actions::{ActionView, action_event, can_report, load, side_of};
+use super::actions::{ActionPage, ActionView, action_event, can_report, load, side_of};
 use crate::activities::form::today;
 use crate::audit;
 use crate::auth::policy::{Action, Scope};
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::AppError;
 use crate::notifications;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, flash, once};
@@ -132,13 +132,13 @@ pub async fn report(
     if !can_report(&user, &action) {
         return Err(AppError::Forbidden);
     }
-    let refused = async |ctx, form: ReportForm, errors, status| {
+    let refused = async |ctx, form: ReportForm, errors, refusal: fn(&ActionPage) -> AppError| {
         let page = super::actions::page(ctx, &user, &pool, id, Some((form, errors))).await?;
-        Ok::<_, AppError>((status, render(&page)?).into_response())
+        Err::<Response, _>(refusal(&page))
     };
     let valid = match form.check(&action) {
         Ok(valid) => valid,
-        Err(errors) => return refused(ctx, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(errors) => return refused(ctx, form, errors, AppError::invalid).await,
     };
     if action.status == "cancelled" && valid.corrects.is_none() {
         return Err(AppError::IllegalTransition);
@@ -161,7 +161,7 @@ pub async fn report(
             corrects: String::new(),
             ..form
         };
-        return refused(ctx, form, errors, StatusCode::CONFLICT).await;
+        return refused(ctx, form, errors, AppError::stale).await;
     }
     let ValidReport {
         reported_on,

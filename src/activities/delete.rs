@@ -1,17 +1,17 @@
 //! Deleting a draft activity: its writers may, while no published case study
 //! holds it and no other record refers to it (a list's consultation, a
-//! workshop's priorities, a plan's meeting, a recommendation's evidence).
+//! workshop's priorities, a plan's meeting, a recommendation's evidence). It
+//! goes to the bin with its counts, findings, files and history.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use crate::app::AppState;
-use crate::attachments::remove;
-use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
+use crate::deleted::{self, Kind};
 use crate::error::AppError;
 use crate::web::{ClientIp, flash};
 
@@ -39,43 +39,30 @@ pub async fn delete(
         return Err(AppError::IllegalTransition);
     }
     let mut tx = state.pool.begin().await?;
-    let deleted = sqlx::query_scalar!(
-        "delete from activities a where a.id = $1
-           and not exists (select 1 from recommendation_lists l where l.consultation_id = a.id)
-           and not exists (select 1 from priorities p where p.workshop_id = a.id)
-           and not exists (select 1 from action_plans p where p.meeting_id = a.id)
-           and not exists (select 1 from recommendation_evidence e join findings f on f.id = e.finding_id
-                           where f.activity_id = a.id)
-         returning a.id",
+    // Locked, so that nothing comes to refer to it while it goes.
+    let free = sqlx::query_scalar!(
+        r#"select not exists (select 1 from recommendation_lists l where l.consultation_id = a.id)
+              and not exists (select 1 from priorities p where p.workshop_id = a.id)
+              and not exists (select 1 from action_plans p where p.meeting_id = a.id)
+              and not exists (select 1 from recommendation_evidence e join findings f on f.id = e.finding_id
+                              where f.activity_id = a.id) as "free!"
+           from activities a where a.id = $1 for update"#,
         id
     )
     .fetch_optional(&mut *tx)
-    .await?;
-    if deleted.is_none() {
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if !free {
         return Err(AppError::Refused("activity-in-use"));
     }
-    sqlx::query!(
-        "delete from revisions where (entity = 'activity' and entity_id = $1)
-            or (entity = 'finding' and entity_id not in (select id from findings))",
-        id
-    )
-    .execute(&mut *tx)
-    .await?;
-    let files = remove::forget(&mut tx, "activity", id).await?;
-    audit::record(
-        &mut *tx,
-        Event {
-            actor_id: Some(user.id),
-            action: "activity_deleted",
-            entity: "activity",
-            entity_id: Some(id.to_string()),
-            summary: format!("district {}", activity.district_code),
-            ip,
-        },
+    deleted::put(
+        &mut tx,
+        (Kind::Activity, id),
+        (&user, &activity.district_code),
+        ("activity_deleted", ip),
     )
     .await?;
     tx.commit().await?;
-    remove::remove_files(&state.files, files).await;
     flash(&session, "activity-deleted", "").await?;
     Ok(Redirect::to("/activities").into_response())
 }

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
@@ -12,7 +11,7 @@ use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Role, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::{Answer, AppError};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
@@ -36,10 +35,6 @@ struct FormPage {
 impl FormPage {
     fn count_name(&self, group: usize, sex: usize) -> String {
         form::count_name(group, sex)
-    }
-
-    fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(self)?).into_response())
     }
 }
 
@@ -136,7 +131,7 @@ pub async fn new_form(
         groups: GROUPS,
         theirs: None,
     }
-    .respond(StatusCode::OK)
+    .answer()
 }
 
 pub async fn create(
@@ -164,7 +159,7 @@ pub async fn create(
                 groups: GROUPS,
                 theirs: None,
             };
-            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     once::write_once(&pool, &session, (once_key, user.id), "saved", async |tx| {
@@ -327,7 +322,7 @@ pub async fn edit_form(
         groups: GROUPS,
         theirs: None,
     }
-    .respond(StatusCode::OK)
+    .answer()
 }
 
 pub async fn update(
@@ -357,7 +352,7 @@ pub async fn update(
     let valid = match form.parse(&choices, form::today()) {
         Ok(valid) => valid,
         Err(errors) => {
-            return page(form, errors, choices, None).respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page(form, errors, choices, None)));
         }
     };
     let expected = Version::parse(&form.version)?;
@@ -393,8 +388,12 @@ pub async fn update(
             version: current.version,
             ..form
         };
-        return page(current, FieldErrors::default(), choices, Some(theirs))
-            .respond(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page(
+            current,
+            FieldErrors::default(),
+            choices,
+            Some(theirs),
+        )));
     };
     save_counts(&mut tx, id, &valid.counts).await?;
     revisions::record(&mut tx, "activity", id, version, user.id, &valid.snapshot()).await?;

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -17,6 +16,7 @@ use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
+use crate::deleted::{self, Kind};
 use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::forms::{self, FieldErrors, Form};
@@ -142,7 +142,7 @@ pub async fn update(
         Ok(valid) => valid,
         Err(errors) => {
             let page = page(form, errors, themes, None);
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+            return Err(AppError::invalid(&page));
         }
     };
     let expected = Version::parse(&form.version)?;
@@ -172,7 +172,7 @@ pub async fn update(
             ..form
         };
         let page = page(kept, FieldErrors::default(), themes, Some(theirs));
-        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        return Err(AppError::stale(&page));
     };
     sqlx::query!("delete from finding_themes where finding_id = $1", id)
         .execute(&mut *tx)
@@ -206,26 +206,22 @@ pub async fn delete(
 ) -> Result<Response, AppError> {
     let stored = changeable(&pool, &user, id).await?;
     let mut tx = pool.begin().await?;
-    let deleted = sqlx::query_scalar!(
-        "delete from findings f where f.id = $1
-           and not exists (select 1 from recommendation_evidence e where e.finding_id = f.id)
-         returning f.id",
+    let cited = sqlx::query_scalar!(
+        r#"select exists (select 1 from recommendation_evidence e where e.finding_id = f.id) as "cited!"
+           from findings f where f.id = $1 for update"#,
         id
     )
     .fetch_optional(&mut *tx)
-    .await?;
-    if deleted.is_none() {
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if cited {
         return Err(AppError::Refused("finding-cited"));
     }
-    sqlx::query!(
-        "delete from revisions where entity = 'finding' and entity_id = $1",
-        id
-    )
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut *tx,
-        event(&user, "finding_deleted", id, stored.activity_id, ip),
+    deleted::put(
+        &mut tx,
+        (Kind::Finding, id),
+        (&user, &stored.district_code),
+        ("finding_deleted", ip),
     )
     .await?;
     tx.commit().await?;

@@ -3,8 +3,7 @@
 //! field for a respondent's name or contact.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
@@ -13,7 +12,7 @@ use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::AppError;
 use crate::revisions::{self, Snapshot};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, once};
@@ -152,7 +151,7 @@ pub async fn create(
                 finding_errors: errors,
                 ..show_page(ctx, &user, &pool, activity_id).await?
             };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+            return Err(AppError::invalid(&page));
         }
     };
     let snapshot = valid.snapshot(&known_themes);

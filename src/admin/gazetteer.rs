@@ -5,7 +5,6 @@ use askama::Template;
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sqlx::PgPool;
@@ -166,5 +165,5 @@ async fn refuse(ctx: Ctx, pool: &PgPool, errors: Vec<LineError>) -> Result<Respo
         provinces: province_counts(pool).await?,
         errors,
     };
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+    Err(AppError::invalid(&page))
 }

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use sqlx::PgPool;
@@ -15,7 +14,7 @@ use super::require_admin;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::{Answer, AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
@@ -202,10 +201,6 @@ impl FormPage {
             theirs: None,
         }
     }
-
-    fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(self)?).into_response())
-    }
 }
 
 async fn districts(pool: &PgPool) -> Result<Vec<DistrictOption>, AppError> {
@@ -231,7 +226,7 @@ async fn new_form(
         OrganizationForm::default(),
         districts(&pool).await?,
     )
-    .respond(StatusCode::OK)
+    .answer()
 }
 
 async fn create(
@@ -252,7 +247,7 @@ async fn create(
                 errors,
                 ..FormPage::new(ctx, None, form, districts)
             };
-            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     let mut tx = pool.begin().await?;
@@ -312,7 +307,7 @@ async fn refuse_duplicate(
         errors,
         ..FormPage::new(ctx, organization_id, form, districts)
     };
-    page.respond(StatusCode::CONFLICT)
+    Err(AppError::stale(&page))
 }
 
 fn event(
@@ -394,7 +389,7 @@ async fn edit_form(
 ) -> Result<Response, AppError> {
     require_admin(&user)?;
     let form = stored_form(&pool, id).await?;
-    FormPage::new(ctx, Some(id), form, districts(&pool).await?).respond(StatusCode::OK)
+    FormPage::new(ctx, Some(id), form, districts(&pool).await?).answer()
 }
 
 async fn update(
@@ -417,7 +412,7 @@ async fn update(
                 errors,
                 ..FormPage::new(ctx, Some(id), form, districts)
             };
-            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     if valid.kind != stored.kind && has_users(&pool, id).await? {
@@ -427,7 +422,7 @@ async fn update(
             errors,
             ..FormPage::new(ctx, Some(id), form, districts)
         };
-        return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+        return Err(AppError::invalid(&page));
     }
     let expected = Version::parse(&form.version)?;
     let mut tx = pool.begin().await?;
@@ -468,7 +463,7 @@ async fn update(
                 districts,
             )
         };
-        return page.respond(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page));
     }
     save_districts(&mut tx, id, &valid.districts).await?;
     audit::record(

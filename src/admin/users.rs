@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -18,7 +17,7 @@ use crate::auth::links::{self, Purpose};
 use crate::auth::password;
 use crate::auth::policy::Role;
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::{Answer, AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::i18n::Lang;
 use crate::web::versioned::{self, Field, Version};
@@ -216,10 +215,6 @@ impl FormPage {
             theirs: None,
         }
     }
-
-    fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(self)?).into_response())
-    }
 }
 
 async fn organizations(pool: &PgPool) -> Result<Vec<OrganizationOption>, AppError> {
@@ -241,7 +236,7 @@ async fn new_form(
         preferred_language: "km".into(),
         ..UserForm::default()
     };
-    FormPage::new(ctx, form, organizations(&pool).await?).respond(StatusCode::OK)
+    FormPage::new(ctx, form, organizations(&pool).await?).answer()
 }
 
 async fn create(
@@ -262,7 +257,7 @@ async fn create(
                 errors,
                 ..FormPage::new(ctx, form, organizations)
             };
-            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     // Nobody knows this password: the person chooses theirs through the invitation.
@@ -291,7 +286,7 @@ async fn create(
             errors,
             ..FormPage::new(ctx, form, organizations)
         };
-        return page.respond(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page));
     };
     audit::record(
         &mut *tx,
@@ -386,7 +381,7 @@ async fn edit_form(
         active,
         ..FormPage::new(ctx, form, organizations(&pool).await?)
     };
-    page.respond(StatusCode::OK)
+    page.answer()
 }
 
 /// The user as stored, in the shape of the form.
@@ -434,8 +429,7 @@ async fn update(
     let valid = match form.parse(&organizations) {
         Ok(valid) => valid,
         Err(errors) => {
-            return page(form, errors, organizations, None)
-                .respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page(form, errors, organizations, None)));
         }
     };
     let expected = Version::parse(&form.version)?;
@@ -450,7 +444,7 @@ async fn update(
     if email_taken {
         let mut errors = FieldErrors::default();
         errors.add("email", "user-email-taken");
-        return page(form, errors, organizations, None).respond(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page(form, errors, organizations, None)));
     }
     let updated = sqlx::query!(
         "update users set email = $1, display_name = $2, role = $3, organization_id = $4,
@@ -478,8 +472,12 @@ async fn update(
             version: current.version,
             ..form
         };
-        return page(kept, FieldErrors::default(), organizations, Some(theirs))
-            .respond(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page(
+            kept,
+            FieldErrors::default(),
+            organizations,
+            Some(theirs),
+        )));
     }
     audit::record(
         &mut *tx,

@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use super::download::{Stored, readable};
-use super::remove;
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
+use crate::deleted::{self, Kind};
 use crate::error::AppError;
 use crate::web::{ClientIp, flash};
 
@@ -75,12 +75,14 @@ pub(super) async fn delete(
 ) -> Result<Response, AppError> {
     let stored = writable(&state, &user, id).await?;
     let mut tx = state.pool.begin().await?;
-    sqlx::query!("delete from attachments where id = $1", stored.id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut *tx, event(&user, "attachment_deleted", id, ip)).await?;
+    deleted::put(
+        &mut tx,
+        (Kind::Attachment, stored.id),
+        (&user, &stored.parent.district),
+        ("attachment_deleted", ip),
+    )
+    .await?;
     tx.commit().await?;
-    remove::remove_files(&state.files, vec![stored.stored_name]).await;
     flash(&session, "attachment-deleted", "").await?;
     Ok(Redirect::to(&format!("{}#attachments", stored.parent.page())).into_response())
 }

@@ -175,11 +175,6 @@ async fn upload(
     .await?;
     let caption = upload.caption.trim().to_owned();
     let refuse = |reason| {
-        let status = if reason == "attachment-too-large" {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
         let page = RefusedPage {
             ctx,
             back: parent.page(),
@@ -189,7 +184,10 @@ async fn upload(
             reason,
             max_bytes: files.max_bytes,
         };
-        Ok((status, render(&page)?).into_response())
+        if reason == "attachment-too-large" {
+            return Ok((StatusCode::PAYLOAD_TOO_LARGE, render(&page)?).into_response());
+        }
+        Err(AppError::invalid(&page))
     };
     if upload.too_large {
         return refuse("attachment-too-large");

@@ -200,6 +200,7 @@ struct SetPasswordPage {
 }
 
 impl SetPasswordPage {
+    /// The form, or (410) the page saying the link no longer works.
     fn respond(self, status: StatusCode) -> Result<Response, AppError> {
         Ok((status, render(&self)?).into_response())
     }
@@ -308,7 +309,7 @@ async fn set_password(
             email: Some(email),
             errors,
         };
-        return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+        return Err(AppError::invalid(&page));
     }
     let hash = password::hash(form.new_password).await?;
     sqlx::query!(

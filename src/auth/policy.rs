@@ -86,6 +86,9 @@ pub enum Action {
     ReportProgress,
     /// Remove a finding's text, history included, when it names someone.
     RedactFinding,
+    /// Restore deleted field records from the bin, or purge them before their
+    /// 30 days are up.
+    EmptyBin,
     /// Send files (photos, minutes, evidence): anyone who may write somewhere.
     /// Who may attach to which record is asked of that record.
     UploadFiles,
@@ -155,7 +158,8 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
         | Action::SubmitRecommendations
         | Action::SetPriorities
         | Action::ManagePlans
-        | Action::RedactFinding => staff,
+        | Action::RedactFinding
+        | Action::EmptyBin => staff,
         Action::ReportProgress => {
             staff
                 || (matches!(role, Role::Ngo | Role::Sna)

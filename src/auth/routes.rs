@@ -268,15 +268,14 @@ async fn change_password(
         errors.add("confirm_password", "account-passwords-differ");
     }
     if !errors.is_empty() {
-        let page = render(&AccountPage {
+        return Err(AppError::invalid(&AccountPage {
             ctx,
             told: crate::notifications::choices(pool, user.id).await?,
             user,
             errors,
             modes: crate::notifications::MODES,
             telegram: settings.telegram_bot.is_some(),
-        })?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }));
     }
     let hash = password::hash(form.new_password).await?;
     let mut tx = pool.begin().await?;

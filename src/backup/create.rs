@@ -65,10 +65,13 @@ async fn write(
         .fetch_one(&mut conn)
         .await?;
     let (schema_version, tables, endorsements) = describe(&mut conn).await?;
-    let attachments: Vec<String> =
-        sqlx::query_scalar("select stored_name from attachments order by id")
-            .fetch_all(&mut conn)
-            .await?;
+    // Files in the bin go too: a restored backup can still restore them.
+    let attachments: Vec<String> = sqlx::query_scalar(
+        "select stored_name from attachments
+         union all select unnest(files) from bin order by 1",
+    )
+    .fetch_all(&mut conn)
+    .await?;
     println!("Dumping the database ({} tables)…", tables.len());
     dump_database(&database.owner_url(), &snapshot, dump).await?;
     sqlx::query("commit").execute(&mut conn).await?;

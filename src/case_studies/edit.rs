@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
@@ -14,7 +13,7 @@ use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Role, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::{Answer, AppError};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
@@ -34,11 +33,7 @@ struct FormPage {
     theirs: Option<Vec<Field>>,
 }
 
-impl FormPage {
-    fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(self)?).into_response())
-    }
-}
+impl FormPage {}
 
 async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
     let everywhere = user.role != Role::Ngo;
@@ -118,7 +113,7 @@ pub async fn new_form(
         mechanisms: MECHANISMS,
         theirs: None,
     }
-    .respond(StatusCode::OK)
+    .answer()
 }
 
 pub async fn create(
@@ -133,8 +128,8 @@ pub async fn create(
     let once_key = once::key_of(&pairs);
     let form = CaseStudyForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
-    let refuse = |form, errors, choices, status| {
-        FormPage {
+    let refuse = |form, errors, choices, refusal: fn(&FormPage) -> AppError| {
+        Err(refusal(&FormPage {
             ctx,
             case_study_id: None,
             form,
@@ -143,12 +138,11 @@ pub async fn create(
             sections: SECTIONS,
             mechanisms: MECHANISMS,
             theirs: None,
-        }
-        .respond(status)
+        }))
     };
     let valid = match form.parse(&choices) {
         Ok(valid) => valid,
-        Err(errors) => return refuse(form, errors, choices, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(errors) => return refuse(form, errors, choices, AppError::invalid),
     };
     let mut tx = pool.begin().await?;
     if let Some(first) = once::claim(&mut tx, once_key.as_deref(), user.id).await? {
@@ -185,7 +179,7 @@ pub async fn create(
     let Some(id) = id else {
         let mut errors = FieldErrors::default();
         errors.add("district_code", "case-study-exists");
-        return refuse(form, errors, choices, StatusCode::CONFLICT);
+        return refuse(form, errors, choices, AppError::stale);
     };
     save_parts(&mut tx, id, &valid).await?;
     revisions::record(&mut tx, "case_study", id, 1, user.id, &valid.snapshot()).await?;
@@ -321,7 +315,7 @@ pub async fn edit_form(
         mechanisms: MECHANISMS,
         theirs: None,
     }
-    .respond(StatusCode::OK)
+    .answer()
 }
 
 pub async fn update(
@@ -337,8 +331,8 @@ pub async fn update(
     let form = CaseStudyForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
     let lang = ctx.lang;
-    let refuse = |form, errors, choices, theirs, status| {
-        FormPage {
+    let refuse = |form, errors, choices, theirs, refusal: fn(&FormPage) -> AppError| {
+        Err(refusal(&FormPage {
             ctx,
             case_study_id: Some(id),
             form,
@@ -347,19 +341,12 @@ pub async fn update(
             sections: SECTIONS,
             mechanisms: MECHANISMS,
             theirs,
-        }
-        .respond(status)
+        }))
     };
     let valid = match form.parse(&choices) {
         Ok(valid) => valid,
         Err(errors) => {
-            return refuse(
-                form,
-                errors,
-                choices,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            return refuse(form, errors, choices, None, AppError::invalid);
         }
     };
     let expected = Version::parse(&form.version)?;
@@ -408,7 +395,7 @@ pub async fn update(
             FieldErrors::default(),
             choices,
             Some(theirs),
-            StatusCode::CONFLICT,
+            AppError::stale,
         );
     };
     save_parts(&mut tx, id, &valid).await?;

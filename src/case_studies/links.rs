@@ -13,7 +13,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::web::forms::Form;
-use crate::web::{ClientIp, flash};
+use crate::web::{ClientIp, Ctx, flash};
 
 /// The district's activities free for this case study, or already its own,
 /// with whether each is linked.
@@ -48,8 +48,11 @@ pub async fn linkable(
 
 /// Sets the draft's activities to those checked: the checked ones are linked,
 /// the unchecked ones of the offer unlinked. An activity not on offer (another
-/// district's, or another case study's) refuses the whole form.
+/// district's, or another case study's) refuses the whole form. A form drawn
+/// before the links last changed saves nothing: the page comes back (409) with
+/// the choice ticked, beside what is linked now.
 pub async fn set_activities(
+    ctx: Ctx,
     user: CurrentUser,
     session: Session,
     ClientIp(ip): ClientIp,
@@ -63,9 +66,6 @@ pub async fn set_activities(
         Action::WriteCaseStudy,
         Scope::District(&case_study.district_code),
     )?;
-    if case_study.status != "draft" {
-        return Err(AppError::IllegalTransition);
-    }
     let offered: Vec<i64> = linkable(&pool, &case_study)
         .await?
         .into_iter()
@@ -78,7 +78,26 @@ pub async fn set_activities(
             _ => return Err(AppError::Refused("error-link-activity")),
         }
     }
+    let sent_version = pairs
+        .iter()
+        .find(|(name, _)| name == "activities_version")
+        .and_then(|(_, value)| value.trim().parse::<i32>().ok());
     let mut tx = pool.begin().await?;
+    // Locked, so that two saves of the same page cannot both pass the check.
+    let current = sqlx::query!(
+        "select status, activities_version from case_studies where id = $1 for update",
+        id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if current.status != "draft" {
+        return Err(AppError::IllegalTransition);
+    }
+    if sent_version != Some(current.activities_version) {
+        drop(tx);
+        let page = super::show::page(ctx, &user, &pool, id, Some(chosen)).await?;
+        return Err(AppError::stale(&page));
+    }
     let changed = sqlx::query_scalar!(
         r#"update activities
            set case_study_id = case when id = any($3) then $1 end, version = version + 1, updated_at = now()
@@ -90,6 +109,12 @@ pub async fn set_activities(
         &chosen,
     )
     .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update case_studies set activities_version = activities_version + 1 where id = $1",
+        id
+    )
+    .execute(&mut *tx)
     .await?;
     audit::record(
         &mut *tx,

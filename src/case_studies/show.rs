@@ -38,6 +38,8 @@ pub struct CaseStudyView {
     pub conclusion: String,
     pub review_comment: String,
     pub version: i32,
+    /// The version of which activities it draws on (`links`).
+    pub activities_version: i32,
     pub author_organization_id: i64,
     /// The district's recommendation list of the same study: its latest
     /// version and state, and its latest endorsed version.
@@ -136,7 +138,7 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
         r#"select c.id, c.study_id, s.title_en as study_title, c.district_code,
                   d.name_en as district_en, d.name_km as district_km, o.name_en as author,
                   c.title_en, c.title_km, c.status, c.summary, c.context, c.findings, c.good_practices,
-                  c.challenges, c.conclusion, c.review_comment, c.version, c.author_organization_id,
+                  c.challenges, c.conclusion, c.review_comment, c.version, c.activities_version, c.author_organization_id,
                   latest.id as "latest_list_id?", latest.status as "latest_list_status?",
                   (select l.id from recommendation_lists l
                    where l.district_code = c.district_code and l.study_id = c.study_id
@@ -271,7 +273,7 @@ impl CaseStudyView {
 /// The case study page.
 #[derive(Template)]
 #[template(path = "case_studies/show.html")]
-struct ShowPage {
+pub(super) struct ShowPage {
     ctx: Ctx,
     case_study: CaseStudyView,
     mechanisms: Vec<(String, Assessment)>,
@@ -290,6 +292,9 @@ struct ShowPage {
     list_id: Option<i64>,
     /// The district's activities a writer may link to this draft: (activity, linked).
     linkable: Vec<(LinkedActivity, bool)>,
+    /// Activities chosen on a page drawn before someone else changed them:
+    /// the choice is shown back, beside what is linked now.
+    stale_choice: bool,
 }
 
 impl ShowPage {
@@ -308,10 +313,22 @@ pub async fn show(
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let case_study = load(&pool, id).await?;
+    render(&page(ctx, &user, &pool, id, None).await?).map(IntoResponse::into_response)
+}
+
+/// The case study's page; with `chosen`, the activities someone ticked on a
+/// page drawn before the links changed, shown back instead of the links.
+pub(super) async fn page(
+    ctx: Ctx,
+    user: &CurrentUser,
+    pool: &PgPool,
+    id: i64,
+    chosen: Option<Vec<i64>>,
+) -> Result<ShowPage, AppError> {
+    let case_study = load(pool, id).await?;
     let district = case_study.district_code.clone();
     require(
-        &user,
+        user,
         Action::ReadCaseStudy,
         Scope::Record {
             district: &district,
@@ -321,7 +338,7 @@ pub async fn show(
     // The internal findings of a case study come mostly from FGDs and
     // interviews: officials of the district do not read them here.
     let internal = policy::allows(
-        &user,
+        user,
         Action::ReadInternalText,
         Scope::FieldWork {
             district: &district,
@@ -334,34 +351,40 @@ pub async fn show(
            from activities a where a.case_study_id = $1 order by a.held_on, a.id"#,
         id
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
     let draft = case_study.status == "draft";
-    let write = policy::allows(&user, Action::WriteCaseStudy, Scope::District(&district));
-    let (participants, activity_totals) = case_study.participants(&activities, &user);
-    let linkable = if write && draft {
-        super::links::linkable(&pool, &case_study).await?
+    let write = policy::allows(user, Action::WriteCaseStudy, Scope::District(&district));
+    let (participants, activity_totals) = case_study.participants(&activities, user);
+    let mut linkable = if write && draft {
+        super::links::linkable(pool, &case_study).await?
     } else {
         Vec::new()
     };
+    if let Some(chosen) = &chosen {
+        for (activity, linked) in &mut linkable {
+            *linked = chosen.contains(&activity.id);
+        }
+    }
     let page = ShowPage {
-        list_id: case_study.list_for(&user),
+        list_id: case_study.list_for(user),
         linkable,
+        stale_choice: chosen.is_some(),
         mechanisms: case_study.mechanisms(),
         participants,
         groups: GROUPS,
-        themes: findings_by_theme(&pool, id, internal).await?,
+        themes: findings_by_theme(pool, id, internal).await?,
         activities: activities.into_iter().zip(activity_totals).collect(),
-        attachments: crate::attachments::of(&pool, "case_study", id, internal).await?,
+        attachments: crate::attachments::of(pool, "case_study", id, internal).await?,
         can_attach: write,
         internal,
         can_edit: write && draft,
         can_submit: write && draft,
-        can_review: policy::allows(&user, Action::ReviewCaseStudy, Scope::District(&district)),
+        can_review: policy::allows(user, Action::ReviewCaseStudy, Scope::District(&district)),
         case_study,
         ctx,
     };
-    render(&page).map(IntoResponse::into_response)
+    Ok(page)
 }
 
 pub async fn revision(

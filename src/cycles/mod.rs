@@ -8,7 +8,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -299,10 +298,10 @@ async fn compare(
         .await?
         .ok_or(AppError::NotFound)?;
     // An address naming no study of the province: the choice back, with why.
-    let status = if comparison.unknown_study {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, render(&ComparePage { ctx, comparison })?).into_response())
+    let refused = comparison.unknown_study;
+    let page = ComparePage { ctx, comparison };
+    if refused {
+        return Err(AppError::invalid(&page));
+    }
+    render(&page).map(IntoResponse::into_response)
 }

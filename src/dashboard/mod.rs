@@ -14,7 +14,6 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -88,7 +87,7 @@ pub async fn dashboard(
                 people: None,
                 graphics: Arc::from(""),
             };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+            return Err(AppError::invalid(&page));
         }
     };
     let reader = Reader::of(&user, &selection);

@@ -3,7 +3,6 @@
 //! of the same import (a stale form sent again) creates nothing.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use tower_sessions::Session;
@@ -43,13 +42,8 @@ pub(super) async fn confirm(
     }
     let (table, lookup, checked) = recheck(&pool, &mut *tx, &import, &user).await?;
     if !checked.problems.is_empty() || checked.ready.is_empty() {
-        let status = if checked.problems.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
         return PreviewPage::new(ctx, import.file_name.clone(), (&table, &lookup, &checked))
-            .respond(status);
+            .answer_for(&checked);
     }
     let created = save(&mut tx, &user, id, &checked, ip.clone()).await?;
     sqlx::query!("update imports set confirmed_at = now() where id = $1", id)

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
@@ -15,7 +14,7 @@ use super::sheet::{MAX_ROWS, Table};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::{Answer, AppError, render};
 use crate::web::Ctx;
 
 /// The preview of a file: what it would create, or why it cannot.
@@ -114,8 +113,12 @@ impl PreviewPage {
         }
     }
 
-    pub(super) fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(self)?).into_response())
+    /// The preview, refused (422) when the file has problems.
+    pub(super) fn answer_for(&self, checked: &Checked) -> Result<Response, AppError> {
+        if !checked.problems.is_empty() {
+            return Err(AppError::invalid(self));
+        }
+        render(self).map(IntoResponse::into_response)
     }
 }
 
@@ -224,12 +227,12 @@ pub(super) async fn show(
             studies: Vec::new(),
             study_id: String::new(),
         };
-        return page.respond(StatusCode::OK);
+        return page.answer();
     }
     let (table, lookup, checked) = recheck(&pool, &pool, &import, &user).await?;
     PreviewPage {
         import_id: Some(id),
         ..PreviewPage::new(ctx, import.file_name.clone(), (&table, &lookup, &checked))
     }
-    .respond(StatusCode::OK)
+    .answer()
 }

@@ -93,12 +93,7 @@ pub(super) async fn upload(
     if let Some(id) = kept {
         return Ok(Redirect::to(&format!("/activities/import/{id}")).into_response());
     }
-    let status = if checked.problems.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    PreviewPage::new(ctx, file_name, (&table, &lookup, &checked)).respond(status)
+    PreviewPage::new(ctx, file_name, (&table, &lookup, &checked)).answer_for(&checked)
 }
 
 /// The study chosen and the file as a table, or why the file is refused.

@@ -22,12 +22,12 @@ use sqlx::PgPool;
 pub const MAX_ATTEMPTS: i32 = 6;
 /// Messages claimed at once by one worker.
 const BATCH: i64 = 20;
-/// How long a claimed message is left to its worker before another may try.
-const LEASE_SECONDS: f64 = 300.0;
-/// A send that takes longer is given up (and tried again later), well within
-/// the lease, which is renewed as each message's send begins: so no other
-/// worker takes a message while it is being sent.
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a claimed message is left to its worker before another may try,
+/// unless set (`SAMLENG_OUTBOX_LEASE_SECS`). The lease is renewed as each
+/// message's send begins, and a send that takes more than half of it is given
+/// up (and tried again later): so no other worker takes a message while it is
+/// being sent.
+pub const LEASE: Duration = Duration::from_secs(300);
 /// How often the worker looks for due messages.
 const POLL: Duration = Duration::from_secs(5);
 /// The hour of the day (Cambodia's time) the daily digests go out.
@@ -102,6 +102,7 @@ pub struct Mailer {
     from: Mailbox,
     public_url: String,
     telegram: Option<super::telegram::Telegram>,
+    lease: Duration,
 }
 
 impl Mailer {
@@ -128,6 +129,7 @@ impl Mailer {
             from: from.parse()?,
             public_url: public_url.trim_end_matches('/').to_owned(),
             telegram: None,
+            lease: LEASE,
         })
     }
 
@@ -135,6 +137,14 @@ impl Mailer {
     pub fn with_telegram(self, bot: super::telegram::Telegram) -> Mailer {
         Mailer {
             telegram: Some(bot),
+            ..self
+        }
+    }
+
+    /// Holds each message it sends for `lease` (at least two seconds).
+    pub fn with_lease(self, lease: Duration) -> Mailer {
+        Mailer {
+            lease: lease.max(Duration::from_secs(2)),
             ..self
         }
     }
@@ -240,6 +250,8 @@ fn backoff_seconds(attempts: i32) -> f64 {
 
 /// Sends the e-mails that are due; returns how many went out.
 pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::Error> {
+    let lease = mailer.lease.as_secs_f64();
+    let send_timeout = mailer.lease / 2;
     let due = sqlx::query_as!(
         Due,
         r#"with due as (
@@ -254,7 +266,7 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
            from due where o.id = due.id
            returning o.id, o.channel, o.recipient, o.subject, o.body, o.link, o.footer, o.attempts"#,
         BATCH,
-        LEASE_SECONDS,
+        lease,
     )
     .fetch_all(pool)
     .await?;
@@ -267,7 +279,7 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
              where id = $1 and attempts = $2 and status = 'pending'",
             message.id,
             message.attempts,
-            LEASE_SECONDS,
+            lease,
         )
         .execute(pool)
         .await?
@@ -283,11 +295,11 @@ pub async fn deliver_due(pool: &PgPool, mailer: &Mailer) -> Result<usize, sqlx::
             secret: false,
         };
         let delivered = tokio::time::timeout(
-            SEND_TIMEOUT,
+            send_timeout,
             mailer.deliver(message.id, &message.channel, &message.recipient, &written),
         )
         .await
-        .unwrap_or_else(|_| Err(format!("no answer in {} s", SEND_TIMEOUT.as_secs())));
+        .unwrap_or_else(|_| Err(format!("no answer in {} s", send_timeout.as_secs_f32())));
         match delivered {
             Ok(()) => {
                 sqlx::query!(

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -271,7 +270,7 @@ pub async fn create(
         Ok(valid) => valid,
         Err(errors) => {
             let page = ItemPage { errors, ..page };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+            return Err(AppError::invalid(&page));
         }
     };
     once::write_once(&pool, &session, (once_key, user.id), "saved", async |tx| {
@@ -364,7 +363,7 @@ pub async fn update(
         Ok(valid) => valid,
         Err(errors) => {
             let page = ItemPage { errors, ..page };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+            return Err(AppError::invalid(&page));
         }
     };
     let expected = Version::parse(&page.form.version)?;
@@ -400,7 +399,7 @@ pub async fn update(
             },
             ..page
         };
-        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        return Err(AppError::stale(&page));
     }
     save_evidence(&mut tx, item, &valid.evidence).await?;
     touch(&mut tx, id).await?;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::{PgPool, QueryBuilder};
@@ -257,7 +256,7 @@ pub async fn create(
     };
     let Some(study) = study.filter(|_| errors.is_empty()) else {
         let page = NewPage { errors, ..page };
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
+        return Err(AppError::invalid(&page));
     };
     let mut tx = pool.begin().await?;
     let id = sqlx::query_scalar!(
@@ -275,7 +274,7 @@ pub async fn create(
         let mut errors = FieldErrors::default();
         errors.add("district_code", "recommendations-list-exists");
         let page = NewPage { errors, ..page };
-        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        return Err(AppError::stale(&page));
     };
     audit::record(
         &mut *tx,
@@ -329,7 +328,7 @@ pub async fn set_consultation(
         drop(tx);
         let chosen = Some(form.consultation_id.trim().to_owned());
         let page = super::show::page(ctx, &user, &pool, id, chosen).await?;
-        return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+        return Err(AppError::stale(&page));
     }
     let consultation = match form.consultation_id.trim() {
         "" => None,

@@ -25,7 +25,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::notifications;
 use crate::web::forms::{self, FieldErrors};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{ClientIp, Ctx, flash, once};
 
 /// The states a list may be endorsed on paper from: written and perhaps sent.
 const ENDORSABLE: [&str; 2] = ["draft", "submitted"];
@@ -83,15 +83,19 @@ impl PaperPage {
     }
 }
 
-/// Loads the list after checking that `user` may record its endorsement and
-/// that it waits for one.
-async fn endorsable(state: &AppState, user: &CurrentUser, id: i64) -> Result<ListView, AppError> {
+/// Loads the list after checking that `user` may record its endorsement.
+async fn recordable(state: &AppState, user: &CurrentUser, id: i64) -> Result<ListView, AppError> {
     let list = show::load(&state.pool, id).await?;
     require(
         user,
         Action::SubmitRecommendations,
         Scope::District(&list.district_code),
     )?;
+    Ok(list)
+}
+
+/// Refuses a list that does not wait for an endorsement.
+fn endorsable(list: ListView) -> Result<ListView, AppError> {
     if !ENDORSABLE.contains(&list.status.as_str()) {
         return Err(AppError::IllegalTransition);
     }
@@ -104,7 +108,7 @@ pub async fn form(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let list = endorsable(&state, &user, id).await?;
+    let list = endorsable(recordable(&state, &user, id).await?)?;
     render(&PaperPage {
         ctx,
         list,
@@ -124,12 +128,19 @@ pub async fn record(
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let list = endorsable(&state, &user, id).await?;
+    let list = recordable(&state, &user, id).await?;
     let upload = attachments::read_upload(
         multipart.map_err(|_| AppError::BadRequest)?,
         state.files.max_bytes,
     )
     .await?;
+    let once_key = once::key_of(&upload.fields);
+    // Sent again, the list is endorsed already: lead to it before the checks
+    // that would refuse a second endorsement.
+    if let Some(first) = once::led_before(&state.pool, once_key.as_deref(), user.id).await? {
+        return once::already_saved(&session, &first).await;
+    }
+    let list = endorsable(list)?;
     let form = PaperForm::from_fields(upload.fields);
     let mut errors = FieldErrors::default();
     let checked = form.check(&mut errors);
@@ -138,7 +149,8 @@ pub async fn record(
     } else if upload.bytes.is_empty() {
         errors.add("letter", "error-paper-letter");
     }
-    let refuse = |errors, status| {
+    let too_large = upload.too_large;
+    let refuse = |errors| {
         let page = PaperPage {
             ctx,
             list,
@@ -146,21 +158,19 @@ pub async fn record(
             errors,
             max_bytes: state.files.max_bytes,
         };
-        Ok((status, render(&page)?).into_response())
+        if too_large {
+            return Ok((StatusCode::PAYLOAD_TOO_LARGE, render(&page)?).into_response());
+        }
+        Err(AppError::invalid(&page))
     };
     let (Some((given_on, name, position)), true) = (checked, errors.is_empty()) else {
-        let status = if upload.too_large {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        return refuse(errors, status);
+        return refuse(errors);
     };
     let size = upload.bytes.len() as i64;
     let Some((stored_name, content_type)) = attachments::store(&state.files, upload.bytes).await?
     else {
         errors.add("letter", "attachment-wrong-type");
-        return refuse(errors, StatusCode::UNPROCESSABLE_ENTITY);
+        return refuse(errors);
     };
     let letter = NewAttachment {
         stored_name: &stored_name,
@@ -175,11 +185,14 @@ pub async fn record(
         position: &position,
         letter: &letter,
     };
-    if let Err(error) = endorse(&state, &user, id, &paper, ip).await {
+    let endorsed = endorse(&state, (&user, once_key), id, &paper, ip).await;
+    if !matches!(endorsed, Ok(None)) {
         // No file without its record.
         let location = StorePath::from(format!("attachments/{stored_name}"));
         state.files.store.delete(&location).await.ok();
-        return Err(error);
+    }
+    if let Some(first) = endorsed? {
+        return once::already_saved(&session, &first).await;
     }
     flash(&session, "recommendations-endorsed", "").await?;
     Ok(Redirect::to(&format!("/recommendation-lists/{id}")).into_response())
@@ -194,15 +207,20 @@ struct Paper<'a> {
 }
 
 /// Freezes the list and records the endorsement with its letter, in one
-/// transaction; the list's state is checked again under its lock.
+/// transaction; the list's state is checked again under its lock. `Some`
+/// of where the first led when the same form (a double click) got there
+/// first.
 async fn endorse(
     state: &AppState,
-    user: &CurrentUser,
+    (user, once_key): (&CurrentUser, Option<String>),
     id: i64,
     paper: &Paper<'_>,
     ip: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     let mut tx = state.pool.begin().await?;
+    if let Some(first) = once::claim(&mut tx, once_key.as_deref(), user.id).await? {
+        return Ok(Some(first));
+    }
     let list = lock_for(
         &mut tx,
         user,
@@ -251,6 +269,8 @@ async fn endorse(
     );
     audit::record(&mut *tx, step_event(user, id, summary, ip)).await?;
     notifications::tell(&mut tx, user, notifications::Event::ListEndorsed(id)).await?;
+    let location = format!("/recommendation-lists/{id}");
+    once::done(&mut tx, once_key.as_deref(), &location).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(None)
 }

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -17,7 +16,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::db::cache::GenerationCache;
 use crate::error::{AppError, render};
-use crate::web::forms::Form;
+use crate::web::forms::{FieldErrors, Form};
 use crate::web::{ClientIp, Ctx, Page, flash};
 
 /// An endorsed recommendation as the priority pages list it.
@@ -33,6 +32,8 @@ pub struct PriorityRow {
     pub district_km: String,
     pub provincial_rank: Option<i32>,
     pub national_rank: Option<i32>,
+    /// The version of its priorities, which a form sends back.
+    pub priorities_version: i32,
 }
 
 impl PriorityRow {
@@ -112,7 +113,7 @@ async fn rows(pool: &PgPool, ids: &[i64]) -> Result<Vec<PriorityRow>, AppError> 
         PriorityRow,
         r#"select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
                   p.name_en as province_en, d.name_en as district_en, d.name_km as district_km,
-                  provincial.rank as "provincial_rank?", national.rank as "national_rank?"
+                  provincial.rank as "provincial_rank?", national.rank as "national_rank?", r.priorities_version
            from unnest($1::bigint[]) with ordinality shown(id, n)
            join recommendations r on r.id = shown.id
            join recommendation_lists l on l.id = r.list_id
@@ -228,7 +229,92 @@ pub struct PriorityForm {
     #[serde(default)]
     workshop_id: String,
     #[serde(default)]
+    version: String,
+    #[serde(default)]
     back: String,
+}
+
+impl PriorityForm {
+    /// The level, the rank (none removes the priority) and the workshop.
+    fn check(&self, errors: &mut FieldErrors) -> Option<(String, Option<i32>, Option<i64>)> {
+        let level =
+            matches!(self.level.as_str(), "provincial" | "national").then(|| self.level.clone());
+        if level.is_none() {
+            errors.add("level", "error-priority-level-title");
+        }
+        let rank = match self.rank.trim() {
+            "" => Some(None),
+            text => text
+                .parse::<i32>()
+                .ok()
+                .filter(|rank| (1..=1000).contains(rank))
+                .map(Some),
+        };
+        if rank.is_none() {
+            errors.add("rank", "error-priority-rank-body");
+        }
+        let workshop = match self.workshop_id.trim() {
+            "" => Some(None),
+            text => text.parse::<i64>().ok().map(Some),
+        };
+        if workshop.is_none() {
+            errors.add("workshop_id", "error-priority-workshop-body");
+        }
+        Some((level?, rank?, workshop?))
+    }
+
+    /// The page the form was on, never another site.
+    fn back(&self) -> String {
+        if self.back.starts_with('/') && !self.back.starts_with("//") && self.back.len() <= 300 {
+            self.back.clone()
+        } else {
+            "/recommendations/national".into()
+        }
+    }
+}
+
+/// One recommendation's priority form sent back: with its problems named, or
+/// (`stale`) beside the priorities someone else set since the form was drawn;
+/// the input kept either way.
+#[derive(Template)]
+#[template(path = "recommendations/priority.html")]
+struct PriorityPage {
+    ctx: Ctx,
+    row: PriorityRow,
+    form: PriorityForm,
+    errors: FieldErrors,
+    workshops: Vec<(i64, String, String)>,
+    stale: bool,
+}
+
+async fn refused(
+    (ctx, pool): (Ctx, &PgPool),
+    id: i64,
+    form: PriorityForm,
+    errors: FieldErrors,
+    stale: bool,
+) -> Result<Response, AppError> {
+    let row = rows(pool, &[id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(AppError::NotFound)?;
+    let page = PriorityPage {
+        ctx,
+        form: PriorityForm {
+            version: row.priorities_version.to_string(),
+            ..form
+        },
+        row,
+        errors,
+        workshops: workshops(pool).await?,
+        stale,
+    };
+    Err(if stale {
+        AppError::stale(&page)
+    } else {
+        AppError::invalid(&page)
+    })
 }
 
 /// Does another endorsed recommendation hold `rank` at `level` in the same
@@ -263,8 +349,10 @@ async fn rank_taken(
     .await
 }
 
-/// Sets (or, with an empty rank, removes) a recommendation's priority at one level.
+/// Sets (or, with an empty rank, removes) a recommendation's priority at one
+/// level. A form drawn before its priorities last changed saves nothing.
 pub async fn set(
+    ctx: Ctx,
     user: CurrentUser,
     session: Session,
     ClientIp(ip): ClientIp,
@@ -273,37 +361,26 @@ pub async fn set(
     Form(form): Form<PriorityForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::SetPriorities, Scope::Anything)?;
-    let level = match form.level.as_str() {
-        "provincial" | "national" => form.level.clone(),
-        _ => return Err(AppError::Refused("error-priority-level")),
-    };
-    let rank = match form.rank.trim() {
-        "" => None,
-        text => Some(
-            text.parse::<i32>()
-                .ok()
-                .filter(|rank| (1..=1000).contains(rank))
-                .ok_or(AppError::Refused("error-priority-rank"))?,
-        ),
-    };
-    let workshop = match form.workshop_id.trim() {
-        "" => None,
-        text => Some(
-            text.parse::<i64>()
-                .map_err(|_| AppError::Refused("error-priority-workshop"))?,
-        ),
+    let mut errors = FieldErrors::default();
+    let Some((level, rank, workshop)) = form.check(&mut errors) else {
+        return refused((ctx, &pool), id, form, errors, false).await;
     };
     let mut tx = pool.begin().await?;
-    let endorsed = sqlx::query_scalar!(
-        r#"select l.status = 'endorsed' as "endorsed!" from recommendations r
-           join recommendation_lists l on l.id = r.list_id where r.id = $1 for share of l"#,
+    let current = sqlx::query!(
+        r#"select l.status = 'endorsed' as "endorsed!", r.priorities_version
+           from recommendations r join recommendation_lists l on l.id = r.list_id
+           where r.id = $1 for update of r for share of l"#,
         id
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::NotFound)?;
-    if !endorsed {
+    if !current.endorsed {
         return Err(AppError::Refused("error-priority-not-endorsed"));
+    }
+    if form.version.trim() != current.priorities_version.to_string() {
+        drop(tx);
+        return refused((ctx, &pool), id, form, errors, true).await;
     }
     if let Some(workshop) = workshop {
         let kind = format!("{level}_workshop");
@@ -315,14 +392,20 @@ pub async fn set(
         .fetch_one(&mut *tx)
         .await?;
         if !matches {
-            return Err(AppError::Refused("error-priority-workshop"));
+            drop(tx);
+            errors.add("workshop_id", "error-priority-workshop-body");
+            return refused((ctx, &pool), id, form, errors, false).await;
         }
+    }
+    if let Some(rank) = rank
+        && rank_taken(&mut tx, id, &level, rank).await?
+    {
+        drop(tx);
+        errors.add("rank", "error-priority-rank-taken-body");
+        return refused((ctx, &pool), id, form, errors, false).await;
     }
     match rank {
         Some(rank) => {
-            if rank_taken(&mut tx, id, &level, rank).await? {
-                return Err(AppError::Refused("error-priority-rank-taken"));
-            }
             sqlx::query!(
                 "insert into priorities (recommendation_id, level, rank, workshop_id, set_by) values ($1, $2, $3, $4, $5)
                  on conflict (recommendation_id, level) do update
@@ -346,6 +429,12 @@ pub async fn set(
             .await?;
         }
     }
+    sqlx::query!(
+        "update recommendations set priorities_version = priorities_version + 1 where id = $1",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
     audit::record(
         &mut *tx,
         Event {
@@ -363,11 +452,5 @@ pub async fn set(
     .await?;
     tx.commit().await?;
     flash(&session, "saved", "").await?;
-    // Back to the page the form was on, never to another site.
-    let back = if form.back.starts_with('/') && !form.back.starts_with("//") {
-        form.back
-    } else {
-        "/recommendations/national".into()
-    };
-    Ok((StatusCode::SEE_OTHER, Redirect::to(&back)).into_response())
+    Ok(Redirect::to(&form.back()).into_response())
 }

@@ -10,7 +10,6 @@ pub mod report;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sqlx::PgPool;
@@ -22,7 +21,7 @@ use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::error::{AppError, render};
+use crate::error::{Answer, AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
@@ -142,20 +141,19 @@ async fn show_page(
     let report = report::load(state, user, id).await?;
     let can_edit = policy::allows(user, Action::ManageStudies, Scope::Anything);
     let public = publishing::Public::of(&pool, id, publishing).await?;
-    let status = if public.refused.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let page = render(&ShowPage {
+    let refused = public.refused.is_some();
+    let page = ShowPage {
         ctx,
         study,
         funders,
         report,
         can_edit,
         public,
-    })?;
-    Ok((status, page).into_response())
+    };
+    if refused {
+        return Err(AppError::invalid(&page));
+    }
+    render(&page).map(IntoResponse::into_response)
 }
 
 /// The study form as sent; funders come as repeated `funders` fields.
@@ -296,11 +294,7 @@ struct FormPage {
     theirs: Option<Vec<Field>>,
 }
 
-impl FormPage {
-    fn respond(&self, status: StatusCode) -> Result<Response, AppError> {
-        Ok((status, render(self)?).into_response())
-    }
-}
+impl FormPage {}
 
 async fn new_form(
     ctx: Ctx,
@@ -320,7 +314,7 @@ async fn new_form(
         choices: choices(&pool).await?,
         theirs: None,
     };
-    page.respond(StatusCode::OK)
+    page.answer()
 }
 
 async fn create(
@@ -345,7 +339,7 @@ async fn create(
                 choices,
                 theirs: None,
             };
-            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     let mut tx = pool.begin().await?;
@@ -443,7 +437,7 @@ async fn edit_form(
         choices: choices(&pool).await?,
         theirs: None,
     };
-    page.respond(StatusCode::OK)
+    page.answer()
 }
 
 async fn update(
@@ -470,7 +464,7 @@ async fn update(
                 choices,
                 theirs: None,
             };
-            return page.respond(StatusCode::UNPROCESSABLE_ENTITY);
+            return Err(AppError::invalid(&page));
         }
     };
     let expected = Version::parse(&form.version)?;
@@ -505,7 +499,7 @@ async fn update(
             choices,
             theirs: Some(theirs),
         };
-        return page.respond(StatusCode::CONFLICT);
+        return Err(AppError::stale(&page));
     }
     save_funders(&mut tx, id, &valid.funders).await?;
     audit::record(

@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -128,7 +127,7 @@ async fn refuse(
     pool: &PgPool,
     form: ThemeForm,
     errors: FieldErrors,
-    status: StatusCode,
+    refusal: fn(&ListPage) -> AppError,
 ) -> Result<Response, AppError> {
     let page = ListPage {
         ctx,
@@ -137,7 +136,7 @@ async fn refuse(
         errors,
         theirs: None,
     };
-    Ok((status, render(&page)?).into_response())
+    Err(refusal(&page))
 }
 
 async fn create(
@@ -156,7 +155,7 @@ async fn create(
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => {
-            return refuse(ctx, &pool, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return refuse(ctx, &pool, form, errors, AppError::invalid).await;
         }
     };
     let mut tx = pool.begin().await?;
@@ -172,7 +171,7 @@ async fn create(
     let Some(id) = id else {
         let mut errors = FieldErrors::default();
         errors.add("name_en", "theme-name-taken");
-        return refuse(ctx, &pool, form, errors, StatusCode::CONFLICT).await;
+        return refuse(ctx, &pool, form, errors, AppError::stale).await;
     };
     audit::record(
         &mut *tx,
@@ -253,7 +252,7 @@ async fn update(
     let valid = match form.parse() {
         Ok(valid) => valid,
         Err(errors) => {
-            return refuse(ctx, &pool, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return refuse(ctx, &pool, form, errors, AppError::invalid).await;
         }
     };
     let expected = Version::parse(&form.version)?;
@@ -294,11 +293,11 @@ async fn update(
                 errors: FieldErrors::default(),
                 theirs: Some(theirs),
             };
-            return Ok((StatusCode::CONFLICT, render(&page)?).into_response());
+            return Err(AppError::stale(&page));
         }
         let mut errors = FieldErrors::default();
         errors.add("name_en", "theme-name-taken");
-        return refuse(ctx, &pool, form, errors, StatusCode::CONFLICT).await;
+        return refuse(ctx, &pool, form, errors, AppError::stale).await;
     }
     audit::record(
         &mut *tx,

@@ -141,6 +141,9 @@ impl Ctx {
         if policy::allows(user, Action::ManageStudies, Scope::Anything) {
             links.push(("/admin/themes", "nav-themes"));
         }
+        if policy::allows(user, Action::EmptyBin, Scope::Anything) {
+            links.push(("/bin", "nav-bin"));
+        }
         if policy::allows(user, Action::Administer, Scope::Anything) {
             links.extend([
                 ("/admin/users", "nav-users"),

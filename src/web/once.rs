@@ -80,6 +80,28 @@ pub async fn claim(
     Ok(Some(location.unwrap_or_else(|| "/".to_owned())))
 }
 
+/// Where the form sent with `key` led, if it was saved already: for a form
+/// whose checks would refuse it once saved (a list endorsed already), read
+/// before them.
+pub async fn led_before(
+    pool: &PgPool,
+    key: Option<&str>,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let location = sqlx::query_scalar!(
+        "select location from once_keys where key = $1 and user_id = $2",
+        key,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(location)
+}
+
 /// Notes where the write that claimed `key` leads, for a second POST.
 pub async fn done(
     tx: &mut sqlx::PgConnection,

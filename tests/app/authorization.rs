@@ -116,6 +116,8 @@ fn answer(method: &str, route: &str) -> Answer {
         ("POST", "/activities/import/{id}/confirm") => Always(303),
         // No failed message waits to be sent again.
         ("POST", "/admin/outbox/{id}/retry") => Always(409),
+        // Restored or purged by the first, found gone (and told so) by the next.
+        ("POST", "/bin/{id}/restore") | ("POST", "/bin/{id}/purge") => Always(303),
         // Sent without the list's version, as a stale form: refused, and the
         // list as it is now comes back.
         ("POST", "/recommendation-lists/{id}/consultation") => Always(409),
@@ -262,6 +264,10 @@ struct Records {
     notification: i64,
     /// A file CTOD's user uploaded to import, not yet confirmed.
     import: i64,
+    /// Two findings of Rotonak Mondol's FGD in the bin: one to restore, one
+    /// to purge.
+    binned: i64,
+    binned_too: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -313,6 +319,8 @@ async fn records(app: &TestApp) -> Records {
                           select id, 'list-submitted', 'Waiting', 'Waiting', '/' from users
                           where email = 'sna@battambang.example' returning id").await,
         loose_finding: id("insert into findings (activity_id, text_en) select id, 'Nobody cites this' from activities where district_code = '0203' and kind = 'fgd' returning id").await,
+        binned: binned(app).await,
+        binned_too: binned(app).await,
         endorsed_item: id(
             "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
              where l.district_code = '0204' order by r.position limit 1",
@@ -324,6 +332,23 @@ async fn records(app: &TestApp) -> Records {
         )
         .await,
     }
+}
+
+/// A finding of Rotonak Mondol's FGD, deleted: its entry in the bin.
+async fn binned(app: &TestApp) -> i64 {
+    let finding: i64 = sqlx::query_scalar(
+        "insert into findings (activity_id, text_en)
+         select id, 'Deleted by mistake' from activities where district_code = '0207' and kind = 'fgd'
+         returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a finding");
+    sqlx::query_scalar("select bin_put('finding', $1, null, '0207')")
+        .bind(finding)
+        .fetch_one(&app.pool)
+        .await
+        .expect("in the bin")
 }
 
 /// A public photo of Battambang's FGD, in the store and in the database.
@@ -1163,6 +1188,19 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::Admin,
         ),
         ("GET", "/admin/audit", "/admin/audit".into(), Rule::Admin),
+        ("GET", "/bin", "/bin".into(), Rule::Staff),
+        (
+            "POST",
+            "/bin/{id}/restore",
+            format!("/bin/{}/restore", r.binned),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/bin/{id}/purge",
+            format!("/bin/{}/purge", r.binned_too),
+            Rule::Staff,
+        ),
         // Everyone signed in has a dashboard and exports, each counting only what
         // they may read (tested in dashboard.rs), even when the URL names a
         // district's unpublished work.

@@ -986,7 +986,11 @@ async fn on_a_phone_a_finding_is_corrected_and_redacted_and_a_paper_endorsement_
     );
 
     // A finding that names someone, redacted with its history.
-    click(&browser, &format!("#finding-{named} details summary")).await;
+    click(
+        &browser,
+        &format!("#finding-{named} details.redact summary"),
+    )
+    .await;
     fill(&browser, &format!("#reason-{named}"), "Names a respondent").await;
     click(
         &browser,

@@ -733,8 +733,8 @@ async fn writers_delete_drafts_with_their_files_and_nothing_that_others_rely_on(
     );
     assert_eq!(
         std::fs::read_dir(app.files_dir.join("attachments")).map_or(0, |dir| dir.count()),
-        files_before,
-        "its file left the store"
+        files_before + 1,
+        "its file waits in the bin (tests/app/bin.rs) until purged"
     );
     assert_eq!(scalar(format!("select count(*) from audit_events where action = 'activity_deleted' and entity_id = '{draft}'")).await, 1);
     // Published work, and work others rely on, stays.

@@ -296,3 +296,87 @@ async fn an_instance_whose_listening_connection_stalls_stops_using_what_it_keeps
     b.heard_everything().await;
     assert_eq!(replay().await, StatusCode::SEE_OTHER);
 }
+
+/// The benchmark behind `scripts/bench-sign-out` (not part of the suite): how
+/// long after a sign-out on instance A instance B still serves the session,
+/// while B is kept busy by other signed-in clients. Prints figures.
+#[tokio::test]
+#[ignore = "a benchmark: scripts/bench-sign-out runs it"]
+async fn bench_sign_out_reaches_the_other_instance() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(200);
+    // Hundreds of sign-ins from one address: past the sign-in limit.
+    let a = crate::helpers::spawn_app_with(samleng::app::Settings {
+        sign_in_burst: 100_000,
+        ..samleng::app::Settings::default()
+    })
+    .await;
+    let b = a.another_instance().await;
+    // Load on B: 16 clients reading pages for as long as the rounds last.
+    let reader = a.login_as(SECRETARIAT).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    let served_under_load = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for _ in 0..16 {
+        let visitor = reader.on(&b);
+        let (stop, served) = (stop.clone(), served_under_load.clone());
+        load.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                visitor.get("/activities").await;
+                served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let started = std::time::Instant::now();
+    let mut after_ms = Vec::with_capacity(rounds);
+    let mut served_after = 0;
+    for _ in 0..rounds {
+        let (on_a, _) = signed_in_on_both(&a, &b, NGO).await;
+        let cookie = format!(
+            "samleng_session={}",
+            on_a.session_cookie().expect("a session")
+        );
+        let signed_out = on_a.post("/logout", &[]).await;
+        assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+        let answered = std::time::Instant::now();
+        // B is asked again at once until it refuses the cookie.
+        loop {
+            let response = client
+                .get(b.url("/activities"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .expect("B answers");
+            if response.status() == StatusCode::SEE_OTHER {
+                break;
+            }
+            served_after += 1;
+        }
+        after_ms.push(answered.elapsed().as_secs_f64() * 1000.0);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in load {
+        task.await.ok();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    after_ms.sort_by(f64::total_cmp);
+    let at = |share: f64| after_ms[((after_ms.len() - 1) as f64 * share).round() as usize];
+    let loaded = served_under_load.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "sign-outs: {rounds}; B under load: {:.0} pages/s from 16 clients",
+        loaded as f64 / elapsed
+    );
+    println!(
+        "time from A's answer to B's first refusal: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    println!("requests B served with a signed-out cookie: {served_after}");
+}

@@ -6,6 +6,7 @@ mod attachments;
 mod authorization;
 mod backup;
 mod bad_input;
+mod bin;
 mod browser;
 mod case_studies;
 mod cli;

@@ -16,6 +16,25 @@ use crate::helpers::{TestApp, spawn_app};
 
 const STAFF: &str = "secretariat@cpdd.example";
 
+/// aiosmtpd's maildir handler, waiting `delay` seconds before it takes each
+/// message (argv: port, delay, then `-c`, the handler and its maildir).
+const SLOW_SERVER: &str = r#"
+import asyncio, sys
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+
+class Slow(Mailbox):
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(float(sys.argv[2]))
+        return await super().handle_DATA(server, session, envelope)
+
+async def main():
+    Controller(Slow(sys.argv[5]), hostname="127.0.0.1", port=int(sys.argv[1])).start()
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"#;
+
 /// A real SMTP server, stopped when dropped.
 pub struct SmtpServer {
     process: Child,
@@ -48,10 +67,34 @@ impl SmtpServer {
     }
 
     async fn start_on(port: u16, maildir: PathBuf) -> SmtpServer {
+        SmtpServer::start_with(port, maildir, None).await
+    }
+
+    /// A server that takes `delay` to accept each message, as a busy or
+    /// distant one does: aiosmtpd's maildir handler, made to wait.
+    async fn start_slow(delay: Duration) -> SmtpServer {
+        let maildir = std::env::temp_dir().join(format!(
+            "samleng-slow-mail-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        SmtpServer::start_with(free_port(), maildir, Some(delay)).await
+    }
+
+    async fn start_with(port: u16, maildir: PathBuf, delay: Option<Duration>) -> SmtpServer {
+        let mut command = Command::new("/usr/bin/python3");
+        match delay {
+            None => command.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]),
+            Some(delay) => command.args([
+                "-c",
+                SLOW_SERVER,
+                &format!("{port}"),
+                &delay.as_secs_f64().to_string(),
+            ]),
+        };
         // Debian's own Python, which python3-aiosmtpd installs into (another
         // python3 may come first on the PATH).
-        let process = Command::new("/usr/bin/python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        let process = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(Stdio::null())
@@ -687,4 +730,60 @@ async fn the_weekly_reminder_counts_each_organizations_actions_waiting_for_a_rep
         subject.starts_with(&format!("{expected} actions")),
         "{subject}"
     );
+}
+
+#[tokio::test]
+async fn two_workers_and_a_slow_mail_server_send_each_message_once() {
+    let app = spawn_app().await;
+    // One second to accept each message; each worker holds a message for
+    // three seconds, so the batch outlives the first worker's lease.
+    let smtp = SmtpServer::start_slow(Duration::from_secs(1)).await;
+    sqlx::query(
+        "insert into outbox (channel, user_id, recipient, subject, body, link)
+         select 'email', u.id, u.email, 'Message ' || u.id, 'Body', '/' from users u
+         where u.email like '%@%' order by u.id limit 5",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("waiting messages");
+    let pending =
+        async || scalar(&app, "select count(*) from outbox where status = 'pending'").await;
+    let queued = pending().await;
+    assert_eq!(queued, 5);
+    let lease = Duration::from_secs(3);
+    // Each worker looks for due messages as the real one does, only more often.
+    let worker = |mailer: Mailer| {
+        let pending = &pending;
+        let pool = app.app_pool.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut sent = 0;
+            while pending().await > 0 {
+                tick.tick().await;
+                sent += outbox::deliver_due(&pool, &mailer)
+                    .await
+                    .expect("delivered");
+            }
+            sent
+        }
+    };
+    let (a, b) = tokio::join!(
+        worker(smtp.mailer().with_lease(lease)),
+        worker(smtp.mailer().with_lease(lease))
+    );
+    assert_eq!((a + b) as i64, queued);
+    assert!(
+        a > 0 && b > 0,
+        "the second worker took over what the first's lease let go: {a} and {b}"
+    );
+    let received = smtp.received();
+    assert_eq!(received.len() as i64, queued, "each message once");
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|message| message.message_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len() as i64, queued, "each with its own Message-ID");
+    assert!(ids.iter().all(|id| id.starts_with("outbox-")), "{ids:?}");
 }

@@ -374,3 +374,50 @@ async fn a_refused_progress_report_comes_back_with_the_note_and_every_problem() 
         0
     );
 }
+
+#[tokio::test]
+async fn a_paper_endorsement_sent_twice_is_recorded_once() {
+    let app = spawn_app().await;
+    let list = scalar(
+        &app,
+        "select id from recommendation_lists where status = 'submitted' order by id limit 1",
+    )
+    .await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let action = format!("/recommendation-lists/{list}/endorse-on-paper");
+    let key = once_key(&staff, &action, &action).await;
+    let token = staff.csrf_token().await;
+    let url = app.url(&action);
+    let send = || {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", token.clone())
+            .text("once_key", key.clone())
+            .text("given_on", "2021-12-15")
+            .text("endorser_name", "Chea Sokha")
+            .text("endorser_position", "District Governor")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(b"%PDF-1.7 the signed letter".to_vec())
+                    .file_name("letter.pdf"),
+            );
+        staff.post_multipart(&url, form)
+    };
+    let counts = async || {
+        (
+            scalar(&app, "select count(*) from endorsements").await,
+            scalar(&app, "select count(*) from attachments").await,
+        )
+    };
+    let before = counts().await;
+    // A double click, then Back and Save again.
+    let (one, other) = tokio::join!(send(), send());
+    let again = send().await;
+    let list_page = format!("/recommendation-lists/{list}");
+    for answer in [&one, &other, &again] {
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        assert_eq!(answer.location.as_deref(), Some(list_page.as_str()));
+    }
+    assert_eq!(counts().await, (before.0 + 1, before.1 + 1));
+    let shown = staff.get(&list_page).await;
+    assert!(text_of(&shown.body).contains("This was saved already"));
+}

@@ -522,6 +522,16 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     .await
     .to_string();
     let path = |id: i64| format!("/recommendations/{id}/priorities");
+    // The version of an item's priorities, as its form carries it.
+    let version = async |id: i64| {
+        scalar(
+            &app,
+            &format!("select priorities_version::bigint from recommendations where id = {id}"),
+        )
+        .await
+        .to_string()
+    };
+    let at_first = version(endorsed_item).await;
     let before = scalar(&app, "select count(*) from priorities").await;
     let donor = app.login_as("donor@donor.example").await;
     // Viewed once before any change: the page's ranking must follow the changes.
@@ -541,7 +551,7 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
         (
             endorsed_item,
             vec![("level", "provincial"), ("rank", "0")],
-            "The rank is not valid",
+            "A rank is a whole number from 1 to 1000",
         ),
         (
             endorsed_item,
@@ -549,14 +559,18 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
                 ("level", "provincial"),
                 ("rank", "2"),
                 ("workshop_id", &national_workshop),
+                ("version", &at_first),
             ],
-            "Choose a workshop of that level",
+            "The workshop must be a provincial workshop",
         ),
     ];
     for (id, fields, message) in refusals {
         let page = staff.post(&path(id), &fields).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
         assert!(page.body.contains(message), "{message}");
+        if id == endorsed_item {
+            assert!(page.body.contains("name=\"rank\""), "the form comes back");
+        }
     }
     assert_eq!(
         scalar(&app, "select count(*) from priorities").await,
@@ -570,6 +584,7 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
                 ("rank", "4"),
                 ("workshop_id", &workshop),
                 ("back", "/provinces/02/recommendations"),
+                ("version", &at_first),
             ],
         )
         .await;
@@ -592,7 +607,11 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     let removed = staff
         .post(
             &path(endorsed_item),
-            &[("level", "provincial"), ("rank", "")],
+            &[
+                ("level", "provincial"),
+                ("rank", ""),
+                ("version", &version(endorsed_item).await),
+            ],
         )
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
@@ -615,11 +634,20 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     let taken = staff
         .post(
             &path(endorsed_item),
-            &[("level", "provincial"), ("rank", "1")],
+            &[
+                ("level", "provincial"),
+                ("rank", "1"),
+                ("version", &version(endorsed_item).await),
+            ],
         )
         .await;
     assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(taken.body.contains("That rank is taken"));
+    assert!(
+        taken
+            .body
+            .contains("Another recommendation already holds this rank")
+    );
+    assert!(taken.body.contains("value=\"1\""), "the rank typed is kept");
     assert_eq!(
         scalar(
             &app,
@@ -628,6 +656,96 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
         .await,
         0
     );
+}
+
+#[tokio::test]
+async fn a_priority_set_from_a_stale_page_saves_nothing_and_keeps_the_input() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let item = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0212' order by r.position desc limit 1").await;
+    let page = staff.get("/provinces/02/recommendations").await;
+    let form = page
+        .body
+        .split(&format!("action=\"/recommendations/{item}/priorities\""))
+        .nth(1)
+        .expect("the item's form");
+    let version = form
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a version")
+        .to_owned();
+    let path = format!("/recommendations/{item}/priorities");
+    // Two tabs of the same page: one sets rank 7, then the other sends rank 8.
+    let send = |rank: &'static str| {
+        let (staff, path, version) = (&staff, &path, version.clone());
+        async move {
+            staff
+                .post(
+                    path,
+                    &[
+                        ("level", "provincial"),
+                        ("rank", rank),
+                        ("version", &version),
+                    ],
+                )
+                .await
+        }
+    };
+    assert_eq!(send("7").await.status, StatusCode::SEE_OTHER);
+    let stale = send("8").await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("id=\"conflict\""));
+    assert!(crate::helpers::text_of(&stale.body).contains("Set now: Provincial priority #7"));
+    assert!(
+        stale
+            .body
+            .contains("name=\"rank\" inputmode=\"numeric\" size=\"4\" value=\"8\"")
+    );
+    let sql = format!(
+        "select rank::bigint from priorities where recommendation_id = {item} and level = 'provincial'"
+    );
+    let rank = async || scalar(&app, &sql).await;
+    assert_eq!(rank().await, 7, "the stale form wrote nothing");
+    // Five tabs at once: one saves.
+    let version = scalar(
+        &app,
+        &format!("select priorities_version::bigint from recommendations where id = {item}"),
+    )
+    .await
+    .to_string();
+    let go = || {
+        let (staff, path, version) = (&staff, &path, version.clone());
+        async move {
+            staff
+                .post(
+                    path,
+                    &[
+                        ("level", "provincial"),
+                        ("rank", "9"),
+                        ("version", &version),
+                    ],
+                )
+                .await
+                .status
+        }
+    };
+    let (a, b, c, d, e) = tokio::join!(go(), go(), go(), go(), go());
+    let answers = [a, b, c, d, e];
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|status| **status == StatusCode::SEE_OTHER)
+            .count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|status| [StatusCode::SEE_OTHER, StatusCode::CONFLICT].contains(status))
+    );
+    assert_eq!(rank().await, 9);
 }
 
 #[tokio::test]

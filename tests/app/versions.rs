@@ -314,3 +314,84 @@ async fn a_stale_theme_edit_is_refused_with_the_input_kept() {
         .await;
     assert_eq!(unversioned.status, StatusCode::BAD_REQUEST);
 }
+
+/// The fields of the form posting to `action`: its hidden inputs and the
+/// boxes ticked.
+fn fields_of_form(html: &str, action: &str) -> Vec<(String, String)> {
+    let form = html
+        .split(&format!("action=\"{action}\""))
+        .nth(1)
+        .and_then(|rest| rest.split("</form>").next())
+        .unwrap_or_else(|| panic!("a form to {action}"));
+    form.split("<input")
+        .skip(1)
+        .filter(|tag| !tag.contains("type=\"checkbox\"") || tag.contains(" checked"))
+        .filter_map(|tag| {
+            let value_of = |name: &str| {
+                tag.split(&format!(" {name}=\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .map(str::to_owned)
+            };
+            Some((value_of("name")?, value_of("value").unwrap_or_default()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn activities_linked_from_a_stale_case_study_page_save_nothing_and_keep_the_choice() {
+    let app = spawn_app().await;
+    let writer = app.login_as("ngo@as.example").await;
+    let case = id(
+        &app,
+        "select id from case_studies where district_code = '0207'",
+    )
+    .await;
+    let page = format!("/case-studies/{case}");
+    let action = format!("/case-studies/{case}/activities");
+    let sql = format!("select count(*) from activities where case_study_id = {case}");
+    let linked = async || id(&app, &sql).await;
+    let before = linked().await;
+    assert!(before >= 2, "the draft draws on activities");
+    let ours = fields_of_form(&writer.get(&page).await.body, &action);
+    assert!(ours.iter().any(|(name, _)| name == "activities_version"));
+    // The other tab unlinks one activity and saves first.
+    let mut theirs = ours.clone();
+    let dropped = theirs
+        .iter()
+        .position(|(name, _)| name == "activities")
+        .expect("a linked activity");
+    let (_, unlinked) = theirs.remove(dropped);
+    assert_eq!(
+        submit(&writer, &action, &theirs).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(linked().await, before - 1);
+    // Ours still has it ticked: refused, the choice shown back, nothing written.
+    let stale = submit(&writer, &action, &ours).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    assert!(stale.body.contains("id=\"conflict\""));
+    assert!(
+        stale
+            .body
+            .contains(&format!("value=\"{unlinked}\" checked")),
+        "our choice is ticked"
+    );
+    assert_eq!(linked().await, before - 1, "the stale form wrote nothing");
+    // Sent again from the page as it came back, it saves.
+    let again = fields_of_form(&stale.body, &action);
+    assert_eq!(
+        submit(&writer, &action, &again).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(linked().await, before);
+    // Five tabs at once with the same version: one saves.
+    let current = fields_of_form(&writer.get(&page).await.body, &action);
+    let go = || submit(&writer, &action, &current);
+    let (a, b, c, d, e) = tokio::join!(go(), go(), go(), go(), go());
+    let saved = [a, b, c, d, e]
+        .iter()
+        .filter(|answer| answer.status == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(saved, 1);
+}

@@ -103,7 +103,9 @@ async fn a_case_study_takes_its_districts_activities_from_its_own_page() {
     .await;
     assert!(
         page.body.contains("name=\"activities\"")
-            && !page.body.contains(&format!("value=\"{elsewhere}\"")),
+            && !page
+                .body
+                .contains(&format!("name=\"activities\" value=\"{elsewhere}\"")),
         "this district's only"
     );
 
@@ -126,6 +128,13 @@ async fn a_case_study_takes_its_districts_activities_from_its_own_page() {
         .map(|id| ("activities", id.to_string()))
         .collect();
     chosen.push(("activities", free.to_string()));
+    // The page's form carries the version of the links it was drawn from.
+    let version = scalar(
+        &app,
+        &format!("select activities_version::bigint from case_studies where id = {case}"),
+    )
+    .await;
+    chosen.push(("activities_version", version.to_string()));
     let fields: Vec<(&str, &str)> = chosen.iter().map(|(n, v)| (*n, v.as_str())).collect();
     assert_eq!(
         writer.post(&path, &fields).await.status,
