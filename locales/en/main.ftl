@@ -981,3 +981,4 @@ priority-form-title = Priority of a recommendation
 priority-changed-meanwhile = Someone else changed this recommendation's priorities after you opened the page, so nothing was saved. Your input is kept below: check it against what is set now, then save again.
 priority-now = Set now
 case-study-links-changed = Someone else changed which activities this case study draws on after you opened the page, so nothing was saved. Your choice is ticked below, beside the activities linked now: check it, then save again.
+list-order-changed = This list changed after you opened the page, so nothing was moved. It is shown below as it is now: move the recommendation again if it is still needed.

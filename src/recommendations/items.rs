@@ -178,15 +178,16 @@ async fn editable(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<ListView
 }
 
 /// Locks the list for the change and checks, under the lock, that it is still editable.
-async fn lock_editable(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), AppError> {
-    let status = sqlx::query_scalar!(
-        "select status from recommendation_lists where id = $1 for update",
+/// Locks a list that is being written, returning its version.
+async fn lock_editable(tx: &mut sqlx::PgConnection, id: i64) -> Result<i32, AppError> {
+    let list = sqlx::query!(
+        "select status, version from recommendation_lists where id = $1 for update",
         id
     )
     .fetch_one(&mut *tx)
     .await?;
-    if matches!(status.as_str(), "draft" | "returned") {
-        Ok(())
+    if matches!(list.status.as_str(), "draft" | "returned") {
+        Ok(list.version)
     } else {
         Err(AppError::IllegalTransition)
     }
@@ -449,10 +450,15 @@ pub async fn delete(
 pub struct MoveForm {
     #[serde(default)]
     direction: String,
+    #[serde(default)]
+    version: String,
 }
 
-/// Swaps a recommendation with its neighbour above or below.
+/// Swaps a recommendation with its neighbour above or below. Sent from a page
+/// drawn before the list last changed (a double click, another writer's
+/// edit), it moves nothing: the list comes back as it is now.
 pub async fn move_item(
+    ctx: Ctx,
     user: CurrentUser,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
@@ -466,7 +472,13 @@ pub async fn move_item(
         _ => return Err(AppError::BadRequest),
     };
     let mut tx = pool.begin().await?;
-    lock_editable(&mut tx, id).await?;
+    let version = lock_editable(&mut tx, id).await?;
+    if form.version.trim() != version.to_string() {
+        drop(tx);
+        let page =
+            super::show::page(ctx, &user, &pool, id, Some(super::show::Stale::Order)).await?;
+        return Err(AppError::stale(&page));
+    }
     let swapped = sqlx::query!(
         "with this as (select id, position from recommendations where id = $1 and list_id = $2),
               other as (select r.id, r.position from recommendations r, this

@@ -326,8 +326,8 @@ pub async fn set_consultation(
     // since: the page comes back as it is now, with the choice beside it.
     if form.version.trim() != list.version.to_string() {
         drop(tx);
-        let chosen = Some(form.consultation_id.trim().to_owned());
-        let page = super::show::page(ctx, &user, &pool, id, chosen).await?;
+        let chosen = super::show::Stale::Consultation(form.consultation_id.trim().to_owned());
+        let page = super::show::page(ctx, &user, &pool, id, Some(chosen)).await?;
         return Err(AppError::stale(&page));
     }
     let consultation = match form.consultation_id.trim() {

@@ -234,6 +234,8 @@ pub(super) struct ShowPage {
     /// A consultation link sent against an older version of the list: what
     /// the person chose, shown back beside the list as it is now.
     stale_consultation: Option<String>,
+    /// A move sent from a page drawn before the list last changed.
+    stale_order: bool,
     attachments: Vec<crate::attachments::AttachmentLine>,
 }
 
@@ -292,14 +294,22 @@ pub async fn show(
     render(&page(ctx, &user, &pool, id, None).await?).map(IntoResponse::into_response)
 }
 
-/// The list's page; with `stale_consultation`, the consultation chosen on a
-/// form that was out of date.
+/// What a form drawn before the list last changed asked for.
+pub(super) enum Stale {
+    /// The consultation chosen.
+    Consultation(String),
+    /// A recommendation moved up or down.
+    Order,
+}
+
+/// The list's page; with `stale`, what a form that was out of date asked for,
+/// beside the list as it is now.
 pub(super) async fn page(
     ctx: Ctx,
     user: &CurrentUser,
     pool: &PgPool,
     id: i64,
-    stale_consultation: Option<String>,
+    stale: Option<Stale>,
 ) -> Result<ShowPage, AppError> {
     let list = readable(pool, user, id).await?;
     let district = Scope::District(&list.district_code);
@@ -343,7 +353,11 @@ pub(super) async fn page(
             policy::allows(user, Action::ReadInternalText, district),
         )
         .await?,
-        stale_consultation,
+        stale_order: matches!(stale, Some(Stale::Order)),
+        stale_consultation: match stale {
+            Some(Stale::Consultation(chosen)) => Some(chosen),
+            _ => None,
+        },
         list,
         ctx,
     };

@@ -68,16 +68,25 @@ pub async fn claim(
         .await?;
         return Ok(None);
     }
-    // Another user's key (a guess) leads nowhere of theirs.
-    let location = sqlx::query_scalar!(
+    let location = location_of(&mut *tx, key, user_id).await?;
+    Ok(Some(location.unwrap_or_else(|| "/".to_owned())))
+}
+
+/// Where the write that claimed `key` led, if `user_id` claimed it: another
+/// user's key (a guess) leads nowhere of theirs.
+async fn location_of(
+    executor: impl sqlx::PgExecutor<'_>,
+    key: &str,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
         "select location from once_keys where key = $1 and user_id = $2",
         key,
         user_id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(executor)
     .await?
-    .flatten();
-    Ok(Some(location.unwrap_or_else(|| "/".to_owned())))
+    .flatten())
 }
 
 /// Where the form sent with `key` led, if it was saved already: for a form
@@ -88,18 +97,10 @@ pub async fn led_before(
     key: Option<&str>,
     user_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
-    let Some(key) = key else {
-        return Ok(None);
-    };
-    let location = sqlx::query_scalar!(
-        "select location from once_keys where key = $1 and user_id = $2",
-        key,
-        user_id
-    )
-    .fetch_optional(pool)
-    .await?
-    .flatten();
-    Ok(location)
+    match key {
+        Some(key) => location_of(pool, key, user_id).await,
+        None => Ok(None),
+    }
 }
 
 /// Notes where the write that claimed `key` leads, for a second POST.

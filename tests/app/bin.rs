@@ -274,29 +274,21 @@ async fn after_thirty_days_the_bin_is_purged_with_history_and_files() {
         store: Arc::new(LocalFileSystem::new_with_prefix(&app.files_dir).expect("file store")),
         max_bytes: MAX_UPLOAD_BYTES,
     };
+    // The hourly purge, run when the entry is `days` old: how many it took.
+    let purged_at = async |days: i32| {
+        sqlx::query("update bin set deleted_at = now() - make_interval(days => $1)")
+            .bind(days)
+            .execute(&app.pool)
+            .await
+            .expect("aged");
+        samleng::deleted::purge_expired(&app.app_pool, &store)
+            .await
+            .expect("purge")
+    };
     // Not yet: 29 days on, it can still be restored.
-    sqlx::query("update bin set deleted_at = now() - interval '29 days'")
-        .execute(&app.pool)
-        .await
-        .expect("aged");
-    assert_eq!(
-        samleng::deleted::purge_expired(&app.app_pool, &store)
-            .await
-            .expect("purge"),
-        0
-    );
+    assert_eq!(purged_at(29).await, 0);
     assert_eq!(scalar(&app, "select count(*) from bin").await, 1);
-
-    sqlx::query("update bin set deleted_at = now() - interval '31 days'")
-        .execute(&app.pool)
-        .await
-        .expect("aged");
-    assert_eq!(
-        samleng::deleted::purge_expired(&app.app_pool, &store)
-            .await
-            .expect("purge"),
-        1
-    );
+    assert_eq!(purged_at(31).await, 1);
     assert_eq!(scalar(&app, "select count(*) from bin").await, 0);
     assert_eq!(stored_files(&app), files - 1, "its file is gone");
     assert_eq!(

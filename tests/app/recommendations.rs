@@ -123,12 +123,31 @@ async fn an_ngo_drafts_a_list_with_evidence_and_bad_input_changes_nothing() {
         "select id from recommendations where text_en = 'Publish the budget'",
     )
     .await;
-    ngo.post(&format!("{items}/{second}/move"), &[("direction", "up")])
-        .await;
-    let page = ngo.get(&path).await;
-    let budget = page.body.find("Publish the budget").expect("listed");
-    let meetings = page.body.find("Open the council meetings").expect("listed");
-    assert!(budget < meetings, "moved up");
+    let drawn = ngo.get(&path).await;
+    let version = drawn
+        .body
+        .split(&format!("{items}/{second}/move"))
+        .nth(1)
+        .and_then(|form| form.split("name=\"version\" value=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .expect("the move form's version")
+        .to_owned();
+    let move_up = [("direction", "up"), ("version", version.as_str())];
+    let moved = ngo.post(&format!("{items}/{second}/move"), &move_up).await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let order = async || {
+        let page = ngo.get(&path).await;
+        let budget = page.body.find("Publish the budget").expect("listed");
+        let meetings = page.body.find("Open the council meetings").expect("listed");
+        budget < meetings
+    };
+    assert!(order().await, "moved up");
+    // The same button again from the same page (a double click): the list
+    // changed since, so nothing moves.
+    let again = ngo.post(&format!("{items}/{second}/move"), &move_up).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("id=\"conflict\"") && again.body.contains("nothing was moved"));
+    assert!(order().await, "still where the first click put it");
     assert_eq!(
         ngo.post(&format!("{path}/submit"), &[]).await.status,
         StatusCode::FORBIDDEN,
