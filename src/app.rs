@@ -1,10 +1,12 @@
-//! The router and its middleware: sessions, the current user, CSRF, the language
-//! switch, rate limiting of sign-in, and the security headers every response carries.
+//! Assembles the application: every feature's routes under the middleware
+//! (sessions, the current user, CSRF, the language switch, rate limiting of
+//! sign-in) and the security headers every response carries. It defines
+//! nothing a feature uses.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::IntoResponse;
@@ -18,110 +20,21 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::attachments::FileStore;
-use crate::audit::refusals::{self, Refusal};
-use crate::auth::session::{self, IDLE_TIMEOUT, KeptUsers};
+use crate::audit::refusals;
+use crate::auth::session::{self, IDLE_TIMEOUT};
 use crate::auth::store::KeptSessions;
-use crate::dashboard::figures::FiguresCache;
-use crate::db::changes::Changes;
-use crate::error::{AppError, error_page, refused};
-use crate::geo::places::ChoicesCache;
-use crate::home::WorkCache;
+use crate::error::{AppError, Refusal, error_page, refused};
 use crate::observability::RandomRequestId;
-use crate::public::PublicCache;
-use crate::recommendations::priorities::RankingCache;
-use crate::web::client::{self, TrustedProxies};
+use crate::state::{AppState, Settings};
+use crate::web::client;
 use crate::web::input::{self, BodyLimits};
 use crate::web::{csrf, error_pages, language};
-
-/// What handlers share: one allocation, so that the middleware and handlers
-/// that take it clone a pointer, not a dozen.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-pub struct Shared {
-    pub pool: PgPool,
-    /// For the dashboard's figures (`db::aggregates_pool`).
-    pub aggregates: PgPool,
-    /// For text searches (`db::searches_pool`).
-    pub searches: PgPool,
-    pub settings: Arc<Settings>,
-    pub files: FileStore,
-    /// What changed on any instance: it tells every cache below when to forget.
-    pub changes: Changes,
-    pub users: KeptUsers,
-    pub figures: FiguresCache,
-    pub rankings: RankingCache,
-    pub worklist: WorkCache,
-    pub choices: ChoicesCache,
-    pub public: PublicCache,
-}
-
-impl AppState {
-    /// The state of one instance; starts listening for changes in the database.
-    pub fn new(pool: PgPool, settings: Settings, files: FileStore) -> AppState {
-        let changes = Changes::listen(&pool);
-        AppState(Arc::new(Shared {
-            users: session::kept_users(&changes),
-            figures: FiguresCache::new("dashboard_figures", &changes),
-            rankings: RankingCache::new("priority_rankings", &changes),
-            worklist: WorkCache::new("worklist", &changes),
-            choices: ChoicesCache::new("filter_choices", &changes),
-            // Public pages are tens of kilobytes each: a few hundred at most.
-            public: PublicCache::with_capacity("public_pages", &changes, 300),
-            changes,
-            aggregates: crate::db::aggregates_pool(&pool),
-            searches: crate::db::searches_pool(&pool),
-            pool,
-            settings: Arc::new(settings),
-            files,
-        }))
-    }
-}
-
-/// The settings that change how requests are answered.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Mark cookies `Secure`: set when the app is served over HTTPS.
-    pub secure_cookies: bool,
-    /// Sign-in attempts one address may make in a burst before it must wait.
-    pub sign_in_burst: u32,
-    /// The Telegram bot's user name, when Telegram is set up.
-    pub telegram_bot: Option<String>,
-    /// The reverse proxies whose `X-Forwarded-For` names the client.
-    pub trusted_proxies: TrustedProxies,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            secure_cookies: false,
-            sign_in_burst: 10,
-            telegram_bot: None,
-            trusted_proxies: TrustedProxies::default(),
-        }
-    }
-}
-
-impl FromRef<AppState> for PgPool {
-    fn from_ref(state: &AppState) -> PgPool {
-        state.pool.clone()
-    }
-}
 
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
     let store = KeptSessions::new(state.pool.clone(), &state.changes);
     let sessions = SessionManagerLayer::new(store)
-        .with_name(session_cookie_name(&state.settings))
+        .with_name(state.settings.session_cookie_name())
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(state.settings.secure_cookies)
@@ -132,8 +45,7 @@ pub fn router(state: AppState) -> Router {
     let https = state.settings.secure_cookies;
     let app = Router::new()
         .merge(sign_in_route(&state.settings))
-        .merge(crate::auth::routes::routes())
-        .merge(crate::auth::links::routes())
+        .merge(crate::account::routes())
         .merge(crate::home::routes())
         .merge(crate::geo::routes::routes())
         .merge(crate::studies::routes())
@@ -194,6 +106,7 @@ pub fn router(state: AppState) -> Router {
     };
     app.layer(CompressionLayer::new())
         .layer(middleware::from_fn(input::refuse_malformed_uri))
+        .layer(middleware::from_fn(crate::observability::keep_request_id))
         .layer(
             // An access log line per response at `info`, shown with
             // RUST_LOG=tower_http=info (off by default).
@@ -228,16 +141,6 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
-/// Over HTTPS the session cookie takes the `__Host-` prefix: browsers then
-/// accept it only Secure, for this host and path `/`, never set by a subdomain.
-pub fn session_cookie_name(settings: &Settings) -> &'static str {
-    if settings.secure_cookies {
-        "__Host-samleng_session"
-    } else {
-        "samleng_session"
-    }
-}
-
 /// `POST /login`, limited per address on top of the per-account lock-out.
 fn sign_in_route(settings: &Settings) -> Router<AppState> {
     let limit = GovernorConfigBuilder::default()
@@ -253,7 +156,7 @@ fn sign_in_route(settings: &Settings) -> Router<AppState> {
                 )
             })
         });
-    let route = Router::new().route("/login", post(crate::auth::routes::login));
+    let route = Router::new().route("/login", post(crate::account::login));
     match limit {
         Some(limit) => route.layer(limit),
         None => route,

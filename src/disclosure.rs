@@ -105,7 +105,7 @@ impl fmt::Display for Shown {
 /// "<5".
 pub fn share(part: Shown, whole: Shown) -> String {
     match (part.exact(), whole.exact()) {
-        (Some(part), Some(whole)) => crate::web::percent(part, whole),
+        (Some(part), Some(whole)) => crate::format::percent(part, whole),
         _ => "–".into(),
     }
 }

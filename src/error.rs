@@ -7,8 +7,25 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use crate::audit::refusals::Refusal;
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
+
+/// Why a request was refused; the error that refuses it puts this on the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Forbidden,
+    Csrf,
+    RateLimited,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Forbidden => "forbidden",
+            Refusal::Csrf => "csrf",
+            Refusal::RateLimited => "rate_limited",
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -20,7 +37,7 @@ pub enum AppError {
     #[error("bad request")]
     BadRequest,
     /// Signing in is needed first; afterwards the person lands on `next`, the
-    /// page they asked for (a local path, checked by `web::local_path`).
+    /// page they asked for (a local path, checked by `auth::session::local_path`).
     #[error("sign-in required")]
     SignInRequired(Option<String>),
     /// A request refused for a reason the user can mend; the key names the
@@ -206,12 +223,12 @@ impl IntoResponse for AppError {
                 response
             }
             AppError::Internal(cause) => {
-                let request_id = format!("{:016x}", rand::random::<u64>());
-                tracing::error!(request_id, error = ?cause, "internal error");
+                // The request's span carries its id into this line.
+                tracing::error!(error = ?cause, "internal error");
                 error_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "error-internal",
-                    Some(request_id),
+                    crate::observability::request_id(),
                 )
             }
         }

@@ -1,6 +1,7 @@
 //! Samleng: civic engagement case studies, joint recommendations endorsed by
 //! district administrations, and the action plans that follow them.
 
+pub mod account;
 pub mod action_plans;
 pub mod activities;
 pub mod admin;
@@ -19,14 +20,18 @@ pub mod demo;
 pub mod disclosure;
 pub mod error;
 pub mod exports;
+pub mod files;
+pub mod format;
 pub mod geo;
 pub mod home;
+pub mod i18n;
 pub mod imports;
 pub mod notifications;
 pub mod observability;
 pub mod public;
 pub mod recommendations;
 pub mod revisions;
+pub mod state;
 pub mod studies;
 pub mod themes;
 pub mod web;

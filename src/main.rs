@@ -9,12 +9,15 @@ use sqlx::PgPool;
 use tower_sessions::ExpiredDeletion as _;
 use tower_sessions_sqlx_store::PostgresStore;
 
-use samleng::app::{self, AppState, Settings};
+use samleng::app;
 use samleng::config::Config;
+use samleng::config::TrustedProxies;
 use samleng::db::{self, Database};
+use samleng::files::FileStore;
 use samleng::geo::import::{self, ImportError, Source};
-use samleng::web::client::TrustedProxies;
-use samleng::web::i18n::Lang;
+use samleng::i18n::Lang;
+use samleng::notifications::outbox::Mailer;
+use samleng::state::{AppState, Settings};
 
 // glibc's allocator spent a sixth of a list page's CPU in malloc and free
 // (perf, 32 clients on /action-plans); mimalloc spends about half of that.
@@ -168,7 +171,7 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
         Some(Command::Seed { .. }) => seed(&pool, started).await,
         Some(Command::Backup { file }) => {
-            samleng::backup::backup(database, &cli.config.file_store()?, file).await?;
+            samleng::backup::backup(database, &FileStore::from_config(&cli.config)?, file).await?;
             Ok(())
         }
         Some(Command::DatabaseUrl | Command::Restore { .. } | Command::Xlsform { .. }) => Ok(()),
@@ -181,7 +184,7 @@ async fn restore(
     database: &Database,
     file: &std::path::Path,
 ) -> anyhow::Result<()> {
-    samleng::backup::restore(database, &config.file_store()?, file).await?;
+    samleng::backup::restore(database, &FileStore::from_config(config)?, file).await?;
     database
         .migrate()
         .await
@@ -214,13 +217,13 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         Some(address) => Some((address, samleng::observability::install_recorder()?)),
         None => None,
     };
-    let files = config.file_store()?;
+    let files = FileStore::from_config(config)?;
     let demo_accounts = if demo {
         samleng::demo::load(&pool, &files).await?
     } else {
         None
     };
-    let mut mailer = config.mailer()?;
+    let mut mailer = Mailer::from_config(config)?;
     let telegram = match &config.telegram_bot_token {
         Some(token) => match samleng::notifications::telegram::Telegram::connect(
             &config.telegram_api_url,

@@ -14,7 +14,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 const REQUESTS: &str = "samleng_http_requests_total";
 const DURATION: &str = "samleng_http_request_duration_seconds";
@@ -46,13 +46,6 @@ pub async fn count_requests(request: Request, next: Next) -> Response {
     metrics::counter!(REQUESTS, "method" => method, "route" => route, "status" => status)
         .increment(1);
     response
-}
-
-/// A lookup in one of the instance's in-memory caches.
-pub fn cache_lookup(cache: &'static str, hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    metrics::counter!("samleng_cache_lookups_total", "cache" => cache, "result" => result)
-        .increment(1);
 }
 
 /// The private listener's routes.
@@ -122,6 +115,32 @@ async fn caught_up(State((state, _)): State<(AppState, PrometheusHandle)>) -> Re
         Ok(()) => (StatusCode::OK, "caught up").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "not hearing changes").into_response(),
     }
+}
+
+tokio::task_local! {
+    /// The id of the request this task serves (`keep_request_id`).
+    static REQUEST_ID: String;
+}
+
+/// Middleware, inside the layer that sets `x-request-id`: the rest of the
+/// request runs knowing its id, so that an error page names the id its log
+/// lines carry.
+pub async fn keep_request_id(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    REQUEST_ID.scope(id, next.run(request)).await
+}
+
+/// The id of the request being served, if any.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID
+        .try_with(String::clone)
+        .ok()
+        .filter(|id| !id.is_empty())
 }
 
 /// Request ids: 64 random bits in hex, unless a proxy in front sent one.

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
 use crate::error::{AppError, render};
+use crate::i18n::Lang;
 use crate::web::Ctx;
-use crate::web::i18n::Lang;
 use time::OffsetDateTime;
 
 /// A record's fields as text, by name: what a revision keeps.
@@ -84,7 +84,7 @@ pub struct Revision {
 
 impl Revision {
     pub fn at_text(&self) -> String {
-        crate::web::format_timestamp(self.at)
+        crate::format::timestamp(self.at)
     }
 }
 

@@ -6,11 +6,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use sqlx::PgPool;
 use time::Date;
-use tower_sessions::Session;
 
-use super::LEADS;
+use super::Lead;
 use super::actions::{Choices, choices};
 use super::plans::PlanView;
 use crate::audit::{self, Event};
@@ -20,10 +20,11 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{Field, Version, changed_names, changed_since};
-use crate::web::{ClientIp, Ctx, flash, once};
+use crate::web::{Actor, Ctx, flash, once};
 
 /// The action form as sent: recommendations may repeat, so it is read from pairs.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
 pub struct ActionForm {
     pub description_en: String,
     pub description_km: String,
@@ -37,35 +38,11 @@ pub struct ActionForm {
     pub indicator: String,
     pub target: String,
     pub version: String,
+    /// The one-time key that makes a second send of the form save nothing.
+    pub once_key: String,
 }
 
 impl ActionForm {
-    fn from_pairs(pairs: Vec<(String, String)>) -> ActionForm {
-        let mut form = ActionForm::default();
-        for (key, value) in pairs {
-            let slot = match key.as_str() {
-                "description_en" => &mut form.description_en,
-                "description_km" => &mut form.description_km,
-                "recommendations" => {
-                    form.recommendations.push(value);
-                    continue;
-                }
-                "owner_organization_id" => &mut form.owner_organization_id,
-                "lead" => &mut form.lead,
-                "starts_on" => &mut form.starts_on,
-                "due_on" => &mut form.due_on,
-                "budget_riel" => &mut form.budget_riel,
-                "budget_source" => &mut form.budget_source,
-                "indicator" => &mut form.indicator,
-                "target" => &mut form.target,
-                "version" => &mut form.version,
-                _ => continue,
-            };
-            *slot = value;
-        }
-        form
-    }
-
     /// The recommendations as ids (the stored form holds only valid ones).
     fn linked(&self) -> Vec<i64> {
         self.recommendations
@@ -107,7 +84,7 @@ impl ActionForm {
             .parse::<i64>()
             .ok()
             .filter(|id| choices.owners.iter().any(|(known, _)| known == id));
-        let lead = LEADS.iter().find(|lead| **lead == self.lead);
+        let lead = Lead::parse(&self.lead);
         if owner.is_none() || lead.is_none() {
             errors.add("owner_organization_id", "error-action-owner-title");
         }
@@ -150,7 +127,7 @@ struct ValidAction {
     description_km: String,
     recommendations: Vec<i64>,
     owner: i64,
-    lead: &'static str,
+    lead: Lead,
     starts: Date,
     due: Date,
     budget: i64,
@@ -169,7 +146,7 @@ struct FormPage {
     form: ActionForm,
     errors: FieldErrors,
     choices: Choices,
-    leads: [&'static str; 3],
+    leads: [Lead; 3],
     theirs: Option<Vec<Field>>,
 }
 
@@ -237,7 +214,7 @@ async fn form_page(
         action_id,
         form,
         errors: FieldErrors::default(),
-        leads: LEADS,
+        leads: Lead::ALL,
         theirs: None,
     })
 }
@@ -284,17 +261,15 @@ async fn link_recommendations(
 /// Adds an action to a plan (the form is on the plan page).
 pub async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(plan_id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::ManagePlans, Scope::Anything)?;
     let plan = plan(&pool, plan_id).await?;
-    let once_key = once::key_of(&pairs);
-    let mut page = form_page(ctx, &pool, plan, None, ActionForm::from_pairs(pairs), &[]).await?;
+    let once_key = once::key(&form.once_key);
+    let mut page = form_page(ctx, &pool, plan, None, form, &[]).await?;
     let action = match page.form.check(&page.choices) {
         Ok(action) => action,
         Err(errors) => {
@@ -311,7 +286,7 @@ pub async fn create(
             action.description_en,
             action.description_km,
             action.owner,
-            action.lead,
+            action.lead.code(),
             action.starts,
             action.due,
             action.budget,
@@ -354,13 +329,14 @@ async fn stored(pool: &PgPool, id: i64) -> Result<(i64, ActionForm), AppError> {
         lead: row.lead,
         starts_on: row.starts_on.to_string(),
         due_on: row.due_on.to_string(),
-        budget_riel: crate::web::riel(row.budget_riel)
+        budget_riel: crate::format::riel(row.budget_riel)
             .trim_end_matches(" ៛")
             .to_owned(),
         budget_source: row.budget_source,
         indicator: row.indicator,
         target: row.target,
         version: row.version.to_string(),
+        once_key: String::new(),
     };
     Ok((row.plan_id, form))
 }
@@ -381,16 +357,14 @@ pub async fn edit_form(
 
 pub async fn update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::ManagePlans, Scope::Anything)?;
     let (plan_id, current) = stored(&pool, id).await?;
-    let sent = ActionForm::from_pairs(pairs);
+    let sent = form;
     let plan = plan(&pool, plan_id).await?;
     let linked = current.linked();
     let mut page = form_page(ctx, &pool, plan, Some(id), sent, &linked).await?;
@@ -413,7 +387,7 @@ pub async fn update(
         action.description_en,
         action.description_km,
         action.owner,
-        action.lead,
+        action.lead.code(),
         action.starts,
         action.due,
         action.budget,

@@ -9,14 +9,15 @@ use time::{Date, OffsetDateTime};
 
 use super::plans::PlanView;
 use super::reports::ReportForm;
-use super::{STATUSES, is_overdue};
-use crate::activities::form::today;
+use super::{ActionStatus, Lead, is_overdue};
 use crate::audit::Event;
-use crate::auth::policy::{self, Action, Role, Scope};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::format;
+use crate::format::today;
+use crate::web::Ctx;
 use crate::web::forms::FieldErrors;
-use crate::web::{Ctx, format_timestamp};
 
 /// What the action form offers.
 #[derive(Default)]
@@ -88,22 +89,34 @@ pub struct ActionView {
     pub description_km: String,
     pub owner_organization_id: i64,
     pub owner: String,
-    pub lead: String,
+    pub lead: Lead,
     pub starts_on: Date,
     pub due_on: Date,
     pub budget_riel: i64,
     pub budget_source: String,
     pub indicator: String,
     pub target: String,
-    pub status: String,
+    pub status: ActionStatus,
     pub progress: i32,
     pub recommendation_ids: Vec<i64>,
     pub recommendation_texts: Vec<String>,
 }
 
 impl ActionView {
+    /// What the policy asks of an action.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope::ActionOf {
+            owner: self.owner_organization_id,
+            joint_district: if self.lead == Lead::Joint {
+                self.district_code.as_deref()
+            } else {
+                None
+            },
+        }
+    }
+
     pub fn budget_text(&self) -> String {
-        crate::web::riel(self.budget_riel)
+        crate::format::riel(self.budget_riel)
     }
 }
 
@@ -111,9 +124,9 @@ pub(super) async fn load(pool: &PgPool, id: i64) -> Result<ActionView, AppError>
     sqlx::query_as!(
         ActionView,
         r#"select a.id, a.plan_id, coalesce(nullif(p.title_en, ''), p.title_km) as "plan_title!", p.district_code,
-                  a.description_en, a.description_km, a.owner_organization_id, o.name_en as owner, a.lead,
+                  a.description_en, a.description_km, a.owner_organization_id, o.name_en as owner, a.lead as "lead: Lead",
                   a.starts_on, a.due_on, a.budget_riel, a.budget_source, a.indicator, a.target,
-                  a.status as "status!", a.progress as "progress!",
+                  a.status as "status!: ActionStatus", a.progress as "progress!",
                   array(select ar.recommendation_id from action_recommendations ar
                         where ar.action_id = a.id order by 1) as "recommendation_ids!",
                   array(select coalesce(nullif(r.text_en, ''), r.text_km) from action_recommendations ar
@@ -133,7 +146,7 @@ pub(super) async fn load(pool: &PgPool, id: i64) -> Result<ActionView, AppError>
 pub struct UpdateRow {
     pub id: i64,
     pub reported_on: Date,
-    pub status: String,
+    pub status: ActionStatus,
     pub progress: i32,
     pub note: String,
     pub internal: bool,
@@ -154,22 +167,17 @@ pub struct UpdateRow {
 
 impl UpdateRow {
     pub fn confirmed_text(&self) -> String {
-        self.confirmed_at.map(format_timestamp).unwrap_or_default()
+        self.confirmed_at.map(format::timestamp).unwrap_or_default()
     }
 
     pub fn returned_text(&self) -> String {
-        self.returned_at.map(format_timestamp).unwrap_or_default()
+        self.returned_at.map(format::timestamp).unwrap_or_default()
     }
 
     /// Still part of the action's story: neither corrected nor sent back.
     pub fn stands(&self) -> bool {
         self.corrected_by_id.is_none() && self.returned_at.is_none()
     }
-}
-
-/// Which side of the partnership a user or organization speaks for.
-pub(super) fn side_of(role: Role) -> &'static str {
-    if role == Role::Sna { "sna" } else { "cso" }
 }
 
 #[derive(Template)]
@@ -182,7 +190,7 @@ pub(super) struct ActionPage {
     action: ActionView,
     overdue: bool,
     updates: Vec<UpdateRow>,
-    statuses: [&'static str; 5],
+    statuses: [ActionStatus; 5],
     can_report: bool,
     /// The secretariat corrects the action and may send a report back.
     can_manage: bool,
@@ -207,7 +215,7 @@ impl ActionPage {
     }
 
     fn can_confirm(&self, update: &UpdateRow) -> bool {
-        self.action.lead == "joint"
+        self.action.lead == Lead::Joint
             && update.confirmed_by.is_none()
             && update.reporter_side != self.my_side
             && self.can_report
@@ -253,11 +261,14 @@ pub(super) async fn page(
     ) || policy::allows(
         user,
         Action::ReportProgress,
-        Scope::OwnedBy(action.owner_organization_id),
+        Scope::ActionOf {
+            owner: action.owner_organization_id,
+            joint_district: None,
+        },
     );
     let updates = sqlx::query_as!(
         UpdateRow,
-        r#"select u.id, u.reported_on, u.status, u.progress, case when u.internal and not $2 then '' else u.note end as "note!",
+        r#"select u.id, u.reported_on, u.status as "status: ActionStatus", u.progress, case when u.internal and not $2 then '' else u.note end as "note!",
                   u.internal, r.display_name as "reporter?",
                   case when ro.kind = 'sna' then 'sna' else 'cso' end as "reporter_side!",
                   c.display_name as "confirmed_by?", u.confirmed_at,
@@ -281,38 +292,26 @@ pub(super) async fn page(
     let update_ids: Vec<i64> = updates.iter().map(|update| update.id).collect();
     let evidence = crate::attachments::of_updates(pool, &update_ids, internal).await?;
     let (draft, errors) = refused.unwrap_or_else(|| {
-        let fresh = ReportForm::new(today(), &action.status, action.progress);
+        let fresh = ReportForm::new(today(), action.status, action.progress);
         (fresh, FieldErrors::default())
     });
     Ok(ActionPage {
         draft,
         errors,
         evidence,
-        overdue: is_overdue(action.due_on, &action.status, today()),
+        overdue: is_overdue(action.due_on, action.status, today()),
         can_report,
         can_manage: policy::allows(user, Action::ManagePlans, Scope::Anything),
         internal,
-        my_side: side_of(user.role),
-        statuses: STATUSES,
+        my_side: policy::side_of(user),
+        statuses: ActionStatus::ALL,
         ctx,
         action,
         updates,
     })
 }
 
-/// The owner organization's users and staff report; for a joint action, so do
-/// the other side's people of the district (who confirm each other's reports).
+/// May `user` report on `action` (`Action::ReportProgress`)?
 pub(super) fn can_report(user: &CurrentUser, action: &ActionView) -> bool {
-    let owner = policy::allows(
-        user,
-        Action::ReportProgress,
-        Scope::OwnedBy(action.owner_organization_id),
-    );
-    let partner = action.lead == "joint"
-        && matches!(user.role, Role::Ngo | Role::Sna)
-        && action
-            .district_code
-            .as_deref()
-            .is_some_and(|district| user.districts.iter().any(|code| code == district));
-    owner || partner
+    policy::allows(user, Action::ReportProgress, action.scope())
 }

@@ -10,14 +10,16 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 
-use super::is_overdue;
-use crate::activities::form::today;
+use super::{ActionStatus, is_overdue};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::disclosure::{BySex, Count};
 use crate::error::{AppError, render};
-use crate::web::{Ctx, format_timestamp};
+use crate::format;
+use crate::format::today;
+use crate::recommendations::ListStatus;
+use crate::web::Ctx;
 
 pub struct RecommendationView {
     /// Findings cited as evidence, whoever may read them.
@@ -28,7 +30,7 @@ pub struct RecommendationView {
     pub theme_en: Option<String>,
     pub theme_km: Option<String>,
     pub list_id: i64,
-    pub list_status: String,
+    pub list_status: ListStatus,
     pub list_version: i32,
     pub district_code: String,
     pub district_en: String,
@@ -45,7 +47,7 @@ pub struct RecommendationView {
 
 impl RecommendationView {
     pub fn endorsed_text(&self) -> String {
-        self.endorsed_at.map(format_timestamp).unwrap_or_default()
+        self.endorsed_at.map(format::timestamp).unwrap_or_default()
     }
 }
 
@@ -82,7 +84,7 @@ pub struct ImplementingAction {
     pub description_km: String,
     pub owner: String,
     pub due_on: Date,
-    pub status: String,
+    pub status: ActionStatus,
     pub progress: i32,
 }
 
@@ -119,7 +121,7 @@ pub async fn recommendation(
         RecommendationView,
         r#"select (select count(*) from recommendation_evidence c where c.recommendation_id = r.id) as "evidence_cited!",
                   r.text_en, r.text_km, r.addressee, t.name_en as "theme_en?", t.name_km as "theme_km?",
-                  l.id as list_id, l.status as list_status, l.list_version, l.district_code,
+                  l.id as list_id, l.status as "list_status: ListStatus", l.list_version, l.district_code,
                   d.name_en as district_en, d.name_km as district_km,
                   e.actor_name as "endorsed_by?", e.actor_position as "endorser_position?", e.at as "endorsed_at?",
                   e.given_on as "endorsed_on_paper?", recorder.display_name as "endorsement_recorded_by?",
@@ -143,10 +145,7 @@ pub async fn recommendation(
         Action::ReadRecommendations,
         Scope::Record {
             district: &recommendation.district_code,
-            published: matches!(
-                recommendation.list_status.as_str(),
-                "endorsed" | "superseded"
-            ),
+            published: recommendation.list_status.is_endorsed(),
         },
     )?;
     let internal = policy::internal_text_scope(&user);
@@ -171,7 +170,7 @@ pub async fn recommendation(
     let actions = sqlx::query_as!(
         ImplementingAction,
         r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.due_on,
-                  a.status as "status!", a.progress as "progress!"
+                  a.status as "status!: ActionStatus", a.progress as "progress!"
            from action_recommendations ar
            join actions a on a.id = ar.action_id
            join organizations o on o.id = a.owner_organization_id
@@ -183,7 +182,7 @@ pub async fn recommendation(
     let today = today();
     let overdue = actions
         .iter()
-        .map(|a| is_overdue(a.due_on, &a.status, today))
+        .map(|a| is_overdue(a.due_on, a.status, today))
         .collect();
     let blurred = !policy::allows(
         &user,
@@ -228,7 +227,7 @@ pub struct SupportedRecommendation {
     pub id: i64,
     pub text_en: String,
     pub text_km: String,
-    pub status: String,
+    pub status: ListStatus,
 }
 
 #[derive(Template)]
@@ -249,7 +248,7 @@ pub async fn finding(
         FindingView,
         r#"select f.text_en, f.text_km, f.quote, f.quote_descriptor, f.public, a.id as activity_id, a.kind,
                   a.held_on, a.district_code, d.name_en as district_en, d.name_km as district_km,
-                  coalesce(c.status in ('published', 'archived'), false) as "published!",
+                  coalesce(case_study_published(c.status), false) as "published!",
                   array(select t.name_en from finding_themes ft join themes t on t.id = ft.theme_id
                         where ft.finding_id = f.id order by t.position) as "themes_en!",
                   array(select t.name_km from finding_themes ft join themes t on t.id = ft.theme_id
@@ -288,11 +287,11 @@ pub async fn finding(
     );
     let recommendations = sqlx::query_as!(
         SupportedRecommendation,
-        "select r.id, r.text_en, r.text_km, l.status from recommendation_evidence e
+        r#"select r.id, r.text_en, r.text_km, l.status as "status: ListStatus" from recommendation_evidence e
          join recommendations r on r.id = e.recommendation_id
          join recommendation_lists l on l.id = r.list_id
          where e.finding_id = $1 and ($2 or l.status in ('endorsed', 'superseded'))
-         order by l.list_version desc, r.position",
+         order by l.list_version desc, r.position"#,
         id,
         unpublished
     )

@@ -10,18 +10,17 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 use time::Date;
-use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::geo::places::{self, FilterChoices};
+use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{Field, Version, changed_names, changed_since};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{Actor, Ctx, flash};
 
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct PlanForm {
@@ -86,7 +85,7 @@ impl FormPage {
         .map(|row| (row.id, row.held_on.to_string(), row.name_en, row.name_km))
         .collect();
         Ok(FormPage {
-            places: places::filter_choices(&state.pool, &state.choices).await?,
+            places: places::filter_choices(state).await?,
             ctx,
             plan_id,
             form,
@@ -216,9 +215,7 @@ pub async fn new_form(
 
 pub async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Form(form): Form<PlanForm>,
 ) -> Result<Response, AppError> {
@@ -300,9 +297,7 @@ pub async fn edit_form(
 
 pub async fn update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Form(sent): Form<PlanForm>,

@@ -13,13 +13,13 @@ use time::Date;
 
 use super::action_form::ActionForm;
 use super::timeline::{self, Bar};
-use super::{LEADS, is_overdue};
-use crate::activities::form::today;
-use crate::app::AppState;
+use super::{ActionStatus, Lead, is_overdue};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::format::today;
 use crate::geo::places::{self, FilterChoices};
+use crate::state::AppState;
 use crate::web::forms::FieldErrors;
 use crate::web::{Ctx, Page};
 
@@ -103,7 +103,7 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let page = Page::new(query.page, PAGE_SIZE);
-    let places = places::filter_choices(&state.pool, &state.choices).await?;
+    let places = places::filter_choices(&state).await?;
     let mut plans = plan_rows(&state.pool, page, &places).await?;
     let has_next = page.has_next(&mut plans);
     render(&IndexPage {
@@ -122,11 +122,11 @@ pub struct ActionRow {
     pub description_en: String,
     pub description_km: String,
     pub owner: String,
-    pub lead: String,
+    pub lead: Lead,
     pub starts_on: Date,
     pub due_on: Date,
     pub budget_riel: i64,
-    pub status: String,
+    pub status: ActionStatus,
     pub progress: i32,
     /// The recommendations it implements: ids and texts, in the same order.
     pub recommendation_ids: Vec<i64>,
@@ -135,7 +135,7 @@ pub struct ActionRow {
 
 impl ActionRow {
     pub fn budget_text(&self) -> String {
-        crate::web::riel(self.budget_riel)
+        crate::format::riel(self.budget_riel)
     }
 }
 
@@ -170,7 +170,7 @@ struct ShowPage {
     svg_height: i64,
     can_manage: bool,
     choices: super::actions::Choices,
-    leads: [&'static str; 3],
+    leads: [Lead; 3],
     new_action: ActionForm,
     no_errors: FieldErrors,
 }
@@ -201,8 +201,8 @@ pub async fn show(
     .ok_or(AppError::NotFound)?;
     let actions = sqlx::query_as!(
         ActionRow,
-        r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.lead, a.starts_on, a.due_on,
-                  a.budget_riel, a.status as "status!", a.progress as "progress!",
+        r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.lead as "lead: Lead",
+                  a.starts_on, a.due_on, a.budget_riel, a.status as "status!: ActionStatus", a.progress as "progress!",
                   array(select ar.recommendation_id from action_recommendations ar
                         where ar.action_id = a.id order by 1) as "recommendation_ids!",
                   array(select coalesce(nullif(r.text_en, ''), r.text_km) from action_recommendations ar
@@ -217,7 +217,7 @@ pub async fn show(
     let today = today();
     let overdue: Vec<bool> = actions
         .iter()
-        .map(|a| is_overdue(a.due_on, &a.status, today))
+        .map(|a| is_overdue(a.due_on, a.status, today))
         .collect();
     let rows: Vec<_> = actions
         .iter()
@@ -233,7 +233,7 @@ pub async fn show(
                 a.starts_on,
                 a.due_on,
                 a.progress,
-                a.status.clone(),
+                a.status,
                 *late,
             )
         })
@@ -255,9 +255,9 @@ pub async fn show(
         today_x,
         can_manage,
         choices,
-        leads: LEADS,
+        leads: Lead::ALL,
         new_action: ActionForm {
-            lead: LEADS[0].to_owned(),
+            lead: Lead::ALL[0].code().to_owned(),
             ..ActionForm::default()
         },
         no_errors: FieldErrors::default(),

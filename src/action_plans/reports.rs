@@ -6,18 +6,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
-use tower_sessions::Session;
 
-use super::STATUSES;
-use super::actions::{ActionPage, ActionView, action_event, can_report, load, side_of};
-use crate::activities::form::today;
+use super::actions::{ActionPage, ActionView, action_event, can_report, load};
+use super::{ActionStatus, Lead};
 use crate::audit;
-use crate::auth::policy::{Action, Scope};
-use crate::auth::session::CurrentUser;
+use crate::auth::policy::{self, Action, Scope};
 use crate::error::AppError;
+use crate::format::today;
 use crate::notifications;
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, flash, once};
+use crate::web::{Actor, Ctx, flash, once};
 
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct ReportForm {
@@ -42,7 +40,7 @@ pub struct ReportForm {
 /// A report checked: what is saved.
 struct ValidReport {
     reported_on: time::Date,
-    status: &'static str,
+    status: ActionStatus,
     progress: i32,
     note: String,
     corrects: Option<i64>,
@@ -50,10 +48,10 @@ struct ValidReport {
 
 impl ReportForm {
     /// A new report's form: today, and the action as it stands.
-    pub fn new(today: time::Date, status: &str, progress: i32) -> ReportForm {
+    pub fn new(today: time::Date, status: ActionStatus, progress: i32) -> ReportForm {
         ReportForm {
             reported_on: today.to_string(),
-            status: status.to_owned(),
+            status: status.code().to_owned(),
             progress: progress.to_string(),
             ..ReportForm::default()
         }
@@ -72,10 +70,7 @@ impl ReportForm {
                 id
             }
         };
-        let status = STATUSES
-            .iter()
-            .copied()
-            .find(|status| *status == self.status);
+        let status = ActionStatus::parse(&self.status);
         if status.is_none() {
             errors.add("status", "error-update-status-title");
         }
@@ -88,7 +83,9 @@ impl ReportForm {
         if progress.is_none() {
             errors.add("progress", "error-update-progress-title");
         }
-        if status == Some("completed") && progress.is_some_and(|progress| progress != 100) {
+        if status == Some(ActionStatus::Completed)
+            && progress.is_some_and(|progress| progress != 100)
+        {
             errors.add("progress", "error-update-completed-title");
         }
         let reported_on = forms::date(&mut errors, "reported_on", &self.reported_on);
@@ -121,9 +118,7 @@ impl ReportForm {
 /// kept). Sent twice, a new report is saved once (`web::once`).
 pub async fn report(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<ReportForm>,
@@ -140,7 +135,7 @@ pub async fn report(
         Ok(valid) => valid,
         Err(errors) => return refused(ctx, form, errors, AppError::invalid).await,
     };
-    if action.status == "cancelled" && valid.corrects.is_none() {
+    if action.status == ActionStatus::Cancelled && valid.corrects.is_none() {
         return Err(AppError::IllegalTransition);
     }
     let once_key = once::key(&form.once_key);
@@ -176,7 +171,7 @@ pub async fn report(
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         id,
         reported_on,
-        status,
+        status.code(),
         progress,
         note,
         form.internal.is_some(),
@@ -202,10 +197,10 @@ pub async fn report(
         None => ("action_progress_reported", format!("{status} {progress}%")),
     };
     audit::record(&mut *tx, action_event(&user, event, id, &summary, ip)).await?;
-    if action.lead == "joint" {
+    if action.lead == Lead::Joint {
         let told = notifications::Event::ReportToConfirm {
             action: id,
-            reported_by: side_of(user.role),
+            reported_by: policy::side_of(&user),
         };
         notifications::tell(&mut tx, &user, told).await?;
     }
@@ -244,9 +239,7 @@ pub struct ReturnForm {
 /// report stays visible, no longer counts for the action's state, and its
 /// author corrects it with a new report.
 pub async fn send_back(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path((id, update)): Path<(i64, i64)>,
     Form(form): Form<ReturnForm>,
@@ -292,14 +285,12 @@ pub async fn send_back(
 
 /// The other side of a joint action confirms a report.
 pub async fn confirm(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path((id, update)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {
     let action = load(&pool, id).await?;
-    if action.lead != "joint" || !can_report(&user, &action) {
+    if action.lead != Lead::Joint || !can_report(&user, &action) {
         return Err(AppError::Forbidden);
     }
     let mut tx = pool.begin().await?;
@@ -311,7 +302,7 @@ pub async fn confirm(
         update,
         id,
         user.id,
-        side_of(user.role),
+        policy::side_of(&user),
     )
     .execute(&mut *tx)
     .await?

@@ -3,6 +3,8 @@
 
 use time::Date;
 
+use super::ActionStatus;
+
 /// One bar, in SVG units of a 600-wide drawing.
 pub struct Bar {
     pub y: i64,
@@ -10,7 +12,7 @@ pub struct Bar {
     pub width: i64,
     pub done_width: i64,
     pub label: String,
-    pub status: String,
+    pub status: ActionStatus,
     pub overdue: bool,
 }
 
@@ -21,7 +23,7 @@ pub const ROW: i64 = 28;
 pub fn layout(
     start: Date,
     end: Date,
-    actions: &[(String, Date, Date, i32, String, bool)],
+    actions: &[(String, Date, Date, i32, ActionStatus, bool)],
     today: Date,
 ) -> (Vec<Bar>, Option<i64>) {
     let days = (end - start).whole_days().max(1);
@@ -38,7 +40,7 @@ pub fn layout(
                 width,
                 done_width: width * i64::from((*progress).clamp(0, 100)) / 100,
                 label: label.chars().take(60).collect(),
-                status: status.clone(),
+                status: *status,
                 overdue: *overdue,
             }
         })
@@ -60,7 +62,7 @@ mod tests {
             date!(2026 - 01 - 01),
             date!(2026 - 07 - 01),
             50,
-            "in_progress".to_owned(),
+            ActionStatus::InProgress,
             false,
         )];
         let (bars, today) = layout(

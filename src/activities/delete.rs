@@ -5,25 +5,21 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
-use crate::auth::session::CurrentUser;
 use crate::deleted::{self, Kind};
 use crate::error::AppError;
-use crate::web::{ClientIp, flash};
+use crate::state::AppState;
+use crate::web::{Actor, flash};
 
 pub async fn delete(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let activity = sqlx::query!(
-        r#"select a.district_code, coalesce(c.status in ('published', 'archived'), false) as "published!"
+        r#"select a.district_code, coalesce(case_study_published(c.status), false) as "published!"
            from activities a left join case_studies c on c.id = a.case_study_id where a.id = $1"#,
         id
     )

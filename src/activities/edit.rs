@@ -4,18 +4,17 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
-use tower_sessions::Session;
 
 use super::form::{self, ActivityForm, Choices, Counts, GROUPS, KINDS, SEXES, ValidActivity};
 use crate::audit::{self, Event};
-use crate::auth::policy::{Action, Role, Scope};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
-use crate::web::{ClientIp, Ctx, flash, once};
+use crate::web::{Actor, Ctx, flash, once};
 
 #[derive(Template)]
 #[template(path = "activities/form.html")]
@@ -40,7 +39,7 @@ impl FormPage {
 
 /// What the user may pick on the form.
 pub(crate) async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
-    let everywhere = user.role != Role::Ngo;
+    let everywhere = policy::writes_everywhere(user);
     // Staff may record anywhere; their commune list is that of the provinces
     // where studies run, to keep the page small.
     let places = sqlx::query!(
@@ -107,7 +106,7 @@ pub async fn new_form(
     require(&user, Action::RecordActivity, Scope::Anything)?;
     let choices = choices(&pool, &user).await?;
     let form = ActivityForm {
-        held_on: form::today().to_string(),
+        held_on: crate::format::today().to_string(),
         district_code: choices
             .districts
             .first()
@@ -136,17 +135,14 @@ pub async fn new_form(
 
 pub async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<ActivityForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::RecordActivity, Scope::Anything)?;
-    let once_key = once::key_of(&pairs);
-    let form = ActivityForm::from_pairs(pairs);
+    let once_key = once::key(&form.once_key);
     let choices = choices(&pool, &user).await?;
-    let valid = match form.parse(&choices, form::today()) {
+    let valid = match form.parse(&choices, crate::format::today()) {
         Ok(valid) => valid,
         Err(errors) => {
             let page = FormPage {
@@ -327,16 +323,13 @@ pub async fn edit_form(
 
 pub async fn update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<ActivityForm>,
 ) -> Result<Response, AppError> {
     let (_, district) = stored_form(&pool, id).await?;
     require(&user, Action::RecordActivity, Scope::District(&district))?;
-    let form = ActivityForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
     let lang = ctx.lang;
     let page = |form, errors, choices, theirs| FormPage {
@@ -349,7 +342,7 @@ pub async fn update(
         groups: GROUPS,
         theirs,
     };
-    let valid = match form.parse(&choices, form::today()) {
+    let valid = match form.parse(&choices, crate::format::today()) {
         Ok(valid) => valid,
         Err(errors) => {
             return Err(AppError::invalid(&page(form, errors, choices, None)));

@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
 use super::findings::FindingForm;
 use super::show::theme_choices;
@@ -21,7 +20,7 @@ use crate::error::{AppError, render};
 use crate::revisions;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{Actor, Ctx, flash};
 
 /// A finding with what the policy needs to know of it.
 struct Stored {
@@ -66,6 +65,7 @@ async fn load(pool: &PgPool, id: i64) -> Result<Stored, AppError> {
             themes: row.themes,
             public: row.public,
             version: row.version.to_string(),
+            once_key: String::new(),
         },
     })
 }
@@ -118,15 +118,12 @@ pub async fn edit_form(
 
 pub async fn update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<FindingForm>,
 ) -> Result<Response, AppError> {
     let stored = changeable(&pool, &user, id).await?;
-    let form = FindingForm::from_pairs(pairs);
     let themes = theme_choices(&pool).await?;
     let lang = ctx.lang;
     let page = |form, finding_errors, themes, theirs| EditPage {
@@ -198,9 +195,7 @@ pub async fn update(
 /// Deletes a finding and its history. One that a recommendation cites is
 /// evidence of that list: it can be corrected or redacted, not removed.
 pub async fn delete(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
@@ -238,9 +233,7 @@ pub struct RedactForm {
 /// Removes a finding's text, quote and descriptor from the finding and from
 /// every revision of it, in one transaction; the reason is kept.
 pub async fn redact(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<RedactForm>,

@@ -4,8 +4,8 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
 use super::show::{show_page, theme_choices};
 use crate::audit::{self, Event};
@@ -15,38 +15,25 @@ use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::revisions::{self, Snapshot};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, once};
+use crate::web::{Actor, Ctx, once};
 
 /// The finding form as sent; themes come as repeated `themes` fields.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
 pub struct FindingForm {
     pub text_en: String,
     pub text_km: String,
     pub quote: String,
     pub quote_descriptor: String,
     pub themes: Vec<String>,
+    #[serde(deserialize_with = "forms::checkbox")]
     pub public: bool,
     pub version: String,
+    /// The one-time key that makes a second send of the form save nothing.
+    pub once_key: String,
 }
 
 impl FindingForm {
-    pub(super) fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = FindingForm::default();
-        for (name, value) in pairs {
-            match name.as_str() {
-                "text_en" => form.text_en = value,
-                "text_km" => form.text_km = value,
-                "quote" => form.quote = value,
-                "quote_descriptor" => form.quote_descriptor = value,
-                "themes" => form.themes.push(value),
-                "public" => form.public = value == "on",
-                "version" => form.version = value,
-                _ => {}
-            }
-        }
-        form
-    }
-
     pub fn has_theme(&self, id: &i64) -> bool {
         self.themes.iter().any(|theme| *theme == id.to_string())
     }
@@ -125,12 +112,10 @@ impl ValidFinding {
 
 pub async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(activity_id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<FindingForm>,
 ) -> Result<Response, AppError> {
     let district = sqlx::query_scalar!(
         "select district_code from activities where id = $1",
@@ -140,8 +125,7 @@ pub async fn create(
     .await?
     .ok_or(AppError::NotFound)?;
     require(&user, Action::RecordActivity, Scope::District(&district))?;
-    let once_key = once::key_of(&pairs);
-    let form = FindingForm::from_pairs(pairs);
+    let once_key = once::key(&form.once_key);
     let known_themes = theme_choices(&pool).await?;
     let valid = match form.parse(&known_themes) {
         Ok(valid) => valid,

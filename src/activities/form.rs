@@ -1,7 +1,10 @@
 //! The activity form: every field as typed, parsed once into a `ValidActivity`
 //! or a list of field errors. Participant counts are a 6 × 2 grid of numbers.
 
-use time::{Date, Duration, OffsetDateTime};
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use time::{Date, Duration};
 
 use crate::revisions::Snapshot;
 use crate::web::forms::{self, FieldErrors};
@@ -57,7 +60,8 @@ impl Counts {
 }
 
 /// The form as sent, every field a string so it can be shown back as typed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct ActivityForm {
     pub kind: String,
     pub held_on: String,
@@ -70,38 +74,47 @@ pub struct ActivityForm {
     pub summary: String,
     pub youth: String,
     pub persons_with_disabilities: String,
-    /// The count fields, `count_{group}_{sex}`, in `GROUPS` × `SEXES` order.
-    pub counts: [[String; 2]; 6],
+    /// The count fields, `count_{group}_{sex}`.
+    #[serde(flatten)]
+    pub counts: CountFields,
     pub version: String,
+    /// The one-time key that makes a second send of the form save nothing.
+    pub once_key: String,
+}
+
+/// The count fields as typed, in `GROUPS` × `SEXES` order. Read from the
+/// fields the form's other fields leave, by their names.
+#[derive(Debug, Clone, Default)]
+pub struct CountFields([[String; 2]; 6]);
+
+impl std::ops::Index<usize> for CountFields {
+    type Output = [String; 2];
+
+    fn index(&self, group: usize) -> &[String; 2] {
+        &self.0[group]
+    }
+}
+
+impl std::ops::IndexMut<usize> for CountFields {
+    fn index_mut(&mut self, group: usize) -> &mut [String; 2] {
+        &mut self.0[group]
+    }
+}
+
+impl<'de> Deserialize<'de> for CountFields {
+    fn deserialize<D: serde::Deserializer<'de>>(fields: D) -> Result<Self, D::Error> {
+        let named: HashMap<String, forms::Sent> = HashMap::deserialize(fields)?;
+        let mut counts = CountFields::default();
+        for (name, value) in named {
+            if let Some((g, s)) = count_field(&name) {
+                counts.0[g][s] = value.first();
+            }
+        }
+        Ok(counts)
+    }
 }
 
 impl ActivityForm {
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = ActivityForm::default();
-        for (name, value) in pairs {
-            match name.as_str() {
-                "kind" => form.kind = value,
-                "held_on" => form.held_on = value,
-                "district_code" => form.district_code = value,
-                "commune_code" => form.commune_code = value,
-                "place" => form.place = value,
-                "facilitating_organization_id" => form.facilitating_organization_id = value,
-                "study_id" => form.study_id = value,
-                "case_study_id" => form.case_study_id = value,
-                "summary" => form.summary = value,
-                "youth" => form.youth = value,
-                "persons_with_disabilities" => form.persons_with_disabilities = value,
-                "version" => form.version = value,
-                other => {
-                    if let Some((g, s)) = count_field(other) {
-                        form.counts[g][s] = value;
-                    }
-                }
-            }
-        }
-        form
-    }
-
     pub fn count(&self, group: usize, sex: usize) -> &str {
         &self.counts[group][sex]
     }
@@ -334,16 +347,20 @@ pub fn count_value(value: &str) -> Result<i32, &'static str> {
     }
 }
 
-/// Today in Cambodia, for the date bound.
-pub fn today() -> Date {
-    OffsetDateTime::now_utc()
-        .to_offset(time::macros::offset!(+7))
-        .date()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sent_form_is_read_by_its_field_names() {
+        let body = "kind=fgd&count_cbo_female=3&count_other_male=12&csrf_token=t&once_key=k";
+        let form: ActivityForm = serde_html_form::from_str(body).expect("a form");
+        assert_eq!(form.kind, "fgd");
+        assert_eq!(form.count(1, 0), "3");
+        assert_eq!(form.count(5, 1), "12");
+        assert_eq!(form.count(0, 0), "");
+        assert_eq!(form.once_key, "k");
+    }
 
     fn choices() -> Choices {
         Choices {

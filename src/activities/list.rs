@@ -10,12 +10,12 @@ use sqlx::{Postgres, QueryBuilder};
 use time::Date;
 
 use super::form::KINDS;
-use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::disclosure::{BySex, Count};
 use crate::error::{AppError, render};
 use crate::geo::places::{self, FilterChoices};
+use crate::state::AppState;
 use crate::web::{Ctx, Page, forms};
 
 const PAGE_SIZE: i64 = 50;
@@ -201,7 +201,7 @@ pub async fn list(
             .push_bind(scope.districts.clone())
             .push(
                 ") or exists (select 1 from case_studies c
-                              where c.id = a.case_study_id and c.status in ('published', 'archived')))",
+                              where c.id = a.case_study_id and case_study_published(c.status)))",
             );
     }
     query.push(match filters.sort.as_str() {
@@ -214,7 +214,7 @@ pub async fn list(
     let rows_from = if searching { &state.searches } else { pool };
     let mut activities: Vec<ActivityRow> = query.build_query_as().fetch_all(rows_from).await?;
     let has_next = page.has_next(&mut activities);
-    let choices = places::filter_choices(pool, &state.choices).await?;
+    let choices = places::filter_choices(&state).await?;
     for row in &mut activities {
         (row.district_en, row.district_km) = choices.names(&row.district_code);
         row.organization = choices

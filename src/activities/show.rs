@@ -63,7 +63,7 @@ pub(super) async fn load(pool: &PgPool, id: i64) -> Result<ActivityView, AppErro
                   m.name_en as "commune_en?", m.name_km as "commune_km?", a.place,
                   o.name_en as organization, a.study_id, s.title_en as "study_title?",
                   a.case_study_id, c.title_en as "case_study_title?",
-                  coalesce(c.status in ('published', 'archived'), false) as "published!",
+                  coalesce(case_study_published(c.status), false) as "published!",
                   a.summary, a.youth, a.persons_with_disabilities,
                   a.rounded_youth as "rounded_youth!",
                   a.rounded_persons_with_disabilities as "rounded_persons_with_disabilities!",
@@ -105,7 +105,7 @@ impl FindingView {
             "finding-redacted",
             &[
                 ("who", self.redacted_by.clone().unwrap_or_default()),
-                ("when", crate::web::format_timestamp(at)),
+                ("when", crate::format::timestamp(at)),
                 ("reason", self.redaction_reason.clone()),
             ],
         ))

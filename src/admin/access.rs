@@ -8,8 +8,8 @@ use tower_sessions::Session;
 
 use super::require_admin;
 use super::users::user_event;
+use crate::account::links::{self, Purpose};
 use crate::audit;
-use crate::auth::links::{self, Purpose};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::web::{ClientIp, flash};

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use crate::admin::users::{self, NewUser};
 use crate::auth::password;
 use crate::auth::policy::Role;
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
 
 /// `samleng create-user`'s arguments.
 #[derive(clap::Args)]

@@ -11,11 +11,11 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::require_admin;
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::geo::import::{self, ImportError, LineError, Source};
+use crate::state::AppState;
 use crate::web::{ClientIp, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {

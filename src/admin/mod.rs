@@ -9,10 +9,10 @@ pub mod users;
 
 use axum::Router;
 
-use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -7,14 +7,15 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use serde::Deserialize;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::require_admin;
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError, render};
+use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash};
@@ -69,7 +70,8 @@ async fn list(
 
 /// The organization form as sent. Districts come as repeated `districts` fields,
 /// hence a list of pairs rather than a struct.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct OrganizationForm {
     name_en: String,
     name_km: String,
@@ -96,23 +98,6 @@ impl OrganizationForm {
             ),
             (ctx.t("organizations-covered"), districts.join(", ")),
         ]
-    }
-
-    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = OrganizationForm::default();
-        for (name, value) in pairs {
-            match name.as_str() {
-                "name_en" => form.name_en = value,
-                "name_km" => form.name_km = value,
-                "acronym" => form.acronym = value,
-                "kind" => form.kind = value,
-                "district_code" => form.district_code = value,
-                "districts" => form.districts.push(value),
-                "version" => form.version = value,
-                _ => {}
-            }
-        }
-        form
     }
 
     pub fn covers(&self, code: &str) -> bool {
@@ -235,10 +220,9 @@ async fn create(
     session: Session,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<OrganizationForm>,
 ) -> Result<Response, AppError> {
     require_admin(&admin)?;
-    let form = OrganizationForm::from_pairs(pairs);
     let districts = districts(&pool).await?;
     let valid = match form.parse(&districts) {
         Ok(valid) => valid,
@@ -399,11 +383,10 @@ async fn update(
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<OrganizationForm>,
 ) -> Result<Response, AppError> {
     require_admin(&admin)?;
     let stored = stored_form(&pool, id).await?;
-    let form = OrganizationForm::from_pairs(pairs);
     let districts = districts(&pool).await?;
     let valid = match form.parse(&districts) {
         Ok(valid) => valid,

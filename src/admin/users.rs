@@ -11,15 +11,15 @@ use sqlx::PgPool;
 use tower_sessions::Session;
 
 use super::{OrganizationOption, require_admin};
-use crate::app::AppState;
+use crate::account::links::{self, Purpose};
 use crate::audit::{self, Event};
-use crate::auth::links::{self, Purpose};
 use crate::auth::password;
 use crate::auth::policy::Role;
 use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError, render};
+use crate::i18n::Lang;
+use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::i18n::Lang;
 use crate::web::versioned::{self, Field, Version};
 use crate::web::{ClientIp, Ctx, flash, once};
 

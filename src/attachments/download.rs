@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use object_store::path::Path as StorePath;
 
 use super::Parent;
-use crate::app::AppState;
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// An attachment as the routes here need it.
 pub(super) struct Stored {

@@ -3,15 +3,14 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
 
 use super::download::{Stored, readable};
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
 use crate::deleted::{self, Kind};
 use crate::error::AppError;
-use crate::web::{ClientIp, flash};
+use crate::state::AppState;
+use crate::web::{Actor, flash};
 
 fn event(user: &CurrentUser, action: &'static str, id: i64, ip: Option<String>) -> Event<'static> {
     Event {
@@ -46,9 +45,7 @@ async fn writable(state: &AppState, user: &CurrentUser, id: i64) -> Result<Store
 /// Marks an attachment as not for donors (a photo in which someone can be
 /// recognised, a document shared too early).
 pub(super) async fn withdraw(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
@@ -67,9 +64,7 @@ pub(super) async fn withdraw(
 }
 
 pub(super) async fn delete(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {

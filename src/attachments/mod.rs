@@ -12,27 +12,17 @@ mod upload;
 pub use sniff::{XLSX, plain_workbook};
 pub use upload::{NewAttachment, Upload, insert, read_upload, store};
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use object_store::ObjectStore;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::app::AppState;
+use crate::action_plans::Lead;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-
-/// Where files go: what `AppState` carries.
-#[derive(Clone)]
-pub struct FileStore {
-    pub store: Arc<dyn ObjectStore>,
-    /// The largest file accepted, in bytes.
-    pub max_bytes: usize,
-}
+use crate::state::AppState;
 
 /// The routes that take a file: their bodies may be as large as an upload
 /// (`web::input::BodyLimits`). The last brings in field data (`imports`).
@@ -77,16 +67,24 @@ struct Parent {
     id: i64,
     district: String,
     published: bool,
-    /// For a progress report: the action and the organization that owns it.
-    action: Option<(i64, i64)>,
+    /// For a progress report: its action.
+    action: Option<ActionOf>,
     /// Whether its files not marked public record what citizens said alone.
     citizens_only: bool,
+}
+
+/// The action a progress report belongs to, with what the policy asks of it.
+struct ActionOf {
+    id: i64,
+    owner: i64,
+    /// A joint action's district, whose both sides report.
+    joint_district: Option<String>,
 }
 
 impl Parent {
     async fn activity(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
         let row = sqlx::query!(
-            r#"select a.district_code, a.kind, coalesce(c.status in ('published', 'archived'), false) as "published!"
+            r#"select a.district_code, a.kind, coalesce(case_study_published(c.status), false) as "published!"
                from activities a left join case_studies c on c.id = a.case_study_id where a.id = $1"#,
             id
         )
@@ -105,7 +103,7 @@ impl Parent {
 
     async fn case_study(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
         let row = sqlx::query!(
-            r#"select district_code, status in ('published', 'archived') as "published!"
+            r#"select district_code, case_study_published(status) as "published!"
                from case_studies where id = $1"#,
             id
         )
@@ -146,7 +144,8 @@ impl Parent {
     /// Evidence for a progress report. Plans are read by everyone signed in.
     async fn action_update(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
         let row = sqlx::query!(
-            r#"select a.id as action_id, a.owner_organization_id, coalesce(p.district_code, p.province_code) as "district!"
+            r#"select a.id as action_id, a.owner_organization_id, a.lead as "lead: Lead", p.district_code as plan_district,
+                      coalesce(p.district_code, p.province_code) as "district!"
                from action_updates u join actions a on a.id = u.action_id join action_plans p on p.id = a.plan_id
                where u.id = $1"#,
             id
@@ -159,7 +158,11 @@ impl Parent {
             id,
             district: row.district,
             published: true,
-            action: Some((row.action_id, row.owner_organization_id)),
+            action: Some(ActionOf {
+                id: row.action_id,
+                owner: row.owner_organization_id,
+                joint_district: row.plan_district.filter(|_| row.lead == Lead::Joint),
+            }),
             citizens_only: false,
         })
     }
@@ -174,15 +177,20 @@ impl Parent {
 
     /// May `user` attach files to this parent?
     fn may_write(&self, user: &CurrentUser) -> bool {
-        match (self.kind, self.action) {
+        match (self.kind, &self.action) {
             ("activity", _) => policy::allows(
                 user,
                 Action::RecordActivity,
                 Scope::District(&self.district),
             ),
-            (_, Some((_, owner))) => {
-                policy::allows(user, Action::ReportProgress, Scope::OwnedBy(owner))
-            }
+            (_, Some(action)) => policy::allows(
+                user,
+                Action::ReportProgress,
+                Scope::ActionOf {
+                    owner: action.owner,
+                    joint_district: action.joint_district.as_deref(),
+                },
+            ),
             ("recommendation_list", _) => policy::allows(
                 user,
                 Action::WriteRecommendations,
@@ -205,17 +213,17 @@ impl Parent {
     }
 
     fn page(&self) -> String {
-        match (self.kind, self.action) {
+        match (self.kind, &self.action) {
             ("activity", _) => format!("/activities/{}", self.id),
-            (_, Some((action, _))) => format!("/actions/{action}"),
+            (_, Some(action)) => format!("/actions/{}", action.id),
             ("recommendation_list", _) => format!("/recommendation-lists/{}", self.id),
             _ => format!("/case-studies/{}", self.id),
         }
     }
 
     fn upload_action(&self) -> String {
-        match self.action {
-            Some((action, _)) => format!("/actions/{action}/updates/{}/attachments", self.id),
+        match &self.action {
+            Some(action) => format!("/actions/{}/updates/{}/attachments", action.id, self.id),
             None => format!("{}/attachments", self.page()),
         }
     }

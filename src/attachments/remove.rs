@@ -3,7 +3,7 @@
 
 use object_store::path::Path as StorePath;
 
-use super::FileStore;
+use crate::files::FileStore;
 
 /// Deletes the attachment rows of one record, returning the stored names whose
 /// files `remove_files` takes away after the commit.

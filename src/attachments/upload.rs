@@ -12,12 +12,13 @@ use rand::RngCore as _;
 use sqlx::PgPool;
 use tower_sessions::Session;
 
-use super::{FileStore, Parent, size_text, sniff};
-use crate::app::AppState;
+use super::{Parent, size_text, sniff};
 use crate::audit::{self, Event};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{ClientIp, Ctx, flash, input, once};
+use crate::files::FileStore;
+use crate::state::AppState;
+use crate::web::{Actor, Ctx, flash, input, once};
 
 /// The upload form's answer when the file is refused: the form again, with the
 /// caption kept and the reason.
@@ -102,9 +103,7 @@ pub async fn read_upload(mut multipart: Multipart, max_bytes: usize) -> Result<U
 
 pub(super) async fn upload_to_activity(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -115,15 +114,13 @@ pub(super) async fn upload_to_activity(
 
 pub(super) async fn upload_to_update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path((action, update)): Path<(i64, i64)>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
     let parent = Parent::action_update(&state.pool, update).await?;
-    if parent.action.map(|(id, _)| id) != Some(action) {
+    if parent.action.as_ref().map(|of| of.id) != Some(action) {
         return Err(AppError::NotFound);
     }
     upload(ctx, user, session, ip, state, parent, multipart).await
@@ -131,9 +128,7 @@ pub(super) async fn upload_to_update(
 
 pub(super) async fn upload_to_case_study(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -144,9 +139,7 @@ pub(super) async fn upload_to_case_study(
 
 pub(super) async fn upload_to_list(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,

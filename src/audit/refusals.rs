@@ -10,25 +10,8 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use crate::auth::session::CurrentUser;
+use crate::error::Refusal;
 use crate::web::client::ClientAddr;
-
-/// Why a request was refused; the error that refuses it puts this on the response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    Forbidden,
-    Csrf,
-    RateLimited,
-}
-
-impl Refusal {
-    fn code(self) -> &'static str {
-        match self {
-            Refusal::Forbidden => "forbidden",
-            Refusal::Csrf => "csrf",
-            Refusal::RateLimited => "rate_limited",
-        }
-    }
-}
 
 /// Middleware: records the refusal a response carries.
 pub async fn record(State(pool): State<PgPool>, request: Request, next: Next) -> Response {
@@ -88,7 +71,7 @@ pub struct RefusalRow {
 
 impl RefusalRow {
     pub fn at_text(&self) -> String {
-        crate::web::format_timestamp(self.last_at)
+        crate::format::timestamp(self.last_at)
     }
 }
 

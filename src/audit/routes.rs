@@ -11,10 +11,10 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 
 use super::refusals::{self, RefusalRow};
-use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::state::AppState;
 use crate::web::{Ctx, Page, forms};
 
 pub fn routes() -> Router<AppState> {
@@ -71,7 +71,7 @@ pub struct EventRow {
 
 impl EventRow {
     pub fn at_text(&self) -> String {
-        crate::web::format_timestamp(self.at)
+        crate::format::timestamp(self.at)
     }
 }
 

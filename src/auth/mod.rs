@@ -1,10 +1,9 @@
-//! Who the user is and what they may do: passwords, sessions, the permission
-//! policy, and the sign-in, sign-out and account pages.
+//! Who the user is and what they may do: passwords, sessions and the
+//! permission policy. The pages that sign in and out are in `account`.
 
-pub mod links;
 pub mod password;
 pub mod policy;
-pub mod routes;
+pub mod reader;
 pub mod session;
 pub mod store;
 

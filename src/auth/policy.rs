@@ -82,7 +82,10 @@ pub enum Action {
     SetPriorities,
     /// Create and edit action plans and their actions.
     ManagePlans,
-    /// Report progress on an action: its owner organization's users, and staff.
+    /// Report progress on an action, and attach its evidence: its owner
+    /// organization's users and staff; for a joint action, also the NGO staff
+    /// and officials of its district (who confirm each other's reports). Ask
+    /// it of a `Scope::ActionOf`.
     ReportProgress,
     /// Remove a finding's text, history included, when it names someone.
     RedactFinding,
@@ -109,8 +112,12 @@ pub enum Scope<'a> {
         district: &'a str,
         published: bool,
     },
-    /// Something an organization owns, such as an action.
-    OwnedBy(i64),
+    /// An action of a plan, owned by the organization `owner`. A joint action
+    /// names the district whose NGO staff and officials share it.
+    ActionOf {
+        owner: i64,
+        joint_district: Option<&'a str>,
+    },
     /// Field work of one district: `citizens_only` for what citizens said
     /// without officials present (`citizens_only`, the function).
     FieldWork {
@@ -143,7 +150,7 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
     let staff = matches!(role, Role::Admin | Role::Secretariat);
     let own = |district: &str| user.districts().iter().any(|code| code == district);
     let (district, published) = match scope {
-        Scope::Anything | Scope::OwnedBy(_) => (None, false),
+        Scope::Anything | Scope::ActionOf { .. } => (None, false),
         Scope::District(code) | Scope::FieldWork { district: code, .. } => (Some(code), false),
         Scope::Record {
             district,
@@ -161,9 +168,16 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
         | Action::RedactFinding
         | Action::EmptyBin => staff,
         Action::ReportProgress => {
+            let (owner, joint_district) = match scope {
+                Scope::ActionOf {
+                    owner,
+                    joint_district,
+                } => (Some(owner), joint_district),
+                _ => (None, None),
+            };
             staff
                 || (matches!(role, Role::Ngo | Role::Sna)
-                    && scope == Scope::OwnedBy(user.organization_id()))
+                    && (owner == Some(user.organization_id()) || joint_district.is_some_and(own)))
         }
         Action::WriteRecommendations => staff || (role == Role::Ngo && district.is_none_or(own)),
         // Not even an administrator endorses on a district's behalf.
@@ -272,6 +286,28 @@ pub fn acts_in_district(user: &impl Principal, district_code: &str) -> bool {
         Role::Admin | Role::Secretariat => true,
         Role::Ngo | Role::Sna => user.districts().iter().any(|code| code == district_code),
         Role::Donor => false,
+    }
+}
+
+/// Do the user's forms offer every district? Staff record anywhere; everyone
+/// else who may write, only in their own districts.
+pub fn writes_everywhere(user: &impl Principal) -> bool {
+    matches!(user.role(), Role::Admin | Role::Secretariat)
+}
+
+/// Does the user's home page list work waiting for them? A donor only reads:
+/// their home is the dashboard.
+pub fn has_worklist(user: &impl Principal) -> bool {
+    user.role() != Role::Donor
+}
+
+/// Which side of a joint action's partnership the user speaks for: the
+/// district administration's officials, or civil society (everyone else).
+pub fn side_of(user: &impl Principal) -> &'static str {
+    if user.role() == Role::Sna {
+        "sna"
+    } else {
+        "cso"
     }
 }
 
@@ -406,12 +442,39 @@ mod tests {
     fn progress_is_reported_by_the_owner_organization_and_staff() {
         for role in Role::ALL {
             let user = User(role, vec![]);
-            let own = allows(&user, Action::ReportProgress, Scope::OwnedBy(7));
-            let other = allows(&user, Action::ReportProgress, Scope::OwnedBy(8));
+            let action_of = |owner| Scope::ActionOf {
+                owner,
+                joint_district: None,
+            };
+            let own = allows(&user, Action::ReportProgress, action_of(7));
+            let other = allows(&user, Action::ReportProgress, action_of(8));
             assert_eq!(own, role != Role::Donor, "{role:?}");
             assert_eq!(
                 other,
                 matches!(role, Role::Admin | Role::Secretariat),
+                "{role:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_joint_action_is_reported_by_both_sides_of_its_district() {
+        for role in Role::ALL {
+            let user = User(role, vec!["0204".into()]);
+            let joint_in = |district| Scope::ActionOf {
+                owner: 8,
+                joint_district: Some(district),
+            };
+            let staff = matches!(role, Role::Admin | Role::Secretariat);
+            let sides = matches!(role, Role::Ngo | Role::Sna);
+            assert_eq!(
+                allows(&user, Action::ReportProgress, joint_in("0204")),
+                staff || sides,
+                "{role:?}"
+            );
+            assert_eq!(
+                allows(&user, Action::ReportProgress, joint_in("0203")),
+                staff,
                 "{role:?}"
             );
         }

@@ -16,13 +16,13 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::auth::password;
 use crate::auth::policy::{Principal, Role};
 use crate::db::cache::KeptMap;
 use crate::db::changes::{AuthChange, Changes};
 use crate::error::AppError;
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
+use crate::state::AppState;
 
 const USER_ID: &str = "user_id";
 const FINGERPRINT: &str = "password_fingerprint";
@@ -90,10 +90,10 @@ pub struct KnownUser {
 }
 
 /// The users signed in on this instance, kept until a change concerns them.
-pub type KeptUsers = KeptMap<i64, KnownUser>;
+type KeptUsers = KeptMap<i64, KnownUser>;
 
-pub fn kept_users(changes: &Changes) -> KeptUsers {
-    let kept = KeptUsers::new("users", changes);
+fn kept_users(name: &'static str, changes: &Changes) -> KeptUsers {
+    let kept = KeptUsers::new(name, changes);
     let forgetful = kept.clone();
     changes.on_auth_change(move |change| match change {
         AuthChange::User(id) => forgetful.forget(|kept, _| kept == id),
@@ -111,7 +111,7 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    let user = current_user(&state.pool, &state.users, &session).await?;
+    let user = current_user(&state.pool, &state.kept("users", kept_users), &session).await?;
     let signed_in = user.is_some();
     if let Some(user) = user {
         request.extensions_mut().insert(user);
@@ -217,7 +217,8 @@ async fn read_user(
 }
 
 /// Starts a signed-in session under a new id, so that an id planted before
-/// sign-in is worth nothing after it.
+/// sign-in is worth nothing after it. The caller then renews its CSRF token
+/// (`web::csrf::renew_token`).
 pub async fn sign_in(session: &Session, user_id: i64, password_hash: &str) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.insert(USER_ID, user_id).await?;
@@ -227,7 +228,7 @@ pub async fn sign_in(session: &Session, user_id: i64, password_hash: &str) -> Re
     session
         .insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp())
         .await?;
-    crate::web::csrf::renew_token(session).await
+    Ok(())
 }
 
 /// Keeps the current session valid after its user changed their password; every
@@ -268,7 +269,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
                             .map(|path| path.as_str().to_owned())
                     })
                     .flatten()
-                    .filter(|path| crate::web::local_path(path).is_some_and(|path| path != "/"));
+                    .filter(|path| local_path(path).is_some_and(|path| path != "/"));
                 AppError::SignInRequired(next)
             })
     }
@@ -280,4 +281,21 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         Ok(parts.extensions.get::<CurrentUser>().cloned())
     }
+}
+
+/// `next` if it is a path of this site to send someone to after signing in:
+/// never another site (`//host`, `/\\host`, `https:`), never the sign-in
+/// page itself.
+pub fn local_path(next: &str) -> Option<&str> {
+    // A longer address is no page anyone bookmarked; repeated in a `Location`
+    // header it would only make the answer heavy.
+    const LONGEST: usize = 2_000;
+    let local = next.len() <= LONGEST
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.starts_with("/login")
+        && !next.starts_with("/logout");
+    local.then_some(next)
 }

@@ -16,8 +16,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{DATABASE, Entry, FILES, FORMAT, LEFT_OUT, MANIFEST, Manifest, describe};
-use crate::attachments::FileStore;
 use crate::db::Database;
+use crate::files::FileStore;
 
 /// Writes the backup to `out` (through a temporary file beside it, so a
 /// failed run never leaves a file that looks whole).

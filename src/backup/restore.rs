@@ -14,8 +14,8 @@ use sha2::{Digest as _, Sha256};
 use sqlx::{Connection as _, PgConnection};
 
 use super::{DATABASE, FILES, FORMAT, MANIFEST, Manifest, describe, sha256_hex};
-use crate::attachments::FileStore;
 use crate::db::{Database, MIGRATOR};
+use crate::files::FileStore;
 
 /// Restores `archive` into the (empty) database and file store.
 pub async fn restore(

@@ -3,21 +3,17 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::attachments::remove;
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
-use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-use crate::web::{ClientIp, flash};
+use crate::state::AppState;
+use crate::web::{Actor, flash};
 
 pub async fn delete(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {

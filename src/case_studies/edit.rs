@@ -5,19 +5,21 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
-use tower_sessions::Session;
 
-use super::form::{ActivityOption, CaseStudyForm, Choices, MECHANISMS, SECTIONS, ValidCaseStudy};
+use super::Status;
+use super::form::{
+    ActivityOption, CaseStudyForm, Choices, MECHANISMS, SECTIONS, Sections, ValidCaseStudy,
+};
 use super::show::{CaseStudyView, load};
 use crate::audit::{self, Event};
-use crate::auth::policy::{Action, Role, Scope};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError};
 use crate::revisions;
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
-use crate::web::{ClientIp, Ctx, flash, once};
+use crate::web::{Actor, Ctx, flash, once};
 
 #[derive(Template)]
 #[template(path = "case_studies/form.html")]
@@ -33,10 +35,8 @@ struct FormPage {
     theirs: Option<Vec<Field>>,
 }
 
-impl FormPage {}
-
 async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
-    let everywhere = user.role != Role::Ngo;
+    let everywhere = policy::writes_everywhere(user);
     let districts = sqlx::query!(
         "select code, name_en, name_km from districts where $1 or code = any($2) order by code",
         everywhere,
@@ -118,15 +118,12 @@ pub async fn new_form(
 
 pub async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<CaseStudyForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::WriteCaseStudy, Scope::Anything)?;
-    let once_key = once::key_of(&pairs);
-    let form = CaseStudyForm::from_pairs(pairs);
+    let once_key = once::key(&form.once_key);
     let choices = choices(&pool, &user).await?;
     let refuse = |form, errors, choices, refusal: fn(&FormPage) -> AppError| {
         Err(refusal(&FormPage {
@@ -266,20 +263,23 @@ async fn stored_form(pool: &PgPool, view: &CaseStudyView) -> Result<CaseStudyFor
         author_organization_id: view.author_organization_id.to_string(),
         title_en: view.title_en.clone(),
         title_km: view.title_km.clone(),
-        sections: [
-            view.summary.clone(),
-            view.context.clone(),
-            view.findings.clone(),
-            view.good_practices.clone(),
-            view.challenges.clone(),
-            view.conclusion.clone(),
-        ],
+        text: Sections {
+            sections: [
+                view.summary.clone(),
+                view.context.clone(),
+                view.findings.clone(),
+                view.good_practices.clone(),
+                view.challenges.clone(),
+                view.conclusion.clone(),
+            ],
+            ..Sections::default()
+        },
         activities,
         version: view.version.to_string(),
         ..CaseStudyForm::default()
     };
     for (index, (_, assessment)) in view.mechanisms().into_iter().enumerate() {
-        form.mechanisms[index] = assessment;
+        form.text.mechanisms[index] = assessment;
     }
     Ok(form)
 }
@@ -292,7 +292,7 @@ async fn editable(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<CaseStud
         Action::WriteCaseStudy,
         Scope::District(&view.district_code),
     )?;
-    if view.status != "draft" {
+    if view.status != Status::Draft {
         return Err(AppError::IllegalTransition);
     }
     Ok(view)
@@ -320,15 +320,12 @@ pub async fn edit_form(
 
 pub async fn update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<CaseStudyForm>,
 ) -> Result<Response, AppError> {
     editable(&pool, &user, id).await?;
-    let form = CaseStudyForm::from_pairs(pairs);
     let choices = choices(&pool, &user).await?;
     let lang = ctx.lang;
     let refuse = |form, errors, choices, theirs, refusal: fn(&FormPage) -> AppError| {

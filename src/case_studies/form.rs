@@ -1,6 +1,10 @@
 //! The case study form: bilingual title, six Markdown sections, the mechanisms
 //! assessed, and the activities it draws on.
 
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
 use crate::revisions::Snapshot;
 use crate::web::forms::{self, FieldErrors};
 
@@ -32,40 +36,47 @@ pub struct Assessment {
     pub comment: String,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct CaseStudyForm {
     pub study_id: String,
     pub district_code: String,
     pub author_organization_id: String,
     pub title_en: String,
     pub title_km: String,
+    /// The sections (by name) and the mechanisms (`mech_{mechanism}_{part}`).
+    #[serde(flatten)]
+    pub text: Sections,
+    #[serde(deserialize_with = "forms::one_or_many")]
+    pub activities: Vec<String>,
+    pub version: String,
+    /// The one-time key that makes a second send of the form save nothing.
+    pub once_key: String,
+}
+
+/// The sections and the mechanisms' assessments as typed, read from the
+/// fields the form's other fields leave, by their names.
+#[derive(Debug, Clone, Default)]
+pub struct Sections {
     /// In `SECTIONS` order.
     pub sections: [String; 6],
     /// In `MECHANISMS` order.
     pub mechanisms: [Assessment; 7],
-    pub activities: Vec<String>,
-    pub version: String,
 }
 
-impl CaseStudyForm {
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = CaseStudyForm::default();
-        for (name, value) in pairs {
-            match name.as_str() {
-                "study_id" => form.study_id = value,
-                "district_code" => form.district_code = value,
-                "author_organization_id" => form.author_organization_id = value,
-                "title_en" => form.title_en = value,
-                "title_km" => form.title_km = value,
-                "activities" => form.activities.push(value),
-                "version" => form.version = value,
-                other => form.set_section_or_mechanism(other, value),
-            }
+impl<'de> Deserialize<'de> for Sections {
+    fn deserialize<D: serde::Deserializer<'de>>(fields: D) -> Result<Self, D::Error> {
+        let named: HashMap<String, forms::Sent> = HashMap::deserialize(fields)?;
+        let mut text = Sections::default();
+        for (name, value) in named {
+            text.set(&name, value.first());
         }
-        form
+        Ok(text)
     }
+}
 
-    fn set_section_or_mechanism(&mut self, name: &str, value: String) {
+impl Sections {
+    fn set(&mut self, name: &str, value: String) {
         if let Some(index) = SECTIONS.iter().position(|section| *section == name) {
             self.sections[index] = value;
             return;
@@ -88,7 +99,9 @@ impl CaseStudyForm {
             _ => {}
         }
     }
+}
 
+impl CaseStudyForm {
     pub fn links(&self, activity_id: &i64) -> bool {
         self.activities
             .iter()
@@ -96,11 +109,11 @@ impl CaseStudyForm {
     }
 
     pub fn section(&self, index: &usize) -> &str {
-        &self.sections[*index]
+        &self.text.sections[*index]
     }
 
     pub fn mechanism(&self, index: &usize) -> &Assessment {
-        &self.mechanisms[*index]
+        &self.text.mechanisms[*index]
     }
 
     pub fn parse(&self, choices: &Choices) -> Result<ValidCaseStudy, FieldErrors> {
@@ -135,13 +148,13 @@ impl CaseStudyForm {
         }
         let mut sections: [String; 6] = Default::default();
         for (index, section) in SECTIONS.iter().enumerate() {
-            let text = self.sections[index].trim();
+            let text = self.text.sections[index].trim();
             if text.chars().count() > MAX_SECTION {
                 errors.add(section, "error-too-long");
             }
             sections[index] = text.to_owned();
         }
-        let mut mechanisms = self.mechanisms.clone();
+        let mut mechanisms = self.text.mechanisms.clone();
         for (index, mechanism) in mechanisms.iter_mut().enumerate() {
             mechanism.comment =
                 forms::optional_text(&mut errors, MECHANISMS[index], &mechanism.comment, 1_000);
@@ -242,5 +255,26 @@ impl ValidCaseStudy {
                 .join(", "),
         );
         snapshot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticked_activities_sections_and_mechanisms_are_read_by_name() {
+        let read =
+            |body: &str| -> CaseStudyForm { serde_html_form::from_str(body).expect("a form") };
+        let one = read("title_en=Bavel&activities=3&summary=S&mech_information_boards_exists=on");
+        assert_eq!(one.activities, ["3"]);
+        assert_eq!(one.text.sections[0], "S");
+        assert!(one.text.mechanisms[1].exists && !one.text.mechanisms[1].aware);
+        let two = read(
+            "activities=3&activities=4&mech_complaint_handling_comment=slow&csrf_token=a&csrf_token=a",
+        );
+        assert_eq!(two.activities, ["3", "4"]);
+        assert_eq!(two.text.mechanisms[4].comment, "slow");
+        assert!(read("").activities.is_empty());
     }
 }

@@ -3,17 +3,17 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
+use super::Status;
 use super::show::{CaseStudyView, LinkedActivity, load};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
-use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::web::forms::Form;
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{Actor, Ctx, flash};
 
 /// The district's activities free for this case study, or already its own,
 /// with whether each is linked.
@@ -46,6 +46,14 @@ pub async fn linkable(
     .collect())
 }
 
+/// The activities ticked, and the version of the links the form was drawn at.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LinksForm {
+    activities: Vec<String>,
+    activities_version: String,
+}
+
 /// Sets the draft's activities to those checked: the checked ones are linked,
 /// the unchecked ones of the offer unlinked. An activity not on offer (another
 /// district's, or another case study's) refuses the whole form. A form drawn
@@ -53,12 +61,10 @@ pub async fn linkable(
 /// the choice ticked, beside what is linked now.
 pub async fn set_activities(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<LinksForm>,
 ) -> Result<Response, AppError> {
     let case_study = load(&pool, id).await?;
     require(
@@ -72,25 +78,22 @@ pub async fn set_activities(
         .map(|(activity, _)| activity.id)
         .collect();
     let mut chosen = Vec::new();
-    for (_, value) in pairs.iter().filter(|(name, _)| name == "activities") {
+    for value in &form.activities {
         match value.parse::<i64>() {
             Ok(activity) if offered.contains(&activity) => chosen.push(activity),
             _ => return Err(AppError::Refused("error-link-activity")),
         }
     }
-    let sent_version = pairs
-        .iter()
-        .find(|(name, _)| name == "activities_version")
-        .and_then(|(_, value)| value.trim().parse::<i32>().ok());
+    let sent_version = form.activities_version.trim().parse::<i32>().ok();
     let mut tx = pool.begin().await?;
     // Locked, so that two saves of the same page cannot both pass the check.
     let current = sqlx::query!(
-        "select status, activities_version from case_studies where id = $1 for update",
+        r#"select status as "status: Status", activities_version from case_studies where id = $1 for update"#,
         id
     )
     .fetch_one(&mut *tx)
     .await?;
-    if current.status != "draft" {
+    if current.status != Status::Draft {
         return Err(AppError::IllegalTransition);
     }
     if sent_version != Some(current.activities_version) {

@@ -9,15 +9,15 @@ use serde::Deserialize;
 use sqlx::QueryBuilder;
 use time::OffsetDateTime;
 
-use crate::app::AppState;
+use super::Status;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::geo::places::{self, FilterChoices};
+use crate::state::AppState;
 use crate::web::{Ctx, Page, forms};
 
 const PAGE_SIZE: i64 = 50;
-pub const STATUSES: [&str; 4] = ["draft", "in_review", "published", "archived"];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
@@ -73,7 +73,7 @@ pub struct CaseStudyRow {
     pub title_km: String,
     district_code: String,
     author_organization_id: i64,
-    pub status: String,
+    pub status: Status,
     pub updated_at: OffsetDateTime,
     /// Names, from the places and organizations kept in memory.
     #[sqlx(skip)]
@@ -86,7 +86,7 @@ pub struct CaseStudyRow {
 
 impl CaseStudyRow {
     pub fn updated_text(&self) -> String {
-        crate::web::format_timestamp(self.updated_at)
+        crate::format::timestamp(self.updated_at)
     }
 }
 
@@ -97,7 +97,7 @@ struct ListPage {
     filters: Filters,
     case_studies: Vec<CaseStudyRow>,
     choices: Arc<FilterChoices>,
-    statuses: [&'static str; 4],
+    statuses: [Status; 4],
     page: Page,
     has_next: bool,
     can_write: bool,
@@ -174,7 +174,7 @@ pub async fn list(
         query
             .push(" and (c.district_code = any(")
             .push_bind(scope.districts)
-            .push(") or c.status in ('published', 'archived'))");
+            .push(") or case_study_published(c.status))");
     }
     query.push(match filters.sort.as_str() {
         // Districts in gazetteer order, as the district filter lists them.
@@ -185,7 +185,7 @@ pub async fn list(
     page.push_limit(&mut query);
     let mut case_studies: Vec<CaseStudyRow> = query.build_query_as().fetch_all(pool).await?;
     let has_next = page.has_next(&mut case_studies);
-    let choices = places::filter_choices(pool, &state.choices).await?;
+    let choices = places::filter_choices(&state).await?;
     for row in &mut case_studies {
         (row.district_en, row.district_km) = choices.names(&row.district_code);
         row.author = choices.organization(row.author_organization_id).to_owned();
@@ -196,7 +196,7 @@ pub async fn list(
         filters,
         case_studies,
         choices,
-        statuses: STATUSES,
+        statuses: Status::ALL,
         page,
         has_next,
     })

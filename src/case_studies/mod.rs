@@ -16,7 +16,42 @@ pub use form::SECTIONS;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
+use crate::state::AppState;
+
+/// Where a case study is in its workflow: written as a draft, reviewed,
+/// published (and later archived, still published); a review may return it
+/// to draft. Stored as its `code` in `case_studies.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    InReview,
+    Published,
+    Archived,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Draft,
+        Status::InReview,
+        Status::Published,
+        Status::Archived,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::InReview => "in_review",
+            Status::Published => "published",
+            Status::Archived => "archived",
+        }
+    }
+
+    /// Readable beyond its district (`case_study_published` in SQL).
+    pub fn is_published(self) -> bool {
+        matches!(self, Status::Published | Status::Archived)
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
+use super::Status;
 use super::form::{Assessment, MECHANISMS, SECTIONS};
 use crate::activities::form::GROUPS;
 use crate::activities::participants::{GroupCounts, Participants};
@@ -14,6 +15,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::disclosure::{Count, Shown};
 use crate::error::{AppError, render};
+use crate::recommendations::ListStatus;
 use crate::revisions;
 use crate::web::Ctx;
 use crate::web::markdown::to_safe_html;
@@ -29,7 +31,7 @@ pub struct CaseStudyView {
     pub author: String,
     pub title_en: String,
     pub title_km: String,
-    pub status: String,
+    pub status: Status,
     pub summary: String,
     pub context: String,
     pub findings: String,
@@ -44,7 +46,7 @@ pub struct CaseStudyView {
     /// The district's recommendation list of the same study: its latest
     /// version and state, and its latest endorsed version.
     latest_list_id: Option<i64>,
-    latest_list_status: Option<String>,
+    latest_list_status: Option<ListStatus>,
     endorsed_list_id: Option<i64>,
     mechanism_codes: Vec<String>,
     mechanism_exists: Vec<bool>,
@@ -110,7 +112,7 @@ impl CaseStudyView {
     }
 
     pub fn published(&self) -> bool {
-        matches!(self.status.as_str(), "published" | "archived")
+        self.status.is_published()
     }
 
     /// The sections that have text, as (name, sanitized HTML).
@@ -137,9 +139,9 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
         CaseStudyView,
         r#"select c.id, c.study_id, s.title_en as study_title, c.district_code,
                   d.name_en as district_en, d.name_km as district_km, o.name_en as author,
-                  c.title_en, c.title_km, c.status, c.summary, c.context, c.findings, c.good_practices,
+                  c.title_en, c.title_km, c.status as "status: Status", c.summary, c.context, c.findings, c.good_practices,
                   c.challenges, c.conclusion, c.review_comment, c.version, c.activities_version, c.author_organization_id,
-                  latest.id as "latest_list_id?", latest.status as "latest_list_status?",
+                  latest.id as "latest_list_id?", latest.status as "latest_list_status?: ListStatus",
                   (select l.id from recommendation_lists l
                    where l.district_code = c.district_code and l.study_id = c.study_id
                      and l.status in ('endorsed', 'superseded')
@@ -250,10 +252,7 @@ impl CaseStudyView {
     /// The district's list as `user` may read it: the latest version, or
     /// for readers of endorsed lists only, the latest endorsed one.
     fn list_for(&self, user: &CurrentUser) -> Option<i64> {
-        let published = matches!(
-            self.latest_list_status.as_deref(),
-            Some("endorsed" | "superseded")
-        );
+        let published = self.latest_list_status.is_some_and(ListStatus::is_endorsed);
         let reads_latest = policy::allows(
             user,
             Action::ReadRecommendations,
@@ -353,7 +352,7 @@ pub(super) async fn page(
     )
     .fetch_all(pool)
     .await?;
-    let draft = case_study.status == "draft";
+    let draft = case_study.status == Status::Draft;
     let write = policy::allows(user, Action::WriteCaseStudy, Scope::District(&district));
     let (participants, activity_totals) = case_study.participants(&activities, user);
     let mut linkable = if write && draft {

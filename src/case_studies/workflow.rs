@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
+use super::Status;
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
@@ -16,7 +16,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::notifications;
 use crate::web::forms::Form;
-use crate::web::{ClientIp, flash};
+use crate::web::{Actor, flash};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -28,12 +28,12 @@ pub enum Step {
 
 impl Step {
     /// (from, to) states.
-    pub fn states(self) -> (&'static str, &'static str) {
+    pub fn states(self) -> (Status, Status) {
         match self {
-            Step::Submit => ("draft", "in_review"),
-            Step::Publish => ("in_review", "published"),
-            Step::Return => ("in_review", "draft"),
-            Step::Archive => ("published", "archived"),
+            Step::Submit => (Status::Draft, Status::InReview),
+            Step::Publish => (Status::InReview, Status::Published),
+            Step::Return => (Status::InReview, Status::Draft),
+            Step::Archive => (Status::Published, Status::Archived),
         }
     }
 
@@ -72,7 +72,7 @@ fn publication_date(text: &str) -> Result<Option<time::Date>, AppError> {
     }
     let mut errors = crate::web::forms::FieldErrors::default();
     let date = crate::web::forms::date(&mut errors, "published_on", text)
-        .filter(|date| *date <= crate::activities::form::today())
+        .filter(|date| *date <= crate::format::today())
         .ok_or(AppError::Refused("error-publication-date"))?;
     Ok(Some(date))
 }
@@ -90,7 +90,7 @@ pub async fn take_step(
     let comment = comment.trim();
     let mut tx = pool.begin().await?;
     let current = sqlx::query!(
-        "select status, district_code from case_studies where id = $1 for update",
+        r#"select status as "status: Status", district_code from case_studies where id = $1 for update"#,
         id
     )
     .fetch_optional(&mut *tx)
@@ -116,7 +116,7 @@ pub async fn take_step(
                 updated_at = now()
          where id = $1",
         id,
-        to,
+        to.code(),
         comment,
         published_on,
     )
@@ -130,7 +130,9 @@ pub async fn take_step(
             entity: "case_study",
             entity_id: Some(id.to_string()),
             summary: format!(
-                "{from} → {to}{}",
+                "{} → {}{}",
+                from.code(),
+                to.code(),
                 if comment.is_empty() {
                     String::new()
                 } else {
@@ -155,9 +157,7 @@ pub async fn take_step(
 }
 
 async fn step(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<CommentForm>,
@@ -170,7 +170,7 @@ async fn step(
     take_step(&pool, &user, id, step, (&form.comment, published_on), ip).await?;
     flash(
         &session,
-        &format!("case-study-{}", step.states().1.replace('_', "-")),
+        &format!("case-study-{}", step.states().1.code().replace('_', "-")),
         "",
     )
     .await?;
@@ -178,46 +178,38 @@ async fn step(
 }
 
 pub async fn submit(
-    user: CurrentUser,
-    session: Session,
-    ip: ClientIp,
+    actor: Actor,
     pool: State<PgPool>,
     id: Path<i64>,
     form: Form<CommentForm>,
 ) -> Result<Redirect, AppError> {
-    step(user, session, ip, pool, id, form, Step::Submit).await
+    step(actor, pool, id, form, Step::Submit).await
 }
 
 pub async fn publish(
-    user: CurrentUser,
-    session: Session,
-    ip: ClientIp,
+    actor: Actor,
     pool: State<PgPool>,
     id: Path<i64>,
     form: Form<CommentForm>,
 ) -> Result<Redirect, AppError> {
-    step(user, session, ip, pool, id, form, Step::Publish).await
+    step(actor, pool, id, form, Step::Publish).await
 }
 
 /// Returns the case study to its authors; the comment says why.
 pub async fn send_back(
-    user: CurrentUser,
-    session: Session,
-    ip: ClientIp,
+    actor: Actor,
     pool: State<PgPool>,
     id: Path<i64>,
     form: Form<CommentForm>,
 ) -> Result<Redirect, AppError> {
-    step(user, session, ip, pool, id, form, Step::Return).await
+    step(actor, pool, id, form, Step::Return).await
 }
 
 pub async fn archive(
-    user: CurrentUser,
-    session: Session,
-    ip: ClientIp,
+    actor: Actor,
     pool: State<PgPool>,
     id: Path<i64>,
     form: Form<CommentForm>,
 ) -> Result<Redirect, AppError> {
-    step(user, session, ip, pool, id, form, Step::Archive).await
+    step(actor, pool, id, form, Step::Archive).await
 }

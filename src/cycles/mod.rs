@@ -13,12 +13,12 @@ use axum::routing::get;
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::app::AppState;
 use crate::auth::policy::Principal;
+use crate::auth::reader::Reader;
 use crate::auth::session::CurrentUser;
-use crate::dashboard::filters::{Reader, Selection};
 use crate::disclosure::{self, Count, Shown};
 use crate::error::{AppError, render};
+use crate::state::AppState;
 use crate::web::Ctx;
 
 pub fn routes() -> Router<AppState> {
@@ -130,7 +130,7 @@ async fn figures(
     studies: [i64; 2],
     reader: &Reader,
 ) -> Result<Vec<CycleFigures>, sqlx::Error> {
-    let today = crate::activities::form::today();
+    let today = crate::format::today();
     sqlx::query_as!(
         CycleFigures,
         r#"select s.id as "study_id!",
@@ -226,7 +226,7 @@ pub async fn load(
     else {
         return Ok(None);
     };
-    let reader = Reader::of(principal, &Selection::default());
+    let reader = Reader::of(principal, "");
     let studies = studies_of(pool, province, public_only).await?;
     let find = |chosen: &str| {
         chosen

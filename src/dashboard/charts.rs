@@ -4,7 +4,7 @@
 
 use super::figures::{DistrictFigures, Figures};
 use super::people::People;
-use crate::action_plans::STATUSES;
+use crate::action_plans::ActionStatus;
 use crate::disclosure::Shown;
 use crate::web::Ctx;
 
@@ -277,13 +277,14 @@ pub fn draw(ctx: &Ctx, people: &People, figures: &Figures) -> Charts {
             Bar {
                 label: name(district),
                 href: link(district),
-                parts: STATUSES
+                parts: ActionStatus::ALL
                     .iter()
+                    .map(|status| status.code())
                     .zip(counts)
                     .map(|(status, count)| {
                         (
                             count,
-                            *status,
+                            status,
                             format!("{}: {count}", ctx.label("action-status", status)),
                         )
                     })
@@ -294,9 +295,9 @@ pub fn draw(ctx: &Ctx, people: &People, figures: &Figures) -> Charts {
         .collect();
     let actions = bar_chart(
         actions,
-        STATUSES
+        ActionStatus::ALL
             .iter()
-            .map(|status| legend(status, ctx.label("action-status", status)))
+            .map(|status| legend(status.code(), ctx.label("action-status", status.code())))
             .collect(),
     );
     let months: Vec<(String, i64)> = figures

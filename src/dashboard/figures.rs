@@ -7,12 +7,13 @@ use std::sync::{Arc, OnceLock};
 use sqlx::PgPool;
 use time::Date;
 
-use super::filters::{Reader, Selection};
 use super::people::People;
-use crate::app::AppState;
+use crate::auth::reader::Reader;
 use crate::db::cache::GenerationCache;
 use crate::disclosure::Count;
+use crate::state::AppState;
 use crate::web::Ctx;
+use crate::web::filters::Selection;
 
 /// Every figure of one district, or of all of them together (`total`).
 #[derive(Debug, Clone)]
@@ -198,7 +199,7 @@ async fn compute(
            studies as (
                select c.district_code, count(*) as published
                from visible_case_studies($1, $2, $3, $4, $5, $6, $7) c
-               where c.status in ('published', 'archived')
+               where case_study_published(c.status)
                group by c.district_code
            ),
            lists as (
@@ -423,7 +424,7 @@ pub struct Key {
     today: Date,
 }
 
-pub type FiguresCache = GenerationCache<Key, Figures>;
+type FiguresCache = GenerationCache<Key, Figures>;
 
 /// The figures of `selection` for `reader`, from the cache while the data stands still.
 pub async fn figures(
@@ -439,7 +440,7 @@ pub async fn figures(
         today,
     };
     state
-        .figures
+        .kept("dashboard_figures", FiguresCache::new)
         .get(key, async || {
             compute(&state.aggregates, selection, reader, today).await
         })

@@ -11,8 +11,8 @@ use askama::Template;
 use super::figures::Figures;
 use super::{charts, map};
 use crate::error::AppError;
+use crate::i18n::Lang;
 use crate::web::Ctx;
-use crate::web::i18n::Lang;
 
 /// What the drawing depends on besides the figures.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -4,7 +4,6 @@
 
 pub mod charts;
 pub mod figures;
-pub mod filters;
 pub mod graphics;
 pub mod map;
 pub mod people;
@@ -19,15 +18,16 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::activities::form::{GROUPS, KINDS};
-use crate::app::AppState;
+use crate::auth::reader::Reader;
 use crate::auth::session::CurrentUser;
 use crate::disclosure::BySex;
 use crate::error::{AppError, render};
+use crate::format::percent;
+use crate::state::AppState;
+use crate::web::filters::Filters;
 use crate::web::forms::FieldErrors;
-use crate::web::percent;
 use crate::web::{Ctx, Page};
 use figures::{DistrictFigures, Figures};
-use filters::{Filters, Reader};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/dashboard", get(dashboard))
@@ -60,12 +60,23 @@ struct DashboardPage {
     graphics: Arc<str>,
 }
 
-pub async fn dashboard(
+async fn dashboard(
     ctx: Ctx,
     user: CurrentUser,
     State(state): State<AppState>,
     Query(filters): Query<Filters>,
     Query(view): Query<View>,
+) -> Result<Response, AppError> {
+    page(ctx, &user, &state, filters, view).await
+}
+
+/// The dashboard of `filters` for `user`; a donor's home page shows it too.
+pub async fn page(
+    ctx: Ctx,
+    user: &CurrentUser,
+    state: &AppState,
+    filters: Filters,
+    view: View,
 ) -> Result<Response, AppError> {
     let table_page = Page::new(view.page, TABLE_PAGE);
     let measure = if map::MEASURES.contains(&view.map.as_str()) {
@@ -80,7 +91,7 @@ pub async fn dashboard(
                 ctx,
                 filters,
                 errors,
-                reader: Reader::of(&user, &Default::default()),
+                reader: Reader::of(user, ""),
                 measure,
                 table_page,
                 figures: None,
@@ -90,9 +101,9 @@ pub async fn dashboard(
             return Err(AppError::invalid(&page));
         }
     };
-    let reader = Reader::of(&user, &selection);
-    let today = crate::activities::form::today();
-    let figures = figures::figures(&state, &selection, &reader, today).await?;
+    let reader = Reader::of(user, &selection.district);
+    let today = crate::format::today();
+    let figures = figures::figures(state, &selection, &reader, today).await?;
     let people = figures.people(reader.blurs_small_counts);
     let graphics = graphics::drawn(
         &figures,
@@ -124,7 +135,7 @@ impl DashboardPage {
         self.figures.as_ref().map_or_else(String::new, |figures| {
             self.ctx.lang.t_with(
                 "figures-as-of",
-                &[("when", crate::web::format_timestamp(figures.as_of))],
+                &[("when", crate::format::timestamp(figures.as_of))],
             )
         })
     }

@@ -9,7 +9,6 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::changes::Changes;
-use crate::observability::cache_lookup;
 
 /// Enough for every filter combination (or every signed-in person) at once;
 /// beyond it, start afresh.
@@ -193,4 +192,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A lookup in one of the instance's in-memory caches.
+fn cache_lookup(cache: &'static str, hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    metrics::counter!("samleng_cache_lookups_total", "cache" => cache, "result" => result)
+        .increment(1);
 }

@@ -13,16 +13,16 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
-use tower_sessions::Session;
 
-use crate::app::AppState;
-use crate::attachments::{FileStore, remove};
+use crate::attachments::remove;
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{ClientIp, Ctx, Page, flash};
+use crate::files::FileStore;
+use crate::state::AppState;
+use crate::web::{Actor, Ctx, Page, flash};
 
 /// How long a deleted record can be restored.
 pub const KEPT_DAYS: i32 = 30;
@@ -107,7 +107,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn deleted_at_text(&self) -> String {
-        crate::web::format_timestamp(self.deleted_at)
+        crate::format::timestamp(self.deleted_at)
     }
 }
 
@@ -167,9 +167,7 @@ async fn list(
 /// to is gone (restore that first) or when it would change a published case
 /// study.
 async fn restore(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
@@ -228,7 +226,7 @@ async fn changes_published_case_study(
     sqlx::query_scalar!(
         r#"select exists (
              select 1 from activities a join case_studies c on c.id = a.case_study_id
-             where c.status in ('published', 'archived')
+             where case_study_published(c.status)
                and a.id = any (array[
                  (select id from activities where $1 = 'activity' and id = $2),
                  (select activity_id from findings where $1 = 'finding' and id = $2),
@@ -244,9 +242,7 @@ async fn changes_published_case_study(
 /// Empties one entry before its time, for good (a record that should not
 /// wait 30 days, such as one that names a respondent).
 async fn purge(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {

@@ -5,7 +5,8 @@
 
 use sqlx::PgConnection;
 
-use crate::attachments::{self, FileStore};
+use crate::attachments;
+use crate::files::FileStore;
 
 /// (description, lead, owned by the district administration?, starts, due, updates)
 /// where dates are SQL expressions and updates are (date, status, progress).

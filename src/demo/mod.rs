@@ -10,12 +10,12 @@ mod recommendations;
 
 use sqlx::PgPool;
 
-use crate::attachments::FileStore;
+use crate::files::FileStore;
 
 use crate::admin::users::{self, NewUser};
 use crate::auth::password;
 use crate::auth::policy::Role;
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
 
 /// The seven districts of the Battambang study (DESIGN.md §1).
 pub const STUDY_DISTRICTS: [&str; 7] = ["0203", "0201", "0202", "0204", "0206", "0212", "0207"];

@@ -9,8 +9,9 @@ use futures_util::TryStreamExt;
 use super::{Cell, Sink};
 use crate::activities::form::GROUPS;
 use crate::auth::policy::{self, InternalScope};
-use crate::dashboard::filters::{Reader, Selection};
+use crate::auth::reader::Reader;
 use crate::disclosure::{BySex, Count, Shown, Table};
+use crate::web::filters::Selection;
 
 pub const ACTIVITY_COLUMNS: &[&str] = &[
     "activity_id",

@@ -14,12 +14,13 @@ use axum::routing::get;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::policy::{self, InternalScope};
+use crate::auth::reader::Reader;
 use crate::auth::session::CurrentUser;
-use crate::dashboard::filters::{Filters, Reader, Selection};
 use crate::error::{AppError, render};
+use crate::state::AppState;
+use crate::web::filters::{Filters, Selection};
 use crate::web::{ClientIp, Ctx};
 
 pub fn routes() -> Router<AppState> {
@@ -177,7 +178,7 @@ async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow
         "findings" => datasets::findings(pool, selection, reader, internal, sink).await,
         "recommendations" => datasets::recommendations(pool, selection, reader, sink).await,
         "actions" => {
-            let today = crate::activities::form::today();
+            let today = crate::format::today();
             datasets::actions(pool, selection, today, internal, sink).await
         }
         _ => datasets::case_studies(pool, selection, reader, sink).await,
@@ -200,7 +201,7 @@ async fn export(
     let selection = filters.check().map_err(|_| AppError::BadRequest)?;
     let request = Request {
         dataset: dataset.to_owned(),
-        reader: Reader::of(&user, &selection),
+        reader: Reader::of(&user, &selection.district),
         selection,
         internal: policy::internal_text_scope(&user),
     };
@@ -211,10 +212,7 @@ async fn export(
         filters: filters.query(),
     };
     let columns = columns_of(dataset);
-    let name = format!(
-        "samleng-{dataset}-{}.{format}",
-        crate::activities::form::today()
-    );
+    let name = format!("samleng-{dataset}-{}.{format}", crate::format::today());
     let (content_type, body) = if format == "csv" {
         let (chunks, received) = mpsc::channel(4);
         let mut sink = Sink::csv(columns, chunks)?;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::db::cache::GenerationCache;
+use crate::state::AppState;
 
 /// A district (or a commune) as a choice: its code and its two names.
 pub struct Place {
@@ -70,13 +71,13 @@ impl FilterChoices {
 
 /// Kept until the data changes, so a list page reads neither its filters'
 /// choices nor the names of its rows' places and organizations.
-pub type ChoicesCache = GenerationCache<(), FilterChoices>;
+type ChoicesCache = GenerationCache<(), FilterChoices>;
 
-pub async fn filter_choices(
-    pool: &PgPool,
-    cache: &ChoicesCache,
-) -> Result<Arc<FilterChoices>, sqlx::Error> {
-    cache.get((), async || load(pool).await).await
+pub async fn filter_choices(state: &AppState) -> Result<Arc<FilterChoices>, sqlx::Error> {
+    state
+        .kept("filter_choices", ChoicesCache::new)
+        .get((), async || load(&state.pool).await)
+        .await
 }
 
 async fn load(pool: &PgPool) -> Result<FilterChoices, sqlx::Error> {

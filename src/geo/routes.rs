@@ -9,11 +9,11 @@ use axum::routing::get;
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::disclosure::{BySex, Count, Shown};
 use crate::error::{AppError, render};
+use crate::state::AppState;
 use crate::web::{Ctx, forms};
 
 pub fn routes() -> Router<AppState> {
@@ -275,7 +275,7 @@ async fn show(
                       sum(a.rounded_participants_female)::bigint as rounded_female
                from activities a
                left join case_studies c on c.id = a.case_study_id
-               where a.district_code = d.code and ($2 or c.status in ('published', 'archived'))
+               where a.district_code = d.code and ($2 or case_study_published(c.status))
            ) t on true
            where d.code = $1"#,
         code,
@@ -297,7 +297,7 @@ async fn show(
         r#"select 'case_study' as "kind!", id as "id!", title_en as "title_en!", title_km as "title_km!",
                   status as "status!", 0 as "list_version!", updated_at as "updated_at!"
            from case_studies
-           where district_code = $1 and ($2 or status in ('published', 'archived'))
+           where district_code = $1 and ($2 or case_study_published(status))
            union all
            select 'list', id, '', '', status, list_version, updated_at from recommendation_lists
            where district_code = $1 and ($2 or status in ('endorsed', 'superseded'))
@@ -359,7 +359,7 @@ async fn show(
         r#"select a.id, a.kind, a.held_on,
                   a.participants as total, a.rounded_participants as rounded_total
            from activities a left join case_studies c on c.id = a.case_study_id
-           where a.district_code = $1 and ($2 or c.status in ('published', 'archived'))
+           where a.district_code = $1 and ($2 or case_study_published(c.status))
            order by a.held_on desc, a.id desc limit $3"#,
         code,
         unpublished,

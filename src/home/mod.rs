@@ -4,18 +4,20 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use std::sync::Arc;
 
-use crate::app::AppState;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
+use crate::dashboard::View;
 use crate::db::cache::GenerationCache;
 use crate::error::{AppError, render};
+use crate::state::AppState;
 use crate::web::Ctx;
+use crate::web::filters::Filters;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(home))
@@ -49,7 +51,7 @@ struct HomePage {
 
 /// The secretariat's worklist, kept while the data stands still: at the
 /// large scale it reads 100,000 actions and 300,000 reports.
-pub type WorkCache = GenerationCache<time::Date, Vec<WorkItem>>;
+type WorkCache = GenerationCache<time::Date, Vec<WorkItem>>;
 
 /// The most of each kind of work item the home page lists.
 const WORK_ITEMS_PER_KIND: i64 = 20;
@@ -113,7 +115,7 @@ async fn secretariat_work(
 }
 
 /// An action the user's organization owns that is overdue or has had no report
-/// for `STALE_AFTER_DAYS`.
+/// for 90 days (`action_awaits_report` in SQL).
 pub struct StaleAction {
     pub id: i64,
     pub description_en: String,
@@ -138,16 +140,9 @@ async fn home(
     user: CurrentUser,
     State(state): State<AppState>,
 ) -> Result<Response, AppError> {
-    // A donor has nothing waiting for them: their home is the dashboard.
-    if user.role == policy::Role::Donor {
-        return crate::dashboard::dashboard(
-            ctx,
-            user,
-            State(state),
-            Query(Default::default()),
-            Query(Default::default()),
-        )
-        .await;
+    if !policy::has_worklist(&user) {
+        return crate::dashboard::page(ctx, &user, &state, Filters::default(), View::default())
+            .await;
     }
     let pool = state.pool.clone();
     let districts = sqlx::query_as!(
@@ -172,9 +167,14 @@ async fn home(
     } else {
         None
     };
-    // Only officials of the list's own district can endorse it, so only they
-    // see it waiting.
-    let waiting = if user.role == crate::auth::policy::Role::Sna {
+    // Lists wait for those who may endorse them: their district's officials.
+    let endorsing: Vec<String> = user
+        .districts
+        .iter()
+        .filter(|district| policy::allows(&user, Action::EndorseList, Scope::District(district)))
+        .cloned()
+        .collect();
+    let waiting = if !endorsing.is_empty() {
         sqlx::query_as!(
             WaitingList,
             r#"select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
@@ -184,17 +184,17 @@ async fn home(
                join studies s on s.id = l.study_id
                where l.status = 'submitted' and l.district_code = any($1)
                order by l.updated_at"#,
-            &user.districts
+            &endorsing
         )
         .fetch_all(&pool)
         .await?
     } else {
         Vec::new()
     };
-    let today = crate::activities::form::today();
+    let today = crate::format::today();
     let work = if policy::allows(&user, Action::ManagePlans, Scope::Anything) {
         state
-            .worklist
+            .kept("worklist", WorkCache::new)
             .get(today, async || secretariat_work(&pool, today).await)
             .await?
     } else {
@@ -209,12 +209,10 @@ async fn home(
            join action_plans p on p.id = a.plan_id
            left join districts d on d.code = p.district_code
            where a.owner_organization_id = $1
-             and a.status not in ('completed', 'cancelled')
-             and (a.due_on < $2 or coalesce(a.reported_on, a.starts_on) < $2 - $3::int)
+             and action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on, $2)
            order by a.due_on"#,
         user.organization_id,
         today,
-        crate::action_plans::STALE_AFTER_DAYS as i32,
     )
     .fetch_all(&pool)
     .await?;

@@ -9,8 +9,8 @@ use super::columns::{Column, FINDINGS_PER_ROW};
 use super::sheet::Table;
 use crate::activities::findings::{FindingForm, ValidFinding};
 use crate::activities::form::{self, ActivityForm, KINDS, ValidActivity};
+use crate::i18n::Lang;
 use crate::revisions::Snapshot;
-use crate::web::i18n::Lang;
 
 use super::lookup::Lookup;
 

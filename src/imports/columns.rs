@@ -3,7 +3,7 @@
 //! KoboToolbox or ODK export, whatever group prefix the export puts before them.
 
 use crate::activities::form::{GROUPS, SEXES};
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
 
 /// The number of findings a row may carry.
 pub const FINDINGS_PER_ROW: usize = 3;

@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
-use tower_sessions::Session;
 
 use super::check::Checked;
 use super::kept::{kept, recheck};
@@ -16,13 +15,11 @@ use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{Actor, Ctx, flash};
 
 pub(super) async fn confirm(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use time::Date;
 
 use crate::activities::edit::choices;
-use crate::activities::form::{self, Choices};
+use crate::activities::form::Choices;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 
@@ -53,7 +53,7 @@ impl Lookup {
             themes: Vec::new(),
             own_organization: user.organization_id,
             study_id: None,
-            today: form::today(),
+            today: crate::format::today(),
             imported: HashSet::new(),
         };
         for row in rows {

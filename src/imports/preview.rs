@@ -223,7 +223,7 @@ pub(super) async fn show(
             female: 0,
             male: 0,
             findings: 0,
-            confirmed: Some((crate::web::format_timestamp(at), created)),
+            confirmed: Some((crate::format::timestamp(at), created)),
             studies: Vec::new(),
             study_id: String::new(),
         };

@@ -7,7 +7,7 @@ use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, Formula, Workb
 use super::columns::Column;
 use super::lookup::Lookup;
 use crate::activities::form::{KINDS, MAX_COUNT};
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
 
 /// How many rows the template's checks (lists, whole numbers) cover.
 const ROWS: u32 = 1_000;

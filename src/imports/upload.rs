@@ -15,13 +15,13 @@ use super::lookup::Lookup;
 use super::pages::StartPage;
 use super::preview::PreviewPage;
 use super::sheet::{self, MAX_ROWS, Table};
-use crate::app::AppState;
 use crate::attachments::{Upload, read_upload};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::state::AppState;
 use crate::web::{ClientIp, Ctx};
 
 /// A file's name as kept: its last part, without control characters, short.

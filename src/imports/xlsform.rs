@@ -8,7 +8,7 @@ use rust_xlsxwriter::{Workbook, Worksheet, XlsxError};
 
 use super::columns::{Column, FINDINGS_PER_ROW};
 use crate::activities::form::{GROUPS, MAX_COUNT, SEXES};
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
 
 const LANGUAGES: [(Lang, &str); 2] = [(Lang::En, "English (en)"), (Lang::Km, "Khmer (km)")];
 /// Kinds recorded in the field with citizens; meetings are entered online.

@@ -14,7 +14,7 @@ pub use routes::{Choices, MODES, choices, routes};
 use sqlx::PgPool;
 
 use crate::auth::session::CurrentUser;
-use crate::web::i18n::Lang;
+use crate::i18n::Lang;
 
 /// What happened, to which record.
 #[derive(Debug, Clone, Copy)]
@@ -322,9 +322,8 @@ pub async fn remind_stale_actions(pool: &PgPool) -> Result<usize, sqlx::Error> {
         r#"with waiting as (
                select a.owner_organization_id as organization_id, count(*) as actions
                from actions a
-               where a.status not in ('completed', 'cancelled')
-                 and (a.due_on < current_date
-                      or coalesce(a.reported_on, a.starts_on) < current_date - $1::int)
+               where action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on,
+                                          current_date)
                group by a.owner_organization_id
            )
            select u.id, u.email, u.preferred_language, w.actions as "actions!",
@@ -335,8 +334,7 @@ pub async fn remind_stale_actions(pool: &PgPool) -> Result<usize, sqlx::Error> {
            left join notification_settings s on s.user_id = u.id and s.channel = 'email'
            left join notification_settings ts on ts.user_id = u.id and ts.channel = 'telegram'
            left join telegram_links l on l.user_id = u.id and l.chat_id is not null
-           order by u.id"#,
-        crate::action_plans::STALE_AFTER_DAYS as i32,
+           order by u.id"#
     )
     .fetch_all(&mut *tx)
     .await?;

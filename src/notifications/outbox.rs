@@ -106,6 +106,20 @@ pub struct Mailer {
 }
 
 impl Mailer {
+    /// From the configuration, with links to its public address.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Mailer> {
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.bind));
+        Mailer::new(
+            config.smtp_url.as_deref(),
+            &config.mail_from,
+            &public_url,
+            config.data_dir.join("mail"),
+        )
+    }
+
     /// From the settings: SMTP at `smtp_url`, or `.eml` files in `mail_dir`.
     /// `smtp://` uses STARTTLS (required) except to this machine itself;
     /// `smtps://` uses TLS from the start.
@@ -357,7 +371,7 @@ pub async fn queue_digests(pool: &PgPool) -> Result<usize, sqlx::Error> {
     .fetch_all(&mut *tx)
     .await?;
     for person in &people {
-        let lang = crate::web::i18n::Lang::parse(&person.preferred_language).unwrap_or_default();
+        let lang = crate::i18n::Lang::parse(&person.preferred_language).unwrap_or_default();
         let subject = lang.t_with(
             "notify-digest-subject",
             &[("count", person.subjects.len().to_string())],

@@ -14,14 +14,15 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::format;
+use crate::state::AppState;
 use crate::web::forms::Form;
-use crate::web::{ClientIp, Ctx, flash, format_timestamp};
+use crate::web::{Actor, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,7 +46,7 @@ pub struct Line {
 
 impl Line {
     pub fn at_text(&self) -> String {
-        format_timestamp(self.created_at)
+        format::timestamp(self.created_at)
     }
 }
 
@@ -101,7 +102,7 @@ async fn open(
     .await?
     .ok_or(AppError::NotFound)?;
     // Links are written by the app itself; still, only ever to a page of ours.
-    Ok(Redirect::to(crate::web::local_path(&link).unwrap_or("/")).into_response())
+    Ok(Redirect::to(crate::auth::session::local_path(&link).unwrap_or("/")).into_response())
 }
 
 pub const MODES: [&str; 3] = ["immediate", "daily", "off"];
@@ -197,9 +198,7 @@ async fn link_telegram(
 }
 
 async fn unlink_telegram(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
 ) -> Result<Response, AppError> {
     let mut tx = pool.begin().await?;
@@ -236,7 +235,7 @@ pub struct OutboxLine {
 
 impl OutboxLine {
     pub fn at_text(&self) -> String {
-        format_timestamp(self.created_at)
+        format::timestamp(self.created_at)
     }
 }
 
@@ -266,9 +265,7 @@ async fn outbox(
 
 /// Sends a failed message again, from its first attempt.
 async fn retry(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {

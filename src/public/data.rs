@@ -12,10 +12,10 @@ use serde_json::{Map, Value, json};
 
 use super::study::{actions, recommendations};
 use super::{PublicReader, PublicStudy, Rendered, cached, ctx, public_studies};
-use crate::app::AppState;
 use crate::disclosure::Shown;
 use crate::error::AppError;
 use crate::exports::{BYTE_ORDER_MARK, defuse_formula};
+use crate::state::AppState;
 use crate::studies::report;
 use crate::web::Ctx;
 
@@ -210,11 +210,11 @@ async fn rows(state: &AppState, study: i64, dataset: &str) -> Result<Vec<Vec<Val
                     json!(a.action_id),
                     json!(a.description_en),
                     json!(a.description_km),
-                    json!(a.lead),
+                    json!(a.lead.code()),
                     json!(a.owner),
                     json!(a.starts_on.to_string()),
                     json!(a.due_on.to_string()),
-                    json!(a.status),
+                    json!(a.status.code()),
                     json!(a.progress),
                 ]
             })

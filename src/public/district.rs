@@ -11,11 +11,11 @@ use super::study::{
     PlanShown, PublicAction, PublicRecommendation, actions, plans, recommendations, study,
 };
 use super::{PublicReader, PublicStudy, Rendered, cached, ctx};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::state::AppState;
 use crate::studies::report::{self, PrintedCase};
 use crate::web::Ctx;
-use crate::web::i18n::Lang;
 
 #[derive(Template)]
 #[template(path = "public/district.html")]
@@ -79,10 +79,7 @@ pub async fn district(
         else {
             return Ok(None);
         };
-        let reader = crate::dashboard::filters::Reader::of(
-            &PublicReader,
-            &crate::dashboard::filters::Selection::default(),
-        );
+        let reader = crate::auth::reader::Reader::of(&PublicReader, "");
         let cases = report::printed_cases(pool, id, &reader).await?;
         let page = DistrictPage {
             ctx: ctx(lang, &format!("/public/studies/{id}/districts/{code}")),

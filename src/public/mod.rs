@@ -20,12 +20,12 @@ use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::app::AppState;
 use crate::auth::policy::{Principal, Role};
 use crate::db::cache::GenerationCache;
 use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::state::AppState;
 use crate::web::Ctx;
-use crate::web::i18n::Lang;
 use crate::web::language;
 
 pub fn routes() -> Router<AppState> {
@@ -100,7 +100,7 @@ fn not_modified_since(last_modified: &str, since: &str) -> bool {
 
 /// Public answers by path and language, until the data changes; `None` is
 /// a 404 (a study that is not public, or not there).
-pub type PublicCache = GenerationCache<(String, Lang), Option<Rendered>>;
+type PublicCache = GenerationCache<(String, Lang), Option<Rendered>>;
 
 /// The cache key: the address (the query chooses, on the comparison of
 /// cycles) and the language asked for (`?lang=`, then the cookie).
@@ -123,11 +123,11 @@ where
     F: AsyncFnOnce(Lang) -> Result<Option<Rendered>, AppError>,
 {
     let (path, lang) = key_of(uri, headers);
-    match state
-        .public
-        .get((path, lang), async || render(lang).await)
-        .await
-    {
+    // Public pages are tens of kilobytes each: a few hundred at most.
+    let pages = state.kept("public_pages", |name, changes| {
+        PublicCache::with_capacity(name, changes, 300)
+    });
+    match pages.get((path, lang), async || render(lang).await).await {
         Ok(rendered) => match rendered.as_ref() {
             Some(rendered) => answer(rendered, lang, headers),
             None => AppError::NotFound.into_response(),

@@ -11,12 +11,13 @@ use axum::response::Response;
 use sqlx::PgPool;
 
 use super::{PublicReader, PublicStudy, Rendered, cached, ctx};
-use crate::app::AppState;
+use crate::action_plans::{ActionStatus, Lead};
 use crate::dashboard::map::{self, Map};
 use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::state::AppState;
 use crate::studies::report::{self, Report};
 use crate::web::Ctx;
-use crate::web::i18n::Lang;
 
 /// One recommendation of an endorsed list, with what became of it.
 pub struct PublicRecommendation {
@@ -112,11 +113,11 @@ pub struct PublicAction {
     pub action_id: i64,
     pub description_en: String,
     pub description_km: String,
-    pub lead: String,
+    pub lead: Lead,
     pub owner: String,
     pub starts_on: time::Date,
     pub due_on: time::Date,
-    pub status: String,
+    pub status: ActionStatus,
     pub progress: i32,
 }
 
@@ -131,8 +132,8 @@ pub async fn actions(
         PublicAction,
         r#"select p.id as plan_id, p.title_en as plan_title_en, p.title_km as plan_title_km,
                   p.district_code, d.name_en as "district_en?", d.name_km as "district_km?",
-                  a.id as action_id, a.description_en, a.description_km, a.lead,
-                  o.name_en as owner, a.starts_on, a.due_on, a.status, a.progress
+                  a.id as action_id, a.description_en, a.description_km, a.lead as "lead: Lead",
+                  o.name_en as owner, a.starts_on, a.due_on, a.status as "status: ActionStatus", a.progress
            from action_plans p
            left join districts d on d.code = p.district_code
            join actions a on a.plan_id = p.id
@@ -165,7 +166,7 @@ pub(super) fn plans(actions: &[PublicAction]) -> Vec<PlanShown<'_>> {
         let counted: Vec<i64> = plan
             .actions
             .iter()
-            .filter(|action| action.status != "cancelled")
+            .filter(|action| action.status != ActionStatus::Cancelled)
             .map(|action| i64::from(action.progress))
             .collect();
         plan.progress = (!counted.is_empty())

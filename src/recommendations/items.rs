@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
 use super::ADDRESSEES;
+use super::ListStatus;
 use super::show::{ListView, form_choices, load};
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
@@ -18,10 +18,11 @@ use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{self, Field, Version};
-use crate::web::{ClientIp, Ctx, flash, once};
+use crate::web::{Actor, ClientIp, Ctx, flash, once};
 
 /// The recommendation form as sent; evidence comes as repeated `evidence` fields.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
 pub struct ItemForm {
     pub text_en: String,
     pub text_km: String,
@@ -29,25 +30,11 @@ pub struct ItemForm {
     pub theme_id: String,
     pub evidence: Vec<String>,
     pub version: String,
+    /// The one-time key that makes a second send of the form save nothing.
+    pub once_key: String,
 }
 
 impl ItemForm {
-    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = ItemForm::default();
-        for (name, value) in pairs {
-            match name.as_str() {
-                "text_en" => form.text_en = value,
-                "text_km" => form.text_km = value,
-                "addressee" => form.addressee = value,
-                "theme_id" => form.theme_id = value,
-                "evidence" => form.evidence.push(value),
-                "version" => form.version = value,
-                _ => {}
-            }
-        }
-        form
-    }
-
     /// The form's values as the conflict box names them.
     fn labelled(&self, ctx: &Ctx, themes: &[(i64, String, String)]) -> Vec<Field> {
         let theme = themes
@@ -181,12 +168,12 @@ async fn editable(pool: &PgPool, user: &CurrentUser, id: i64) -> Result<ListView
 /// Locks a list that is being written, returning its version.
 async fn lock_editable(tx: &mut sqlx::PgConnection, id: i64) -> Result<i32, AppError> {
     let list = sqlx::query!(
-        "select status, version from recommendation_lists where id = $1 for update",
+        r#"select status as "status: ListStatus", version from recommendation_lists where id = $1 for update"#,
         id
     )
     .fetch_one(&mut *tx)
     .await?;
-    if matches!(list.status.as_str(), "draft" | "returned") {
+    if list.status.is_editable() {
         Ok(list.version)
     } else {
         Err(AppError::IllegalTransition)
@@ -256,16 +243,13 @@ async fn save_evidence(
 
 pub async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<ItemForm>,
 ) -> Result<Response, AppError> {
     let list = editable(&pool, &user, id).await?;
-    let once_key = once::key_of(&pairs);
-    let form = ItemForm::from_pairs(pairs);
+    let once_key = once::key(&form.once_key);
     let page = item_page(ctx, &pool, list, None, form, FieldErrors::default()).await?;
     let valid = match page.form.parse(&page.themes, &page.evidence) {
         Ok(valid) => valid,
@@ -326,6 +310,7 @@ async fn stored_item(pool: &PgPool, list: i64, item: i64) -> Result<ItemForm, Ap
         theme_id: row.theme_id.map(|id| id.to_string()).unwrap_or_default(),
         evidence: row.evidence,
         version: row.version.to_string(),
+        once_key: String::new(),
     })
 }
 
@@ -343,23 +328,13 @@ pub async fn edit_form(
 
 pub async fn update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path((id, item)): Path<(i64, i64)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<ItemForm>,
 ) -> Result<Response, AppError> {
     let list = editable(&pool, &user, id).await?;
-    let page = item_page(
-        ctx,
-        &pool,
-        list,
-        Some(item),
-        ItemForm::from_pairs(pairs),
-        FieldErrors::default(),
-    )
-    .await?;
+    let page = item_page(ctx, &pool, list, Some(item), form, FieldErrors::default()).await?;
     let valid = match page.form.parse(&page.themes, &page.evidence) {
         Ok(valid) => valid,
         Err(errors) => {
@@ -415,9 +390,7 @@ pub async fn update(
 }
 
 pub async fn delete(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path((id, item)): Path<(i64, i64)>,
 ) -> Result<Response, AppError> {

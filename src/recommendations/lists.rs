@@ -7,17 +7,17 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::{PgPool, QueryBuilder};
-use tower_sessions::Session;
 
-use crate::app::AppState;
+use super::ListStatus;
 use crate::audit::{self, Event};
-use crate::auth::policy::{self, Action, Role, Scope};
+use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
 use crate::geo::places::{self, FilterChoices};
+use crate::state::AppState;
 use crate::web::forms::{FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, Page, flash};
+use crate::web::{Actor, Ctx, Page, flash};
 
 #[derive(sqlx::FromRow)]
 pub struct ListRow {
@@ -25,7 +25,7 @@ pub struct ListRow {
     district_code: String,
     study_id: i64,
     pub list_version: i32,
-    pub status: String,
+    pub status: ListStatus,
     pub recommendations: i64,
     /// Names, from the places and studies kept in memory.
     #[sqlx(skip)]
@@ -68,11 +68,9 @@ struct IndexPage {
     choices: Arc<FilterChoices>,
     page: Page,
     has_next: bool,
-    statuses: [&'static str; 5],
+    statuses: [ListStatus; 5],
     can_create: bool,
 }
-
-pub const STATUSES: [&str; 5] = ["draft", "submitted", "returned", "endorsed", "superseded"];
 
 pub async fn list(
     ctx: Ctx,
@@ -109,7 +107,7 @@ pub async fn list(
     page.push_limit(&mut query);
     let mut lists: Vec<ListRow> = query.build_query_as().fetch_all(pool).await?;
     let has_next = page.has_next(&mut lists);
-    let choices = places::filter_choices(pool, &state.choices).await?;
+    let choices = places::filter_choices(&state).await?;
     for row in &mut lists {
         (row.district_en, row.district_km) = choices.names(&row.district_code);
         row.study = choices.study(row.study_id).to_owned();
@@ -122,7 +120,7 @@ pub async fn list(
         ctx,
         filters,
         lists,
-        statuses: STATUSES,
+        statuses: ListStatus::ALL,
     })
     .map(IntoResponse::into_response)
 }
@@ -155,7 +153,7 @@ async fn new_page(
     form: NewListForm,
     errors: FieldErrors,
 ) -> Result<NewPage, AppError> {
-    let everywhere = user.role != Role::Ngo;
+    let everywhere = policy::writes_everywhere(user);
     let districts = sqlx::query!(
         "select code, name_en, name_km from districts where $1 or code = any($2) order by code",
         everywhere,
@@ -218,9 +216,7 @@ pub async fn new_form(
 
 pub async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Form(form): Form<NewListForm>,
 ) -> Result<Response, AppError> {
@@ -306,9 +302,7 @@ pub struct ConsultationForm {
 /// (a reopened version starts with the one before's); empty unlinks it.
 pub async fn set_consultation(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<ConsultationForm>,
@@ -319,7 +313,7 @@ pub async fn set_consultation(
         &user,
         id,
         Action::WriteRecommendations,
-        &["draft", "returned"],
+        &[ListStatus::Draft, ListStatus::Returned],
     )
     .await?;
     // A form drawn from an older version is not saved over what changed

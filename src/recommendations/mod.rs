@@ -15,7 +15,51 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
+use crate::state::AppState;
+
+/// Where a recommendation list is in its workflow: drafted, submitted for
+/// endorsement, returned (to be edited and submitted again), endorsed, and
+/// superseded once a reopened version is endorsed. Stored as its `code` in
+/// `recommendation_lists.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum ListStatus {
+    Draft,
+    Submitted,
+    Returned,
+    Endorsed,
+    Superseded,
+}
+
+impl ListStatus {
+    pub const ALL: [ListStatus; 5] = [
+        ListStatus::Draft,
+        ListStatus::Submitted,
+        ListStatus::Returned,
+        ListStatus::Endorsed,
+        ListStatus::Superseded,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ListStatus::Draft => "draft",
+            ListStatus::Submitted => "submitted",
+            ListStatus::Returned => "returned",
+            ListStatus::Endorsed => "endorsed",
+            ListStatus::Superseded => "superseded",
+        }
+    }
+
+    /// Endorsed, now or before a newer version: readable beyond its district.
+    pub fn is_endorsed(self) -> bool {
+        matches!(self, ListStatus::Endorsed | ListStatus::Superseded)
+    }
+
+    /// Open to edits of its recommendations.
+    pub fn is_editable(self) -> bool {
+        matches!(self, ListStatus::Draft | ListStatus::Returned)
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -11,24 +11,24 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use object_store::path::Path as StorePath;
 use time::Date;
-use tower_sessions::Session;
 
+use super::ListStatus;
 use super::show::{self, ListView};
 use super::workflow::{freeze, lock_for, mark_endorsed, step_event};
-use crate::activities::form::today;
-use crate::app::AppState;
 use crate::attachments::{self, NewAttachment};
 use crate::audit;
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::format::today;
 use crate::notifications;
+use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors};
-use crate::web::{ClientIp, Ctx, flash, once};
+use crate::web::{Actor, Ctx, flash, once};
 
 /// The states a list may be endorsed on paper from: written and perhaps sent.
-const ENDORSABLE: [&str; 2] = ["draft", "submitted"];
+const ENDORSABLE: [ListStatus; 2] = [ListStatus::Draft, ListStatus::Submitted];
 
 #[derive(Debug, Default)]
 struct PaperForm {
@@ -96,7 +96,7 @@ async fn recordable(state: &AppState, user: &CurrentUser, id: i64) -> Result<Lis
 
 /// Refuses a list that does not wait for an endorsement.
 fn endorsable(list: ListView) -> Result<ListView, AppError> {
-    if !ENDORSABLE.contains(&list.status.as_str()) {
+    if !ENDORSABLE.contains(&list.status) {
         return Err(AppError::IllegalTransition);
     }
     Ok(list)
@@ -121,9 +121,7 @@ pub async fn form(
 
 pub async fn record(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,

@@ -7,17 +7,16 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::db::cache::GenerationCache;
 use crate::error::{AppError, render};
+use crate::state::AppState;
 use crate::web::forms::{FieldErrors, Form};
-use crate::web::{ClientIp, Ctx, Page, flash};
+use crate::web::{Actor, Ctx, Page, flash};
 
 /// An endorsed recommendation as the priority pages list it.
 pub struct PriorityRow {
@@ -84,7 +83,7 @@ pub struct Ranking {
     ids: Vec<i64>,
 }
 
-pub type RankingCache = GenerationCache<Option<String>, Ranking>;
+type RankingCache = GenerationCache<Option<String>, Ranking>;
 
 async fn ranking(pool: &PgPool, province: Option<&str>) -> Result<Ranking, sqlx::Error> {
     sqlx::query_as!(
@@ -172,7 +171,7 @@ async fn page(
     let pool = &state.pool;
     let code = province.clone();
     let ranking = state
-        .rankings
+        .kept("priority_rankings", RankingCache::new)
         .get(province, async || ranking(pool, code.as_deref()).await)
         .await?;
     let (here, title_en, title_km) = match (&code, &ranking.name_en, &ranking.name_km) {
@@ -353,9 +352,7 @@ async fn rank_taken(
 /// level. A form drawn before its priorities last changed saves nothing.
 pub async fn set(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<PriorityForm>,

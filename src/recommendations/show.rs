@@ -9,11 +9,13 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
+use super::ListStatus;
 use crate::auth::policy::{self, Action, InternalScope, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
-use crate::web::{Ctx, format_timestamp};
+use crate::format;
+use crate::web::Ctx;
 
 /// A list's header.
 pub struct ListView {
@@ -27,18 +29,18 @@ pub struct ListView {
     pub list_version: i32,
     pub previous_id: Option<i64>,
     pub next_id: Option<i64>,
-    pub status: String,
+    pub status: ListStatus,
     /// The record's version, which a form sends back (`DESIGN.md` §2).
     pub version: i32,
 }
 
 impl ListView {
     pub fn endorsed(&self) -> bool {
-        matches!(self.status.as_str(), "endorsed" | "superseded")
+        self.status.is_endorsed()
     }
 
     pub fn editable(&self) -> bool {
-        matches!(self.status.as_str(), "draft" | "returned")
+        self.status.is_editable()
     }
 }
 
@@ -48,7 +50,7 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<ListView, AppError> {
         r#"select l.id, l.district_code, d.name_en as district_en, d.name_km as district_km,
                   s.title_en as study_title, a.held_on::text as "consultation?", l.consultation_id, l.list_version, l.previous_id,
                   (select n.id from recommendation_lists n where n.previous_id = l.id) as "next_id?",
-                  l.status, l.version
+                  l.status as "status: ListStatus", l.version
            from recommendation_lists l
            join districts d on d.code = l.district_code
            join studies s on s.id = l.study_id
@@ -119,7 +121,7 @@ pub struct Transition {
 
 impl Transition {
     pub fn at_text(&self) -> String {
-        format_timestamp(self.at)
+        format::timestamp(self.at)
     }
 }
 
@@ -332,13 +334,13 @@ pub(super) async fn page(
         can_edit,
         can_submit: list.editable()
             && policy::allows(user, Action::SubmitRecommendations, district),
-        can_endorse: list.status == "submitted"
+        can_endorse: list.status == ListStatus::Submitted
             && policy::allows(user, Action::EndorseList, district),
-        can_reopen: list.status == "endorsed"
+        can_reopen: list.status == ListStatus::Endorsed
             && policy::allows(user, Action::SubmitRecommendations, district),
-        can_withdraw: list.status == "submitted"
+        can_withdraw: list.status == ListStatus::Submitted
             && policy::allows(user, Action::SubmitRecommendations, district),
-        can_record_paper: matches!(list.status.as_str(), "draft" | "submitted")
+        can_record_paper: matches!(list.status, ListStatus::Draft | ListStatus::Submitted)
             && policy::allows(user, Action::SubmitRecommendations, district),
         can_attach: policy::allows(user, Action::WriteRecommendations, district),
         consultations: if can_edit {

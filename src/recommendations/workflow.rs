@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use axum::response::Redirect;
 use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
+use super::ListStatus;
 use super::snapshot;
 use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
@@ -17,7 +17,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::notifications;
 use crate::web::forms::Form;
-use crate::web::{ClientIp, flash};
+use crate::web::{Actor, flash};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct StepForm {
@@ -30,7 +30,7 @@ pub struct StepForm {
 /// The list, locked for the step: its district and state.
 pub(super) struct Locked {
     pub district_code: String,
-    pub status: String,
+    pub status: ListStatus,
     pub previous_id: Option<i64>,
     pub version: i32,
 }
@@ -38,7 +38,7 @@ pub(super) struct Locked {
 async fn lock(tx: &mut sqlx::PgConnection, id: i64) -> Result<Locked, AppError> {
     sqlx::query_as!(
         Locked,
-        "select district_code, status, previous_id, version from recommendation_lists where id = $1 for update",
+        r#"select district_code, status as "status: ListStatus", previous_id, version from recommendation_lists where id = $1 for update"#,
         id
     )
     .fetch_optional(&mut *tx)
@@ -53,11 +53,11 @@ pub(super) async fn lock_for(
     user: &CurrentUser,
     id: i64,
     action: Action,
-    states: &[&str],
+    states: &[ListStatus],
 ) -> Result<Locked, AppError> {
     let list = lock(tx, id).await?;
     require(user, action, Scope::District(&list.district_code))?;
-    if !states.contains(&list.status.as_str()) {
+    if !states.contains(&list.status) {
         return Err(AppError::IllegalTransition);
     }
     Ok(list)
@@ -133,11 +133,15 @@ fn required(text: &str, key: &'static str) -> Result<String, AppError> {
     Ok(text.to_owned())
 }
 
-async fn set_status(tx: &mut sqlx::PgConnection, id: i64, status: &str) -> Result<(), sqlx::Error> {
+async fn set_status(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    status: ListStatus,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update recommendation_lists set status = $2, version = version + 1, updated_at = now() where id = $1",
         id,
-        status
+        status.code()
     )
     .execute(&mut *tx)
     .await?;
@@ -146,9 +150,7 @@ async fn set_status(tx: &mut sqlx::PgConnection, id: i64, status: &str) -> Resul
 
 /// The secretariat sends the list to the district's officials.
 pub async fn submit(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
 ) -> Result<Redirect, AppError> {
@@ -158,7 +160,7 @@ pub async fn submit(
         &user,
         id,
         Action::SubmitRecommendations,
-        &["draft", "returned"],
+        &[ListStatus::Draft, ListStatus::Returned],
     )
     .await?;
     let count = sqlx::query_scalar!(
@@ -170,7 +172,7 @@ pub async fn submit(
     if count == 0 {
         return Err(AppError::Refused("error-list-empty"));
     }
-    set_status(&mut tx, id, "submitted").await?;
+    set_status(&mut tx, id, ListStatus::Submitted).await?;
     record(&mut tx, &user, id, "submitted", "", "", ip).await?;
     notifications::tell(&mut tx, &user, notifications::Event::ListSubmitted(id)).await?;
     tx.commit().await?;
@@ -181,15 +183,20 @@ pub async fn submit(
 /// An official of the list's own district endorses it: the content is frozen
 /// into a snapshot with its SHA-256.
 pub async fn endorse(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<StepForm>,
 ) -> Result<Redirect, AppError> {
     let mut tx = pool.begin().await?;
-    let list = lock_for(&mut tx, &user, id, Action::EndorseList, &["submitted"]).await?;
+    let list = lock_for(
+        &mut tx,
+        &user,
+        id,
+        Action::EndorseList,
+        &[ListStatus::Submitted],
+    )
+    .await?;
     let position = required(&form.position, "error-position-required")?;
     let note = form.comment.trim().to_owned();
     if note.chars().count() > 2_000 {
@@ -238,9 +245,9 @@ pub(super) async fn mark_endorsed(
     id: i64,
     previous: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    set_status(tx, id, "endorsed").await?;
+    set_status(tx, id, ListStatus::Endorsed).await?;
     if let Some(previous) = previous {
-        set_status(tx, previous, "superseded").await?;
+        set_status(tx, previous, ListStatus::Superseded).await?;
         carry_priorities(tx, previous, id).await?;
     }
     Ok(())
@@ -248,17 +255,22 @@ pub(super) async fn mark_endorsed(
 
 /// An official of the district sends the list back; the reason is required.
 pub async fn send_back(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<StepForm>,
 ) -> Result<Redirect, AppError> {
     let mut tx = pool.begin().await?;
-    lock_for(&mut tx, &user, id, Action::EndorseList, &["submitted"]).await?;
+    lock_for(
+        &mut tx,
+        &user,
+        id,
+        Action::EndorseList,
+        &[ListStatus::Submitted],
+    )
+    .await?;
     let reason = required(&form.comment, "error-comment-required")?;
-    set_status(&mut tx, id, "returned").await?;
+    set_status(&mut tx, id, ListStatus::Returned).await?;
     record(
         &mut tx,
         &user,
@@ -278,9 +290,7 @@ pub async fn send_back(
 /// The secretariat takes a submitted list back to draft before the district's
 /// officials act on it (a mistake found after sending); the reason is required.
 pub async fn withdraw(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<StepForm>,
@@ -291,11 +301,11 @@ pub async fn withdraw(
         &user,
         id,
         Action::SubmitRecommendations,
-        &["submitted"],
+        &[ListStatus::Submitted],
     )
     .await?;
     let reason = required(&form.comment, "error-comment-required")?;
-    set_status(&mut tx, id, "draft").await?;
+    set_status(&mut tx, id, ListStatus::Draft).await?;
     record(&mut tx, &user, id, "withdrawn", "", &reason, ip).await?;
     tx.commit().await?;
     flash(&session, "recommendations-withdrawn", "").await?;
@@ -328,9 +338,7 @@ async fn carry_priorities(
 /// The secretariat reopens an endorsed list: a new draft version with the same
 /// recommendations; the endorsed version stays exactly as it was endorsed.
 pub async fn reopen(
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
     Form(form): Form<StepForm>,
@@ -341,7 +349,7 @@ pub async fn reopen(
         &user,
         id,
         Action::SubmitRecommendations,
-        &["endorsed"],
+        &[ListStatus::Endorsed],
     )
     .await?;
     let already_reopened = sqlx::query_scalar!(

@@ -12,19 +12,19 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use serde::Deserialize;
 use sqlx::PgPool;
 use time::Date;
-use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError, render};
+use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{self, Field, Version};
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{Actor, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -157,7 +157,8 @@ async fn show_page(
 }
 
 /// The study form as sent; funders come as repeated `funders` fields.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct StudyForm {
     title_en: String,
     title_km: String,
@@ -169,23 +170,6 @@ pub struct StudyForm {
 }
 
 impl StudyForm {
-    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        let mut form = StudyForm::default();
-        for (name, value) in pairs {
-            match name.as_str() {
-                "title_en" => form.title_en = value,
-                "title_km" => form.title_km = value,
-                "province_code" => form.province_code = value,
-                "period_start" => form.period_start = value,
-                "period_end" => form.period_end = value,
-                "funders" => form.funders.push(value),
-                "version" => form.version = value,
-                _ => {}
-            }
-        }
-        form
-    }
-
     /// The form's values as the conflict box names them.
     fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
         let mut funders = self.funders.clone();
@@ -319,14 +303,11 @@ async fn new_form(
 
 async fn create(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<StudyForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::ManageStudies, Scope::Anything)?;
-    let form = StudyForm::from_pairs(pairs);
     let choices = choices(&pool).await?;
     let valid = match form.parse(&choices) {
         Ok(valid) => valid,
@@ -442,16 +423,13 @@ async fn edit_form(
 
 async fn update(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(pool): State<PgPool>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<StudyForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::ManageStudies, Scope::Anything)?;
     stored_form(&pool, id).await?;
-    let form = StudyForm::from_pairs(pairs);
     let choices = choices(&pool).await?;
     let valid = match form.parse(&choices) {
         Ok(valid) => valid,

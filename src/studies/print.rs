@@ -7,11 +7,11 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::report;
-use crate::app::AppState;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::i18n::Lang;
+use crate::state::AppState;
 use crate::web::Ctx;
-use crate::web::i18n::Lang;
 
 /// The whole report on paper: the summary, then each district's case study and
 /// endorsed list, with headings in both languages.

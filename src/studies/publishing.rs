@@ -5,17 +5,16 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use sqlx::PgPool;
-use tower_sessions::Session;
 
-use crate::app::AppState;
 use crate::audit;
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
-use crate::auth::session::CurrentUser;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::forms::Form;
-use crate::web::{ClientIp, Ctx, flash};
+use crate::web::{Actor, Ctx, flash};
 
 /// The licences the open data may be published under.
 pub const LICENCES: [&str; 3] = ["CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0"];
@@ -55,31 +54,28 @@ impl Public {
     }
 
     pub fn since_text(&self) -> String {
-        self.since
-            .map(crate::web::format_timestamp)
-            .unwrap_or_default()
+        self.since.map(crate::format::timestamp).unwrap_or_default()
     }
+}
+
+/// The form that turns a study's public pages on or off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PublicForm {
+    public: String,
+    licence: String,
 }
 
 pub async fn set_public(
     ctx: Ctx,
-    user: CurrentUser,
-    session: Session,
-    ClientIp(ip): ClientIp,
+    Actor { user, session, ip }: Actor,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<PublicForm>,
 ) -> Result<Response, AppError> {
     require(&user, Action::ManageStudies, Scope::Anything)?;
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let (turn_on, licence) = (field("public"), field("licence"));
-    let error = match turn_on.as_str() {
+    let (turn_on, licence) = (form.public.trim(), form.licence.trim().to_owned());
+    let error = match turn_on {
         _ if !LICENCES.contains(&licence.as_str()) => Some("public-licence-unknown"),
         "on" | "off" => None,
         _ => Some("public-choice-unknown"),

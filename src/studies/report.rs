@@ -10,14 +10,16 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::activities::form::{GROUPS, KINDS};
-use crate::app::AppState;
 use crate::auth::policy::Principal;
+use crate::auth::reader::Reader;
 use crate::dashboard::figures::{self, Figures};
-use crate::dashboard::filters::{Reader, Selection};
 use crate::dashboard::people::People;
 use crate::disclosure::BySex;
 use crate::error::AppError;
-use crate::web::{Ctx, format_timestamp};
+use crate::format;
+use crate::state::AppState;
+use crate::web::Ctx;
+use crate::web::filters::Selection;
 
 /// One district of the study, as the report's table shows it.
 pub struct DistrictLine {
@@ -38,7 +40,7 @@ pub struct DistrictLine {
 
 impl DistrictLine {
     pub fn endorsed_text(&self) -> String {
-        self.endorsed_at.map(format_timestamp).unwrap_or_default()
+        self.endorsed_at.map(format::timestamp).unwrap_or_default()
     }
 }
 
@@ -67,7 +69,7 @@ impl Headline {
         Some(ctx.lang.t_with(
             "study-headline",
             &[
-                ("when", format_timestamp(at)),
+                ("when", format::timestamp(at)),
                 ("respondents", respondents.to_string()),
                 ("women", women.to_string()),
             ],
@@ -84,7 +86,7 @@ impl Report {
     pub fn as_of(&self, ctx: &Ctx) -> String {
         ctx.lang.t_with(
             "figures-as-of",
-            &[("when", format_timestamp(self.figures.as_of))],
+            &[("when", format::timestamp(self.figures.as_of))],
         )
     }
 
@@ -130,8 +132,8 @@ pub async fn load(
         study: Some(study),
         ..Selection::default()
     };
-    let reader = Reader::of(reader, &selection);
-    let today = crate::activities::form::today();
+    let reader = Reader::of(reader, &selection.district);
+    let today = crate::format::today();
     let figures = figures::figures(state, &selection, &reader, today).await?;
     let pool = &state.pool;
     let people = figures.people(reader.blurs_small_counts);

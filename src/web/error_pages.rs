@@ -10,9 +10,8 @@ use axum::response::{Html, IntoResponse as _, Response};
 use tower_sessions::Session;
 
 use super::{Ctx, csrf, language};
-use crate::audit::refusals::Refusal;
 use crate::auth::session::CurrentUser;
-use crate::error::{Shown, error_page};
+use crate::error::{Refusal, Shown, error_page};
 
 #[derive(Template)]
 #[template(path = "errors/in_app.html")]

@@ -9,6 +9,8 @@ use crate::error::AppError;
 
 /// Like `axum::Form`, but a body that cannot be read (broken UTF-8, a missing
 /// field) answers with the bad-request page, and broken UTF-8 is never stored.
+/// A field a form repeats (ticked boxes, a multiple choice) is read into a
+/// `Vec` (serde_html_form).
 pub struct Form<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
@@ -26,10 +28,45 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
         {
             return Err(AppError::BadRequest);
         }
-        serde_urlencoded::from_bytes(&bytes)
+        serde_html_form::from_bytes(&bytes)
             .map(Form)
             .map_err(|_| AppError::BadRequest)
     }
+}
+
+/// A checkbox: ticked (sent as `on`) or not (not sent at all).
+pub fn checkbox<'de, D: serde::Deserializer<'de>>(field: D) -> Result<bool, D::Error> {
+    let value = <String as serde::Deserialize>::deserialize(field)?;
+    Ok(value == "on")
+}
+
+/// What a form sent under one name: once, or repeated (ticked boxes).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Sent {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Sent {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Sent::One(value) => vec![value],
+            Sent::Many(values) => values,
+        }
+    }
+
+    /// The value of a field the form sends once (the first, if repeated).
+    pub fn first(self) -> String {
+        self.into_vec().into_iter().next().unwrap_or_default()
+    }
+}
+
+/// A field that may be sent once or repeated, inside a form whose other
+/// fields are read by name (`#[serde(flatten)]`), where a single value does
+/// not arrive as a list.
+pub fn one_or_many<'de, D: serde::Deserializer<'de>>(field: D) -> Result<Vec<String>, D::Error> {
+    <Sent as serde::Deserialize>::deserialize(field).map(Sent::into_vec)
 }
 
 /// A search term as a `LIKE` pattern that finds it anywhere in a text, with
@@ -196,9 +233,6 @@ mod tests {
         assert_eq!(riel("-5"), None);
         assert_eq!(riel("2.5"), None);
         assert_eq!(riel("99999999999999999999"), None);
-        assert_eq!(crate::web::riel(2_400_000), "2,400,000 ៛");
-        assert_eq!(crate::web::riel(0), "0 ៛");
-        assert_eq!(crate::web::riel(999), "999 ៛");
     }
 
     #[test]

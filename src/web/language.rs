@@ -1,7 +1,7 @@
 //! `?lang=km` or `?lang=en` on any URL switches the language: remembered in a
 //! cookie and, for a signed-in user, as their preference.
 
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-use crate::web::i18n::{LANG_COOKIE, Lang};
+use crate::i18n::{LANG_COOKIE, Lang};
 
 /// The language named in the query string, if any.
 pub fn requested(parts: &Parts) -> Option<Lang> {
@@ -24,7 +24,7 @@ pub fn of_reader(uri: &Uri, headers: &HeaderMap, user: Option<&CurrentUser>) -> 
     lang_in_query(uri.query())
         .or_else(|| {
             let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
-            crate::web::i18n::lang_from_cookie_header(cookies)
+            crate::i18n::lang_from_cookie_header(cookies)
         })
         .or(user.map(|user| user.language))
         .unwrap_or_default()

@@ -5,8 +5,8 @@ pub mod assets;
 pub mod client;
 pub mod csrf;
 pub mod error_pages;
+pub mod filters;
 pub mod forms;
-pub mod i18n;
 pub mod input;
 pub mod language;
 pub mod markdown;
@@ -21,7 +21,7 @@ use tower_sessions::Session;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
-use i18n::Lang;
+use crate::i18n::Lang;
 
 const FLASH_KEY: &str = "flash";
 
@@ -221,6 +221,28 @@ pub async fn flash(session: &Session, key: &str, value: impl Into<String>) -> Re
     Ok(())
 }
 
+/// Who acts in a request that changes something: the signed-in user, their
+/// session (for the message shown after the redirect) and their address (for
+/// the audit log). Without a signed-in user it asks them to sign in.
+pub struct Actor {
+    pub user: CurrentUser,
+    pub session: Session,
+    pub ip: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, message)| AppError::Internal(anyhow::anyhow!(message)))?;
+        let ClientIp(ip) = ClientIp::of(&parts.extensions);
+        Ok(Actor { user, session, ip })
+    }
+}
+
 /// The address a request came from, for the audit log.
 pub struct ClientIp(pub Option<String>);
 
@@ -283,51 +305,4 @@ impl Page {
         rows.truncate(self.size as usize);
         more
     }
-}
-
-/// `next` if it is a path of this site to send someone to after signing in:
-/// never another site (`//host`, `/\\host`, `https:`), never the sign-in
-/// page itself.
-pub fn local_path(next: &str) -> Option<&str> {
-    // A longer address is no page anyone bookmarked; repeated in a `Location`
-    // header it would only make the answer heavy.
-    const LONGEST: usize = 2_000;
-    let local = next.len() <= LONGEST
-        && next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.chars().any(|c| c.is_control() || c == '\\')
-        && !next.starts_with("/login")
-        && !next.starts_with("/logout");
-    local.then_some(next)
-}
-
-/// An amount of riel as people write it: "2,400,000 ៛".
-pub fn riel(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut grouped = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let sign = if amount < 0 { "-" } else { "" };
-    format!("{sign}{grouped} ៛")
-}
-
-/// "57%", or "–" when there is nobody to count.
-pub fn percent(part: i64, whole: i64) -> String {
-    if whole == 0 {
-        "–".into()
-    } else {
-        format!("{}%", (part * 100 + whole / 2) / whole)
-    }
-}
-
-/// A moment as people here read it: Cambodia's time (UTC+7, no daylight saving).
-pub fn format_timestamp(at: time::OffsetDateTime) -> String {
-    let local = at.to_offset(time::macros::offset!(+7));
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    local.format(&format).unwrap_or_default()
 }

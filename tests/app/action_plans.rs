@@ -102,7 +102,7 @@ async fn progress_reports_are_checked_and_the_latest_is_the_current_state() {
     let action = bavel_action(&app, "Train").await;
     let path = format!("/actions/{action}/updates");
     let ngo = app.login_as(CTOD).await;
-    let today = samleng::activities::form::today();
+    let today = samleng::format::today();
     let tomorrow = (today + time::Duration::days(1)).to_string();
     let today = today.to_string();
     let before = scalar(&app, "select count(*) from action_updates").await;
@@ -237,10 +237,13 @@ async fn plan_progress_and_overdue_match_an_independent_count() {
         .map(|(_, progress, _)| *progress)
         .collect();
     let expected = (f64::from(counted.iter().sum::<i32>()) / counted.len() as f64).round() as i32;
-    let today = samleng::activities::form::today();
+    let today = samleng::format::today();
     let overdue = latest
         .iter()
-        .filter(|(status, _, due)| samleng::action_plans::is_overdue(*due, status, today))
+        .filter(|(status, _, due)| {
+            let status = samleng::action_plans::ActionStatus::parse(status).expect("a status");
+            samleng::action_plans::is_overdue(*due, status, today)
+        })
         .count();
     assert_eq!(overdue, 2, "the complaint desk and the blocked training");
     let page = app
@@ -376,7 +379,7 @@ async fn donors_read_progress_but_not_internal_notes() {
     let app = spawn_app().await;
     let action = bavel_action(&app, "Train").await;
     let ngo = app.login_as(CTOD).await;
-    let today = samleng::activities::form::today().to_string();
+    let today = samleng::format::today().to_string();
     let path = format!("/actions/{action}/updates");
     ngo.post(
         &path,
@@ -420,4 +423,75 @@ async fn donors_read_progress_but_not_internal_notes() {
         .get(&format!("/actions/{action}"))
         .await;
     assert!(staff.body.contains("The trainer fell ill."));
+}
+
+/// The other side of a joint action reports on it, and so attaches the
+/// report's evidence: the same rule decides both (`Action::ReportProgress`).
+#[tokio::test]
+async fn the_partner_of_a_joint_action_attaches_a_photo_to_their_report() {
+    let app = spawn_app().await;
+    let joint = bavel_action(&app, "Hold").await;
+    sqlx::query(
+        "insert into users (email, display_name, role, organization_id, password_hash)
+         select 'sna@bavel.example', 'Sophal (Bavel)', 'sna', o.id, u.password_hash
+         from organizations o, users u where o.district_code = '0204' and u.email = 'sna@battambang.example'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("an official of Bavel");
+    let official = app.visitor();
+    official
+        .sign_in(
+            "sna@bavel.example",
+            &app.password_of("sna@battambang.example"),
+        )
+        .await;
+    let today = samleng::format::today().to_string();
+    let report = [
+        ("reported_on", today.as_str()),
+        ("status", "in_progress"),
+        ("progress", "40"),
+        ("note", "The desk opened on market day."),
+    ];
+    let reported = official
+        .post(&format!("/actions/{joint}/updates"), &report)
+        .await;
+    assert_eq!(reported.status, StatusCode::SEE_OTHER, "{}", reported.body);
+    let update = scalar(
+        &app,
+        &format!(
+            "select u.id from action_updates u join users r on r.id = u.reported_by
+             where u.action_id = {joint} and r.email = 'sna@bavel.example'"
+        ),
+    )
+    .await;
+    let photo = reqwest::multipart::Form::new()
+        .text("csrf_token", official.csrf_token().await)
+        .text("caption", "The desk at the market")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(
+                b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01 a photo".to_vec(),
+            )
+            .file_name("desk.jpg"),
+        );
+    let attached = official
+        .post_multipart(
+            &app.url(&format!("/actions/{joint}/updates/{update}/attachments")),
+            photo,
+        )
+        .await;
+    assert_eq!(attached.status, StatusCode::SEE_OTHER, "{}", attached.body);
+    assert_eq!(
+        scalar(
+            &app,
+            &format!(
+                "select count(*) from attachments where parent = 'action_update' and parent_id = {update}"
+            ),
+        )
+        .await,
+        1
+    );
+    let page = official.get(&format!("/actions/{joint}")).await;
+    assert!(page.body.contains("The desk at the market"));
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use reqwest::StatusCode;
 
-use samleng::app::Settings;
+use samleng::state::Settings;
 
 use crate::helpers::{Page, TestApp, Visitor, spawn_app_with};
 

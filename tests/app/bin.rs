@@ -8,7 +8,7 @@ use std::sync::Arc;
 use object_store::local::LocalFileSystem;
 use reqwest::StatusCode;
 
-use samleng::attachments::FileStore;
+use samleng::files::FileStore;
 
 use crate::helpers::{MAX_UPLOAD_BYTES, TestApp, Visitor, spawn_app, text_of};
 

@@ -437,7 +437,7 @@ async fn a_case_study_keeps_the_day_it_was_really_published() {
     )
     .await;
     let path = format!("/case-studies/{id}/publish");
-    let future = (samleng::activities::form::today() + time::Duration::days(3)).to_string();
+    let future = (samleng::format::today() + time::Duration::days(3)).to_string();
     for bad in [future.as_str(), "2021-02-30"] {
         let refused = staff.post(&path, &[("published_on", bad)]).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");

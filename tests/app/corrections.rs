@@ -187,7 +187,7 @@ async fn a_report_is_corrected_by_a_new_one_and_the_secretariat_sends_one_back()
     let action = scalar(&app, "select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.description_en like 'Train%'").await;
     let path = format!("/actions/{action}/updates");
     let ngo = app.login_as(CTOD).await;
-    let today = samleng::activities::form::today().to_string();
+    let today = samleng::format::today().to_string();
     let report = |progress: &'static str, corrects: String| {
         vec![
             ("reported_on", today.clone()),

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use reqwest::StatusCode;
-use samleng::app::Settings;
+use samleng::state::Settings;
 
 use crate::helpers::{TestApp, Visitor, csrf_token_in, spawn_app_with};
 

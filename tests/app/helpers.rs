@@ -11,11 +11,12 @@ use object_store::local::LocalFileSystem;
 use reqwest::StatusCode;
 use reqwest::cookie::Jar;
 use reqwest::redirect::Policy;
-use samleng::app::{self, AppState, Settings};
-use samleng::attachments::FileStore;
+use samleng::app;
 use samleng::db::changes::Changes;
 use samleng::db::{self, Cluster};
 use samleng::demo::DemoAccount;
+use samleng::files::FileStore;
+use samleng::state::{AppState, Settings};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection as _, PgConnection, PgPool};
 

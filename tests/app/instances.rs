@@ -308,9 +308,9 @@ async fn bench_sign_out_reaches_the_other_instance() {
         .and_then(|value| value.parse().ok())
         .unwrap_or(200);
     // Hundreds of sign-ins from one address: past the sign-in limit.
-    let a = crate::helpers::spawn_app_with(samleng::app::Settings {
+    let a = crate::helpers::spawn_app_with(samleng::state::Settings {
         sign_in_burst: 100_000,
-        ..samleng::app::Settings::default()
+        ..samleng::state::Settings::default()
     })
     .await;
     let b = a.another_instance().await;

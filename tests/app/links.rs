@@ -169,7 +169,7 @@ async fn an_expired_link_does_not_work_and_asking_is_limited() {
     // A link past its 30 minutes.
     let user = app.user_id("sna@banan.example").await;
     let mut tx = app.app_pool.begin().await.expect("a transaction");
-    samleng::auth::links::send(&mut tx, user, samleng::auth::links::Purpose::Reset)
+    samleng::account::links::send(&mut tx, user, samleng::account::links::Purpose::Reset)
         .await
         .expect("a link");
     tx.commit().await.expect("commit");
@@ -206,7 +206,7 @@ async fn an_expired_link_does_not_work_and_asking_is_limited() {
 
     // An invitation past its 7 days is gone too.
     let mut tx = app.app_pool.begin().await.expect("a transaction");
-    samleng::auth::links::send(&mut tx, user, samleng::auth::links::Purpose::Invitation)
+    samleng::account::links::send(&mut tx, user, samleng::account::links::Purpose::Invitation)
         .await
         .expect("an invitation");
     tx.commit().await.expect("commit");

@@ -381,7 +381,7 @@ async fn each_event_is_told_to_the_people_it_concerns_and_no_one_else() {
     // A joint report by the NGO waits for the district's officials.
     let joint = scalar(&app, "select a.id from actions a join action_plans p on p.id = a.plan_id where p.district_code = '0204' and a.lead = 'joint' limit 1").await;
     let before = last_notification(&app).await;
-    let today = samleng::activities::form::today().to_string();
+    let today = samleng::format::today().to_string();
     let reported = ngo
         .post(
             &format!("/actions/{joint}/updates"),

@@ -221,7 +221,7 @@ async fn every_create_form_sent_twice_creates_one_record() {
     .await;
 
     let action = scalar(&app, "select max(id) from actions").await;
-    let today = samleng::activities::form::today().to_string();
+    let today = samleng::format::today().to_string();
     sent_twice(
         &app,
         &secretariat,

@@ -500,3 +500,31 @@ async fn the_study_page_is_its_report_for_each_reader() {
             .contains(&format!(r#"href="/recommendation-lists/{endorsed}""#))
     );
 }
+
+/// A failure the user cannot mend: the page names the request's id, the same
+/// one its response header (and so its log lines) carry.
+#[tokio::test]
+async fn an_internal_error_page_names_the_id_of_its_request() {
+    let app = spawn_app().await;
+    let visitor = app.login_as(NGO).await;
+    sqlx::query("revoke select on studies from samleng_app")
+        .execute(&app.pool)
+        .await
+        .expect("revoke");
+    let response = visitor
+        .client
+        .get(app.url("/studies"))
+        .send()
+        .await
+        .expect("GET /studies");
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("an id")
+        .to_owned();
+    let body = response.text().await.expect("body");
+    assert!(
+        body.contains(&format!("<code>{id}</code>")),
+        "{id} not on the page:\n{body}"
+    );
+}

@@ -83,7 +83,7 @@ async fn the_secretariat_records_a_paper_endorsement_with_its_signed_letter() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("Attach the scanned signed letter"));
     assert!(body.contains("value=\"Chea Sokha\"") && body.contains("value=\"2021-12-15\""));
-    let tomorrow = (samleng::activities::form::today() + time::Duration::days(1)).to_string();
+    let tomorrow = (samleng::format::today() + time::Duration::days(1)).to_string();
     let future = [("given_on", tomorrow.as_str()), FIELDS[1], FIELDS[2]];
     let (status, body) = record(&app, &staff, list, &future, Some(PDF)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -2,8 +2,8 @@
 //! only when the connection comes from a trusted proxy (issue 14).
 
 use reqwest::StatusCode;
-use samleng::app::Settings;
-use samleng::web::client::TrustedProxies;
+use samleng::config::TrustedProxies;
+use samleng::state::Settings;
 
 use crate::helpers::{TestApp, Visitor, spawn_app_with};
 

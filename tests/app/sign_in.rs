@@ -1,7 +1,7 @@
 //! Signing in and out, lock-out, session rotation and the ends of sessions.
 
 use reqwest::StatusCode;
-use samleng::app::Settings;
+use samleng::state::Settings;
 
 use crate::helpers::{spawn_app, spawn_app_with};
 

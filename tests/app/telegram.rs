@@ -8,9 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::{get, post};
 use reqwest::StatusCode;
-use samleng::app::Settings;
 use samleng::notifications::outbox::{self, Mailer};
 use samleng::notifications::telegram::Telegram;
+use samleng::state::Settings;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app_with};

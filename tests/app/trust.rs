@@ -6,7 +6,7 @@ use std::io::Read as _;
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
-use samleng::app::Settings;
+use samleng::state::Settings;
 
 use crate::helpers::{TestApp, Visitor, spawn_app, spawn_app_with};
 
