@@ -18,7 +18,6 @@ use axum::routing::{get, post};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-use crate::action_plans::Lead;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
@@ -144,7 +143,8 @@ impl Parent {
     /// Evidence for a progress report. Plans are read by everyone signed in.
     async fn action_update(pool: &PgPool, id: i64) -> Result<Parent, AppError> {
         let row = sqlx::query!(
-            r#"select a.id as action_id, a.owner_organization_id, a.lead as "lead: Lead", p.district_code as plan_district,
+            r#"select a.id as action_id, a.owner_organization_id,
+                      case when a.lead = 'joint' then p.district_code end as joint_district,
                       coalesce(p.district_code, p.province_code) as "district!"
                from action_updates u join actions a on a.id = u.action_id join action_plans p on p.id = a.plan_id
                where u.id = $1"#,
@@ -161,7 +161,7 @@ impl Parent {
             action: Some(ActionOf {
                 id: row.action_id,
                 owner: row.owner_organization_id,
-                joint_district: row.plan_district.filter(|_| row.lead == Lead::Joint),
+                joint_district: row.joint_district,
             }),
             citizens_only: false,
         })

@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, Visitor, spawn_app};
 
 const STAFF: &str = "secretariat@cpdd.example";
 const CTOD: &str = "ngo@ctod.example";
@@ -269,6 +269,26 @@ async fn plan_progress_and_overdue_match_an_independent_count() {
     assert!(index.body.contains(&format!("{expected}%")));
 }
 
+/// An official of Bavel (0204), signed in: the other side of its joint actions.
+async fn bavel_official(app: &TestApp) -> Visitor {
+    sqlx::query(
+        "insert into users (email, display_name, role, organization_id, password_hash)
+         select 'sna@bavel.example', 'Sophal (Bavel)', 'sna', o.id, u.password_hash
+         from organizations o, users u where o.district_code = '0204' and u.email = 'sna@battambang.example'",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("an official of Bavel");
+    let official = app.visitor();
+    official
+        .sign_in(
+            "sna@bavel.example",
+            &app.password_of("sna@battambang.example"),
+        )
+        .await;
+    official
+}
+
 #[tokio::test]
 async fn the_other_side_confirms_a_joint_report_and_the_home_page_lists_stale_actions() {
     let app = spawn_app().await;
@@ -285,21 +305,7 @@ async fn the_other_side_confirms_a_joint_report_and_the_home_page_lists_stale_ac
         StatusCode::CONFLICT,
         "the reporting side does not confirm itself"
     );
-    sqlx::query(
-        "insert into users (email, display_name, role, organization_id, password_hash)
-         select 'sna@bavel.example', 'Sophal (Bavel)', 'sna', o.id, u.password_hash
-         from organizations o, users u where o.district_code = '0204' and u.email = 'sna@battambang.example'",
-    )
-    .execute(&app.pool)
-    .await
-    .expect("an official of Bavel");
-    let official = app.visitor();
-    official
-        .sign_in(
-            "sna@bavel.example",
-            &app.password_of("sna@battambang.example"),
-        )
-        .await;
+    let official = bavel_official(&app).await;
     assert_eq!(
         official.post(&confirm, &[]).await.status,
         StatusCode::SEE_OTHER
@@ -431,21 +437,7 @@ async fn donors_read_progress_but_not_internal_notes() {
 async fn the_partner_of_a_joint_action_attaches_a_photo_to_their_report() {
     let app = spawn_app().await;
     let joint = bavel_action(&app, "Hold").await;
-    sqlx::query(
-        "insert into users (email, display_name, role, organization_id, password_hash)
-         select 'sna@bavel.example', 'Sophal (Bavel)', 'sna', o.id, u.password_hash
-         from organizations o, users u where o.district_code = '0204' and u.email = 'sna@battambang.example'",
-    )
-    .execute(&app.pool)
-    .await
-    .expect("an official of Bavel");
-    let official = app.visitor();
-    official
-        .sign_in(
-            "sna@bavel.example",
-            &app.password_of("sna@battambang.example"),
-        )
-        .await;
+    let official = bavel_official(&app).await;
     let today = samleng::format::today().to_string();
     let report = [
         ("reported_on", today.as_str()),
