@@ -218,6 +218,16 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         None => None,
     };
     let files = FileStore::from_config(config)?;
+    if let Some(loaded) = samleng::geo::shipped::load_if_new(&pool)
+        .await
+        .context("loading the shipped gazetteer")?
+    {
+        println!(
+            "Loaded the gazetteer that ships with Samleng: {} communes, {} districts new or \
+             changed, {} district boundaries (NCDD gazetteer via pumi; geoBoundaries).",
+            loaded.communes, loaded.districts, loaded.shapes
+        );
+    }
     let demo_accounts = if demo {
         samleng::demo::load(&pool, &files).await?
     } else {

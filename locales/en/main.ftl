@@ -11,7 +11,7 @@ sign-in = Sign in
 sign-out = Sign out
 sign-in-intro = Samleng is where CPDD, its member NGOs and district administrations follow what citizens said, from field work to joint action plans.
 sign-in-failed = That e-mail and password do not match an active account, or the account is locked for 15 minutes after too many failed attempts.
-footer-credit = Samleng · Place names and codes: NCDD gazetteer (via pumi, MIT licence).
+footer-credit = Samleng · Place names and codes: NCDD gazetteer (via pumi, MIT licence). District boundaries: geoBoundaries, CC BY 4.0, from Open Development Cambodia (2014), modified.
 save = Save
 saved = Saved.
 

@@ -5,3 +5,4 @@ pub mod import;
 pub mod places;
 pub mod routes;
 pub mod shapes;
+pub mod shipped;

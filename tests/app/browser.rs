@@ -671,8 +671,7 @@ async fn a_district_official_reports_progress_with_a_photo_and_the_plan_shows_it
 #[tokio::test]
 async fn a_donor_filters_the_dashboard_downloads_a_csv_and_sees_the_map() {
     let app = spawn_app().await;
-    let shared =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/cambodia-admin");
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("gazetteer");
     let sources = ["districts.csv", "districts.geojson"].map(|name| samleng::geo::import::Source {
         name: name.into(),
         bytes: std::fs::read(shared.join(name)).expect("shared data"),

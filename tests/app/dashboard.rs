@@ -638,8 +638,7 @@ async fn the_map_appears_once_boundaries_are_imported_and_follows_the_data() {
         "the table stands in"
     );
 
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/cambodia-admin/districts.geojson");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("gazetteer/districts.geojson");
     let source = Source {
         name: "districts.geojson".into(),
         bytes: std::fs::read(&path).expect("the shared boundaries"),

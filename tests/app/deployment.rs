@@ -404,6 +404,22 @@ async fn two_instances_share_one_database_s3_and_the_mail_and_stop_cleanly() {
         (applied, distinct),
         (db::MIGRATOR.iter().count() as i64, applied)
     );
+    // The first start loaded the whole country, once, though both started.
+    let country: (i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from provinces), (select count(*) from districts),
+                (select count(*) from communes), (select count(*) from district_shapes)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("the gazetteer");
+    assert_eq!(country, (25, 210, 1652, 210));
+    let loaded = |instance: &Instance| {
+        instance
+            .printed
+            .iter()
+            .any(|line| line.contains("Loaded the gazetteer"))
+    };
+    assert!(loaded(&a) != loaded(&b), "one of them loaded it");
 
     // Signed in on A, recognised on B.
     let secretariat = "secretariat@cpdd.example";
@@ -414,6 +430,11 @@ async fn two_instances_share_one_database_s3_and_the_mail_and_stop_cleanly() {
     // An FGD recorded through A shows on B's pages and dashboard.
     let ngo = "ngo@ctod.example";
     let ngo_on_a = a.sign_in(ngo, &a.password_of(ngo)).await;
+    let form = ngo_on_a.get("/activities/new").await;
+    assert!(
+        form.body.contains("value=\"020402\"") && form.body.contains("Khnach Romeas"),
+        "the NGO picks from Bavel's communes at once"
+    );
     let (study, ctod): (i64, i64) = sqlx::query_as(
         "select (select id from studies order by id limit 1),
                 (select id from organizations where acronym = 'CTOD')",

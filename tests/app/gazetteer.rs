@@ -1,14 +1,15 @@
-//! The gazetteer import, from the shared reference files and from broken ones.
+//! The gazetteer import, from the files that ship in `gazetteer/` and from broken ones.
 
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use samleng::geo::import::{self, ImportError, Source};
+use samleng::geo::shipped;
 
 use crate::helpers::{TestApp, spawn_app};
 
-fn shared(name: &str) -> Source {
+fn shipped_file(name: &str) -> Source {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/cambodia-admin")
+        .join("gazetteer")
         .join(name);
     Source {
         name: name.into(),
@@ -16,9 +17,9 @@ fn shared(name: &str) -> Source {
     }
 }
 
-fn shared_files() -> Vec<Source> {
+fn shipped_files() -> Vec<Source> {
     ["provinces.csv", "districts.csv", "communes.csv"]
-        .map(shared)
+        .map(shipped_file)
         .into()
 }
 
@@ -31,27 +32,39 @@ async fn counts(app: &TestApp) -> (i64, i64, i64) {
 }
 
 #[tokio::test]
-async fn importing_the_shared_gazetteer_twice_gives_the_full_country_once() {
+async fn the_shipped_gazetteer_loads_once_and_importing_it_again_changes_nothing() {
     let app = spawn_app().await;
     assert_eq!(
         counts(&app).await,
         (25, 14, 0),
-        "what ships with the application"
+        "what the migrations hold, before a first start"
     );
-    let first = import::import(&app.pool, &shared_files())
+    let first = shipped::load_if_new(&app.pool)
         .await
-        .expect("import");
+        .expect("load")
+        .expect("loaded into an installation without communes");
     assert_eq!(counts(&app).await, (25, 210, 1652));
     assert_eq!(first.districts, 196, "Battambang's 14 were there already");
-    assert_eq!(first.communes, 1652);
-    let second = import::import(&app.pool, &shared_files())
+    assert_eq!(
+        (first.communes, first.shapes, first.aliases),
+        (1652, 210, 8),
+        "of the 9 other spellings, Rukhak Kiri was there already"
+    );
+    assert!(
+        shipped::load_if_new(&app.pool)
+            .await
+            .expect("load")
+            .is_none(),
+        "loaded once"
+    );
+    let again = import::import(&app.pool, &shipped_files())
         .await
         .expect("import again");
     assert_eq!(
-        (second.provinces, second.districts, second.communes),
+        (again.provinces, again.districts, again.communes),
         (0, 0, 0)
     );
-    assert_eq!(second.unchanged, 25 + 210 + 1652);
+    assert_eq!(again.unchanged, 25 + 210 + 1652);
     assert_eq!(counts(&app).await, (25, 210, 1652));
 }
 
@@ -112,7 +125,7 @@ async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> (StatusCode, Strin
 #[tokio::test]
 async fn an_administrator_uploads_the_districts_file() {
     let app = spawn_app().await;
-    let (status, page) = upload(&app, "districts.csv", shared("districts.csv").bytes).await;
+    let (status, page) = upload(&app, "districts.csv", shipped_file("districts.csv").bytes).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(page.contains("Imported."));
     assert_eq!(counts(&app).await, (25, 210, 0));
@@ -142,7 +155,7 @@ async fn an_upload_with_a_wrong_header_or_broken_utf8_is_refused() {
 /// The shared boundaries, cut down to the features whose code starts with `prefix`.
 fn boundaries_of(prefix: &str) -> Vec<u8> {
     let mut collection: serde_json::Value =
-        serde_json::from_slice(&shared("districts.geojson").bytes).expect("GeoJSON");
+        serde_json::from_slice(&shipped_file("districts.geojson").bytes).expect("GeoJSON");
     if let Some(features) = collection["features"].as_array_mut() {
         features.retain(|feature| {
             feature["properties"]["code"]
@@ -156,11 +169,11 @@ fn boundaries_of(prefix: &str) -> Vec<u8> {
 #[tokio::test]
 async fn the_shared_district_boundaries_import_once_for_every_district() {
     let app = spawn_app().await;
-    let mut files = shared_files();
-    files.push(shared("districts.geojson"));
+    let mut files = shipped_files();
+    files.push(shipped_file("districts.geojson"));
     let first = import::import(&app.pool, &files).await.expect("import");
     assert_eq!(first.shapes, 210);
-    let again = import::import(&app.pool, &[shared("districts.geojson")])
+    let again = import::import(&app.pool, &[shipped_file("districts.geojson")])
         .await
         .expect("import again");
     assert_eq!(again.shapes, 210, "replaced, not added");
