@@ -264,6 +264,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         telegram_bot,
         trusted_proxies: TrustedProxies::parse(&config.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("SAMLENG_TRUSTED_PROXIES: {error}"))?,
+        demo,
         ..Settings::default()
     };
     let state = AppState::new(pool.clone(), settings, files);

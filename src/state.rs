@@ -92,6 +92,12 @@ impl FromRef<AppState> for PgPool {
     }
 }
 
+impl FromRef<AppState> for Arc<Settings> {
+    fn from_ref(state: &AppState) -> Arc<Settings> {
+        Arc::clone(&state.settings)
+    }
+}
+
 /// The settings that change how requests are answered.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -103,6 +109,9 @@ pub struct Settings {
     pub telegram_bot: Option<String>,
     /// The reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// Serving the demo (`serve --demo`): the sign-in page says where its
+    /// sign-ins were printed.
+    pub demo: bool,
 }
 
 impl Default for Settings {
@@ -112,6 +121,7 @@ impl Default for Settings {
             sign_in_burst: 10,
             telegram_bot: None,
             trusted_proxies: TrustedProxies::default(),
+            demo: false,
         }
     }
 }

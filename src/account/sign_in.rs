@@ -1,5 +1,7 @@
 //! Signing in and out, and `/account`, where everyone changes their own password.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -14,7 +16,7 @@ use crate::audit::{self, Event};
 use crate::auth::password;
 use crate::auth::session::{self, CurrentUser, local_path};
 use crate::error::{AppError, error_page, render};
-use crate::state::AppState;
+use crate::state::{AppState, Settings};
 use crate::web::forms::{FieldErrors, Form};
 use crate::web::{Actor, ClientIp, Ctx, csrf, flash};
 
@@ -39,6 +41,8 @@ struct LoginPage {
     failed: bool,
     /// The page to open after signing in.
     next: String,
+    /// Serving the demo: its sign-ins are in the terminal.
+    demo: bool,
 }
 
 /// Where to go once signed in: the page asked for, if it is one of ours.
@@ -54,7 +58,11 @@ impl Next {
     }
 }
 
-async fn login_form(ctx: Ctx, Query(next): Query<Next>) -> Result<Response, AppError> {
+async fn login_form(
+    ctx: Ctx,
+    State(settings): State<Arc<Settings>>,
+    Query(next): Query<Next>,
+) -> Result<Response, AppError> {
     if ctx.user.is_some() {
         return Ok(Redirect::to(next.destination()).into_response());
     }
@@ -63,6 +71,7 @@ async fn login_form(ctx: Ctx, Query(next): Query<Next>) -> Result<Response, AppE
         email: String::new(),
         failed: false,
         next: local_path(&next.next).unwrap_or_default().to_owned(),
+        demo: settings.demo,
     })?
     .into_response())
 }
@@ -84,6 +93,7 @@ pub async fn login(
     session: Session,
     ClientIp(ip): ClientIp,
     State(pool): State<PgPool>,
+    State(settings): State<Arc<Settings>>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, AppError> {
     let email = form.email.trim().to_lowercase();
@@ -131,6 +141,7 @@ pub async fn login(
                 email: form.email,
                 failed: true,
                 next: local_path(&form.next).unwrap_or_default().to_owned(),
+                demo: settings.demo,
             })?;
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
         }

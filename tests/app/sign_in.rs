@@ -352,3 +352,24 @@ async fn a_sign_out_holds_while_the_same_session_is_busy_on_two_instances() {
             .expect("audit");
     assert_eq!(audited, 1, "the sign-out is audited");
 }
+
+/// The sign-in page leads visitors to what is public, and the demo's says
+/// where its sign-ins were printed; a real installation's says nothing of it.
+#[tokio::test]
+async fn the_sign_in_page_links_the_public_pages_and_the_demo_says_where_its_sign_ins_are() {
+    let demo = spawn_app_with(Settings {
+        demo: true,
+        ..Settings::default()
+    })
+    .await;
+    let page = demo.visitor().get("/login").await;
+    assert!(page.body.contains(r#"<a href="/public">"#));
+    assert!(page.body.contains("printed once, in the terminal"));
+    let khmer = demo.visitor().get("/login?lang=km").await;
+    assert!(khmer.body.contains("នេះជាកម្មវិធីសាកល្បង"));
+
+    let installed = spawn_app().await;
+    let page = installed.visitor().get("/login").await;
+    assert!(page.body.contains(r#"<a href="/public">"#));
+    assert!(!page.body.contains("printed once, in the terminal"));
+}
