@@ -49,6 +49,9 @@ enum Command {
     Migrate,
     /// Create a user account.
     CreateUser(samleng::admin::command_line::NewAccount),
+    /// Give an account a new password (printed, or read with --password-stdin)
+    /// and lift a lock-out: for a lost password, the demo's included.
+    SetPassword(samleng::admin::command_line::PasswordChange),
     /// Import gazetteer CSV files (code,parent_code,type,name_en,name_km) and district
     /// boundaries (GeoJSON, `code` property), all or nothing.
     ImportGazetteer {
@@ -167,6 +170,9 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
         }
         Some(Command::CreateUser(account)) => {
             samleng::admin::command_line::create_user(&pool, account).await
+        }
+        Some(Command::SetPassword(change)) => {
+            samleng::admin::command_line::set_password(&pool, change).await
         }
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
         Some(Command::Seed { .. }) => seed(&pool, started).await,

@@ -1,6 +1,8 @@
 //! The command line's account work: `samleng create-user`, which also makes
 //! the first administrator's organization on a new installation
-//! (`--create-org`). What it does is audited with no one signed in as actor.
+//! (`--create-org`), and `samleng set-password`, which gets an account back
+//! when its password is lost (the demo's, printed only once, among them).
+//! What it does is audited with no one signed in as actor.
 
 use std::io::Read as _;
 
@@ -71,16 +73,7 @@ pub async fn create_user(pool: &PgPool, account: &NewAccount) -> anyhow::Result<
             organization.kind
         );
     }
-    let (password, generated) = if *password_stdin {
-        let mut password = String::new();
-        std::io::stdin().read_to_string(&mut password)?;
-        (password.trim_end_matches(['\r', '\n']).to_owned(), false)
-    } else {
-        (password::generate(), true)
-    };
-    if let Some(weakness) = password::weakness(&password, email) {
-        bail!("{}", Lang::En.t(weakness));
-    }
+    let (password, generated) = new_password(*password_stdin, email)?;
     let hash = password::hash(password.clone()).await?;
     let mut tx = pool.begin().await?;
     let new_user = NewUser {
@@ -102,6 +95,59 @@ pub async fn create_user(pool: &PgPool, account: &NewAccount) -> anyhow::Result<
         println!("Password (shown only this once): {password}");
     }
     Ok(())
+}
+
+/// `samleng set-password`'s arguments.
+#[derive(clap::Args)]
+pub struct PasswordChange {
+    #[arg(long)]
+    email: String,
+    /// Read the password from standard input instead of generating one.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// Gives an account a new password and lifts a lock-out; its sessions end
+/// (they hold the old password's fingerprint).
+pub async fn set_password(pool: &PgPool, change: &PasswordChange) -> anyhow::Result<()> {
+    let (password, generated) = new_password(change.password_stdin, &change.email)?;
+    let hash = password::hash(password.clone()).await?;
+    let mut tx = pool.begin().await?;
+    let Some(id) = sqlx::query_scalar!(
+        "update users set password_hash = $2, failed_sign_ins = 0, locked_until = null
+         where lower(email) = lower($1) returning id",
+        change.email,
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        bail!("no user has the e-mail {}", change.email);
+    };
+    let summary = format!("{} from the command line", change.email);
+    audit_command_line(&mut tx, "password_set", "user", id, summary).await?;
+    tx.commit().await?;
+    println!("Set a new password for {} (id {id}).", change.email);
+    if generated {
+        println!("Password (shown only this once): {password}");
+    }
+    Ok(())
+}
+
+/// The password typed on standard input, or a generated one (`true`), refused
+/// when it is weak.
+fn new_password(from_stdin: bool, email: &str) -> anyhow::Result<(String, bool)> {
+    let (password, generated) = if from_stdin {
+        let mut password = String::new();
+        std::io::stdin().read_to_string(&mut password)?;
+        (password.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (password::generate(), true)
+    };
+    if let Some(weakness) = password::weakness(&password, email) {
+        bail!("{}", Lang::En.t(weakness));
+    }
+    Ok((password, generated))
 }
 
 /// What the command line did, in the audit log: no one signed in did it.

@@ -95,6 +95,52 @@ async fn create_user_takes_a_password_from_stdin_or_generates_one() {
     assert_eq!(app.count("users where email = 'x@cpdd.example'").await, 0);
 }
 
+/// The demo's passwords are printed once; `set-password` gets an account back,
+/// lifting a lock-out and ending the sessions signed in with the old password.
+#[tokio::test]
+async fn set_password_gets_a_lost_or_locked_account_back() {
+    let app = spawn_app().await;
+    let email = "ngo@ctod.example";
+    let old = app.login_as(email).await;
+    sqlx::query("update users set failed_sign_ins = 5, locked_until = now() + interval '1 hour' where email = $1")
+        .bind(email)
+        .execute(&app.pool)
+        .await
+        .expect("a locked account");
+    let output = samleng(&app.database_url)
+        .args(["set-password", "--email", "NGO@ctod.example"])
+        .output()
+        .expect("run samleng");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let signed_in = app
+        .visitor()
+        .sign_in(email, &printed_password(&output))
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        old.get("/").await.location.as_deref(),
+        Some("/login"),
+        "the session of the old password is over"
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_events where action = 'password_set' and actor_id is null",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+
+    let unknown = samleng(&app.database_url)
+        .args(["set-password", "--email", "nobody@nowhere.example"])
+        .output()
+        .expect("run samleng");
+    assert!(!unknown.status.success());
+}
+
 #[tokio::test]
 async fn an_empty_setting_in_the_environment_file_means_not_set() {
     let app = spawn_app().await;
