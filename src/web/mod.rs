@@ -32,6 +32,8 @@ pub struct Ctx {
     pub csrf_token: String,
     pub flash: Option<Flash>,
     path: String,
+    /// The page's query without its `lang`, kept by the language links.
+    query: String,
     /// The largest file an upload may carry, in bytes (`UploadLimit`).
     upload_limit: usize,
 }
@@ -75,6 +77,7 @@ impl Ctx {
             csrf_token,
             flash: None,
             path,
+            query: String::new(),
             upload_limit: 0,
         }
     }
@@ -173,7 +176,14 @@ impl Ctx {
         Lang::ALL
             .into_iter()
             .filter(|lang| *lang != self.lang)
-            .map(|lang| (lang, format!("{}?lang={}", self.path, lang.code())))
+            .map(|lang| {
+                let query = if self.query.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}&", self.query)
+                };
+                (lang, format!("{}?{query}lang={}", self.path, lang.code()))
+            })
             .collect()
     }
 }
@@ -193,12 +203,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             csrf_token: csrf::token(&session).await?,
             flash: take_flash(&session).await?,
             path: parts.uri.path().to_owned(),
+            query: query_without_lang(parts.uri.query()),
             upload_limit: parts
                 .extensions
                 .get::<UploadLimit>()
                 .map_or(0, |limit| limit.0),
         })
     }
+}
+
+/// A page's query string less its `lang`, for links to the same page in
+/// another language; a query that does not parse is dropped.
+fn query_without_lang(query: Option<&str>) -> String {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or_default()).unwrap_or_default();
+    let kept: Vec<&(String, String)> = pairs.iter().filter(|(name, _)| name != "lang").collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
 }
 
 /// The waiting message, if any. Only a session that had one is changed, so that

@@ -528,3 +528,35 @@ async fn an_internal_error_page_names_the_id_of_its_request() {
         "{id} not on the page:\n{body}"
     );
 }
+
+/// Switching language keeps what the page shows: its filters stay, the old
+/// language does not.
+#[tokio::test]
+async fn the_language_switch_keeps_the_pages_filters() {
+    let app = spawn_app().await;
+    let visitor = app.login_as("donor@donor.example").await;
+    let page = visitor
+        .get("/dashboard?province=02&district=0204&lang=en")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(r#"href="/dashboard?province=02&#38;district=0204&#38;lang=km""#)
+            || page
+                .body
+                .contains(r#"href="/dashboard?province=02&amp;district=0204&amp;lang=km""#),
+        "{}",
+        page.body
+            .lines()
+            .find(|line| line.contains("lang=km"))
+            .unwrap_or_default()
+    );
+    let khmer = visitor
+        .get("/dashboard?province=02&district=0204&lang=km")
+        .await;
+    assert!(khmer.body.contains("lang=en\""));
+    assert!(
+        !khmer.body.contains("lang=km&#38;") && !khmer.body.contains("lang=km&amp;"),
+        "the old language is left out of the link"
+    );
+}
