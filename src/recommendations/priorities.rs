@@ -26,6 +26,7 @@ pub struct PriorityRow {
     pub text_km: String,
     pub theme_en: Option<String>,
     pub theme_km: Option<String>,
+    pub province_code: String,
     pub province_en: String,
     pub district_en: String,
     pub district_km: String,
@@ -48,10 +49,16 @@ struct PrioritiesPage {
     title_en: String,
     title_km: String,
     rows: Vec<PriorityRow>,
-    workshops: Vec<(i64, String, String)>,
+    workshops: Vec<WorkshopChoice>,
+    /// The studies with endorsed lists here, newest first: (id, title in English, in Khmer).
+    studies: Vec<(i64, String, String)>,
+    /// The study shown.
+    study: Option<i64>,
     can_set: bool,
     back: String,
-    /// This page's address, for the pager.
+    /// This page's address without its query, for the study links.
+    address: String,
+    /// This page's address with the study chosen, ready for `page=`.
     here: String,
     page: Page,
     has_next: bool,
@@ -62,9 +69,19 @@ const PAGE_SIZE: i64 = 50;
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     page: Option<i64>,
+    study: Option<i64>,
 }
 
 impl PrioritiesPage {
+    fn shows(&self, study: &i64) -> bool {
+        self.study == Some(*study)
+    }
+
+    /// Where a priority form returns: this page, on its study.
+    fn this_page(&self) -> String {
+        self.here.trim_end_matches(['?', '&']).to_owned()
+    }
+
     /// Whether `index` starts a new theme group.
     fn starts_theme(&self, index: &usize) -> bool {
         *index == 0
@@ -73,21 +90,49 @@ impl PrioritiesPage {
     }
 }
 
-/// Every endorsed recommendation of a province (or of the country) in the
-/// order the pages show them: by theme, provincial rank, district and position.
-/// Ranking a province's thousands of recommendations is the heavy part, so it
-/// is kept until the data changes.
+/// A study (one cycle) whose endorsed lists the pages can show.
+pub struct StudyChoice {
+    pub id: i64,
+    pub title_en: String,
+    pub title_km: String,
+}
+
+/// Every endorsed recommendation of one study in a province (or in the
+/// country), in the order the pages show them: by theme, provincial rank,
+/// district and position. Ranks count within one study, so a page shows one
+/// study at a time, the newest unless another is chosen. Ranking a province's
+/// thousands of recommendations is the heavy part, so it is kept until the
+/// data changes.
 pub struct Ranking {
     name_en: Option<String>,
     name_km: Option<String>,
+    studies: Vec<StudyChoice>,
+    study: Option<i64>,
     ids: Vec<i64>,
 }
 
-type RankingCache = GenerationCache<Option<String>, Ranking>;
+type RankingCache = GenerationCache<(Option<String>, Option<i64>), Ranking>;
 
-async fn ranking(pool: &PgPool, province: Option<&str>) -> Result<Ranking, sqlx::Error> {
-    sqlx::query_as!(
-        Ranking,
+async fn ranking(
+    pool: &PgPool,
+    province: Option<&str>,
+    chosen: Option<i64>,
+) -> Result<Ranking, sqlx::Error> {
+    let studies = sqlx::query_as!(
+        StudyChoice,
+        "select s.id, s.title_en, s.title_km from studies s
+         where exists (select 1 from recommendation_lists l join districts d on d.code = l.district_code
+                       where l.study_id = s.id and l.status = 'endorsed'
+                         and ($1::text is null or d.province_code = $1))
+         order by s.period_start desc, s.id desc",
+        province
+    )
+    .fetch_all(pool)
+    .await?;
+    let study = chosen
+        .filter(|id| studies.iter().any(|study| study.id == *id))
+        .or_else(|| studies.first().map(|study| study.id));
+    let row = sqlx::query!(
         r#"select (select name_en from provinces where code = $1) as name_en,
                   (select name_km from provinces where code = $1) as name_km,
                   array(select r.id
@@ -97,13 +142,22 @@ async fn ranking(pool: &PgPool, province: Option<&str>) -> Result<Ranking, sqlx:
                         left join themes t on t.id = r.theme_id
                         left join priorities provincial
                             on provincial.recommendation_id = r.id and provincial.level = 'provincial'
-                        where l.status = 'endorsed' and ($1::text is null or d.province_code = $1)
+                        where l.status = 'endorsed' and l.study_id = $2
+                          and ($1::text is null or d.province_code = $1)
                         order by t.position nulls last, r.theme_id, coalesce(provincial.rank, 10000),
                                  l.district_code, r.position, r.id) as "ids!""#,
-        province
+        province,
+        study,
     )
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok(Ranking {
+        name_en: row.name_en,
+        name_km: row.name_km,
+        studies,
+        study,
+        ids: row.ids,
+    })
 }
 
 /// The recommendations `ids`, in that order.
@@ -111,7 +165,7 @@ async fn rows(pool: &PgPool, ids: &[i64]) -> Result<Vec<PriorityRow>, AppError> 
     Ok(sqlx::query_as!(
         PriorityRow,
         r#"select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
-                  p.name_en as province_en, d.name_en as district_en, d.name_km as district_km,
+                  p.code as province_code, p.name_en as province_en, d.name_en as district_en, d.name_km as district_km,
                   provincial.rank as "provincial_rank?", national.rank as "national_rank?", r.priorities_version
            from unnest($1::bigint[]) with ordinality shown(id, n)
            join recommendations r on r.id = shown.id
@@ -128,16 +182,40 @@ async fn rows(pool: &PgPool, ids: &[i64]) -> Result<Vec<PriorityRow>, AppError> 
     .await?)
 }
 
-async fn workshops(pool: &PgPool) -> Result<Vec<(i64, String, String)>, AppError> {
-    Ok(sqlx::query!(
-        "select id, kind, held_on::text || ' · ' || kind as \"label!\" from activities
-         where kind in ('provincial_workshop', 'national_workshop') order by held_on desc"
+/// A workshop a priority can be credited to.
+pub struct WorkshopChoice {
+    pub id: i64,
+    /// `provincial_workshop` or `national_workshop`.
+    pub kind: String,
+    pub held_on: String,
+    pub place: String,
+    pub district_en: String,
+    pub district_km: String,
+}
+
+/// The workshops that fit a study of `province`: its province's provincial
+/// workshops and every national one, newest first.
+async fn workshops(pool: &PgPool, province: Option<&str>) -> Result<Vec<WorkshopChoice>, AppError> {
+    Ok(sqlx::query_as!(
+        WorkshopChoice,
+        r#"select a.id, a.kind, a.held_on::text as "held_on!", a.place, d.name_en as district_en, d.name_km as district_km
+           from activities a join districts d on d.code = a.district_code
+           where a.kind = 'national_workshop'
+              or (a.kind = 'provincial_workshop' and d.province_code = $1)
+           order by a.held_on desc, a.id desc"#,
+        province
     )
     .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|row| (row.id, row.kind, row.label))
-    .collect())
+    .await?)
+}
+
+/// The province of a study, whose workshops its priorities are set at.
+async fn study_province(pool: &PgPool, study: Option<i64>) -> Result<Option<String>, AppError> {
+    Ok(
+        sqlx::query_scalar!("select province_code from studies where id = $1", study)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 pub async fn province(
@@ -172,9 +250,11 @@ async fn page(
     let code = province.clone();
     let ranking = state
         .kept("priority_rankings", RankingCache::new)
-        .get(province, async || ranking(pool, code.as_deref()).await)
+        .get((province, query.study), async || {
+            ranking(pool, code.as_deref(), query.study).await
+        })
         .await?;
-    let (here, title_en, title_km) = match (&code, &ranking.name_en, &ranking.name_km) {
+    let (address, title_en, title_km) = match (&code, &ranking.name_en, &ranking.name_km) {
         (Some(code), Some(name_en), Some(name_km)) => (
             format!("/provinces/{code}/recommendations"),
             name_en.clone(),
@@ -186,6 +266,10 @@ async fn page(
             "Cambodia".to_owned(),
             "កម្ពុជា".to_owned(),
         ),
+    };
+    let here = match ranking.study {
+        Some(study) if ranking.studies.len() > 1 => format!("{address}?study={study}&"),
+        _ => format!("{address}?"),
     };
     let number = Page::new(query.page, PAGE_SIZE);
     let start = usize::try_from(number.offset()).unwrap_or(usize::MAX);
@@ -206,10 +290,18 @@ async fn page(
         page: number,
         has_next,
         workshops: if can_set {
-            workshops(pool).await?
+            let province = study_province(pool, ranking.study).await?;
+            workshops(pool, province.as_deref()).await?
         } else {
             Vec::new()
         },
+        studies: ranking
+            .studies
+            .iter()
+            .map(|study| (study.id, study.title_en.clone(), study.title_km.clone()))
+            .collect(),
+        study: ranking.study,
+        address,
         ctx,
         title_en,
         title_km,
@@ -282,8 +374,10 @@ struct PriorityPage {
     row: PriorityRow,
     form: PriorityForm,
     errors: FieldErrors,
-    workshops: Vec<(i64, String, String)>,
+    workshops: Vec<WorkshopChoice>,
     stale: bool,
+    /// Who holds the rank asked for, when that was the refusal.
+    holder: Option<RankHolder>,
 }
 
 async fn refused(
@@ -292,6 +386,7 @@ async fn refused(
     form: PriorityForm,
     errors: FieldErrors,
     stale: bool,
+    holder: Option<RankHolder>,
 ) -> Result<Response, AppError> {
     let row = rows(pool, &[id])
         .await?
@@ -304,10 +399,11 @@ async fn refused(
             version: row.priorities_version.to_string(),
             ..form
         },
+        workshops: workshops(pool, Some(&row.province_code)).await?,
         row,
         errors,
-        workshops: workshops(pool).await?,
         stale,
+        holder,
     };
     Err(if stale {
         AppError::stale(&page)
@@ -316,35 +412,52 @@ async fn refused(
     })
 }
 
-/// Does another endorsed recommendation hold `rank` at `level` in the same
-/// area (its province for the provincial level, the country for the national)?
-/// The area is locked for the rest of the transaction, so that two people
-/// giving the same rank at once cannot both succeed.
-async fn rank_taken(
+/// The endorsed recommendation that already holds a rank, named on the form
+/// that asked for the same rank.
+pub struct RankHolder {
+    pub id: i64,
+    pub list_id: i64,
+    pub text_en: String,
+    pub text_km: String,
+    pub district_en: String,
+    pub district_km: String,
+}
+
+/// The other endorsed recommendation of the same study that holds `rank` at
+/// `level` in the same area (its province for the provincial level, the
+/// country for the national), if any. Ranks count within one study: the next
+/// cycle starts again at 1. The study's area is locked for the rest of the
+/// transaction, so that two people giving the same rank at once cannot both
+/// succeed.
+async fn rank_holder(
     tx: &mut sqlx::PgConnection,
     id: i64,
     level: &str,
     rank: i32,
-) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
+) -> Result<Option<RankHolder>, sqlx::Error> {
+    sqlx::query_as!(
+        RankHolder,
         r#"with area as (
-               select case when $2 = 'national' then '' else left(l.district_code, 2) end as code
+               select l.study_id, case when $2 = 'national' then '' else left(l.district_code, 2) end as code
                from recommendations r join recommendation_lists l on l.id = r.list_id where r.id = $1
            ),
-           locked as (select pg_advisory_xact_lock(hashtext('priority ' || $2 || ' ' || code)) from area)
-           select exists(
-               select 1 from locked, area, priorities p
-               join recommendations r on r.id = p.recommendation_id
-               join recommendation_lists l on l.id = r.list_id
-               where p.level = $2 and p.rank = $3 and p.recommendation_id <> $1
-                 and l.status = 'endorsed'
-                 and ($2 = 'national' or left(l.district_code, 2) = area.code)
-           ) as "taken!""#,
+           locked as (
+               select pg_advisory_xact_lock(hashtext('priority ' || $2 || ' ' || study_id || ' ' || code)) from area
+           )
+           select r.id, r.list_id, r.text_en, r.text_km, d.name_en as district_en, d.name_km as district_km
+           from locked, area, priorities p
+           join recommendations r on r.id = p.recommendation_id
+           join recommendation_lists l on l.id = r.list_id
+           join districts d on d.code = l.district_code
+           where p.level = $2 and p.rank = $3 and p.recommendation_id <> $1
+             and l.status = 'endorsed' and l.study_id = area.study_id
+             and ($2 = 'national' or left(l.district_code, 2) = area.code)
+           limit 1"#,
         id,
         level,
         rank,
     )
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await
 }
 
@@ -360,7 +473,7 @@ pub async fn set(
     require(&user, Action::SetPriorities, Scope::Anything)?;
     let mut errors = FieldErrors::default();
     let Some((level, rank, workshop)) = form.check(&mut errors) else {
-        return refused((ctx, &pool), id, form, errors, false).await;
+        return refused((ctx, &pool), id, form, errors, false, None).await;
     };
     let mut tx = pool.begin().await?;
     let current = sqlx::query!(
@@ -377,29 +490,35 @@ pub async fn set(
     }
     if form.version.trim() != current.priorities_version.to_string() {
         drop(tx);
-        return refused((ctx, &pool), id, form, errors, true).await;
+        return refused((ctx, &pool), id, form, errors, true, None).await;
     }
     if let Some(workshop) = workshop {
         let kind = format!("{level}_workshop");
+        // A provincial workshop fits only its own province's recommendations.
         let matches = sqlx::query_scalar!(
-            r#"select exists(select 1 from activities where id = $1 and kind = $2) as "exists!""#,
+            r#"select exists(
+                   select 1 from activities a, recommendations r join recommendation_lists l on l.id = r.list_id
+                   where a.id = $1 and a.kind = $2 and r.id = $3
+                     and (a.kind = 'national_workshop' or left(a.district_code, 2) = left(l.district_code, 2))
+               ) as "exists!""#,
             workshop,
-            kind
+            kind,
+            id,
         )
         .fetch_one(&mut *tx)
         .await?;
         if !matches {
             drop(tx);
             errors.add("workshop_id", "error-priority-workshop-body");
-            return refused((ctx, &pool), id, form, errors, false).await;
+            return refused((ctx, &pool), id, form, errors, false, None).await;
         }
     }
     if let Some(rank) = rank
-        && rank_taken(&mut tx, id, &level, rank).await?
+        && let Some(holder) = rank_holder(&mut tx, id, &level, rank).await?
     {
         drop(tx);
         errors.add("rank", "error-priority-rank-taken-body");
-        return refused((ctx, &pool), id, form, errors, false).await;
+        return refused((ctx, &pool), id, form, errors, false, Some(holder)).await;
     }
     match rank {
         Some(rank) => {

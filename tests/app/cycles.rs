@@ -259,3 +259,112 @@ async fn the_second_cycle_is_compared_with_the_first_figure_by_figure() {
         StatusCode::NOT_FOUND
     );
 }
+
+async fn scalar_list(pool: &PgPool, recommendation: i64) -> i64 {
+    sqlx::query_scalar("select list_id from recommendations where id = $1")
+        .bind(recommendation)
+        .fetch_one(pool)
+        .await
+        .expect("list")
+}
+
+/// Ranks count within one study: the 2024 cycle starts again at 1 though a
+/// 2021 recommendation holds provincial #1, and a rank taken within the cycle
+/// is refused with the form kept and the holder named.
+#[tokio::test]
+async fn priorities_are_ranked_within_one_cycle() {
+    let app = spawn_app().await;
+    let pool = &app.pool;
+    let studies: Vec<i64> = sqlx::query_scalar(
+        "select id from studies where province_code = '02' order by period_start",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("studies");
+    let held_in_2021: i64 = sqlx::query_scalar(
+        "select count(*) from priorities p join recommendations r on r.id = p.recommendation_id
+         join recommendation_lists l on l.id = r.list_id
+         where l.study_id = $1 and p.level = 'provincial' and p.rank = 1",
+    )
+    .bind(studies[0])
+    .fetch_one(pool)
+    .await
+    .expect("2021 holder");
+    assert_eq!(held_in_2021, 1, "the demo's 2021 cycle holds provincial #1");
+    let unranked: Vec<(i64, i32, String)> = sqlx::query_as(
+        "select r.id, r.priorities_version, r.text_en from recommendations r
+         join recommendation_lists l on l.id = r.list_id
+         where l.study_id = $1 and l.status = 'endorsed'
+           and not exists (select 1 from priorities p where p.recommendation_id = r.id)
+         order by r.id limit 2",
+    )
+    .bind(studies[1])
+    .fetch_all(pool)
+    .await
+    .expect("2024 recommendations");
+    assert_eq!(unranked.len(), 2, "two unranked 2024 recommendations");
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let set_first = |(id, version): (i64, i32)| {
+        let staff = &staff;
+        async move {
+            staff
+                .post(
+                    &format!("/recommendations/{id}/priorities"),
+                    &[
+                        ("level", "provincial"),
+                        ("rank", "1"),
+                        ("version", &version.to_string()),
+                        ("back", "/provinces/02/recommendations"),
+                    ],
+                )
+                .await
+        }
+    };
+    let (first, first_version, first_text) = &unranked[0];
+    let saved = set_first((*first, *first_version)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let rank: i32 = sqlx::query_scalar(
+        "select rank from priorities where recommendation_id = $1 and level = 'provincial'",
+    )
+    .bind(first)
+    .fetch_one(pool)
+    .await
+    .expect("the new cycle's #1");
+    assert_eq!(rank, 1);
+
+    let (second, second_version, _) = &unranked[1];
+    let refused = set_first((*second, *second_version)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .body
+            .contains("name=\"rank\" inputmode=\"numeric\" size=\"4\" value=\"1\""),
+        "the rank typed is kept"
+    );
+    assert!(
+        refused.body.contains(&format!(
+            "Held by: <a href=\"/recommendation-lists/{}#recommendation-{first}\">",
+            scalar_list(pool, *first).await
+        )) && refused.body.contains(&first_text.replace('\'', "&#39;")),
+        "the holder is named and linked"
+    );
+
+    // The province's page shows the newest cycle, and the earlier one on request.
+    let newest = staff.get("/provinces/02/recommendations").await;
+    assert!(
+        newest
+            .body
+            .contains(&format!("id=\"recommendation-{first}\"")),
+        "the 2024 cycle is shown first"
+    );
+    let earlier = staff
+        .get(&format!("/provinces/02/recommendations?study={}", studies[0]))
+        .await;
+    assert_eq!(earlier.status, StatusCode::OK);
+    assert!(
+        !earlier
+            .body
+            .contains(&format!("id=\"recommendation-{first}\""))
+    );
+    assert!(earlier.body.contains("Provincial priority #1"));
+}

@@ -553,8 +553,11 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     let at_first = version(endorsed_item).await;
     let before = scalar(&app, "select count(*) from priorities").await;
     let donor = app.login_as("donor@donor.example").await;
+    // The pages show one study (cycle) at a time: the item's.
+    let study = scalar(&app, &format!("select l.study_id from recommendations r join recommendation_lists l on l.id = r.list_id where r.id = {endorsed_item}")).await;
+    let province_page = format!("/provinces/02/recommendations?study={study}");
     // Viewed once before any change: the page's ranking must follow the changes.
-    let unranked = donor.get("/provinces/02/recommendations").await;
+    let unranked = donor.get(&province_page).await;
     assert!(!unranked.body.contains("Provincial priority #4"));
     let refusals: [Refusal; 4] = [
         (
@@ -612,7 +615,7 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
         set.location.as_deref(),
         Some("/provinces/02/recommendations")
     );
-    let page = donor.get("/provinces/02/recommendations").await;
+    let page = donor.get(&province_page).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Provincial priority #4"));
     assert!(
@@ -621,8 +624,8 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     );
     assert!(!page.body.contains("name=\"rank\""), "donors get no form");
     let listed = page.body.matches("<article class=\"priority\"").count() as i64;
-    let endorsed = scalar(&app, "select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id where l.status = 'endorsed'").await;
-    assert_eq!(listed, endorsed);
+    let endorsed = scalar(&app, &format!("select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id where l.status = 'endorsed' and l.study_id = {study}")).await;
+    assert_eq!(listed, endorsed, "every endorsed recommendation of the study");
     let removed = staff
         .post(
             &path(endorsed_item),
@@ -642,12 +645,12 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
         .await,
         0
     );
-    let after = donor.get("/provinces/02/recommendations").await;
+    let after = donor.get(&province_page).await;
     assert!(
         !after.body.contains("Provincial priority #4"),
         "removed at once"
     );
-    let national = staff.get("/recommendations/national").await;
+    let national = staff.get(&format!("/recommendations/national?study={study}")).await;
     assert!(national.body.contains("Battambang") && national.body.contains("National priority #1"));
     // One rank per level and area: the demo's provincial #1 is taken in Battambang.
     let taken = staff
@@ -664,7 +667,7 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     assert!(
         taken
             .body
-            .contains("Another recommendation already holds this rank")
+            .contains("Another recommendation of this study already holds this rank")
     );
     assert!(taken.body.contains("value=\"1\""), "the rank typed is kept");
     assert_eq!(
@@ -682,7 +685,10 @@ async fn a_priority_set_from_a_stale_page_saves_nothing_and_keeps_the_input() {
     let app = spawn_app().await;
     let staff = app.login_as(SECRETARIAT).await;
     let item = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0212' order by r.position desc limit 1").await;
-    let page = staff.get("/provinces/02/recommendations").await;
+    let study = scalar(&app, &format!("select l.study_id from recommendations r join recommendation_lists l on l.id = r.list_id where r.id = {item}")).await;
+    let page = staff
+        .get(&format!("/provinces/02/recommendations?study={study}"))
+        .await;
     let form = page
         .body
         .split(&format!("action=\"/recommendations/{item}/priorities\""))
