@@ -2,7 +2,7 @@
 //! edits made from the same version.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sqlx::PgPool;
 
@@ -17,7 +17,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError};
 use crate::revisions;
-use crate::web::forms::{FieldErrors, Form};
+use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{Field, Version};
 use crate::web::{Actor, Ctx, flash, once};
 
@@ -35,7 +35,14 @@ struct FormPage {
     theirs: Option<Vec<Field>>,
 }
 
-async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
+/// What the form offers: the studies, the user's districts, the authors, and
+/// the activities of the form's district and study, the only ones it may
+/// draw on.
+async fn choices(
+    pool: &PgPool,
+    user: &CurrentUser,
+    form: &CaseStudyForm,
+) -> Result<Choices, AppError> {
     let everywhere = policy::writes_everywhere(user);
     let districts = sqlx::query!(
         "select code, name_en, name_km from districts where $1 or code = any($2) order by code",
@@ -48,17 +55,12 @@ async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError>
     .map(|row| (row.code, row.name_en, row.name_km))
     .collect();
     let references = sqlx::query!(
-        r#"select 'study' as "kind!", s.id as "id!", '' as "district!", s.title_en as "label!"
+        r#"select 'study' as "kind!", s.id as "id!", s.title_en as "label!"
            from studies s
            union all
-           select 'organization', o.id, '', o.name_en from organizations o
+           select 'organization', o.id, o.name_en from organizations o
            where o.kind in ('member_ngo', 'secretariat')
-           union all
-           select 'activity', a.id, a.district_code, a.district_code || ' · ' || a.held_on || ' · ' || a.kind
-           from activities a where $1 or a.district_code = any($2)
-           order by 1, 3, 4"#,
-        everywhere,
-        &user.districts
+           order by 1, 3"#,
     )
     .fetch_all(pool)
     .await?;
@@ -66,43 +68,69 @@ async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError>
         studies: Vec::new(),
         districts,
         organizations: Vec::new(),
-        activities: Vec::new(),
+        activities: activity_options(pool, user, form).await?,
     };
     for reference in references {
         match reference.kind.as_str() {
             "study" => choices.studies.push((reference.id, reference.label)),
-            "organization" => choices.organizations.push((reference.id, reference.label)),
-            _ => choices.activities.push(ActivityOption {
-                id: reference.id,
-                district_code: reference.district,
-                label: reference.label,
-            }),
+            _ => choices.organizations.push((reference.id, reference.label)),
         }
     }
     Ok(choices)
 }
 
+/// The activities of the form's district that belong to its study (or to
+/// none), newest first.
+async fn activity_options(
+    pool: &PgPool,
+    user: &CurrentUser,
+    form: &CaseStudyForm,
+) -> Result<Vec<ActivityOption>, AppError> {
+    let study = form.study_id.trim().parse::<i64>().ok();
+    Ok(sqlx::query_as!(
+        ActivityOption,
+        r#"select a.id, a.district_code, a.held_on::text as "held_on!", a.kind, a.place
+           from activities a
+           where a.district_code = $1 and ($2 or a.district_code = any($3))
+             and (a.study_id = $4 or a.study_id is null)
+           order by a.held_on desc, a.id desc"#,
+        form.district_code,
+        policy::writes_everywhere(user),
+        &user.districts,
+        study,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The empty form, or (from its "show the activities" button) the form as
+/// typed, redrawn with the activities of the district and study chosen.
 pub async fn new_form(
     ctx: Ctx,
     user: CurrentUser,
     State(pool): State<PgPool>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
     require(&user, Action::WriteCaseStudy, Scope::Anything)?;
-    let choices = choices(&pool, &user).await?;
-    let form = CaseStudyForm {
-        study_id: choices
-            .studies
-            .first()
-            .map(|s| s.0.to_string())
-            .unwrap_or_default(),
-        district_code: choices
-            .districts
-            .first()
-            .map(|d| d.0.clone())
-            .unwrap_or_default(),
-        author_organization_id: user.organization_id.to_string(),
-        ..CaseStudyForm::default()
-    };
+    let mut form: CaseStudyForm = forms::from_query(query.as_deref())?;
+    let mut choices = choices(&pool, &user, &form).await?;
+    if form.study_id.is_empty() || form.district_code.is_empty() {
+        form = CaseStudyForm {
+            study_id: choices
+                .studies
+                .first()
+                .map(|s| s.0.to_string())
+                .unwrap_or_default(),
+            district_code: choices
+                .districts
+                .first()
+                .map(|d| d.0.clone())
+                .unwrap_or_default(),
+            author_organization_id: user.organization_id.to_string(),
+            ..form
+        };
+        choices.activities = activity_options(&pool, &user, &form).await?;
+    }
     FormPage {
         ctx,
         case_study_id: None,
@@ -124,7 +152,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     require(&user, Action::WriteCaseStudy, Scope::Anything)?;
     let once_key = once::key(&form.once_key);
-    let choices = choices(&pool, &user).await?;
+    let choices = choices(&pool, &user, &form).await?;
     let refuse = |form, errors, choices, refusal: fn(&FormPage) -> AppError| {
         Err(refusal(&FormPage {
             ctx,
@@ -305,12 +333,13 @@ pub async fn edit_form(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let view = editable(&pool, &user, id).await?;
+    let form = stored_form(&pool, &view).await?;
     FormPage {
         ctx,
         case_study_id: Some(id),
-        form: stored_form(&pool, &view).await?,
+        choices: choices(&pool, &user, &form).await?,
+        form,
         errors: FieldErrors::default(),
-        choices: choices(&pool, &user).await?,
         sections: SECTIONS,
         mechanisms: MECHANISMS,
         theirs: None,
@@ -326,7 +355,7 @@ pub async fn update(
     Form(form): Form<CaseStudyForm>,
 ) -> Result<Response, AppError> {
     editable(&pool, &user, id).await?;
-    let choices = choices(&pool, &user).await?;
+    let choices = choices(&pool, &user, &form).await?;
     let lang = ctx.lang;
     let refuse = |form, errors, choices, theirs, refusal: fn(&FormPage) -> AppError| {
         Err(refusal(&FormPage {

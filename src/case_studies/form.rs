@@ -194,7 +194,9 @@ impl CaseStudyForm {
 pub struct ActivityOption {
     pub id: i64,
     pub district_code: String,
-    pub label: String,
+    pub held_on: String,
+    pub kind: String,
+    pub place: String,
 }
 
 pub struct Choices {

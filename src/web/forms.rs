@@ -20,18 +20,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|_| AppError::BadRequest)?;
-        // Decoding would replace broken UTF-8 with U+FFFD and store the damage;
-        // refuse it instead.
-        if percent_encoding::percent_decode(&bytes)
-            .decode_utf8()
-            .is_err()
-        {
-            return Err(AppError::BadRequest);
-        }
-        serde_html_form::from_bytes(&bytes)
-            .map(Form)
-            .map_err(|_| AppError::BadRequest)
+        read(&bytes).map(Form)
     }
+}
+
+/// A form sent as a query (a form's GET button that redraws it, keeping the
+/// input), read as [`Form`] reads a body; no query is the empty form.
+pub fn from_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, AppError> {
+    read(query.unwrap_or_default().as_bytes())
+}
+
+fn read<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    // Decoding would replace broken UTF-8 with U+FFFD and store the damage;
+    // refuse it instead.
+    if percent_encoding::percent_decode(bytes)
+        .decode_utf8()
+        .is_err()
+    {
+        return Err(AppError::BadRequest);
+    }
+    serde_html_form::from_bytes(bytes).map_err(|_| AppError::BadRequest)
 }
 
 /// A checkbox: ticked (sent as `on`) or not (not sent at all).

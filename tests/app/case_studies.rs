@@ -454,3 +454,89 @@ async fn a_case_study_keeps_the_day_it_was_really_published() {
     .expect("published_at");
     assert_eq!(day, "2021-12-15");
 }
+
+/// The form offers only the activities of its district and study, by date,
+/// kind and place; its button redraws it for another district with what was
+/// typed kept.
+#[tokio::test]
+async fn the_new_case_study_form_offers_the_chosen_districts_activities_by_name() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let study = scalar(&app, "select id from studies order by period_start limit 1").await;
+    let offered = |district: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_as::<_, (i64, String)>(
+                "select id, held_on::text from activities
+                 where district_code = $1 and (study_id = $2 or study_id is null) order by id",
+            )
+            .bind(district)
+            .bind(study)
+            .fetch_all(&app.pool)
+            .await
+            .expect("activities")
+        }
+    };
+    let boxes = |body: &str| body.matches("name=\"activities\"").count();
+    let page = staff
+        .get(&format!(
+            "/case-studies/new?study_id={study}&district_code=0203&title_en=Typed+title"
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let bavel = offered("0203").await;
+    assert!(!bavel.is_empty());
+    assert_eq!(boxes(&page.body), bavel.len(), "only Bavel's activities");
+    assert!(
+        page.body.contains("value=\"Typed title\""),
+        "the input is kept"
+    );
+    for (id, held_on) in &bavel {
+        assert!(
+            page.body.contains(&format!("value=\"{id}\"> {held_on} · ")),
+            "labelled by its date"
+        );
+    }
+    assert!(
+        page.body.contains(" · Focus group discussion"),
+        "and by its kind's name"
+    );
+    for code in ["fgd", "interview", "joint_consultation", "0203"] {
+        assert!(
+            !page.body.contains(&format!(" · {code}<"))
+                && !page.body.contains(&format!("> {code} · ")),
+            "no raw code {code}"
+        );
+    }
+    assert!(page.body.contains("formaction=\"/case-studies/new\""));
+
+    let other = staff
+        .get(&format!(
+            "/case-studies/new?study_id={study}&district_code=0212"
+        ))
+        .await;
+    let thma_koul = offered("0212").await;
+    assert_eq!(boxes(&other.body), thma_koul.len());
+    for (id, _) in &bavel {
+        assert!(
+            !other
+                .body
+                .contains(&format!("name=\"activities\" value=\"{id}\""))
+        );
+    }
+    // An activity of another district, sent anyway, is refused.
+    let author = scalar(&app, "select id from organizations where acronym = 'CPDD'").await;
+    let refused = staff
+        .post(
+            "/case-studies",
+            &[
+                ("study_id", &study.to_string()),
+                ("district_code", "0212"),
+                ("author_organization_id", &author.to_string()),
+                ("title_en", "Thma Koul"),
+                ("activities", &bavel[0].0.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

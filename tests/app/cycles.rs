@@ -358,7 +358,10 @@ async fn priorities_are_ranked_within_one_cycle() {
         "the 2024 cycle is shown first"
     );
     let earlier = staff
-        .get(&format!("/provinces/02/recommendations?study={}", studies[0]))
+        .get(&format!(
+            "/provinces/02/recommendations?study={}",
+            studies[0]
+        ))
         .await;
     assert_eq!(earlier.status, StatusCode::OK);
     assert!(

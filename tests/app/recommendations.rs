@@ -625,7 +625,10 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
     assert!(!page.body.contains("name=\"rank\""), "donors get no form");
     let listed = page.body.matches("<article class=\"priority\"").count() as i64;
     let endorsed = scalar(&app, &format!("select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id where l.status = 'endorsed' and l.study_id = {study}")).await;
-    assert_eq!(listed, endorsed, "every endorsed recommendation of the study");
+    assert_eq!(
+        listed, endorsed,
+        "every endorsed recommendation of the study"
+    );
     let removed = staff
         .post(
             &path(endorsed_item),
@@ -650,7 +653,9 @@ async fn the_secretariat_ranks_endorsed_recommendations_as_priorities() {
         !after.body.contains("Provincial priority #4"),
         "removed at once"
     );
-    let national = staff.get(&format!("/recommendations/national?study={study}")).await;
+    let national = staff
+        .get(&format!("/recommendations/national?study={study}"))
+        .await;
     assert!(national.body.contains("Battambang") && national.body.contains("National priority #1"));
     // One rank per level and area: the demo's provincial #1 is taken in Battambang.
     let taken = staff
