@@ -30,6 +30,15 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// A record's text in this language where it has one, else in the other.
+    pub fn pick<'a>(self, en: &'a str, km: &'a str) -> &'a str {
+        match self {
+            Lang::Km if !km.is_empty() => km,
+            Lang::En if en.is_empty() => km,
+            _ => en,
+        }
+    }
+
     pub const ALL: [Lang; 2] = [Lang::En, Lang::Km];
 
     pub fn parse(code: &str) -> Option<Self> {

@@ -18,6 +18,7 @@ use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::notifications;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{Field, Version, changed_names, changed_since};
 use crate::web::{Actor, Ctx, flash, once};
@@ -297,6 +298,7 @@ pub async fn create(
         .fetch_one(&mut *tx)
         .await?;
         link_recommendations(tx, id, &action.recommendations).await?;
+        notifications::tell(tx, &user, notifications::Event::ActionAssigned(id)).await?;
         let summary = format!("plan {plan_id}");
         audit::record(
             &mut *tx,
@@ -405,6 +407,10 @@ pub async fn update(
         return Err(AppError::stale(&page));
     }
     link_recommendations(&mut tx, id, &action.recommendations).await?;
+    // A new owner hears of the action as if it were new.
+    if current.owner_organization_id != action.owner.to_string() {
+        notifications::tell(&mut tx, &user, notifications::Event::ActionAssigned(id)).await?;
+    }
     let changed = changed_names(page.fields(&page.form), &page.fields(&current));
     audit::record(
         &mut *tx,

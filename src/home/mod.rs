@@ -44,7 +44,7 @@ struct HomePage {
     districts: Vec<DistrictLink>,
     totals: Option<Totals>,
     waiting: Vec<WaitingList>,
-    stale_actions: Vec<StaleAction>,
+    owned_actions: Vec<OwnedAction>,
     /// What waits for the secretariat, by kind.
     work: Arc<Vec<WorkItem>>,
 }
@@ -52,6 +52,9 @@ struct HomePage {
 /// The secretariat's worklist, kept while the data stands still: at the
 /// large scale it reads 100,000 actions and 300,000 reports.
 type WorkCache = GenerationCache<time::Date, Vec<WorkItem>>;
+
+/// The most of its organization's open actions the home page lists.
+const OWNED_ACTIONS_SHOWN: i64 = 30;
 
 /// The most of each kind of work item the home page lists.
 const WORK_ITEMS_PER_KIND: i64 = 20;
@@ -116,12 +119,17 @@ async fn secretariat_work(
 
 /// An action the user's organization owns that is overdue or has had no report
 /// for 90 days (`action_awaits_report` in SQL).
-pub struct StaleAction {
+/// An open action the user's organization owns, as the worklist shows it.
+pub struct OwnedAction {
     pub id: i64,
     pub description_en: String,
     pub description_km: String,
     pub due_on: time::Date,
     pub overdue: bool,
+    /// Due within the week.
+    pub due_soon: bool,
+    /// Overdue, or no report for 90 days.
+    pub needs_update: bool,
     pub district_en: Option<String>,
     pub district_km: Option<String>,
 }
@@ -200,19 +208,24 @@ async fn home(
     } else {
         Arc::default()
     };
-    let stale_actions = sqlx::query_as!(
-        StaleAction,
+    // Every open action the organization owns, the most pressing first: a new
+    // one appears here at once, before any report is due.
+    let owned_actions = sqlx::query_as!(
+        OwnedAction,
         r#"select a.id, a.description_en, a.description_km, a.due_on,
-                  (a.due_on < $2 and a.status not in ('completed', 'cancelled')) as "overdue!",
+                  a.due_on < $2 as "overdue!", a.due_on between $2 and $2 + 7 as "due_soon!",
+                  action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on, $2) as "needs_update!",
                   d.name_en as "district_en?", d.name_km as "district_km?"
            from actions a
            join action_plans p on p.id = a.plan_id
            left join districts d on d.code = p.district_code
-           where a.owner_organization_id = $1
-             and action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on, $2)
-           order by a.due_on"#,
+           where a.owner_organization_id = $1 and a.status not in ('completed', 'cancelled')
+           order by action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on, $2) desc,
+                    a.due_on, a.id
+           limit $3"#,
         user.organization_id,
         today,
+        OWNED_ACTIONS_SHOWN,
     )
     .fetch_all(&pool)
     .await?;
@@ -222,7 +235,7 @@ async fn home(
         districts,
         totals,
         waiting,
-        stale_actions,
+        owned_actions,
         work,
     })
     .map(IntoResponse::into_response)

@@ -35,6 +35,9 @@ pub enum Event {
         action: i64,
         reported_by: &'static str,
     },
+    /// A joint action given to an organization, new or moved to it: for the
+    /// owner's people.
+    ActionAssigned(i64),
     /// A progress report sent back by the secretariat, for the organization
     /// that reported it.
     ReportReturned {
@@ -143,6 +146,26 @@ async fn describe(tx: &mut sqlx::PgConnection, event: Event) -> Result<Option<To
                 title: (row.title_en, row.title_km),
             }
         }
+        ActionAssigned(action) => {
+            let row = sqlx::query!(
+                "select coalesce(p.district_code, '') as \"district!\", a.owner_organization_id,
+                        a.description_en, a.description_km
+                 from actions a join action_plans p on p.id = a.plan_id where a.id = $1",
+                action
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            Told {
+                kind: "action-assigned",
+                link: format!("/actions/{action}"),
+                district: row.district,
+                audience: Audience {
+                    organization: Some(row.owner_organization_id),
+                    ..Audience::default()
+                },
+                title: (row.description_en, row.description_km),
+            }
+        }
         ReportReturned {
             action,
             organization,
@@ -235,11 +258,7 @@ pub async fn tell(
     .await?;
     for person in recipients {
         let lang = Lang::parse(&person.preferred_language).unwrap_or_default();
-        let pick = |en: &str, km: &str| match lang {
-            Lang::Km if !km.is_empty() => km.to_owned(),
-            _ if en.is_empty() => km.to_owned(),
-            _ => en.to_owned(),
-        };
+        let pick = |en: &str, km: &str| lang.pick(en, km).to_owned();
         let args = [
             ("place", pick(&person.place_en, &person.place_km)),
             ("title", pick(&told.title.0, &told.title.1)),
@@ -350,6 +369,59 @@ pub async fn remind_stale_actions(pool: &PgPool) -> Result<usize, sqlx::Error> {
         };
         let args = [("count", person.actions.to_string())];
         write_to(&mut tx, &recipient, "actions-reminder", "/", &args).await?;
+    }
+    tx.commit().await?;
+    Ok(people.len())
+}
+
+/// The due-date reminders: an open action's owner hears of it once in the
+/// week before it is due and once when it becomes overdue (for a week after,
+/// so a day the server was down is caught up). Each is told once per due
+/// date: moving the date starts again. Returns how many people were told.
+pub async fn remind_due_actions(pool: &PgPool, today: time::Date) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let people = sqlx::query!(
+        r#"with due as (
+               insert into action_reminders (action_id, kind, due_on)
+               select a.id, case when a.due_on >= $1 then 'due-soon' else 'overdue' end, a.due_on
+               from actions a
+               where a.status not in ('completed', 'cancelled')
+                 and a.due_on between $1 - 7 and $1 + 7
+               on conflict do nothing
+               returning action_id, kind, due_on
+           )
+           select due.action_id as "action_id!", due.kind as "kind!", due.due_on::text as "due_on!",
+                  a.description_en, a.description_km,
+                  u.id, u.email, u.preferred_language,
+                  coalesce(s.mode, 'immediate') as "email_mode!",
+                  coalesce(ts.mode, 'immediate') as "telegram_mode!", l.chat_id as "chat_id?"
+           from due
+           join actions a on a.id = due.action_id
+           join users u on u.organization_id = a.owner_organization_id and u.active
+           left join notification_settings s on s.user_id = u.id and s.channel = 'email'
+           left join notification_settings ts on ts.user_id = u.id and ts.channel = 'telegram'
+           left join telegram_links l on l.user_id = u.id and l.chat_id is not null
+           order by due.action_id, u.id"#,
+        today
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for person in &people {
+        let lang = Lang::parse(&person.preferred_language).unwrap_or_default();
+        let recipient = Recipient {
+            id: person.id,
+            email: person.email.clone(),
+            lang,
+            email_mode: person.email_mode.clone(),
+            telegram: person
+                .chat_id
+                .map(|chat| (chat, person.telegram_mode.clone())),
+        };
+        let title = lang.pick(&person.description_en, &person.description_km);
+        let args = [("title", title.to_owned()), ("due", person.due_on.clone())];
+        let kind = format!("action-{}", person.kind);
+        let link = format!("/actions/{}", person.action_id);
+        write_to(&mut tx, &recipient, &kind, &link, &args).await?;
     }
     tx.commit().await?;
     Ok(people.len())

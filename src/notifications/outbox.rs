@@ -418,9 +418,10 @@ async fn claim_daily(pool: &PgPool, job: &str, today: time::Date) -> Result<bool
     Ok(claimed == 1)
 }
 
-/// The worker: delivers what is due every few seconds, queues the daily
-/// digests once a day after seven in the morning (Cambodia's time), and on
-/// Mondays the weekly reminder of actions waiting for a report.
+/// The worker: delivers what is due every few seconds, queues the due-date
+/// reminders and the daily digests once a day after seven in the morning
+/// (Cambodia's time), and on Mondays the weekly reminder of actions waiting
+/// for a report.
 pub fn spawn(pool: PgPool, mailer: Mailer) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL);
@@ -440,6 +441,16 @@ pub fn spawn(pool: PgPool, mailer: Mailer) -> tokio::task::JoinHandle<()> {
                 }
             }
             if now.hour() >= DIGEST_HOUR {
+                // Before the digest, so that it carries them.
+                match claim_daily(&pool, "due_reminders", now.date()).await {
+                    Ok(true) => {
+                        if let Err(error) = super::remind_due_actions(&pool, now.date()).await {
+                            tracing::error!(%error, "due-date reminders not queued");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::error!(%error, "due-date job not claimed"),
+                }
                 match claim_daily(&pool, "digest", now.date()).await {
                     Ok(true) => {
                         if let Err(error) = queue_digests(&pool).await {

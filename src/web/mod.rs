@@ -95,11 +95,7 @@ impl Ctx {
     /// Of a text kept in both languages, the one in the reader's language, or
     /// the other one where it was written in one language only.
     pub fn pick<'a>(&self, en: &'a str, km: &'a str) -> &'a str {
-        match self.lang {
-            Lang::Km if !km.is_empty() => km,
-            Lang::En if en.is_empty() => km,
-            _ => en,
-        }
+        self.lang.pick(en, km)
     }
 
     /// "(in Khmer)" or "(in English)" where `pick` had to show the other

@@ -318,10 +318,7 @@ async fn the_other_side_confirms_a_joint_report_and_the_home_page_lists_stale_ac
         "confirmed once"
     );
     let home = official.get("/").await;
-    assert!(
-        home.body.contains("Actions that need an update")
-            && home.body.contains("Open a complaint desk")
-    );
+    assert!(home.body.contains("open actions") && home.body.contains("Open a complaint desk"));
     assert!(
         !home
             .body
@@ -486,4 +483,117 @@ async fn the_partner_of_a_joint_action_attaches_a_photo_to_their_report() {
     );
     let page = official.get(&format!("/actions/{joint}")).await;
     assert!(page.body.contains("The desk at the market"));
+}
+
+/// A new action owned by a district administration is told to its officials
+/// at once, in their language, and waits on their home page; a week before
+/// it is due and on the day it becomes overdue they are reminded, once each.
+#[tokio::test]
+async fn the_owners_officials_hear_of_a_new_action_and_are_reminded_of_its_due_date() {
+    let app = spawn_app().await;
+    let official = bavel_official(&app).await;
+    sqlx::query("update users set preferred_language = 'km' where email = 'sna@bavel.example'")
+        .execute(&app.pool)
+        .await
+        .expect("a Khmer reader");
+    let staff = app.login_as(STAFF).await;
+    let plan = scalar(
+        &app,
+        "select id from action_plans where district_code = '0204'",
+    )
+    .await;
+    let endorsed = scalar(&app, "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id where l.district_code = '0204' and l.status = 'endorsed' limit 1").await;
+    let owner = scalar(
+        &app,
+        "select id from organizations where district_code = '0204' and kind = 'sna'",
+    )
+    .await;
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+7))
+        .date();
+    let due = today + time::Duration::days(30);
+    let created = staff
+        .post(
+            &format!("/action-plans/{plan}/actions"),
+            &[
+                ("description_en", "Open the budget hearing to citizens"),
+                ("description_km", "បើកសវនាការថវិកាជូនប្រជាពលរដ្ឋ"),
+                ("recommendations", &endorsed.to_string()),
+                ("owner_organization_id", &owner.to_string()),
+                ("lead", "sna"),
+                ("starts_on", &today.to_string()),
+                ("due_on", &due.to_string()),
+                ("budget_riel", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let action = scalar(&app, "select max(id) from actions").await;
+    let told = |kind: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query_as::<_, (String, String, String)>(
+                "select u.email, n.subject, n.link from notifications n join users u on u.id = n.user_id
+                 where n.kind = $1 order by u.email",
+            )
+            .bind(kind)
+            .fetch_all(&app.pool)
+            .await
+            .expect("notifications")
+        }
+    };
+    let assigned = told("action-assigned").await;
+    assert_eq!(
+        assigned,
+        vec![(
+            "sna@bavel.example".to_owned(),
+            "សកម្មភាពរួមមួយឥឡូវជារបស់អង្គការអ្នក".to_owned(),
+            format!("/actions/{action}")
+        )],
+        "the owner's people, and only they, in their language"
+    );
+    let mail = scalar(&app, "select count(*) from outbox where channel = 'email' and recipient = 'sna@bavel.example' and link = '/actions/' || (select max(id) from actions)").await;
+    assert_eq!(mail, 1, "and by e-mail, their chosen channel");
+    let home = official.get("/").await;
+    assert!(
+        home.body.contains(&format!(
+            "<a href=\"/actions/{action}\">បើកសវនាការថវិកាជូនប្រជាពលរដ្ឋ</a>"
+        )),
+        "the new action waits on their home page"
+    );
+
+    let remind = |on: time::Date| {
+        let pool = app.app_pool.clone();
+        async move {
+            samleng::notifications::remind_due_actions(&pool, on)
+                .await
+                .expect("reminders")
+        }
+    };
+    // Nothing before the last week, then once in it, however often it runs.
+    remind(due - time::Duration::days(8)).await;
+    assert!(told("action-due-soon").await.is_empty());
+    remind(due - time::Duration::days(7)).await;
+    remind(due - time::Duration::days(6)).await;
+    let soon = told("action-due-soon").await;
+    assert_eq!(soon.len(), 1, "{soon:?}");
+    assert_eq!(soon[0].0, "sna@bavel.example");
+    remind(due).await;
+    assert!(
+        told("action-overdue").await.is_empty(),
+        "due is not yet overdue"
+    );
+    remind(due + time::Duration::days(1)).await;
+    remind(due + time::Duration::days(2)).await;
+    let overdue = told("action-overdue").await;
+    assert_eq!(overdue.len(), 1, "{overdue:?}");
+    assert_eq!(overdue[0].1, "សកម្មភាពមួយហួសកាលកំណត់");
+    // A completed action is not reminded.
+    sqlx::query("update actions set status = 'completed', due_on = due_on + 20 where id = $1")
+        .bind(action)
+        .execute(&app.pool)
+        .await
+        .expect("completed");
+    remind(due + time::Duration::days(14)).await;
+    assert_eq!(told("action-due-soon").await.len(), 1);
 }

@@ -599,7 +599,7 @@ async fn a_district_official_reports_progress_with_a_photo_and_the_plan_shows_it
     click(&browser, "main button[type=submit]").await;
     let stale = browser
         .wait()
-        .for_element(Locator::Css("ul.stale-actions a"))
+        .for_element(Locator::Css("ul.owned-actions a"))
         .await
         .expect("the home worklist");
     assert!(stale.text().await.expect("text").contains("complaint desk"));
