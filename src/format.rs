@@ -12,6 +12,11 @@ pub fn today() -> Date {
     OffsetDateTime::now_utc().to_offset(CAMBODIA).date()
 }
 
+/// The day a moment fell on in Cambodia.
+pub fn local_date(at: OffsetDateTime) -> Date {
+    at.to_offset(CAMBODIA).date()
+}
+
 /// A moment as people here read it, in Cambodia's time.
 pub fn timestamp(at: OffsetDateTime) -> String {
     let local = at.to_offset(CAMBODIA);
@@ -55,5 +60,9 @@ mod tests {
         assert_eq!(percent(0, 0), "–");
         let late_evening_utc = time::macros::datetime!(2026-12-01 22:14 UTC);
         assert_eq!(timestamp(late_evening_utc), "2026-12-02 05:14");
+        assert_eq!(
+            local_date(late_evening_utc),
+            time::macros::date!(2026 - 12 - 02)
+        );
     }
 }

@@ -533,6 +533,7 @@ dashboard-not-endorsed = Not yet endorsed
 exports-dictionary-link = What every column means (data dictionary)
 exports-title = Data exports
 exports-intro = Each file holds what you may read, with the dashboard's filters. CSV files are UTF-8 with a byte-order mark, so Excel shows Khmer; XLSX files open in any spreadsheet. No respondent is ever named.
+dates-in-cambodia = Every date and time is Cambodia's (Asia/Phnom_Penh, UTC+7): an endorsement made at 05:14 on 2 December in Cambodia is dated 2 December.
 exports-column = Column
 exports-meaning = Meaning
 export-dataset-activities = Activities

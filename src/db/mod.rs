@@ -107,6 +107,17 @@ impl Database {
     }
 }
 
+/// The one time zone of everything shown, exported or published.
+pub const CAMBODIA_ZONE: &str = "Asia/Phnom_Penh";
+
+/// Every date and time SQL derives (a timestamp's day, `current_date`, a day
+/// bound) is Cambodia's, as on every page and export. Set after connecting:
+/// sqlx asks for UTC when it connects, over any `options` given.
+async fn in_cambodia(connection: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    let statement = format!("set time zone '{CAMBODIA_ZONE}'");
+    sqlx::query(&statement).execute(connection).await.map(drop)
+}
+
 /// A pool sized for a small server; PostgreSQL is the bottleneck long before it.
 pub async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
@@ -119,6 +130,7 @@ pub async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
         // The dashboard's aggregates look expensive enough to the planner for
         // JIT compilation, which took 720 ms of a 1,050 ms query at the large
         // scale; every query here runs faster interpreted.
+        .after_connect(|connection, _| Box::pin(in_cambodia(connection)))
         .connect_with(options.options([("jit", "off")]))
         .await
 }
@@ -146,6 +158,7 @@ fn pool_planning(pool: &PgPool, plan_cache_mode: &str) -> PgPool {
         .max_connections(4)
         .acquire_timeout(std::time::Duration::from_secs(5))
         .test_before_acquire(false)
+        .after_connect(|connection, _| Box::pin(in_cambodia(connection)))
         .connect_lazy_with(options.options([("plan_cache_mode", plan_cache_mode)]))
 }
 

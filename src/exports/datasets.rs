@@ -488,7 +488,7 @@ pub async fn case_studies(
             Cell::Text(row.title_km),
             Cell::Text(row.author),
             Cell::Text(row.status),
-            date(row.published_at.map(|at| at.date())),
+            date(row.published_at.map(crate::format::local_date)),
             Cell::Number(row.activities),
             people(participants.total),
             people(participants.female),

@@ -275,6 +275,13 @@ async fn xlsx_bytes(pool: &PgPool, request: &Request, columns: &[&str]) -> anyho
     let Sink::Xlsx { mut workbook, .. } = sink else {
         anyhow::bail!("not a workbook");
     };
+    // A workbook travels without its dictionary page: it says its time zone.
+    let about = workbook.add_worksheet();
+    about.set_name("about")?;
+    about.write_string(0, 0, "time_zone")?;
+    about.write_string(0, 1, crate::db::CAMBODIA_ZONE)?;
+    about.write_string(1, 0, "note")?;
+    about.write_string(1, 1, "Every date is the day in Cambodia (UTC+7).")?;
     Ok(workbook.save_to_buffer()?)
 }
 

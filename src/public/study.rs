@@ -54,7 +54,8 @@ impl PublicRecommendation {
 
     /// The day it was endorsed: the day given on paper, else the online one.
     pub fn endorsed_on(&self) -> time::Date {
-        self.given_on.unwrap_or(self.endorsed_at.date())
+        self.given_on
+            .unwrap_or(crate::format::local_date(self.endorsed_at))
     }
 
     pub fn endorsed_how(&self) -> &'static str {

@@ -358,3 +358,85 @@ async fn public_answers_carry_validators_and_change_with_the_data() {
     assert_eq!(rows, endorsed);
     assert!(endorsed > 0);
 }
+
+/// An endorsement at 05:14 on 2 December in Phnom Penh (22:14 on 1 December
+/// in UTC) is dated 2 December on the public pages, in the open data and in
+/// the exports: one time zone everywhere.
+#[tokio::test]
+async fn an_endorsement_is_dated_by_cambodias_day_everywhere() {
+    let app = spawn_app().await;
+    let id = study_id(&app).await;
+    let (list, district): (i64, String) = sqlx::query_as(
+        "select l.id, l.district_code from recommendation_lists l
+         join endorsements e on e.list_id = l.id and e.transition = 'endorsed' and e.given_on is null
+         where l.study_id = $1 and l.status = 'endorsed' order by l.id limit 1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("an online endorsement");
+    sqlx::query(
+        "update endorsements set at = timestamptz '2026-12-01 22:14:00+00'
+         where list_id = $1 and transition = 'endorsed'",
+    )
+    .bind(list)
+    .execute(&app.pool)
+    .await
+    .expect("a late-night endorsement");
+    let reader = app.visitor();
+    let open_data = reader
+        .get(&format!("/public/studies/{id}/data/recommendations.csv"))
+        .await;
+    assert_eq!(open_data.status, StatusCode::OK);
+    let of_list: Vec<&str> = open_data
+        .body
+        .lines()
+        .filter(|line| line.starts_with(&format!("{list},")))
+        .collect();
+    assert!(!of_list.is_empty(), "{}", open_data.body);
+    for line in &of_list {
+        assert!(line.contains(",2026-12-02,"), "{line}");
+        assert!(!line.contains("2026-12-01"), "{line}");
+    }
+    let district_page = reader
+        .get(&format!("/public/studies/{id}/districts/{district}"))
+        .await;
+    assert!(
+        district_page.body.contains("2026-12-02") && !district_page.body.contains("2026-12-01"),
+        "the public district page"
+    );
+    let data_page = reader.get("/public/data").await;
+    assert!(
+        data_page.body.contains("Asia/Phnom_Penh"),
+        "the open data says its time zone"
+    );
+
+    let staff = app.login_as(SECRETARIAT).await;
+    let list_page = staff.get(&format!("/recommendation-lists/{list}")).await;
+    assert!(
+        list_page.body.contains("2026-12-02 05:14"),
+        "the list's page"
+    );
+    let export = staff.get("/exports/recommendations.csv").await;
+    assert_eq!(export.status, StatusCode::OK);
+    let mut exported =
+        csv::Reader::from_reader(export.body.trim_start_matches('\u{feff}').as_bytes());
+    let header = exported.headers().expect("header").clone();
+    let column = |name: &str| header.iter().position(|c| c == name).expect(name);
+    let (list_column, endorsed_column) = (column("list_id"), column("endorsed_on"));
+    let dates: Vec<String> = exported
+        .records()
+        .map(|record| record.expect("record"))
+        .filter(|record| record[list_column] == list.to_string())
+        .map(|record| record[endorsed_column].to_owned())
+        .collect();
+    assert!(!dates.is_empty());
+    assert!(dates.iter().all(|date| date == "2026-12-02"), "{dates:?}");
+    let dictionary = staff.get("/exports").await;
+    assert!(dictionary.body.contains("Asia/Phnom_Penh"));
+    let zone: String = sqlx::query_scalar("select current_setting('timezone')")
+        .fetch_one(&app.app_pool)
+        .await
+        .expect("the app's time zone");
+    assert_eq!(zone, "Asia/Phnom_Penh", "SQL's dates are Cambodia's too");
+}
