@@ -1,4 +1,4 @@
-//! The small-count rule of DESIGN.md §1, written once (docs/disclosure.md).
+//! The small-count rule, written once (docs/disclosure.md).
 //!
 //! Readers who may not see small counts of people (donors, officials, other
 //! districts, the public pages) see every count of one to four people rounded

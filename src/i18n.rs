@@ -111,6 +111,54 @@ mod tests {
             .collect()
     }
 
+    /// The messages of `lang`, key and text.
+    fn messages(lang: &str) -> Vec<(String, String)> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("locales/{lang}/main.ftl"));
+        std::fs::read_to_string(path)
+            .expect("messages")
+            .lines()
+            .filter_map(|line| line.split_once(" = "))
+            .map(|(key, text)| (key.to_owned(), text.to_owned()))
+            .collect()
+    }
+
+    /// docs/glossary.md: endorsing is គាំទ្រ, never យល់ព្រម (kept for a
+    /// person's consent), and what an action does is "implement", never
+    /// "support", which reads as endorse in Khmer.
+    #[test]
+    fn the_messages_keep_to_the_glossary() {
+        let consent = ["attachment-hint"];
+        let strays: Vec<String> = messages("km")
+            .into_iter()
+            .filter(|(key, text)| {
+                text.contains("ឯកភាព") || text.contains("យល់ព្រម") && !consent.contains(&key.as_str())
+            })
+            .map(|(key, _)| key)
+            .collect();
+        assert!(strays.is_empty(), "another word for endorse in {strays:?}");
+        let endorsing: Vec<(String, String)> = messages("en")
+            .into_iter()
+            .filter(|(_, text)| text.contains("endorse"))
+            .collect();
+        assert!(endorsing.len() > 20);
+        let khmer: std::collections::BTreeMap<String, String> =
+            messages("km").into_iter().collect();
+        for (key, _) in &endorsing {
+            assert!(
+                khmer[key].contains("គាំទ្រ"),
+                "{key} says endorse in English, not in Khmer"
+            );
+        }
+        let approving: Vec<String> = messages("en")
+            .into_iter()
+            .filter(|(_, text)| {
+                text.to_lowercase().contains("approv") || text.contains(" supports")
+            })
+            .map(|(key, _)| key)
+            .collect();
+        assert!(approving.is_empty(), "{approving:?}");
+    }
+
     #[test]
     fn english_and_khmer_have_the_same_messages() {
         assert_eq!(keys("en"), keys("km"));

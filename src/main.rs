@@ -60,7 +60,7 @@ enum Command {
     },
     /// Fill the database with generated data for benchmarks.
     Seed {
-        /// Only `large` (DESIGN.md §7: 50,000 activities, 200,000 recommendations, …).
+        /// Only `large` (docs/design.md, "Budgets": 50,000 activities, 200,000 recommendations, …).
         #[arg(long, value_parser = ["large"])]
         scale: String,
     },

@@ -1,6 +1,6 @@
 //! An action's description, owner, dates, budget and the recommendations it
 //! implements: added to a plan, and corrected later at the version the form
-//! was loaded at (DESIGN §2). Bad input comes back as the form with the input
+//! was loaded at (docs/records.md). Bad input comes back as the form with the input
 //! and a message per field.
 
 use askama::Template;

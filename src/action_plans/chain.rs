@@ -1,7 +1,7 @@
 //! The evidence chain, both ways: `/recommendations/{id}` shows the findings a
 //! recommendation rests on (with their activities and participants), its list and
 //! endorsement, its priorities and the actions implementing it with their latest
-//! progress; `/findings/{id}` links forward to the recommendations it supports.
+//! progress; `/findings/{id}` links forward to the recommendations it implements.
 //! This is the page a donor opens to see what happened to what citizens said.
 
 use askama::Template;

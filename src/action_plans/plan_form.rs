@@ -1,5 +1,5 @@
 //! A plan's header: starting a plan, and correcting it later. A correction is
-//! saved only at the version the form was loaded at (DESIGN §2); the place is
+//! saved only at the version the form was loaded at (docs/records.md); the place is
 //! fixed once the plan exists, since its actions' owners and recommendations
 //! were chosen for that place.
 

@@ -1,8 +1,8 @@
-//! Who may do what (DESIGN.md §3): a pure function of the user, the action and,
+//! Who may do what (docs/design.md): a pure function of the user, the action and,
 //! where it matters, the district. Handlers ask it before they act; templates ask
 //! it what to show.
 
-/// The five roles of DESIGN.md §1, from the most to the least powerful.
+/// The five roles (docs/design.md), from the most to the least powerful.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Admin,
@@ -95,7 +95,7 @@ pub enum Action {
     /// Send files (photos, minutes, evidence): anyone who may write somewhere.
     /// Who may attach to which record is asked of that record.
     UploadFiles,
-    /// See counts of one to four people as they are (DESIGN.md §1): the
+    /// See counts of one to four people as they are (docs/disclosure.md): the
     /// secretariat, and NGO staff for their own districts. Everyone else sees
     /// "<5", with the counts that would give it back withheld (`disclosure`).
     /// Without a district the figures span districts.

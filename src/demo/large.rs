@@ -1,4 +1,4 @@
-//! `seed --scale large`: the data volume of DESIGN.md §7, for measuring the
+//! `seed --scale large`: the data volume the budgets are measured at (docs/design.md), for measuring the
 //! budgets. Set-based SQL (`large.sql`) in one transaction: all of it or nothing.
 
 use anyhow::{Context, bail};

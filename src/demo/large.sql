@@ -1,4 +1,4 @@
--- The `large` scale of DESIGN.md §7, written with set-based inserts so it loads
+-- The `large` scale the budgets are measured at (docs/design.md), written with set-based inserts so it loads
 -- in seconds: at least 200 districts, 2,000 case studies, 50,000 activities,
 -- 300,000 participant counts, 100,000 findings, 200,000 recommendations,
 -- 100,000 actions, 300,000 progress reports and 500 users. Values vary with a

@@ -17,7 +17,7 @@ use crate::auth::password;
 use crate::auth::policy::Role;
 use crate::i18n::Lang;
 
-/// The seven districts of the Battambang study (DESIGN.md §1).
+/// The seven districts of the Battambang study.
 pub const STUDY_DISTRICTS: [&str; 7] = ["0203", "0201", "0202", "0204", "0206", "0212", "0207"];
 
 /// A demo account, with the password printed once at start-up.

@@ -30,7 +30,7 @@ pub struct ListView {
     pub previous_id: Option<i64>,
     pub next_id: Option<i64>,
     pub status: ListStatus,
-    /// The record's version, which a form sends back (`DESIGN.md` §2).
+    /// The record's version, which a form sends back (`docs/records.md`).
     pub version: i32,
 }
 

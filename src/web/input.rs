@@ -1,4 +1,4 @@
-//! Hostile input refused before anything reads or stores it (DESIGN.md §8): a
+//! Hostile input refused before anything reads or stores it (docs/design.md, "Security"): a
 //! path or query with a NUL byte or broken UTF-8, and request bodies over their
 //! route's limit, which are not buffered past it.
 

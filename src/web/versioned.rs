@@ -1,4 +1,4 @@
-//! The one way an edit is saved (DESIGN.md §2): the form carries the version
+//! The one way an edit is saved (docs/records.md): the form carries the version
 //! of the record it was loaded at, parsed here once; the save applies only
 //! while the record is still at that version (`… where id = $1 and version =
 //! $2 returning version`); otherwise the user gets 409, the form with their

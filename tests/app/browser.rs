@@ -1204,7 +1204,7 @@ async fn anyone_on_a_phone_follows_a_study_to_its_district_reads_it_in_khmer_and
             .source()
             .await
             .expect("source")
-            .contains("អនុសាសន៍ដែលបានយល់ព្រម")
+            .contains("អនុសាសន៍ដែលបានគាំទ្រ")
     );
 
     // The open data, downloaded by a click on its link as a person does.

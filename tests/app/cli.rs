@@ -221,7 +221,7 @@ async fn import_gazetteer_reports_bad_lines_and_imports_nothing() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// DESIGN.md §7's volume, on top of the demo data, and a seeded donor's dashboard.
+/// The budgets' volume (docs/design.md), on top of the demo data, and a seeded donor's dashboard.
 #[tokio::test]
 async fn seed_large_adds_the_benchmark_volume_and_its_accounts_sign_in() {
     let app = spawn_app().await;

@@ -1,4 +1,4 @@
-//! The outsider's attack (DESIGN.md §1, docs/disclosure.md): a donor, a
+//! The outsider's attack (docs/disclosure.md): a donor, a
 //! district's officials, another district's NGO staff and an anonymous visitor
 //! each take every view they can reach — the dashboard under every study,
 //! district and date around every activity, the public pages and open data,

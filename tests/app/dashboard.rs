@@ -71,7 +71,7 @@ async fn every_figure_of_the_secretariat_matches_an_independent_count() {
     assert_eq!(page.status, StatusCode::OK);
     let body = &page.body;
     let count = |sql: &'static str| scalar(&app, sql);
-    // The 2021 study's own figures (DESIGN.md §1), the second cycle's beside them.
+    // The 2021 study's own figures, the second cycle's beside them.
     let first = count("select min(id) from studies").await;
     let report = app
         .login_as("secretariat@cpdd.example")

@@ -252,7 +252,7 @@ async fn a_list_sent_for_endorsement_reaches_the_districts_official_by_email_in_
     let mail = &mail[0];
     assert_eq!(mail.to, "sna@banan.example");
     assert!(
-        mail.subject.contains("កំពុងរង់ចាំការយល់ព្រមរបស់អ្នក"),
+        mail.subject.contains("កំពុងរង់ចាំការគាំទ្ររបស់អ្នក"),
         "in Khmer: {}",
         mail.subject
     );

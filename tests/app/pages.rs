@@ -254,8 +254,16 @@ async fn long_lists_come_in_pages_of_fifty() {
     let app = spawn_app().await;
     let plans = app.count("action_plans").await;
     let lists = app.count("recommendation_lists").await;
+    // The priority pages show one study at a time: the one the 60 are added to.
+    let study: i64 = sqlx::query_scalar(
+        "select study_id from recommendation_lists where id = (select min(l.id) from recommendation_lists l
+         where l.district_code = '0204' and l.status = 'endorsed')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("the study");
     let endorsed = app
-        .count("recommendations r join recommendation_lists l on l.id = r.list_id where l.status = 'endorsed'")
+        .count(&format!("recommendations r join recommendation_lists l on l.id = r.list_id where l.status = 'endorsed' and l.study_id = {study}"))
         .await;
     sqlx::raw_sql(
         "insert into action_plans (title_en, district_code, province_code, period_start, period_end)
@@ -296,19 +304,30 @@ async fn long_lists_come_in_pages_of_fifty() {
         (rest, false)
     );
 
-    let first = secretariat.get("/provinces/02/recommendations").await.body;
+    let first = secretariat
+        .get(&format!("/provinces/02/recommendations?study={study}"))
+        .await
+        .body;
     assert_eq!(shown(&first, "<article class=\"priority\""), (50, true));
     let second = secretariat
-        .get("/provinces/02/recommendations?page=2")
+        .get(&format!(
+            "/provinces/02/recommendations?study={study}&page=2"
+        ))
         .await
         .body;
     let rest = (endorsed + 60 - 50) as usize;
     assert_eq!(shown(&second, "<article class=\"priority\""), (rest, false));
     let national = secretariat
-        .get("/recommendations/national?page=2")
+        .get(&format!("/recommendations/national?study={study}&page=2"))
         .await
         .body;
-    assert!(national.contains("href=\"/recommendations/national?page=1\""));
+    assert!(
+        national.contains(&format!(
+            "href=\"/recommendations/national?study={study}&#38;page=1\""
+        )),
+        "{}",
+        &national[national.find("class=\"pager\"").unwrap_or(0)..][..300]
+    );
 }
 
 #[tokio::test]
@@ -437,7 +456,7 @@ async fn the_study_page_is_its_report_for_each_reader() {
     let report = staff.get(&format!("/studies/{study}")).await;
     assert_eq!(report.status, StatusCode::OK);
     let text = crate::helpers::text_of(&report.body);
-    // The report's own figures (DESIGN.md §1).
+    // The report's own figures.
     assert!(
         text.contains("Respondents (focus groups and interviews)367"),
         "{text}"

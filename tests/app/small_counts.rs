@@ -1,4 +1,4 @@
-//! The small-count rule (DESIGN.md §1, docs/disclosure.md), checked
+//! The small-count rule (docs/disclosure.md), checked
 //! generically: a donor walks every page they can reach from their home and
 //! takes every export, and no count of one to four people shows, nor can one be
 //! worked out from the figures beside it: every table adds up as shown, a
