@@ -190,7 +190,7 @@ async fn plan(pool: &PgPool, id: i64) -> Result<PlanView, AppError> {
     sqlx::query_as!(
         PlanView,
         r#"select p.id, p.title_en, p.title_km, p.district_code, p.province_code, '' as "place_en!", '' as "place_km!",
-                  p.period_start, p.period_end, 0 as "progress!", p.study_id, null::text as "study_title?",
+                  p.period_start, p.period_end, 0 as "progress!", p.study_id, null::text as "study_title?", null::text as "study_title_km?",
                   p.meeting_id, null::date as "meeting_on?"
            from action_plans p where p.id = $1"#,
         id

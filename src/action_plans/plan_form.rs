@@ -118,7 +118,7 @@ impl FormPage {
             errors.add("place", "error-choose");
         }
         let study = optional_id(&mut errors, "study_id", &form.study_id, |id| {
-            self.places.studies.iter().any(|(known, _)| *known == id)
+            self.places.studies.iter().any(|(known, ..)| *known == id)
         });
         let meeting = optional_id(&mut errors, "meeting_id", &form.meeting_id, |id| {
             self.meetings.iter().any(|(known, ..)| *known == id)
@@ -150,8 +150,8 @@ impl FormPage {
             .places
             .studies
             .iter()
-            .find(|(id, _)| id.to_string() == form.study_id)
-            .map(|(_, title)| title.clone())
+            .find(|(id, ..)| id.to_string() == form.study_id)
+            .map(|(_, en, km)| self.ctx.pick(en, km).to_owned())
             .unwrap_or_default();
         let meeting = self
             .meetings

@@ -154,6 +154,7 @@ pub struct PlanView {
     /// The study the plan follows and the technical meeting that made it.
     pub study_id: Option<i64>,
     pub study_title: Option<String>,
+    pub study_title_km: Option<String>,
     pub meeting_id: Option<i64>,
     pub meeting_on: Option<Date>,
 }
@@ -188,7 +189,7 @@ pub async fn show(
                   p.period_start, p.period_end,
                   coalesce((select round(avg(a.progress))::int from actions a
                             where a.plan_id = p.id and a.status <> 'cancelled'), 0) as "progress!",
-                  p.study_id, s.title_en as "study_title?", p.meeting_id, m.held_on as "meeting_on?"
+                  p.study_id, s.title_en as "study_title?", s.title_km as "study_title_km?", p.meeting_id, m.held_on as "meeting_on?"
            from action_plans p join provinces v on v.code = p.province_code
            left join districts d on d.code = p.district_code
            left join studies s on s.id = p.study_id

@@ -56,12 +56,13 @@ pub(crate) async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices
     .fetch_all(pool)
     .await?;
     let references = sqlx::query!(
-        r#"select 'organization' as "kind!", o.id as "id!", '' as "district!", o.name_en as "label!"
+        r#"select 'organization' as "kind!", o.id as "id!", '' as "district!", o.name_en as "label!",
+                  o.name_km as "label_km!"
            from organizations o where o.kind in ('member_ngo', 'secretariat')
            union all
-           select 'study', s.id, '', s.title_en from studies s
+           select 'study', s.id, '', s.title_en, s.title_km from studies s
            union all
-           select 'case_study', c.id, c.district_code, coalesce(nullif(c.title_en, ''), c.title_km)
+           select 'case_study', c.id, c.district_code, coalesce(nullif(c.title_en, ''), c.title_km), c.title_km
            from case_studies c where $1 or c.district_code = any($2)
            order by 1, 3, 4"#,
         everywhere,
@@ -89,7 +90,9 @@ pub(crate) async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices
     for reference in references {
         match reference.kind.as_str() {
             "organization" => choices.organizations.push((reference.id, reference.label)),
-            "study" => choices.studies.push((reference.id, reference.label)),
+            "study" => choices
+                .studies
+                .push((reference.id, reference.label, reference.label_km)),
             _ => choices
                 .case_studies
                 .push((reference.id, reference.district, reference.label)),

@@ -142,7 +142,8 @@ pub struct Choices {
     /// Communes of those districts: (code, district code, English, Khmer).
     pub communes: Vec<(String, String, String, String)>,
     pub organizations: Vec<(i64, String)>,
-    pub studies: Vec<(i64, String)>,
+    /// Studies: (id, title in English, in Khmer).
+    pub studies: Vec<(i64, String, String)>,
     /// Case studies: (id, district code, title).
     pub case_studies: Vec<(i64, String, String)>,
 }
@@ -252,7 +253,7 @@ impl ActivityForm {
             errors.add("facilitating_organization_id", "error-choose");
         }
         let study_id = optional_choice(&mut errors, "study_id", &self.study_id, |id| {
-            choices.studies.iter().any(|(known, _)| *known == id)
+            choices.studies.iter().any(|(known, ..)| *known == id)
         });
         let case_study_id =
             optional_choice(&mut errors, "case_study_id", &self.case_study_id, |id| {
@@ -380,7 +381,7 @@ mod tests {
                 ),
             ],
             organizations: vec![(7, "CTOD".into())],
-            studies: vec![(1, "Study".into())],
+            studies: vec![(1, "Study".into(), String::new())],
             case_studies: vec![(3, "0203".into(), "Battambang case".into())],
         }
     }

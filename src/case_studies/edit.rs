@@ -55,10 +55,10 @@ async fn choices(
     .map(|row| (row.code, row.name_en, row.name_km))
     .collect();
     let references = sqlx::query!(
-        r#"select 'study' as "kind!", s.id as "id!", s.title_en as "label!"
+        r#"select 'study' as "kind!", s.id as "id!", s.title_en as "label!", s.title_km as "label_km!"
            from studies s
            union all
-           select 'organization', o.id, o.name_en from organizations o
+           select 'organization', o.id, o.name_en, o.name_km from organizations o
            where o.kind in ('member_ngo', 'secretariat')
            order by 1, 3"#,
     )
@@ -72,7 +72,9 @@ async fn choices(
     };
     for reference in references {
         match reference.kind.as_str() {
-            "study" => choices.studies.push((reference.id, reference.label)),
+            "study" => choices
+                .studies
+                .push((reference.id, reference.label, reference.label_km)),
             _ => choices.organizations.push((reference.id, reference.label)),
         }
     }

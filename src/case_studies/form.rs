@@ -122,7 +122,7 @@ impl CaseStudyForm {
             .study_id
             .parse::<i64>()
             .ok()
-            .filter(|id| choices.studies.iter().any(|(known, _)| known == id));
+            .filter(|id| choices.studies.iter().any(|(known, ..)| known == id));
         if study_id.is_none() {
             errors.add("study_id", "error-choose");
         }
@@ -200,7 +200,8 @@ pub struct ActivityOption {
 }
 
 pub struct Choices {
-    pub studies: Vec<(i64, String)>,
+    /// (id, title in English, in Khmer).
+    pub studies: Vec<(i64, String, String)>,
     pub districts: Vec<(String, String, String)>,
     pub organizations: Vec<(i64, String)>,
     pub activities: Vec<ActivityOption>,

@@ -25,6 +25,7 @@ pub struct CaseStudyView {
     pub id: i64,
     pub study_id: i64,
     pub study_title: String,
+    pub study_title_km: String,
     pub district_code: String,
     pub district_en: String,
     pub district_km: String,
@@ -137,7 +138,7 @@ impl CaseStudyView {
 pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
     sqlx::query_as!(
         CaseStudyView,
-        r#"select c.id, c.study_id, s.title_en as study_title, c.district_code,
+        r#"select c.id, c.study_id, s.title_en as study_title, s.title_km as study_title_km, c.district_code,
                   d.name_en as district_en, d.name_km as district_km, o.name_en as author,
                   c.title_en, c.title_km, c.status as "status: Status", c.summary, c.context, c.findings, c.good_practices,
                   c.challenges, c.conclusion, c.review_comment, c.version, c.activities_version, c.author_organization_id,

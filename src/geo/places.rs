@@ -28,7 +28,8 @@ pub struct Province {
 #[derive(Default)]
 pub struct FilterChoices {
     pub provinces: Vec<Province>,
-    pub studies: Vec<(i64, String)>,
+    /// (id, title in English, in Khmer), newest first.
+    pub studies: Vec<(i64, String, String)>,
     /// Where each district is in `provinces` (province, district).
     districts: HashMap<String, (usize, usize)>,
     organizations: HashMap<i64, String>,
@@ -55,12 +56,12 @@ impl FilterChoices {
         })
     }
 
-    /// A study's title.
-    pub fn study(&self, id: i64) -> &str {
+    /// A study's titles, in English and in Khmer.
+    pub fn study(&self, id: i64) -> (&str, &str) {
         self.studies
             .iter()
-            .find(|(study, _)| *study == id)
-            .map_or("", |(_, title)| title.as_str())
+            .find(|(study, ..)| *study == id)
+            .map_or(("", ""), |(_, en, km)| (en.as_str(), km.as_str()))
     }
 
     /// An organization's English name.
@@ -123,7 +124,7 @@ async fn load(pool: &PgPool) -> Result<FilterChoices, sqlx::Error> {
             "organization" => {
                 choices.organizations.insert(row.id, place.name_en);
             }
-            _ => choices.studies.push((row.id, place.name_en)),
+            _ => choices.studies.push((row.id, place.name_en, place.name_km)),
         }
     }
     Ok(choices)

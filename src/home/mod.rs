@@ -140,6 +140,7 @@ pub struct WaitingList {
     pub district_en: String,
     pub district_km: String,
     pub study: String,
+    pub study_km: String,
     pub recommendations: i64,
 }
 
@@ -185,7 +186,7 @@ async fn home(
     let waiting = if !endorsing.is_empty() {
         sqlx::query_as!(
             WaitingList,
-            r#"select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study,
+            r#"select l.id, d.name_en as district_en, d.name_km as district_km, s.title_en as study, s.title_km as study_km,
                       (select count(*) from recommendations r where r.list_id = l.id) as "recommendations!"
                from recommendation_lists l
                join districts d on d.code = l.district_code

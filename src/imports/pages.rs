@@ -21,18 +21,19 @@ use crate::web::Ctx;
 #[template(path = "imports/start.html")]
 pub(super) struct StartPage {
     pub ctx: Ctx,
-    pub studies: Vec<(i64, String)>,
+    /// (id, title in English, in Khmer).
+    pub studies: Vec<(i64, String, String)>,
     pub study_id: String,
     pub refusal: Option<String>,
 }
 
-async fn studies(pool: &PgPool) -> Result<Vec<(i64, String)>, AppError> {
+async fn studies(pool: &PgPool) -> Result<Vec<(i64, String, String)>, AppError> {
     Ok(
-        sqlx::query!("select id, title_en from studies order by id desc")
+        sqlx::query!("select id, title_en, title_km from studies order by id desc")
             .fetch_all(pool)
             .await?
             .into_iter()
-            .map(|row| (row.id, row.title_en))
+            .map(|row| (row.id, row.title_en, row.title_km))
             .collect(),
     )
 }
@@ -46,7 +47,7 @@ pub(super) async fn start(
     let studies = studies(&pool).await?;
     let study_id = studies
         .first()
-        .map(|(id, _)| id.to_string())
+        .map(|(id, ..)| id.to_string())
         .unwrap_or_default();
     let page = StartPage {
         ctx,

@@ -34,7 +34,7 @@ pub(super) struct PreviewPage {
     findings: usize,
     /// Once confirmed: when, and the activities created.
     confirmed: Option<(String, Vec<Created>)>,
-    studies: Vec<(i64, String)>,
+    studies: Vec<(i64, String, String)>,
     study_id: String,
 }
 

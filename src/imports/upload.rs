@@ -102,7 +102,7 @@ async fn readable(
     upload: &Upload,
     max_bytes: usize,
     study_id: &str,
-    studies: &[(i64, String)],
+    studies: &[(i64, String, String)],
 ) -> Result<(Option<i64>, Table), (StatusCode, String)> {
     let refused = |message| (StatusCode::UNPROCESSABLE_ENTITY, message);
     if upload.too_large {
@@ -118,7 +118,7 @@ async fn readable(
         id => Some(
             id.parse::<i64>()
                 .ok()
-                .filter(|id| studies.iter().any(|(known, _)| known == id))
+                .filter(|id| studies.iter().any(|(known, ..)| known == id))
                 .ok_or_else(|| refused(ctx.t("import-not-a-study")))?,
         ),
     };

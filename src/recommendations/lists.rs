@@ -33,7 +33,9 @@ pub struct ListRow {
     #[sqlx(skip)]
     pub district_km: String,
     #[sqlx(skip)]
-    pub study: String,
+    pub study_en: String,
+    #[sqlx(skip)]
+    pub study_km: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,7 +112,8 @@ pub async fn list(
     let choices = places::filter_choices(&state).await?;
     for row in &mut lists {
         (row.district_en, row.district_km) = choices.names(&row.district_code);
-        row.study = choices.study(row.study_id).to_owned();
+        let (study_en, study_km) = choices.study(row.study_id);
+        (row.study_en, row.study_km) = (study_en.to_owned(), study_km.to_owned());
     }
     render(&IndexPage {
         choices,
@@ -142,7 +145,7 @@ struct NewPage {
     form: NewListForm,
     errors: FieldErrors,
     districts: Vec<(String, String, String)>,
-    studies: Vec<(i64, String)>,
+    studies: Vec<(i64, String, String)>,
     consultations: Vec<(i64, String, String)>,
 }
 
@@ -165,9 +168,10 @@ async fn new_page(
     .map(|row| (row.code, row.name_en, row.name_km))
     .collect();
     let references = sqlx::query!(
-        r#"select 'study' as "kind!", s.id as "id!", '' as "district!", s.title_en as "label!" from studies s
+        r#"select 'study' as "kind!", s.id as "id!", '' as "district!", s.title_en as "label!",
+                  s.title_km as "label_km!" from studies s
            union all
-           select 'consultation', a.id, a.district_code, a.held_on || ' · ' || d.name_en
+           select 'consultation', a.id, a.district_code, a.held_on || ' · ' || d.name_en, a.held_on || ' · ' || d.name_km
            from activities a join districts d on d.code = a.district_code
            where a.kind = 'joint_consultation' and ($1 or a.district_code = any($2))
            order by 1, 3, 4"#,
@@ -180,7 +184,7 @@ async fn new_page(
     let mut consultations = Vec::new();
     for row in references {
         if row.kind == "study" {
-            studies.push((row.id, row.label));
+            studies.push((row.id, row.label, row.label_km));
         } else {
             consultations.push((row.id, row.district, row.label));
         }
@@ -232,7 +236,7 @@ pub async fn create(
         .study_id
         .parse::<i64>()
         .ok()
-        .filter(|id| page.studies.iter().any(|(known, _)| known == id));
+        .filter(|id| page.studies.iter().any(|(known, ..)| known == id));
     if study.is_none() {
         errors.add("study_id", "error-choose");
     }

@@ -28,6 +28,7 @@ pub struct PriorityRow {
     pub theme_km: Option<String>,
     pub province_code: String,
     pub province_en: String,
+    pub province_km: String,
     pub district_en: String,
     pub district_km: String,
     pub provincial_rank: Option<i32>,
@@ -165,7 +166,7 @@ async fn rows(pool: &PgPool, ids: &[i64]) -> Result<Vec<PriorityRow>, AppError> 
     Ok(sqlx::query_as!(
         PriorityRow,
         r#"select r.id, r.list_id, r.text_en, r.text_km, t.name_en as "theme_en?", t.name_km as "theme_km?",
-                  p.code as province_code, p.name_en as province_en, d.name_en as district_en, d.name_km as district_km,
+                  p.code as province_code, p.name_en as province_en, p.name_km as province_km, d.name_en as district_en, d.name_km as district_km,
                   provincial.rank as "provincial_rank?", national.rank as "national_rank?", r.priorities_version
            from unnest($1::bigint[]) with ordinality shown(id, n)
            join recommendations r on r.id = shown.id

@@ -24,6 +24,7 @@ pub struct ListView {
     pub district_en: String,
     pub district_km: String,
     pub study_title: String,
+    pub study_title_km: String,
     pub consultation: Option<String>,
     pub consultation_id: Option<i64>,
     pub list_version: i32,
@@ -48,7 +49,7 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<ListView, AppError> {
     sqlx::query_as!(
         ListView,
         r#"select l.id, l.district_code, d.name_en as district_en, d.name_km as district_km,
-                  s.title_en as study_title, a.held_on::text as "consultation?", l.consultation_id, l.list_version, l.previous_id,
+                  s.title_en as study_title, s.title_km as study_title_km, a.held_on::text as "consultation?", l.consultation_id, l.list_version, l.previous_id,
                   (select n.id from recommendation_lists n where n.previous_id = l.id) as "next_id?",
                   l.status as "status: ListStatus", l.version
            from recommendation_lists l

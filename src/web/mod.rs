@@ -108,6 +108,14 @@ impl Ctx {
         }
     }
 
+    /// The code of the language the page is not in, for a `lang` attribute.
+    pub fn other_lang(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "km",
+            Lang::Km => "en",
+        }
+    }
+
     /// The name in the other language, shown beside the first.
     pub fn other<'a>(&self, en: &'a str, km: &'a str) -> &'a str {
         if self.lang == Lang::Km && !km.is_empty() {

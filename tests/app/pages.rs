@@ -400,6 +400,64 @@ async fn text_written_in_one_language_shows_in_the_other_marked_as_such() {
     );
 }
 
+/// A Khmer reader sees a study's Khmer title wherever it is named, and its
+/// English title, marked and tagged, where it has no Khmer one.
+#[tokio::test]
+async fn a_khmer_reader_sees_khmer_titles_where_they_exist_and_english_marked_where_not() {
+    let app = spawn_app().await;
+    let (study, later): (i64, i64) =
+        sqlx::query_as("select min(id), max(id) from studies where province_code = '02'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("the demo's two studies");
+    sqlx::raw_sql(&format!(
+        "update studies set title_km = 'ការសិក្សាសាកល្បងខេត្តបាត់ដំបង' where id = {study};
+         update studies set title_km = '' where id = {later};"
+    ))
+    .execute(&app.pool)
+    .await
+    .expect("titles");
+    let english_later: String = sqlx::query_scalar("select title_en from studies where id = $1")
+        .bind(later)
+        .fetch_one(&app.pool)
+        .await
+        .expect("title");
+    let of_study = |table: &str| format!("select min(id) from {table} where study_id = {study}");
+    let list: i64 = sqlx::query_scalar(&of_study("recommendation_lists"))
+        .fetch_one(&app.pool)
+        .await
+        .expect("a list");
+    let case_study: i64 = sqlx::query_scalar(&of_study("case_studies"))
+        .fetch_one(&app.pool)
+        .await
+        .expect("a case study");
+    let activity: i64 = sqlx::query_scalar(&of_study("activities"))
+        .fetch_one(&app.pool)
+        .await
+        .expect("an activity");
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    assert_eq!(staff.get("/?lang=km").await.status, StatusCode::OK);
+    for page in [
+        "/recommendation-lists".to_owned(),
+        format!("/recommendation-lists/{list}"),
+        format!("/case-studies/{case_study}"),
+        format!("/activities/{activity}"),
+        format!("/activities/{activity}/edit"),
+        "/case-studies/new".to_owned(),
+        "/recommendation-lists/new".to_owned(),
+    ] {
+        let body = staff.get(&page).await.body;
+        assert!(body.contains("ការសិក្សាសាកល្បងខេត្តបាត់ដំបង"), "{page}");
+    }
+    let index = staff.get("/recommendation-lists").await.body;
+    assert!(
+        index.contains(&format!(
+            "<span lang=\"en\">{english_later}</span> <small class=\"other-language\">(ជាភាសាអង់គ្លេស)</small>"
+        )),
+        "the later study has no Khmer title: English, marked"
+    );
+}
+
 #[tokio::test]
 async fn the_secretariat_home_lists_what_waits_and_says_nothing_waits_only_when_so() {
     let app = spawn_app().await;
