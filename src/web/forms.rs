@@ -116,6 +116,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Whether `field` is the first refused, the one a returned form focuses.
+    pub fn is_first(&self, field: &str) -> bool {
+        self.0.first().is_some_and(|(name, _)| *name == field)
+    }
+
     /// Each refused field with its message key, in the order found.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
         self.0.iter().copied()

@@ -117,3 +117,53 @@ async fn a_very_long_next_address_is_not_repeated_to_the_browser() {
     assert!(location.len() < 3_000, "{} bytes", location.len());
     assert!(location.starts_with("/login"));
 }
+
+/// A refused form ties each message to its field for screen readers, and the
+/// first refused field takes the focus.
+#[tokio::test]
+async fn a_refused_forms_messages_are_tied_to_their_fields_and_the_first_takes_the_focus() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let page = staff
+        .post(
+            "/studies",
+            &[
+                ("title_en", ""),
+                ("province_code", "02"),
+                ("period_start", "2026-01-01"),
+                ("period_end", "not a date"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    let described: Vec<&str> = page
+        .body
+        .split("aria-describedby=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|id| id.ends_with("-error"))
+        .collect();
+    assert!(described.len() >= 2, "{described:?}");
+    for id in &described {
+        assert!(
+            page.body.contains(&format!("id=\"{id}\"")),
+            "{id} names a message"
+        );
+    }
+    assert_eq!(
+        page.body.matches(" autofocus").count(),
+        1,
+        "one field takes the focus"
+    );
+    let focused = page.body.split(" autofocus").next().unwrap_or_default();
+    let focused = &focused[focused.rfind('<').unwrap_or(0)..];
+    assert!(
+        focused.contains(&format!("aria-describedby=\"{}\"", described[0])),
+        "the first refused field: {focused}"
+    );
+}

@@ -10,13 +10,13 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use crate::helpers::spawn_app;
 
 /// A chromedriver of our own, stopped when the test ends.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     process: Child,
     port: u16,
 }
 
 impl ChromeDriver {
-    fn start() -> ChromeDriver {
+    pub(crate) fn start() -> ChromeDriver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -36,7 +36,7 @@ impl ChromeDriver {
         ChromeDriver { process, port }
     }
 
-    async fn browser(&self) -> Client {
+    pub(crate) async fn browser(&self) -> Client {
         self.browser_saving_to(&std::env::temp_dir()).await
     }
 
@@ -257,7 +257,7 @@ async fn an_administrator_creates_a_user_switches_to_khmer_and_signs_out() {
     browser.close().await.expect("close");
 }
 
-async fn sign_in(browser: &Client, app: &crate::helpers::TestApp, email: &str) {
+pub(crate) async fn sign_in(browser: &Client, app: &crate::helpers::TestApp, email: &str) {
     browser
         .goto(&app.url("/login"))
         .await

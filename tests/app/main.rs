@@ -1,5 +1,6 @@
 //! Integration tests: real HTTP against the real router and a real PostgreSQL.
 
+mod accessibility;
 mod action_plans;
 mod admin;
 mod attachments;
