@@ -178,6 +178,7 @@ nav-case-studies = Case studies
 nav-themes = Themes
 edit = Edit
 back = Back
+counts-everyone = Everyone
 total = Total
 studies-new = New study
 studies-none = No study yet.

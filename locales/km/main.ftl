@@ -178,6 +178,7 @@ nav-case-studies = ករណីសិក្សា
 nav-themes = ប្រធានបទ
 edit = កែសម្រួល
 back = ត្រឡប់ក្រោយ
+counts-everyone = ទាំងអស់
 total = សរុប
 studies-new = ការសិក្សាថ្មី
 studies-none = មិនទាន់មានការសិក្សានៅឡើយទេ។

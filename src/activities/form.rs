@@ -87,6 +87,21 @@ pub struct ActivityForm {
 #[derive(Debug, Clone, Default)]
 pub struct CountFields([[String; 2]; 6]);
 
+impl CountFields {
+    /// The sum of the counts as typed, of one sex or (`None`) of both: what
+    /// the form's running total starts at. Cells that are no count add nothing;
+    /// the server's check names them.
+    pub fn typed_total(&self, sex: Option<usize>) -> i64 {
+        self.0
+            .iter()
+            .flat_map(|row| row.iter().enumerate())
+            .filter(|(column, _)| sex.is_none_or(|sex| sex == *column))
+            .filter_map(|(_, value)| count_value(value).ok())
+            .map(i64::from)
+            .sum()
+    }
+}
+
 impl std::ops::Index<usize> for CountFields {
     type Output = [String; 2];
 

@@ -1,4 +1,4 @@
-//! The stylesheet and the Khmer font, built into the binary: an installed
+//! The stylesheet, the Khmer font and the one small script, built into the binary: an installed
 //! server runs from one file, wherever the source folder is. Cached for a day
 //! (phones on slow connections should not fetch them on every page), with an
 //! `ETag` so that a revalidation costs a `304`.
@@ -18,11 +18,16 @@ struct Asset {
     bytes: &'static [u8],
 }
 
-const ASSETS: [Asset; 3] = [
+const ASSETS: [Asset; 4] = [
     Asset {
         path: "app.css",
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!("../../static/app.css"),
+    },
+    Asset {
+        path: "counts.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("../../static/counts.js"),
     },
     Asset {
         path: "fonts/noto-sans-khmer-khmer-400-normal.woff2",

@@ -3,7 +3,7 @@
 //! Khmer, at 360 and 1280 px wide, checked by axe-core (installed from npm by
 //! `scripts/test`): no violation. On the Khmer pages, no Khmer text falls back
 //! to boxes: this machine has no Khmer system font, so only the shipped one
-//! can draw it.
+//! can draw it. At 360 px, no page is wider than the phone.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -179,6 +179,19 @@ async fn khmer_boxes(browser: &Client) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Does the page shown stick out sideways (a phone would scroll it)?
+async fn overflows(browser: &Client) -> bool {
+    browser
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            Vec::new(),
+        )
+        .await
+        .expect("the page's width")
+        .as_bool()
+        .unwrap_or(true)
+}
+
 /// Every page `email` (or a visitor) reaches, in both languages and at both
 /// widths: no axe violation, and no Khmer text in boxes.
 async fn every_page_passes_for(email: Option<&str>, starts: &[&str]) {
@@ -211,6 +224,9 @@ async fn every_page_passes_for(email: Option<&str>, starts: &[&str]) {
                 browser.goto(&app.url(page)).await.expect("open a page");
                 for violation in violations(&browser, &axe).await {
                     problems.push(format!("{lang} {width}px {page}: {violation}"));
+                }
+                if width == 360 && overflows(&browser).await {
+                    problems.push(format!("{lang} {page}: wider than a 360 px phone"));
                 }
                 if lang == "km" && width == 360 {
                     khmer_pages += 1;

@@ -4,6 +4,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
@@ -327,6 +328,47 @@ async fn start_an_fgd(browser: &Client, app: &crate::helpers::TestApp) {
         .select_by_value("0207")
         .await
         .expect("district");
+}
+
+/// Presses Tab until `selector` has the focus, as a keyboard user would.
+async fn tab_to(browser: &Client, selector: &str) {
+    for _ in 0..200 {
+        let there = browser
+            .execute(
+                "return document.activeElement.matches(arguments[0]);",
+                vec![serde_json::json!(selector)],
+            )
+            .await
+            .expect("the focus");
+        if there.as_bool() == Some(true) {
+            return;
+        }
+        press(browser, Key::Tab).await;
+    }
+    panic!("{selector} is not reached with Tab");
+}
+
+/// A key pressed where the focus is.
+async fn press(browser: &Client, key: Key) {
+    browser
+        .active_element()
+        .await
+        .expect("the focus")
+        .send_keys(&key.to_string())
+        .await
+        .expect("a key");
+}
+
+/// Tabs to a field and types into it.
+async fn type_into(browser: &Client, selector: &str, text: &str) {
+    tab_to(browser, selector).await;
+    browser
+        .active_element()
+        .await
+        .expect("the focus")
+        .send_keys(text)
+        .await
+        .expect("typing");
 }
 
 async fn fill(browser: &Client, selector: &str, text: &str) {
@@ -1068,7 +1110,7 @@ async fn on_a_phone_a_finding_is_corrected_and_redacted_and_a_paper_endorsement_
 }
 
 #[tokio::test]
-async fn an_official_follows_the_emails_link_signs_in_and_endorses_the_list() {
+async fn an_official_follows_the_emails_link_and_endorses_the_list_by_keyboard_alone() {
     let app = spawn_app().await;
     let smtp = crate::notifications::SmtpServer::start().await;
     let list: i64 =
@@ -1102,6 +1144,7 @@ async fn an_official_follows_the_emails_link_signs_in_and_endorses_the_list() {
         .expect("a link in the e-mail")
         .to_owned();
 
+    // Keyboard only, from the e-mail's link to the endorsement.
     let driver = ChromeDriver::start();
     let browser = driver.browser().await;
     browser.goto(&link).await.expect("the e-mail's link");
@@ -1110,9 +1153,9 @@ async fn an_official_follows_the_emails_link_signs_in_and_endorses_the_list() {
         .for_element(Locator::Css("form[action^='/login'] #email"))
         .await
         .expect("asked to sign in first");
-    fill(&browser, "#email", "sna@banan.example").await;
-    fill(&browser, "#password", &app.password_of("sna@banan.example")).await;
-    click(&browser, "main button[type=submit]").await;
+    type_into(&browser, "#email", "sna@banan.example").await;
+    type_into(&browser, "#password", &app.password_of("sna@banan.example")).await;
+    press(&browser, Key::Enter).await;
     browser
         .wait()
         .for_element(Locator::Css("#position"))
@@ -1126,8 +1169,9 @@ async fn an_official_follows_the_emails_link_signs_in_and_endorses_the_list() {
             .as_str()
             .ends_with(&format!("/recommendation-lists/{list}"))
     );
-    fill(&browser, "#position", "District Governor").await;
-    click(&browser, "form[action$='/endorse'] button").await;
+    type_into(&browser, "#position", "District Governor").await;
+    tab_to(&browser, "form[action$='/endorse'] button").await;
+    press(&browser, Key::Enter).await;
     let endorsement = browser
         .wait()
         .for_element(Locator::Css(".endorsement"))
@@ -1381,5 +1425,59 @@ async fn a_double_click_on_save_records_one_activity() {
         .await
         .expect("the activity's page");
     assert_eq!(count().await, before + 1, "one activity");
+    browser.close().await.expect("close");
+}
+
+/// The counts form adds up as people type; the server draws the same totals
+/// when it sends the form back, and stays the judge of the counts.
+#[tokio::test]
+async fn the_counts_form_shows_a_running_total_as_people_type() {
+    let app = spawn_app().await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    sign_in(&browser, &app, "ngo@ctod.example").await;
+    browser
+        .goto(&app.url("/activities/new"))
+        .await
+        .expect("the form");
+    let total = async |sex: &str| {
+        browser
+            .find(Locator::Css(&format!("output[data-sex='{sex}']")))
+            .await
+            .expect("a total")
+            .text()
+            .await
+            .expect("text")
+    };
+    assert_eq!(total("all").await, "0");
+    fill(&browser, "input[name='count_citizen_female']", "3").await;
+    fill(&browser, "input[name='count_citizen_male']", "4").await;
+    fill(&browser, "input[name='count_cbo_female']", "2").await;
+    assert_eq!(total("female").await, "5");
+    assert_eq!(total("male").await, "4");
+    assert_eq!(total("all").await, "9");
+    // A form sent back draws the totals of what was typed; a cell that is no
+    // count adds nothing and is named.
+    let ngo = app.login_as("ngo@ctod.example").await;
+    let refused = ngo
+        .post(
+            "/activities",
+            &[
+                ("kind", "fgd"),
+                ("held_on", "not a date"),
+                ("district_code", "0203"),
+                ("count_citizen_female", "3"),
+                ("count_citizen_male", "4"),
+                ("count_cbo_female", "2"),
+                ("count_cbo_male", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status.as_u16(), 422);
+    assert!(
+        refused
+            .body
+            .contains("<output data-sex=\"all\" aria-live=\"polite\">9</output>")
+    );
     browser.close().await.expect("close");
 }
