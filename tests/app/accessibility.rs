@@ -56,6 +56,19 @@ fn is_page(path: &str) -> bool {
         || files.iter().any(|suffix| bare.ends_with(suffix)))
 }
 
+/// The strings of a JSON array (none for anything else).
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The same-site links of the page shown, as paths with their queries.
 async fn links(browser: &Client) -> Vec<String> {
     let found = browser
@@ -67,15 +80,7 @@ async fn links(browser: &Client) -> Vec<String> {
         )
         .await
         .expect("the page's links");
-    found
-        .as_array()
-        .map(|links| {
-            links
-                .iter()
-                .filter_map(|link| link.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    strings(&found)
 }
 
 /// One page of each kind the role reaches from `starts`.
@@ -115,15 +120,7 @@ async fn violations(browser: &Client, axe: &str) -> Vec<String> {
         )
         .await
         .expect("axe-core runs");
-    found
-        .as_array()
-        .map(|found| {
-            found
-                .iter()
-                .filter_map(|line| line.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    strings(&found)
 }
 
 /// The Khmer texts of the page shown that are drawn as boxes: as wide, in
@@ -168,15 +165,7 @@ async fn khmer_boxes(browser: &Client) -> Vec<String> {
         Some(true),
         "this machine draws Khmer without the shipped font: the check needs one without Khmer fonts"
     );
-    found["boxed"]
-        .as_array()
-        .map(|found| {
-            found
-                .iter()
-                .filter_map(|line| line.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    strings(&found["boxed"])
 }
 
 /// Does the page shown stick out sideways (a phone would scroll it)?

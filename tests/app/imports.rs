@@ -409,7 +409,7 @@ async fn every_kind_of_row_problem_is_listed_by_row_and_column_and_nothing_is_wr
 
 /// The problems a page lists, if any.
 fn problems_of(html: &str) -> Vec<Vec<String>> {
-    if html.contains("<table class=\"problems\">") {
+    if html.contains("<table tabindex=\"0\" class=\"problems\">") {
         problem_rows(html)
     } else {
         Vec::new()
@@ -419,7 +419,7 @@ fn problems_of(html: &str) -> Vec<Vec<String>> {
 /// The cells of the problems table, row by row.
 fn problem_rows(html: &str) -> Vec<Vec<String>> {
     let table = html
-        .split("<table class=\"problems\">")
+        .split("<table tabindex=\"0\" class=\"problems\">")
         .nth(1)
         .and_then(|rest| rest.split("</table>").next())
         .expect("the problems table");
