@@ -43,6 +43,14 @@ async fn choices(
     user: &CurrentUser,
     form: &CaseStudyForm,
 ) -> Result<Choices, AppError> {
+    let mut choices = studies_places_authors(pool, user).await?;
+    choices.activities = activity_options(pool, user, form).await?;
+    Ok(choices)
+}
+
+/// What the form offers whatever its district: the studies, the user's
+/// districts and the authors.
+async fn studies_places_authors(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
     let everywhere = policy::writes_everywhere(user);
     let districts = sqlx::query!(
         "select code, name_en, name_km from districts where $1 or code = any($2) order by code",
@@ -68,7 +76,7 @@ async fn choices(
         studies: Vec::new(),
         districts,
         organizations: Vec::new(),
-        activities: activity_options(pool, user, form).await?,
+        activities: Vec::new(),
     };
     for reference in references {
         match reference.kind.as_str() {
@@ -115,7 +123,7 @@ pub async fn new_form(
 ) -> Result<Response, AppError> {
     require(&user, Action::WriteCaseStudy, Scope::Anything)?;
     let mut form: CaseStudyForm = forms::from_query(query.as_deref())?;
-    let mut choices = choices(&pool, &user, &form).await?;
+    let mut choices = studies_places_authors(&pool, &user).await?;
     if form.study_id.is_empty() || form.district_code.is_empty() {
         form = CaseStudyForm {
             study_id: choices
@@ -131,8 +139,8 @@ pub async fn new_form(
             author_organization_id: user.organization_id.to_string(),
             ..form
         };
-        choices.activities = activity_options(&pool, &user, &form).await?;
     }
+    choices.activities = activity_options(&pool, &user, &form).await?;
     FormPage {
         ctx,
         case_study_id: None,

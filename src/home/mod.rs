@@ -221,8 +221,7 @@ async fn home(
            join action_plans p on p.id = a.plan_id
            left join districts d on d.code = p.district_code
            where a.owner_organization_id = $1 and a.status not in ('completed', 'cancelled')
-           order by action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on, $2) desc,
-                    a.due_on, a.id
+           order by "needs_update!" desc, a.due_on, a.id
            limit $3"#,
         user.organization_id,
         today,

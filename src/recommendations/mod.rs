@@ -7,6 +7,7 @@ mod items;
 mod lists;
 mod paper;
 pub mod priorities;
+mod priority_form;
 mod show;
 pub mod snapshot;
 mod workflow;
@@ -120,7 +121,7 @@ pub fn routes() -> Router<AppState> {
             get(priorities::province),
         )
         .route("/recommendations/national", get(priorities::national))
-        .route("/recommendations/{id}/priorities", post(priorities::set))
+        .route("/recommendations/{id}/priorities", post(priority_form::set))
 }
 
 pub const ADDRESSEES: [&str; 5] = ["sna", "cso", "joint", "province", "national"];
