@@ -64,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::audit::routes::routes())
         .merge(crate::public::routes())
         .merge(crate::cycles::routes())
+        .merge(crate::projects::routes())
+        .merge(crate::agreements::routes())
+        .merge(crate::events::routes())
+        .merge(crate::news::routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -144,6 +144,17 @@ pub struct Config {
     pub secure_cookies: bool,
 }
 
+impl Config {
+    /// The address people open the app at, without a trailing `/`.
+    pub fn site_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrustedProxies(Vec<IpNet>);

@@ -26,6 +26,11 @@ pub fn timestamp(at: OffsetDateTime) -> String {
 
 /// An amount of riel as people write it: "2,400,000 ៛".
 pub fn riel(amount: i64) -> String {
+    format!("{} ៛", grouped(amount))
+}
+
+/// A whole number with its thousands grouped: "2,400,000".
+pub fn grouped(amount: i64) -> String {
     let digits = amount.unsigned_abs().to_string();
     let mut grouped = String::new();
     for (index, digit) in digits.chars().enumerate() {
@@ -35,7 +40,7 @@ pub fn riel(amount: i64) -> String {
         grouped.push(digit);
     }
     let sign = if amount < 0 { "-" } else { "" };
-    format!("{sign}{grouped} ៛")
+    format!("{sign}{grouped}")
 }
 
 /// "57%", or "–" when there is nobody to count.

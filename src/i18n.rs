@@ -208,6 +208,22 @@ mod tests {
         for kind in crate::admin::organizations::KINDS {
             wanted.push(format!("kind-{kind}"));
         }
+        let composed: [(&str, &[&str]); 7] = [
+            ("agreement-kind", &crate::agreements::KINDS),
+            ("agreement-status", &crate::agreements::STATUSES),
+            ("agreement-to", &crate::agreements::STATUSES[1..]),
+            ("event-kind", &crate::events::KINDS),
+            ("level", &crate::events::LEVELS),
+            ("participant-kind", &crate::events::ORGANIZATION_KINDS),
+            ("project-status", &crate::projects::STATUSES),
+        ];
+        for (prefix, codes) in composed {
+            wanted.extend(codes.iter().map(|code| format!("{prefix}-{code}")));
+        }
+        wanted.extend((1..=12).map(|month| format!("month-{month}")));
+        for action in ["created", "updated", "signed", "ended", "expired"] {
+            wanted.push(format!("audit-agreement_{action}"));
+        }
         for kind in [
             "province",
             "capital",

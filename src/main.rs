@@ -271,6 +271,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         trusted_proxies: TrustedProxies::parse(&config.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("SAMLENG_TRUSTED_PROXIES: {error}"))?,
         demo,
+        public_url: config.site_url(),
         ..Settings::default()
     };
     let state = AppState::new(pool.clone(), settings, files);

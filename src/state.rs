@@ -112,6 +112,9 @@ pub struct Settings {
     /// Serving the demo (`serve --demo`): the sign-in page says where its
     /// sign-ins were printed.
     pub demo: bool,
+    /// The address people open the app at (no trailing `/`), for the whole
+    /// URLs that feeds and Open Graph want.
+    pub public_url: String,
 }
 
 impl Default for Settings {
@@ -122,6 +125,7 @@ impl Default for Settings {
             telegram_bot: None,
             trusted_proxies: TrustedProxies::default(),
             demo: false,
+            public_url: String::new(),
         }
     }
 }

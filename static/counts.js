@@ -12,7 +12,7 @@ document.querySelectorAll("table.counts").forEach((table) => {
   const show = () => {
     for (const sex of ["female", "male"]) {
       table.querySelector(`output[data-sex="${sex}"]`).value =
-        sum(cells.filter((input) => input.name.endsWith(`_${sex}`)));
+        sum(cells.filter((input) => (input.dataset.sex ?? input.name.split("_").pop()) === sex));
     }
     table.querySelector("output[data-sex=all]").value = sum(cells);
   };

@@ -27,7 +27,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/organizations/{id}", get(edit_form).post(update))
 }
 
-pub const KINDS: [&str; 5] = ["secretariat", "member_ngo", "sna", "donor", "partner"];
+pub const KINDS: [&str; 7] = [
+    "secretariat",
+    "member_ngo",
+    "sna",
+    "donor",
+    "partner",
+    "government",
+    "company",
+];
 
 pub struct OrganizationRow {
     pub id: i64,
@@ -164,7 +172,7 @@ struct FormPage {
     form: OrganizationForm,
     errors: FieldErrors,
     districts: Vec<DistrictOption>,
-    kinds: [&'static str; 5],
+    kinds: [&'static str; 7],
     /// After a stale save: what someone else saved meanwhile.
     theirs: Option<Vec<Field>>,
 }

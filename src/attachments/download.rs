@@ -8,8 +8,6 @@ use axum::response::{IntoResponse, Response};
 use object_store::path::Path as StorePath;
 
 use super::Parent;
-use crate::auth::policy::{Action, Scope};
-use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -29,8 +27,11 @@ impl Parent {
         pool: &sqlx::PgPool,
         kind: &str,
         id: i64,
+        organization: i64,
     ) -> Result<Parent, AppError> {
         match kind {
+            "event" => Parent::event(pool, id, organization).await,
+            "agreement" => Parent::agreement(pool, id, organization).await,
             "activity" => Parent::activity(pool, id).await,
             "action_update" => Parent::action_update(pool, id).await,
             "recommendation_list" => Parent::recommendation_list(pool, id).await,
@@ -53,17 +54,15 @@ pub(super) async fn readable(
     .fetch_optional(&state.pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    let parent = Parent::of_attachment(&state.pool, &row.parent, row.parent_id).await?;
-    require(
-        user,
-        parent.read_action(),
-        Scope::Record {
-            district: &parent.district,
-            published: parent.published,
-        },
-    )?;
-    if !row.public {
-        require(user, Action::ReadInternalText, parent.field_work())?;
+    let parent = Parent::of_attachment(
+        &state.pool,
+        &row.parent,
+        row.parent_id,
+        user.organization_id,
+    )
+    .await?;
+    if !parent.may_read(user, !row.public) {
+        return Err(AppError::Forbidden);
     }
     Ok(Stored {
         id,
@@ -91,14 +90,14 @@ async fn bytes_of(state: &AppState, stored_name: &str) -> Result<axum::body::Byt
 /// saved as a download; never run as a page of ours (CSP sandbox).
 async fn file_response(
     state: &AppState,
-    stored: &Stored,
+    (stored_name, content_type): (&str, &str),
     disposition: &str,
 ) -> Result<Response, AppError> {
-    let mut response = Body::from(bytes_of(state, &stored.stored_name).await?).into_response();
+    let mut response = Body::from(bytes_of(state, stored_name).await?).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&stored.content_type)
+        HeaderValue::from_str(content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     if let Ok(disposition) = HeaderValue::from_str(disposition) {
@@ -107,6 +106,25 @@ async fn file_response(
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(response)
+}
+
+/// A photo shown to anyone, once its caller has found it public (a photo of
+/// published news): inline, never run as a page of ours.
+pub async fn public_photo(state: &AppState, id: i64) -> Result<Response, AppError> {
+    let row = sqlx::query!(
+        "select stored_name, content_type from attachments where id = $1 and content_type like 'image/%'",
+        id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let mut response =
+        file_response(state, (&row.stored_name, &row.content_type), "inline").await?;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
     );
     Ok(response)
 }
@@ -122,7 +140,12 @@ pub(super) async fn preview(
     if !stored.content_type.starts_with("image/") {
         return Err(AppError::NotFound);
     }
-    file_response(&state, &stored, "inline").await
+    file_response(
+        &state,
+        (&stored.stored_name, &stored.content_type),
+        "inline",
+    )
+    .await
 }
 
 /// `GET /attachments/{id}`: the file as a download.
@@ -136,5 +159,10 @@ pub(super) async fn download(
         "attachment; filename=\"samleng-{id}-{}\"",
         stored.stored_name
     );
-    file_response(&state, &stored, &disposition).await
+    file_response(
+        &state,
+        (&stored.stored_name, &stored.content_type),
+        &disposition,
+    )
+    .await
 }

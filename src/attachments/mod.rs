@@ -9,6 +9,7 @@ pub mod remove;
 mod sniff;
 mod upload;
 
+pub use download::public_photo;
 pub use sniff::{XLSX, plain_workbook};
 pub use upload::{NewAttachment, Upload, insert, read_upload, store};
 
@@ -25,8 +26,10 @@ use crate::state::AppState;
 
 /// The routes that take a file: their bodies may be as large as an upload
 /// (`web::input::BodyLimits`). The last brings in field data (`imports`).
-pub const UPLOAD_ROUTES: [&str; 6] = [
+pub const UPLOAD_ROUTES: [&str; 8] = [
     "/activities/{id}/attachments",
+    "/events/{id}/attachments",
+    "/agreements/{id}/attachments",
     "/actions/{id}/updates/{update}/attachments",
     "/case-studies/{id}/attachments",
     "/recommendation-lists/{id}/attachments",
@@ -54,6 +57,14 @@ pub fn routes() -> Router<AppState> {
             "/recommendation-lists/{id}/attachments",
             post(upload::upload_to_list).layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/events/{id}/attachments",
+            post(upload::upload_to_event).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/agreements/{id}/attachments",
+            post(upload::upload_to_agreement).layer(DefaultBodyLimit::disable()),
+        )
         .route("/attachments/{id}", get(download::download))
         .route("/attachments/{id}/preview", get(download::preview))
         .route("/attachments/{id}/withdraw", post(manage::withdraw))
@@ -70,6 +81,18 @@ struct Parent {
     action: Option<ActionOf>,
     /// Whether its files not marked public record what citizens said alone.
     citizens_only: bool,
+    /// For an event or an agreement: what the policy asks of it instead of a
+    /// district (`Action::ReadProgramme`).
+    programme: Option<Programme>,
+}
+
+/// An event or agreement, as the policy sees it: whether the reader's
+/// organization takes part, and whether the record is for everyone signed in
+/// (an event always; an agreement when its project is published). Its files
+/// not marked public are for those taking part.
+struct Programme {
+    takes_part: bool,
+    published: bool,
 }
 
 /// The action a progress report belongs to, with what the policy asks of it.
@@ -97,6 +120,7 @@ impl Parent {
             published: row.published,
             action: None,
             citizens_only: policy::citizens_only(&row.kind),
+            programme: None,
         })
     }
 
@@ -117,6 +141,7 @@ impl Parent {
             action: None,
             // Compiled mostly from FGDs and interviews.
             citizens_only: true,
+            programme: None,
         })
     }
 
@@ -137,6 +162,7 @@ impl Parent {
             published: row.published,
             action: None,
             citizens_only: false,
+            programme: None,
         })
     }
 
@@ -164,7 +190,81 @@ impl Parent {
                 joint_district: row.joint_district,
             }),
             citizens_only: false,
+            programme: None,
         })
+    }
+
+    /// Photos and minutes of an event, read by `organization`'s people.
+    async fn event(pool: &PgPool, id: i64, organization: i64) -> Result<Parent, AppError> {
+        let takes_part = sqlx::query_scalar!(
+            r#"select takes_part_in_event(id, $2) as "takes_part!" from events where id = $1"#,
+            id,
+            organization
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        Ok(Parent::of_programme("event", id, takes_part, true))
+    }
+
+    /// The signed document of an agreement, read by `organization`'s people.
+    async fn agreement(pool: &PgPool, id: i64, organization: i64) -> Result<Parent, AppError> {
+        let row = sqlx::query!(
+            r#"select takes_part_in_agreement(a.id, $2) as "takes_part!",
+                      coalesce(p.published, false) as "published!"
+               from agreements a left join projects p on p.id = a.project_id where a.id = $1"#,
+            id,
+            organization
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        Ok(Parent::of_programme(
+            "agreement",
+            id,
+            row.takes_part,
+            row.published,
+        ))
+    }
+
+    fn of_programme(kind: &'static str, id: i64, takes_part: bool, published: bool) -> Parent {
+        Parent {
+            kind,
+            id,
+            district: String::new(),
+            published,
+            action: None,
+            citizens_only: false,
+            programme: Some(Programme {
+                takes_part,
+                published,
+            }),
+        }
+    }
+
+    /// May `user` read the record, and (`internal`) its files not marked public?
+    fn may_read(&self, user: &CurrentUser, internal: bool) -> bool {
+        match &self.programme {
+            Some(programme) => policy::allows(
+                user,
+                Action::ReadProgramme,
+                Scope::Programme {
+                    takes_part: programme.takes_part,
+                    published: programme.published && !internal,
+                },
+            ),
+            None => {
+                policy::allows(
+                    user,
+                    self.read_action(),
+                    Scope::Record {
+                        district: &self.district,
+                        published: self.published,
+                    },
+                ) && (!internal
+                    || policy::allows(user, Action::ReadInternalText, self.field_work()))
+            }
+        }
     }
 
     /// What its files not marked public are about, for the policy.
@@ -177,6 +277,9 @@ impl Parent {
 
     /// May `user` attach files to this parent?
     fn may_write(&self, user: &CurrentUser) -> bool {
+        if self.programme.is_some() {
+            return policy::allows(user, Action::ManageProgrammes, Scope::Anything);
+        }
         match (self.kind, &self.action) {
             ("activity", _) => policy::allows(
                 user,
@@ -217,6 +320,8 @@ impl Parent {
             ("activity", _) => format!("/activities/{}", self.id),
             (_, Some(action)) => format!("/actions/{}", action.id),
             ("recommendation_list", _) => format!("/recommendation-lists/{}", self.id),
+            ("event", _) => format!("/events/{}", self.id),
+            ("agreement", _) => format!("/agreements/{}", self.id),
             _ => format!("/case-studies/{}", self.id),
         }
     }

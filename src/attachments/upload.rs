@@ -112,6 +112,28 @@ pub(super) async fn upload_to_activity(
     upload(ctx, user, session, ip, state, parent, multipart).await
 }
 
+pub(super) async fn upload_to_event(
+    ctx: Ctx,
+    Actor { user, session, ip }: Actor,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let parent = Parent::event(&state.pool, id, user.organization_id).await?;
+    upload(ctx, user, session, ip, state, parent, multipart).await
+}
+
+pub(super) async fn upload_to_agreement(
+    ctx: Ctx,
+    Actor { user, session, ip }: Actor,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, AppError> {
+    let parent = Parent::agreement(&state.pool, id, user.organization_id).await?;
+    upload(ctx, user, session, ip, state, parent, multipart).await
+}
+
 pub(super) async fn upload_to_update(
     ctx: Ctx,
     Actor { user, session, ip }: Actor,

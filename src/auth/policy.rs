@@ -100,6 +100,13 @@ pub enum Action {
     /// "<5", with the counts that would give it back withheld (`disclosure`).
     /// Without a district the figures span districts.
     ReadSmallCounts,
+    /// Create and edit projects, agreements and events, and publish events
+    /// as news.
+    ManageProgrammes,
+    /// Read a project, an agreement, or the files of an event: the
+    /// secretariat, the organizations that take part, and, when it is
+    /// published, everyone signed in. Ask it of a `Scope::Programme`.
+    ReadProgramme,
 }
 
 /// What an action is about: anything, or a record of one district, published
@@ -123,6 +130,13 @@ pub enum Scope<'a> {
     FieldWork {
         district: &'a str,
         citizens_only: bool,
+    },
+    /// A project, agreement or event: whether the user's organization takes
+    /// part in it (leads, funds, partners, is a party), and whether it is
+    /// published.
+    Programme {
+        takes_part: bool,
+        published: bool,
     },
 }
 
@@ -151,6 +165,7 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
     let own = |district: &str| user.districts().iter().any(|code| code == district);
     let (district, published) = match scope {
         Scope::Anything | Scope::ActionOf { .. } => (None, false),
+        Scope::Programme { published, .. } => (None, published),
         Scope::District(code) | Scope::FieldWork { district: code, .. } => (Some(code), false),
         Scope::Record {
             district,
@@ -166,7 +181,18 @@ pub fn allows(user: &impl Principal, action: Action, scope: Scope) -> bool {
         | Action::SetPriorities
         | Action::ManagePlans
         | Action::RedactFinding
-        | Action::EmptyBin => staff,
+        | Action::EmptyBin
+        | Action::ManageProgrammes => staff,
+        Action::ReadProgramme => {
+            let takes_part = matches!(
+                scope,
+                Scope::Programme {
+                    takes_part: true,
+                    ..
+                }
+            );
+            staff || takes_part || published
+        }
         Action::ReportProgress => {
             let (owner, joint_district) = match scope {
                 Scope::ActionOf {
@@ -277,6 +303,14 @@ pub fn internal_text_scope(user: &impl Principal) -> InternalScope {
             Vec::new()
         },
     }
+}
+
+/// The `ReadProgramme` rule for lists: does the user read every project,
+/// agreement and event file, published or not? Everyone else reads those
+/// their organization takes part in (`takes_part_in_project` in SQL) and the
+/// published ones.
+pub fn reads_every_programme(user: &impl Principal) -> bool {
+    matches!(user.role(), Role::Admin | Role::Secretariat)
 }
 
 /// Is `district_code` within the districts `user` acts in? Secretariat staff and
@@ -538,5 +572,30 @@ mod tests {
             assert_eq!(Role::parse(role.code()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn projects_are_read_by_staff_those_taking_part_and_everyone_once_published() {
+        for role in Role::ALL {
+            let user = User(role, vec!["0203".into()]);
+            let staff = matches!(role, Role::Admin | Role::Secretariat);
+            let reads = |takes_part, published| {
+                allows(
+                    &user,
+                    Action::ReadProgramme,
+                    Scope::Programme {
+                        takes_part,
+                        published,
+                    },
+                )
+            };
+            assert_eq!(reads(false, false), staff, "{role:?}");
+            assert!(reads(true, false), "{role:?}");
+            assert!(reads(false, true), "{role:?}");
+            assert_eq!(
+                allows(&user, Action::ManageProgrammes, Scope::Anything),
+                staff
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@ mod action_plans;
 mod cycle;
 mod field_work;
 pub mod large;
+mod programmes;
 mod recommendations;
 
 use sqlx::PgPool;
@@ -148,6 +149,7 @@ pub async fn load(pool: &PgPool, files: &FileStore) -> anyhow::Result<Option<Vec
             .fetch_one(&mut *tx)
             .await?;
     cycle::load(&mut tx, (secretariat, "Dara Secretariat")).await?;
+    programmes::load(&mut tx, secretariat).await?;
     // The public studies publish their exact totals, as turning their pages
     // on does, now that their field work is in.
     sqlx::query!("select publish_headline(id) from studies where public_since is not null")

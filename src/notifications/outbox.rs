@@ -108,14 +108,10 @@ pub struct Mailer {
 impl Mailer {
     /// From the configuration, with links to its public address.
     pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Mailer> {
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", config.bind));
         Mailer::new(
             config.smtp_url.as_deref(),
             &config.mail_from,
-            &public_url,
+            &config.site_url(),
             config.data_dir.join("mail"),
         )
     }

@@ -68,7 +68,7 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    fn new(body: Vec<u8>, content_type: &'static str) -> Rendered {
+    pub(crate) fn new(body: Vec<u8>, content_type: &'static str) -> Rendered {
         Rendered {
             etag: format!("\"{:.20x}\"", Sha256::digest(&body)),
             last_modified: OffsetDateTime::now_utc()
@@ -79,7 +79,7 @@ impl Rendered {
         }
     }
 
-    fn html(page: &impl Template) -> Result<Rendered, AppError> {
+    pub(crate) fn html(page: &impl Template) -> Result<Rendered, AppError> {
         Ok(Rendered::new(
             page.render()?.into_bytes(),
             "text/html; charset=utf-8",
@@ -113,12 +113,17 @@ fn key_of(uri: &Uri, headers: &HeaderMap) -> (String, Lang) {
 }
 
 /// A page's context: no one signed in, whoever is.
-fn ctx(lang: Lang, path: &str) -> Ctx {
+pub(crate) fn ctx(lang: Lang, path: &str) -> Ctx {
     Ctx::for_page(lang, None, String::new(), path.to_owned())
 }
 
 /// The cached answer for this request, rendered by `render` on a miss.
-async fn cached<F>(state: &AppState, uri: &Uri, headers: &HeaderMap, render: F) -> Response
+pub(crate) async fn cached<F>(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    render: F,
+) -> Response
 where
     F: AsyncFnOnce(Lang) -> Result<Option<Rendered>, AppError>,
 {

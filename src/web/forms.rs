@@ -97,7 +97,7 @@ pub fn contains_pattern(term: &str) -> String {
 
 /// The messages a form is sent back with, by field name; each message is a key
 /// into the Fluent files.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FieldErrors(Vec<(&'static str, &'static str)>);
 
 impl FieldErrors {

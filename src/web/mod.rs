@@ -144,6 +144,9 @@ impl Ctx {
             ("/activities", "nav-activities"),
             ("/studies", "nav-studies"),
             ("/districts", "nav-districts"),
+            ("/projects", "nav-projects"),
+            ("/agreements", "nav-agreements"),
+            ("/events", "nav-events"),
         ];
         if policy::allows(user, Action::ManageStudies, Scope::Anything) {
             links.push(("/admin/themes", "nav-themes"));

@@ -44,7 +44,7 @@ fn kind_of(path: &str) -> String {
 /// Links not to follow: files, signing out, the language switch.
 fn is_page(path: &str) -> bool {
     let files = [
-        ".csv", ".xlsx", ".json", ".pdf", ".geojson", ".svg", ".png", ".xml",
+        ".csv", ".xlsx", ".json", ".pdf", ".geojson", ".svg", ".png", ".xml", ".atom",
     ];
     let bare = path.split('?').next().unwrap_or_default();
     !(path.contains("lang=")

@@ -52,6 +52,9 @@ enum Rule {
     SignOut,
     /// This one person's own record; for everyone else it does not exist (404).
     Owner(&'static str),
+    /// Staff and these people (whose organizations take part in the project
+    /// or agreement).
+    TakesPart(&'static [&'static str]),
     /// Served only on the private metrics address (`SAMLENG_METRICS_BIND`):
     /// on the public one it does not exist, for anyone.
     Private,
@@ -98,7 +101,11 @@ fn answer(method: &str, route: &str) -> Answer {
         | ("POST", "/admin/gazetteer/import")
         | ("POST", "/recommendation-lists/{id}/endorse-on-paper")
         | ("POST", "/recommendation-lists/{id}/attachments")
-        | ("POST", "/recommendation-lists/{id}/recommendations/{item}/move") => Always(400),
+        | ("POST", "/recommendation-lists/{id}/recommendations/{item}/move")
+        | ("POST", "/events/{id}/attachments")
+        | ("POST", "/agreements/{id}/attachments") => Always(400),
+        // The demo's news items show no photos.
+        ("GET", "/public/news/{id}/photos/{photo}") => Always(404),
         // The demo's joint report waits for the other side, not for staff.
         ("POST", "/actions/{id}/updates/{update}/confirm") => Always(409),
         ("POST", "/notifications/read")
@@ -136,6 +143,8 @@ fn answer(method: &str, route: &str) -> Answer {
             first: 303,
             then: 409,
         },
+        // No step named: refused, and the agreement comes back as it is.
+        ("POST", "/agreements/{id}/status") => Always(409),
         // Bavel's endorsed list has been reopened already (`reopened`).
         ("POST", "/recommendation-lists/{id}/reopen") => Always(409),
         ("POST", "/attachments/{id}/withdraw") => Once {
@@ -206,6 +215,10 @@ fn expected(rule: Rule, person: &str, answer: Answer, let_in_before: usize) -> O
         (Rule::StaffOr(email), _) => allowed(staff || person == email),
         (Rule::Owner(email), _) if person == email => Outcome::Answered(status),
         (Rule::Owner(_), _) => Outcome::Answered(404),
+        (Rule::TakesPart(people), _) if staff || people.contains(&person) => {
+            Outcome::Answered(status)
+        }
+        (Rule::TakesPart(_), _) => Outcome::Refused,
         (Rule::EndorseIn(district), _) => allowed(sna && districts_of(person).contains(&district)),
     }
 }
@@ -268,6 +281,18 @@ struct Records {
     /// to purge.
     binned: i64,
     binned_too: i64,
+    /// Projects: CTOD and the demo donor take part in the first; only the
+    /// secretariat in the second; the third is published.
+    transparency: i64,
+    small_grants: i64,
+    carbon: i64,
+    /// The Pursat MoU (of the published project) and a draft letter of
+    /// intent (of the first project).
+    pursat_mou: i64,
+    draft_letter: i64,
+    /// The Pursat MoU meeting, and the published news of the national workshop.
+    pursat_meeting: i64,
+    news: i64,
 }
 
 async fn records(app: &TestApp) -> Records {
@@ -321,6 +346,13 @@ async fn records(app: &TestApp) -> Records {
         loose_finding: id("insert into findings (activity_id, text_en) select id, 'Nobody cites this' from activities where district_code = '0203' and kind = 'fgd' returning id").await,
         binned: binned(app).await,
         binned_too: binned(app).await,
+        transparency: id("select id from projects where title_en like 'Strengthening%'").await,
+        small_grants: id("select id from projects where title_en like 'GEF%'").await,
+        carbon: id("select id from projects where title_en like 'Community forests%'").await,
+        pursat_mou: id("select id from agreements where title_en like '%Pursat%'").await,
+        draft_letter: id("select id from agreements where status = 'draft'").await,
+        pursat_meeting: id("select id from events where title_en like 'MoU meeting with the Pursat%'").await,
+        news: id("select n.id from news_items n join events e on e.id = n.event_id where e.level = 'national' and e.kind = 'workshop'").await,
         endorsed_item: id(
             "select r.id from recommendations r join recommendation_lists l on l.id = r.list_id
              where l.district_code = '0204' order by r.position limit 1",
@@ -518,6 +550,141 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             "GET",
             "/public/studies/{id}/data/{file}",
             format!("/public/studies/{}/data/participation.json", r.study),
+            Rule::Public,
+        ),
+        ("GET", "/projects", "/projects".into(), Rule::SignedIn),
+        ("GET", "/projects/new", "/projects/new".into(), Rule::Staff),
+        ("POST", "/projects", "/projects".into(), Rule::Staff),
+        (
+            "GET",
+            "/projects/{id}",
+            format!("/projects/{}", r.transparency),
+            Rule::TakesPart(&["ngo@ctod.example", "donor@donor.example"]),
+        ),
+        (
+            "GET",
+            "/projects/{id}",
+            format!("/projects/{}", r.small_grants),
+            Rule::TakesPart(&[]),
+        ),
+        (
+            "GET",
+            "/projects/{id}",
+            format!("/projects/{}", r.carbon),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/projects/{id}/edit",
+            format!("/projects/{}/edit", r.carbon),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/projects/{id}",
+            format!("/projects/{}", r.carbon),
+            Rule::Staff,
+        ),
+        ("GET", "/agreements", "/agreements".into(), Rule::SignedIn),
+        (
+            "GET",
+            "/agreements/new",
+            "/agreements/new".into(),
+            Rule::Staff,
+        ),
+        ("POST", "/agreements", "/agreements".into(), Rule::Staff),
+        (
+            "GET",
+            "/agreements/{id}",
+            format!("/agreements/{}", r.pursat_mou),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/agreements/{id}",
+            format!("/agreements/{}", r.draft_letter),
+            Rule::TakesPart(&["ngo@ctod.example", "donor@donor.example"]),
+        ),
+        (
+            "GET",
+            "/agreements/{id}/edit",
+            format!("/agreements/{}/edit", r.draft_letter),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/agreements/{id}",
+            format!("/agreements/{}", r.draft_letter),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/agreements/{id}/status",
+            format!("/agreements/{}/status", r.draft_letter),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/agreements/{id}/attachments",
+            format!("/agreements/{}/attachments", r.pursat_mou),
+            Rule::Staff,
+        ),
+        ("GET", "/events", "/events".into(), Rule::SignedIn),
+        ("GET", "/events/new", "/events/new".into(), Rule::Staff),
+        ("POST", "/events", "/events".into(), Rule::Staff),
+        (
+            "GET",
+            "/events/{id}",
+            format!("/events/{}", r.pursat_meeting),
+            Rule::SignedIn,
+        ),
+        (
+            "GET",
+            "/events/{id}/edit",
+            format!("/events/{}/edit", r.pursat_meeting),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/events/{id}",
+            format!("/events/{}", r.pursat_meeting),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/events/{id}/attachments",
+            format!("/events/{}/attachments", r.pursat_meeting),
+            Rule::Staff,
+        ),
+        (
+            "GET",
+            "/events/{id}/news",
+            format!("/events/{}/news", r.pursat_meeting),
+            Rule::Staff,
+        ),
+        (
+            "POST",
+            "/events/{id}/news",
+            format!("/events/{}/news", r.pursat_meeting),
+            Rule::Staff,
+        ),
+        ("GET", "/public/news", "/public/news".into(), Rule::Public),
+        (
+            "GET",
+            "/public/news.atom",
+            "/public/news.atom".into(),
+            Rule::Public,
+        ),
+        (
+            "GET",
+            "/public/news/{id}",
+            format!("/public/news/{}", r.news),
+            Rule::Public,
+        ),
+        (
+            "GET",
+            "/public/news/{id}/photos/{photo}",
+            format!("/public/news/{}/photos/{}", r.news, r.public_photo),
             Rule::Public,
         ),
         ("GET", "/activities", "/activities".into(), Rule::SignedIn),

@@ -28,6 +28,7 @@ mod notifications;
 mod once_only;
 mod pages;
 mod paper;
+mod programmes;
 mod proxies;
 mod public;
 mod recommendations;

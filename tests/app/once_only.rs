@@ -421,3 +421,53 @@ async fn a_paper_endorsement_sent_twice_is_recorded_once() {
     let shown = staff.get(&list_page).await;
     assert!(text_of(&shown.body).contains("This was saved already"));
 }
+
+#[tokio::test]
+async fn the_forms_of_projects_agreements_and_events_sent_twice_create_one_record() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let cpdd = scalar(&app, "select id from organizations where acronym = 'CPDD'")
+        .await
+        .to_string();
+    let ncdd = scalar(&app, "select id from organizations where acronym = 'NCDD'")
+        .await
+        .to_string();
+    let project = [
+        ("title_en", "A project sent twice"),
+        ("lead", cpdd.as_str()),
+        ("starts_on", "2026-01-01"),
+        ("ends_on", "2026-12-31"),
+        ("currency", "USD"),
+        ("status", "planned"),
+    ];
+    sent_twice(
+        &app,
+        &staff,
+        ("/projects/new", "/projects"),
+        &project,
+        "projects",
+    )
+    .await;
+    let agreement = [
+        ("kind", "mou"),
+        ("title_en", "An MoU sent twice"),
+        ("parties", cpdd.as_str()),
+        ("parties", ncdd.as_str()),
+    ];
+    sent_twice(
+        &app,
+        &staff,
+        ("/agreements/new", "/agreements"),
+        &agreement,
+        "agreements",
+    )
+    .await;
+    let event = [
+        ("kind", "meeting"),
+        ("level", "national"),
+        ("title_en", "A meeting sent twice"),
+        ("starts_on", "2026-11-02"),
+        ("organizer", cpdd.as_str()),
+    ];
+    sent_twice(&app, &staff, ("/events/new", "/events"), &event, "events").await;
+}

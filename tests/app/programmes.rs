@@ -1,0 +1,420 @@
+//! The coalition's wider work (issue 27): projects, agreements, events at
+//! every level and the public news, as the demo holds its 2025 posts.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, Visitor, spawn_app, text_of};
+
+const SECRETARIAT: &str = "secretariat@cpdd.example";
+
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// The sixteen cells of the counts grid, kind of organization × sex, with
+/// `cells` filled in and the rest left empty as a browser sends them.
+fn grid(cells: &[(usize, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    (0..16)
+        .map(|cell| {
+            let value = cells
+                .iter()
+                .find(|(at, _)| *at == cell)
+                .map_or("", |(_, value)| *value);
+            ("counts", value)
+        })
+        .collect()
+}
+
+/// The Pursat MoU meeting as the secretariat types it: 13 participants, 5 of
+/// them women (government 3 + 6, CSO 2 + 2).
+async fn pursat_meeting(app: &TestApp) -> Vec<(&'static str, String)> {
+    let cpdd = scalar(app, "select id from organizations where acronym = 'CPDD'").await;
+    let mut fields: Vec<(&str, String)> = [
+        ("kind", "signing"),
+        ("level", "provincial"),
+        ("title_en", "MoU signed with Pursat PDAFF (test)"),
+        ("starts_on", "2025-07-04"),
+        ("ends_on", ""),
+        ("province_code", "15"),
+        ("venue", "Pursat PDAFF meeting room"),
+        ("summary_en", "The MoU was signed."),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name, value.to_owned()))
+    .collect();
+    fields.push(("organizer", cpdd.to_string()));
+    fields.extend(
+        grid(&[(0, "3"), (1, "6"), (4, "2"), (5, "2")])
+            .into_iter()
+            .map(|(name, value)| (name, value.to_owned())),
+    );
+    fields
+}
+
+fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_demo_holds_the_five_events_of_2025_their_agreements_and_projects() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+
+    let events = text_of(&staff.get("/events").await.body);
+    for title in [
+        "National workshop: results and closing",
+        "Orientation workshop on the GEF Small Grants Programme",
+        "Signing of the MoU with ThanksCarbon",
+        "MoU meeting with the Pursat",
+        "MoU meeting with the Kampong Speu",
+    ] {
+        assert!(events.contains(title), "{title} in {events}");
+    }
+    assert!(events.contains("2–4 September 2025"), "{events}");
+
+    // The national workshop sits in no province; the Pursat meeting in Pursat.
+    let national = scalar(
+        &app,
+        "select count(*) from events where level = 'national' and province_code is null",
+    )
+    .await;
+    assert_eq!(national, 2);
+    let pursat = scalar(
+        &app,
+        "select id from events where title_en like 'MoU meeting with the Pursat%'",
+    )
+    .await;
+    let page = text_of(&staff.get(&format!("/events/{pursat}")).await.body);
+    assert!(page.contains("Participants: 13"), "{page}");
+    assert!(page.contains("Pursat"), "{page}");
+
+    // The agreements filtered by province and status: Pursat's MoU only.
+    let pursat_mous = text_of(
+        &staff
+            .get("/agreements?province=15&status=signed")
+            .await
+            .body,
+    );
+    assert!(
+        pursat_mous.contains("MoU between CPDD and the Pursat PDAFF"),
+        "{pursat_mous}"
+    );
+    assert!(
+        !pursat_mous.contains("MoU between CPDD and the Kampong Speu PDAFF"),
+        "{pursat_mous}"
+    );
+    let drafts = text_of(&staff.get("/agreements?status=draft").await.body);
+    assert!(drafts.contains("Letter of intent with NCDD"), "{drafts}");
+    assert!(
+        !drafts.contains("MoU between CPDD and ThanksCarbon"),
+        "{drafts}"
+    );
+
+    // The ThanksCarbon project holds its three MoUs and three events.
+    let carbon = scalar(
+        &app,
+        "select id from projects where title_en like 'Community forests%'",
+    )
+    .await;
+    let project = text_of(&staff.get(&format!("/projects/{carbon}")).await.body);
+    for part in [
+        "Takéo",
+        "Kampong Speu",
+        "Pursat",
+        "MoU between CPDD and ThanksCarbon",
+        "Signing of the MoU with ThanksCarbon",
+    ] {
+        assert!(project.contains(part), "{part} in {project}");
+    }
+}
+
+#[tokio::test]
+async fn anyone_reads_the_published_news_as_the_coalitions_posts_do_and_in_the_feed() {
+    let app = spawn_app().await;
+    let reader = app.visitor();
+    let list = reader.get("/public/news").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let text = text_of(&list.body);
+    assert!(text.contains("18 September 2025"), "{text}");
+    assert!(
+        text.contains("Signing of the MoU with ThanksCarbon"),
+        "{text}"
+    );
+    // The unpublished Pursat meeting is not news.
+    assert!(!text.contains("MoU meeting with the Pursat"), "{text}");
+
+    let id = scalar(&app, "select n.id from news_items n join events e on e.id = n.event_id where e.kind = 'workshop'").await;
+    let item = reader.get(&format!("/public/news/{id}")).await;
+    assert_eq!(item.status, StatusCode::OK);
+    assert!(
+        item.body
+            .contains("<meta property=\"og:type\" content=\"article\">"),
+        "{}",
+        item.body
+    );
+    assert!(item.body.contains("og:url"), "{}", item.body);
+    let shown = text_of(&item.body);
+    for part in [
+        "A hotel in Phnom Penh",
+        "National Committee for Sub-National Democratic Development",
+        "took part",
+    ] {
+        assert!(shown.contains(part), "{part} in {shown}");
+    }
+
+    let feed = reader.get("/public/news.atom").await;
+    assert_eq!(feed.status, StatusCode::OK);
+    assert!(feed.body.starts_with("<?xml"), "{}", feed.body);
+    assert!(
+        feed.body
+            .contains("<feed xmlns=\"http://www.w3.org/2005/Atom\"")
+    );
+    assert_eq!(feed.body.matches("<entry>").count(), 3, "{}", feed.body);
+    assert!(
+        feed.body.contains(&format!("/public/news/{id}</id>")),
+        "{}",
+        feed.body
+    );
+
+    let unpublished = scalar(
+        &app,
+        "select count(*) from news_items where published_at is null",
+    )
+    .await;
+    assert_eq!(unpublished, 0);
+    let missing = reader.get("/public/news/999999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_events_totals_move_exactly_by_what_was_entered() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let fields = pursat_meeting(&app).await;
+    let created = staff.post("/events", &borrowed(&fields)).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let location = created.location.expect("the new event");
+    let id: i64 = location
+        .trim_start_matches("/events/")
+        .parse()
+        .expect("an id");
+    let totals = || async {
+        sqlx::query_as::<_, (i32, i32)>(
+            "select participants, participants_female from events where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("totals")
+    };
+    assert_eq!(totals().await, (13, 5));
+
+    // Two more women from the province's administration: 15, of them 7 women.
+    let edit = staff.get(&format!("/events/{id}/edit")).await;
+    let version = edit
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the version")
+        .to_owned();
+    let mut changed: Vec<(&str, String)> = fields
+        .iter()
+        .filter(|(name, _)| *name != "counts")
+        .cloned()
+        .collect();
+    changed.push(("version", version));
+    changed.extend(
+        grid(&[(0, "3"), (1, "6"), (2, "2"), (4, "2"), (5, "2")])
+            .into_iter()
+            .map(|(name, value)| (name, value.to_owned())),
+    );
+    let saved = staff.post(&location, &borrowed(&changed)).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(totals().await, (15, 7));
+    let rows = scalar(
+        &app,
+        &format!("select sum(count)::bigint from event_participants where event_id = {id}"),
+    )
+    .await;
+    assert_eq!(rows, 15);
+}
+
+/// Sends `fields` to `action`: the form comes back (422) with `kept` in it
+/// and `message` said, and nothing is written to `table`.
+async fn refused(
+    app: &TestApp,
+    visitor: &Visitor,
+    action: &str,
+    fields: &[(&str, &str)],
+    kept: &str,
+    message: &str,
+    table: &str,
+) {
+    let count = format!("select count(*) from {table}");
+    let before = scalar(app, &count).await;
+    let page = visitor.post(action, fields).await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{action}: {}",
+        page.body
+    );
+    assert!(page.body.contains(kept), "{action} keeps {kept}");
+    assert!(
+        text_of(&page.body).contains(message),
+        "{action} says {message}: {}",
+        text_of(&page.body)
+    );
+    assert_eq!(scalar(app, &count).await, before, "{action} wrote nothing");
+}
+
+#[tokio::test]
+async fn every_new_form_answers_bad_input_with_the_form_back() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let cpdd = scalar(&app, "select id from organizations where acronym = 'CPDD'")
+        .await
+        .to_string();
+
+    let mut event = pursat_meeting(&app).await;
+    event.retain(|(name, _)| *name != "ends_on");
+    event.push(("ends_on", "2025-07-01".into()));
+    refused(
+        &app,
+        &staff,
+        "/events",
+        &borrowed(&event),
+        "MoU signed with Pursat PDAFF (test)",
+        "",
+        "events",
+    )
+    .await;
+    let mut national = pursat_meeting(&app).await;
+    national.retain(|(name, _)| *name != "level");
+    national.push(("level", "district".into()));
+    refused(
+        &app,
+        &staff,
+        "/events",
+        &borrowed(&national),
+        "Pursat PDAFF meeting room",
+        "Choose the district.",
+        "events",
+    )
+    .await;
+    let mut negative = pursat_meeting(&app).await;
+    negative.retain(|(name, _)| *name != "counts");
+    negative.extend(
+        grid(&[(0, "-3")])
+            .into_iter()
+            .map(|(name, value)| (name, value.to_owned())),
+    );
+    refused(
+        &app,
+        &staff,
+        "/events",
+        &borrowed(&negative),
+        "value=\"-3\"",
+        "Enter a whole number from 0 to 100000.",
+        "events",
+    )
+    .await;
+
+    refused(
+        &app,
+        &staff,
+        "/projects",
+        &[
+            ("title_en", "Budget in words"),
+            ("lead", &cpdd),
+            ("starts_on", "2025-01-01"),
+            ("ends_on", "2025-12-31"),
+            ("budget", "a lot"),
+            ("currency", "USD"),
+            ("status", "active"),
+        ],
+        "a lot",
+        "Enter an amount in whole units",
+        "projects",
+    )
+    .await;
+    refused(
+        &app,
+        &staff,
+        "/agreements",
+        &[
+            ("kind", "mou"),
+            ("title_en", "An MoU with nobody"),
+            ("valid_until", "2027-01-01"),
+        ],
+        "An MoU with nobody",
+        "Choose at least two parties.",
+        "agreements",
+    )
+    .await;
+
+    let pursat = scalar(
+        &app,
+        "select id from events where title_en like 'MoU meeting with the Pursat%'",
+    )
+    .await;
+    refused(
+        &app,
+        &staff,
+        &format!("/events/{pursat}/news"),
+        &[
+            ("headline_en", ""),
+            ("body_en", "Kept body text"),
+            ("state", "published"),
+        ],
+        "Kept body text",
+        "",
+        "news_items",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_agreement_is_signed_only_with_its_date_and_each_step_is_audited() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let draft = scalar(&app, "select id from agreements where status = 'draft'").await;
+    let path = format!("/agreements/{draft}/status");
+    let refused = staff
+        .post(&path, &[("to", "signed"), ("signed_on", "")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        text_of(&refused.body).contains("Give the day it was signed."),
+        "{}",
+        refused.body
+    );
+    let signed = staff
+        .post(&path, &[("to", "signed"), ("signed_on", "2026-11-30")])
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let ended = staff.post(&path, &[("to", "ended")]).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.body);
+    let status: String = sqlx::query_scalar("select status from agreements where id = $1")
+        .bind(draft)
+        .fetch_one(&app.pool)
+        .await
+        .expect("status");
+    assert_eq!(status, "ended");
+    let steps = scalar(&app, &format!("select count(*) from audit_events where entity = 'agreement' and entity_id = '{draft}' and action in ('agreement_signed', 'agreement_ended')")).await;
+    assert_eq!(steps, 2);
+    let page = text_of(&staff.get(&format!("/agreements/{draft}")).await.body);
+    assert!(page.contains("Signed") && page.contains("Ended"), "{page}");
+    // Ended is the end: no step leads back.
+    let again = staff
+        .post(&path, &[("to", "signed"), ("signed_on", "2026-11-30")])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+}
