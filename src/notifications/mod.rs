@@ -10,7 +10,7 @@ mod reminders;
 mod routes;
 pub mod telegram;
 
-pub use reminders::{remind_due_actions, remind_stale_actions};
+pub use reminders::{remind_due_actions, remind_expiring_agreements, remind_stale_actions};
 pub use routes::{Choices, MODES, choices, routes};
 
 use crate::auth::session::CurrentUser;

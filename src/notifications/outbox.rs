@@ -447,6 +447,17 @@ pub fn spawn(pool: PgPool, mailer: Mailer) -> tokio::task::JoinHandle<()> {
                     Ok(false) => {}
                     Err(error) => tracing::error!(%error, "due-date job not claimed"),
                 }
+                match claim_daily(&pool, "agreement_reminders", now.date()).await {
+                    Ok(true) => {
+                        if let Err(error) =
+                            super::remind_expiring_agreements(&pool, now.date()).await
+                        {
+                            tracing::error!(%error, "agreement reminders not queued");
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::error!(%error, "agreement job not claimed"),
+                }
                 match claim_daily(&pool, "digest", now.date()).await {
                     Ok(true) => {
                         if let Err(error) = queue_digests(&pool).await {

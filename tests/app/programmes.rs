@@ -418,3 +418,67 @@ async fn an_agreement_is_signed_only_with_its_date_and_each_step_is_audited() {
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_secretariat_hears_60_and_14_days_before_an_agreement_runs_out_and_then_it_expires() {
+    let app = spawn_app().await;
+    let pursat = scalar(
+        &app,
+        "select id from agreements where title_en like '%Pursat%'",
+    )
+    .await;
+    let until: time::Date = sqlx::query_scalar("select valid_until from agreements where id = $1")
+        .bind(pursat)
+        .fetch_one(&app.pool)
+        .await
+        .expect("valid until");
+    let remind = |on: time::Date| {
+        let pool = app.app_pool.clone();
+        async move {
+            samleng::notifications::remind_expiring_agreements(&pool, on)
+                .await
+                .expect("reminders")
+        }
+    };
+    let told = || async {
+        sqlx::query_as::<_, (String, String)>(
+            "select u.email, n.subject from notifications n join users u on u.id = n.user_id
+             where n.kind = 'agreement-expiring' and n.link = $1 order by n.id",
+        )
+        .bind(format!("/agreements/{pursat}"))
+        .fetch_all(&app.pool)
+        .await
+        .expect("notifications")
+    };
+    let days = time::Duration::days;
+    remind(until - days(61)).await;
+    assert!(told().await.is_empty());
+    remind(until - days(60)).await;
+    remind(until - days(59)).await;
+    let first = told().await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].0, SECRETARIAT);
+    assert!(first[0].1.contains("60 days"), "{first:?}");
+    remind(until - days(14)).await;
+    remind(until - days(3)).await;
+    let second = told().await;
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(second[1].1.contains("14 days"), "{second:?}");
+    remind(until).await;
+    assert_eq!(told().await.len(), 2);
+    let status = |id: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("select status from agreements where id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("status")
+        }
+    };
+    assert_eq!(status(pursat).await, "signed");
+    remind(until + days(1)).await;
+    assert_eq!(status(pursat).await, "expired");
+    let audited = scalar(&app, &format!("select count(*) from audit_events where entity = 'agreement' and entity_id = '{pursat}' and action = 'agreement_expired' and actor_id is null")).await;
+    assert_eq!(audited, 1);
+}
