@@ -115,6 +115,28 @@ pub struct Breakdown {
     pub rounded_second: i64,
 }
 
+/// Events held at one level (`events::LEVELS`), their participants exact
+/// and as sums of rounded counts (`Count`).
+#[derive(Debug, Clone)]
+pub struct EventLevel {
+    pub level: String,
+    pub events: i64,
+    pub female: i64,
+    pub male: i64,
+    pub rounded_female: i64,
+    pub rounded_male: i64,
+}
+
+impl EventLevel {
+    pub fn female(&self) -> Count {
+        Count::new(self.female, self.rounded_female)
+    }
+
+    pub fn male(&self) -> Count {
+        Count::new(self.male, self.rounded_male)
+    }
+}
+
 /// What the filter form offers: studies, provinces, and the chosen province's districts.
 #[derive(Debug, Clone)]
 pub struct Choice {
@@ -130,6 +152,8 @@ pub struct Figures {
     /// Every district of the selection, with or without figures, by name.
     pub districts: Vec<DistrictFigures>,
     pub breakdowns: Vec<Breakdown>,
+    /// Events by level; none with a study chosen, as events belong to no study.
+    pub events: Vec<EventLevel>,
     pub choices: Vec<Choice>,
     /// When these figures were counted: they stand until the data changes.
     pub as_of: time::OffsetDateTime,
@@ -163,6 +187,7 @@ async fn compute(
 ) -> Result<Figures, sqlx::Error> {
     let Selection {
         study,
+        project,
         province,
         district,
         from,
@@ -194,12 +219,13 @@ async fn compute(
                       sum(a.rounded_participants_female) filter (where a.kind in ('fgd', 'interview'))
                           as rounded_respondents_female
                from visible_activities($1, $2, $3, $4, $5, $6, $7) a
+               where ($9::bigint is null or a.study_id in (select s.id from studies s where s.project_id = $9))
                group by a.district_code
            ),
-           studies as (
+           published_studies as (
                select c.district_code, count(*) as published
                from visible_case_studies($1, $2, $3, $4, $5, $6, $7) c
-               where case_study_published(c.status)
+               where case_study_published(c.status) and ($9::bigint is null or c.study_id in (select s.id from studies s where s.project_id = $9))
                group by c.district_code
            ),
            lists as (
@@ -210,6 +236,7 @@ async fn compute(
                           as recommendations_endorsed,
                       sum(l.prioritized_count) as prioritized
                from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
+               where ($9::bigint is null or l.study_id in (select s.id from studies s where s.project_id = $9))
                group by l.district_code
            ),
            -- Districts with a list in the selection, whoever may read it: the
@@ -219,6 +246,7 @@ async fn compute(
            listed as (
                select l.district_code, count(distinct l.study_id) as cycles
                from visible_recommendation_lists($1, $2, $3, $4, $5, true, '{}') l
+               where ($9::bigint is null or l.study_id in (select s.id from studies s where s.project_id = $9))
                group by l.district_code
            ),
            -- Without dates, each plan's kept roll-up; with dates, the actions
@@ -236,6 +264,7 @@ async fn compute(
                  and ($1::bigint is null or p.study_id = $1)
                  and ($2 = '' or p.province_code = $2)
                  and ($3 = '' or p.district_code = $3)
+                 and ($9::bigint is null or p.study_id in (select s.id from studies s where s.project_id = $9))
                group by 1
                union all
                select coalesce(a.district_code, ''), count(*),
@@ -249,7 +278,9 @@ async fn compute(
                       sum(a.progress) filter (where a.status <> 'cancelled'),
                       count(*) filter (where a.status <> 'cancelled')
                from current_actions($1, $2, $3, $4, $5) a
-               where $4::date is not null or $5::date is not null
+               join action_plans p on p.id = a.plan_id
+               where ($4::date is not null or $5::date is not null)
+                 and ($9::bigint is null or p.study_id in (select s.id from studies s where s.project_id = $9))
                group by 1
            )
            select grouping(k.code) = 1 as "total!",
@@ -288,7 +319,7 @@ async fn compute(
                   coalesce(sum(w.progress_count), 0)::bigint as "progress_count!"
            from keys k
            left join field f on f.district_code = k.code
-           left join studies st on st.district_code = k.code
+           left join published_studies st on st.district_code = k.code
            left join lists l on l.district_code = k.code
            left join listed ld on ld.district_code = k.code
            left join work w on w.district_code = k.code
@@ -303,6 +334,7 @@ async fn compute(
         reader.everywhere,
         &reader.own_districts,
         today,
+        *project,
     )
     .fetch_all(pool);
     let choices = sqlx::query_as!(
@@ -324,8 +356,12 @@ async fn compute(
         }
     )
     .fetch_all(pool);
-    let (mut rows, breakdowns, choices) =
-        tokio::try_join!(rows, breakdowns(pool, selection, reader), choices)?;
+    let (mut rows, breakdowns, events, choices) = tokio::try_join!(
+        rows,
+        breakdowns(pool, selection, reader),
+        events(pool, selection),
+        choices
+    )?;
     // The total comes first; a district row without a code is the province-level plans'.
     let total = rows.remove(0);
     rows.retain(|row| row.code.as_deref().is_some_and(|code| !code.is_empty()));
@@ -333,6 +369,7 @@ async fn compute(
         total,
         districts: rows,
         breakdowns,
+        events,
         choices,
         as_of: time::OffsetDateTime::now_utc(),
         graphics: Default::default(),
@@ -347,6 +384,7 @@ async fn breakdowns(
 ) -> Result<Vec<Breakdown>, sqlx::Error> {
     let Selection {
         study,
+        project,
         province,
         district,
         from,
@@ -372,6 +410,7 @@ async fn breakdowns(
                       sum(a.rounded_female_by_group[5]) as rf5, sum(a.rounded_male_by_group[5]) as rm5,
                       sum(a.rounded_female_by_group[6]) as rf6, sum(a.rounded_male_by_group[6]) as rm6
                from visible_activities($1, $2, $3, $4, $5, $6, $7) a
+               where ($8::bigint is null or a.study_id in (select s.id from studies s where s.project_id = $8))
                group by 1, 2
            )
            select 'kind' as "dimension!", c.kind as "key!", '' as "name_en!", '' as "name_km!",
@@ -401,6 +440,7 @@ async fn breakdowns(
            from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
            join list_theme_counts n on n.list_id = l.id
            left join themes t on t.id = n.theme_id
+           where ($8::bigint is null or l.study_id in (select s.id from studies s where s.project_id = $8))
            group by t.id
            order by 1, 2"#,
         *study,
@@ -410,6 +450,38 @@ async fn breakdowns(
         *to,
         reader.everywhere,
         &reader.own_districts,
+        *project,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Events by level, each counted where it was held: a national event falls
+/// outside any province chosen. Events are read by everyone signed in.
+async fn events(pool: &PgPool, selection: &Selection) -> Result<Vec<EventLevel>, sqlx::Error> {
+    sqlx::query_as!(
+        EventLevel,
+        r#"select e.level as "level!", count(*) as "events!",
+                  sum(e.participants_female)::bigint as "female!",
+                  sum(e.participants - e.participants_female)::bigint as "male!",
+                  sum(e.rounded_participants_female)::bigint as "rounded_female!",
+                  sum(e.rounded_participants - e.rounded_participants_female)::bigint as "rounded_male!"
+           from events e
+           where $1::bigint is null
+             and ($2 = '' or e.province_code = $2)
+             and ($3 = '' or e.district_code = $3)
+             and ($4::date is null or e.ends_on >= $4)
+             and ($5::date is null or e.starts_on <= $5)
+             and ($6::bigint is null or e.project_id = $6
+                  or e.agreement_id in (select g.id from agreements g where g.project_id = $6))
+           group by e.level
+           order by array_position(array['national', 'provincial', 'district', 'commune'], e.level)"#,
+        selection.study,
+        selection.province,
+        selection.district,
+        selection.from,
+        selection.to,
+        selection.project,
     )
     .fetch_all(pool)
     .await

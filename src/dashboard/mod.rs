@@ -23,6 +23,7 @@ use crate::auth::session::CurrentUser;
 use crate::disclosure::BySex;
 use crate::error::{AppError, render};
 use crate::format::percent;
+use crate::projects::choices::{self, Choice};
 use crate::state::AppState;
 use crate::web::filters::Filters;
 use crate::web::forms::FieldErrors;
@@ -58,6 +59,8 @@ struct DashboardPage {
     people: Option<Arc<people::People>>,
     /// The charts and the map, drawn once for these figures (`graphics`).
     graphics: Arc<str>,
+    /// The projects the reader may filter by: those they may read.
+    projects: Vec<Choice<i64>>,
 }
 
 async fn dashboard(
@@ -84,6 +87,7 @@ pub async fn page(
     } else {
         map::MEASURES[0].to_owned()
     };
+    let projects = choices::readable_projects(&state.pool, user).await?;
     let selection = match filters.check() {
         Ok(selection) => selection,
         Err(errors) => {
@@ -97,10 +101,17 @@ pub async fn page(
                 figures: None,
                 people: None,
                 graphics: Arc::from(""),
+                projects,
             };
             return Err(AppError::invalid(&page));
         }
     };
+    if let Some(project) = selection.project
+        && !projects.iter().any(|choice| choice.key == project)
+    {
+        // Not found, or refused: as the project's own page answers.
+        crate::projects::readable(&state.pool, user, project).await?;
+    }
     let reader = Reader::of(user, &selection.district);
     let today = crate::format::today();
     let figures = figures::figures(state, &selection, &reader, today).await?;
@@ -124,6 +135,7 @@ pub async fn page(
         figures: Some(figures),
         people: Some(people),
         graphics,
+        projects,
     };
     Ok(render(&page)?.into_response())
 }
@@ -181,6 +193,22 @@ impl DashboardPage {
         let figures = self.figures.as_ref()?;
         let row = people::People::row_of(figures, district)?;
         self.people.as_ref().map(|people| people.district(row))
+    }
+
+    /// Events by level, with their participants as this reader may see them.
+    fn events(&self) -> Vec<(&str, i64, BySex)> {
+        let Some(figures) = &self.figures else {
+            return Vec::new();
+        };
+        let blurred = self.reader.blurs_small_counts;
+        figures
+            .events
+            .iter()
+            .map(|level| {
+                let people = BySex::new(level.female(), level.male(), blurred);
+                (level.level.as_str(), level.events, people)
+            })
+            .collect()
     }
 
     fn endorsement_rate(&self, total: &DistrictFigures) -> String {

@@ -143,7 +143,7 @@ async fn list(
     Query(filters): Query<ListFilters>,
 ) -> Result<Response, AppError> {
     let provinces = choices::provinces(&pool).await?;
-    let projects = choices::projects(&pool).await?;
+    let projects = choices::readable_projects(&pool, &user).await?;
     let mut errors = FieldErrors::default();
     if !filters.level.is_empty() && !LEVELS.contains(&filters.level.as_str()) {
         errors.add("level", "error-choose");

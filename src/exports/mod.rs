@@ -29,12 +29,14 @@ pub fn routes() -> Router<AppState> {
         .route("/exports/{file}", get(export))
 }
 
-pub const DATASETS: [&str; 5] = [
+pub const DATASETS: [&str; 7] = [
     "activities",
     "findings",
     "recommendations",
     "actions",
     "case-studies",
+    "projects",
+    "events",
 ];
 
 /// One value of a table: numbers stay numbers in a spreadsheet.
@@ -45,13 +47,18 @@ pub enum Cell {
     Empty,
 }
 
-fn columns_of(dataset: &str) -> &'static [&'static str] {
+fn columns_of(dataset: &str) -> Vec<&'static str> {
     match dataset {
-        "activities" => datasets::ACTIVITY_COLUMNS,
-        "findings" => datasets::FINDING_COLUMNS,
-        "recommendations" => datasets::RECOMMENDATION_COLUMNS,
-        "actions" => datasets::ACTION_COLUMNS,
-        _ => datasets::CASE_STUDY_COLUMNS,
+        "activities" => datasets::ACTIVITY_COLUMNS.to_vec(),
+        "findings" => datasets::FINDING_COLUMNS.to_vec(),
+        "recommendations" => datasets::RECOMMENDATION_COLUMNS.to_vec(),
+        "actions" => datasets::ACTION_COLUMNS.to_vec(),
+        "projects" => datasets::PROJECT_COLUMNS.to_vec(),
+        "events" => datasets::event_columns()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+        _ => datasets::CASE_STUDY_COLUMNS.to_vec(),
     }
 }
 
@@ -164,6 +171,7 @@ struct Request {
     selection: Selection,
     reader: Reader,
     internal: InternalScope,
+    programmes: datasets::ProgrammeReader,
 }
 
 async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow::Result<()> {
@@ -172,6 +180,7 @@ async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow
         selection,
         reader,
         internal,
+        programmes,
     } = request;
     match dataset.as_str() {
         "activities" => datasets::activities(pool, selection, reader, internal, sink).await,
@@ -181,6 +190,8 @@ async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow
             let today = crate::format::today();
             datasets::actions(pool, selection, today, internal, sink).await
         }
+        "projects" => datasets::projects(pool, selection, *programmes, sink).await,
+        "events" => datasets::events(pool, selection, reader, sink).await,
         _ => datasets::case_studies(pool, selection, reader, sink).await,
     }
 }
@@ -199,11 +210,18 @@ async fn export(
         return Err(AppError::NotFound);
     }
     let selection = filters.check().map_err(|_| AppError::BadRequest)?;
+    if let Some(project) = selection.project {
+        crate::projects::readable(&pool, &user, project).await?;
+    }
     let request = Request {
         dataset: dataset.to_owned(),
         reader: Reader::of(&user, &selection.district),
         selection,
         internal: policy::internal_text_scope(&user),
+        programmes: datasets::ProgrammeReader {
+            every: policy::reads_every_programme(&user),
+            organization_id: user.organization_id,
+        },
     };
     let downloaded = Downloaded {
         user_id: user.id,
@@ -215,7 +233,7 @@ async fn export(
     let name = format!("samleng-{dataset}-{}.{format}", crate::format::today());
     let (content_type, body) = if format == "csv" {
         let (chunks, received) = mpsc::channel(4);
-        let mut sink = Sink::csv(columns, chunks)?;
+        let mut sink = Sink::csv(&columns, chunks)?;
         // Rows are read and sent while the response is already on its way. The
         // download is recorded, with how it ended, before the channel closes, so
         // that a client that has the whole file finds it in the audit log.
@@ -242,7 +260,7 @@ async fn export(
         });
         ("text/csv; charset=utf-8", Body::from_stream(stream))
     } else {
-        let bytes = match xlsx_bytes(&pool, &request, columns).await {
+        let bytes = match xlsx_bytes(&pool, &request, &columns).await {
             Ok(bytes) => bytes,
             Err(error) => {
                 record_export(&pool, &downloaded, false).await?;
@@ -322,12 +340,12 @@ async fn record_export(
 #[template(path = "exports/dictionary.html")]
 struct DictionaryPage {
     ctx: Ctx,
-    datasets: [&'static str; 5],
+    datasets: [&'static str; 7],
     query: String,
 }
 
 impl DictionaryPage {
-    fn columns(&self, dataset: &str) -> &'static [&'static str] {
+    fn columns(&self, dataset: &str) -> Vec<&'static str> {
         columns_of(dataset)
     }
 
@@ -335,6 +353,19 @@ impl DictionaryPage {
     /// and sex share one sentence.
     fn describe(&self, column: &str) -> String {
         let lang = self.ctx.lang;
+        for kind in crate::events::ORGANIZATION_KINDS {
+            for sex in crate::events::SEXES {
+                if column == format!("from_{kind}_{sex}") {
+                    return lang.t_with(
+                        "export-column-kind-sex",
+                        &[
+                            ("kind", lang.t(&format!("participant-kind-{kind}"))),
+                            ("sex", lang.t(&format!("sex-{sex}"))),
+                        ],
+                    );
+                }
+            }
+        }
         for group in crate::activities::form::GROUPS {
             for sex in ["female", "male"] {
                 if column == format!("{group}_{sex}") {

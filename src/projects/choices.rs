@@ -4,6 +4,8 @@
 
 use sqlx::PgPool;
 
+use crate::auth::policy;
+use crate::auth::session::CurrentUser;
 use crate::error::AppError;
 use crate::web::forms::FieldErrors;
 
@@ -78,6 +80,30 @@ pub async fn projects(pool: &PgPool) -> Result<Vec<Choice<i64>>, AppError> {
         })
         .collect(),
     )
+}
+
+/// The projects `user` may read (`Action::ReadProgramme`), newest first: the
+/// filters of the events and the dashboard offer these, and only these.
+pub async fn readable_projects(
+    pool: &PgPool,
+    user: &CurrentUser,
+) -> Result<Vec<Choice<i64>>, AppError> {
+    Ok(sqlx::query!(
+        "select id, title_en, title_km from projects
+         where $1 or published or takes_part_in_project(id, $2)
+         order by starts_on desc, id desc",
+        policy::reads_every_programme(user),
+        user.organization_id,
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| Choice {
+        key: row.id,
+        en: row.title_en,
+        km: row.title_km,
+    })
+    .collect())
 }
 
 /// The ids sent under `field` (ticked boxes), each one of `choices`.

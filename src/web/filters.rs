@@ -1,4 +1,5 @@
-//! The filters of the figures (`study`, `province`, `district`, `from`, `to`),
+//! The filters of the figures (`study`, `project`, `province`, `district`,
+//! `from`, `to`),
 //! which the dashboard, the exports, the study report and the public pages
 //! share; with the reader (`auth::reader`) they decide which records are
 //! counted.
@@ -14,6 +15,8 @@ pub struct Filters {
     #[serde(default)]
     pub study: String,
     #[serde(default)]
+    pub project: String,
+    #[serde(default)]
     pub province: String,
     #[serde(default)]
     pub district: String,
@@ -27,6 +30,8 @@ pub struct Filters {
 #[derive(Debug, Default, Clone, PartialEq, Eq, Hash)]
 pub struct Selection {
     pub study: Option<i64>,
+    /// The studies and events of one project (`projects`).
+    pub project: Option<i64>,
     pub province: String,
     pub district: String,
     pub from: Option<Date>,
@@ -37,16 +42,18 @@ impl Filters {
     /// The selection, or the fields that make no sense and why.
     pub fn check(&self) -> Result<Selection, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let study = match self.study.trim() {
+        let mut id = |field: &'static str, value: &str| match value.trim() {
             "" => None,
             text => {
                 let id = text.parse::<i64>().ok();
                 if id.is_none() {
-                    errors.add("study", "error-choose");
+                    errors.add(field, "error-choose");
                 }
                 id
             }
         };
+        let study = id("study", &self.study);
+        let project = id("project", &self.project);
         let code = |errors: &mut FieldErrors, field: &'static str, value: &str, digits: usize| {
             let value = value.trim();
             let valid = value.is_empty()
@@ -70,6 +77,7 @@ impl Filters {
         }
         errors.into_result(Selection {
             study,
+            project,
             province,
             district,
             from,
@@ -81,6 +89,7 @@ impl Filters {
     pub fn query(&self) -> String {
         serde_urlencoded::to_string([
             ("study", self.study.as_str()),
+            ("project", &self.project),
             ("province", &self.province),
             ("district", &self.district),
             ("from", &self.from),
@@ -97,6 +106,7 @@ mod tests {
     fn filters(study: &str, province: &str, district: &str, from: &str, to: &str) -> Filters {
         Filters {
             study: study.into(),
+            project: String::new(),
             province: province.into(),
             district: district.into(),
             from: from.into(),

@@ -1392,6 +1392,25 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::SignedIn,
         ),
         (
+            "GET",
+            "/exports/{file}",
+            "/exports/events.csv".into(),
+            Rule::SignedIn,
+        ),
+        // Filtered by a project: as the project's own page.
+        (
+            "GET",
+            "/dashboard",
+            format!("/dashboard?project={}", r.transparency),
+            Rule::TakesPart(&["ngo@ctod.example", "donor@donor.example"]),
+        ),
+        (
+            "GET",
+            "/exports/{file}",
+            format!("/exports/projects.csv?project={}", r.small_grants),
+            Rule::TakesPart(&[]),
+        ),
+        (
             "POST",
             "/attachments/{id}/withdraw",
             format!("/attachments/{}/withdraw", r.public_photo),

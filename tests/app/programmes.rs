@@ -482,3 +482,375 @@ async fn the_secretariat_hears_60_and_14_days_before_an_agreement_runs_out_and_t
     let audited = scalar(&app, &format!("select count(*) from audit_events where entity = 'agreement' and entity_id = '{pursat}' and action = 'agreement_expired' and actor_id is null")).await;
     assert_eq!(audited, 1);
 }
+
+/// The cells of one level's row in the dashboard's events table: events,
+/// women, men, everyone; as shown ("<5" included).
+fn events_row(body: &str, level: &str) -> Option<Vec<String>> {
+    let table = body
+        .split("id=\"events-figures\"")
+        .nth(1)?
+        .split("</table>")
+        .next()?;
+    let row = table
+        .split("<tr>")
+        .find(|row| row.contains(&format!("<th scope=\"row\">{level}</th>")))?;
+    Some(
+        row.split("<td")
+            .skip(1)
+            .map(|cell| {
+                let inner = cell.split_once('>').map_or("", |(_, rest)| rest);
+                text_of(inner.split("</td>").next().unwrap_or_default()).replace("&#60;", "<")
+            })
+            .collect(),
+    )
+}
+
+/// The number a cell shows; `None` for "<5".
+fn number(cell: &str) -> Option<i64> {
+    cell.trim().replace(',', "").parse().ok()
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_events_at_their_level_and_filters_by_project() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+
+    let everything = staff.get("/dashboard").await;
+    assert_eq!(everything.status, StatusCode::OK);
+    let national = events_row(&everything.body, "National").expect("national events");
+    let provincial = events_row(&everything.body, "Provincial").expect("provincial events");
+    assert_eq!(national[0], "2", "{national:?}");
+    assert_eq!(provincial[0], "3", "{provincial:?}");
+    let exact = scalar(
+        &app,
+        "select sum(participants)::bigint from events where level = 'provincial'",
+    )
+    .await;
+    assert_eq!(number(&provincial[3]), Some(exact), "{provincial:?}");
+
+    // A province holds its provincial events; national ones belong to none.
+    let pursat = staff.get("/dashboard?province=15").await;
+    assert_eq!(
+        events_row(&pursat.body, "Provincial").map(|row| row[..1].to_vec()),
+        Some(vec!["1".to_owned()])
+    );
+    assert_eq!(events_row(&pursat.body, "National"), None);
+
+    // The carbon project: its own event and those of its agreements, and no
+    // field work, as none of its studies has any.
+    let carbon = scalar(
+        &app,
+        "select id from projects where title_en like 'Community forests%'",
+    )
+    .await;
+    let page = staff.get(&format!("/dashboard?project={carbon}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let held = scalar(
+        &app,
+        &format!(
+            "select count(*) from events e where e.project_id = {carbon}
+             or e.agreement_id in (select id from agreements where project_id = {carbon})"
+        ),
+    )
+    .await;
+    let shown: i64 = ["National", "Provincial"]
+        .iter()
+        .filter_map(|level| events_row(&page.body, level))
+        .filter_map(|row| number(&row[0]))
+        .sum();
+    assert_eq!(shown, held);
+    assert!(
+        page.body.contains("<dd id=\"figure-activities\">0</dd>"),
+        "{}",
+        text_of(&page.body)
+    );
+
+    // The transparency project: the field work of its Battambang study.
+    let transparency = scalar(
+        &app,
+        "select id from projects where title_en like 'Strengthening Transparency%'",
+    )
+    .await;
+    let activities = scalar(
+        &app,
+        &format!(
+            "select count(*) from activities
+             where study_id in (select id from studies where project_id = {transparency})"
+        ),
+    )
+    .await;
+    assert!(activities > 0);
+    let page = staff
+        .get(&format!("/dashboard?project={transparency}"))
+        .await;
+    assert!(
+        page.body
+            .contains(&format!("<dd id=\"figure-activities\">{activities}</dd>")),
+        "{activities} activities in {}",
+        text_of(&page.body)
+    );
+
+    // A donor filters by the projects they read, and by no other.
+    let donor = app.login_as("donor@donor.example").await;
+    let gef = scalar(
+        &app,
+        "select id from projects where title_en like 'GEF Small Grants%'",
+    )
+    .await;
+    let gef_title: String = sqlx::query_scalar("select title_en from projects where id = $1")
+        .bind(gef)
+        .fetch_one(&app.pool)
+        .await
+        .expect("the title");
+    let dashboard = donor.get("/dashboard").await;
+    assert!(
+        dashboard
+            .body
+            .contains(&format!("<option value=\"{transparency}\"")),
+        "the donor funds it"
+    );
+    assert!(!dashboard.body.contains(&gef_title));
+    assert!(!donor.get("/events").await.body.contains(&gef_title));
+    for path in [
+        format!("/dashboard?project={gef}"),
+        format!("/exports/activities.csv?project={gef}"),
+    ] {
+        assert_eq!(
+            donor.get(&path).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        donor.get("/dashboard?project=999999").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let wrong = donor.get("/dashboard?project=carbon").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The rows of a CSV download, with its header first.
+async fn csv_of(visitor: &Visitor, path: &str) -> Vec<csv::StringRecord> {
+    let bytes = visitor.get_bytes(path).await;
+    let text = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or_else(|| panic!("{path} starts with a byte-order mark"));
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text)
+        .records()
+        .map(|record| record.expect("a CSV record"))
+        .collect()
+}
+
+#[tokio::test]
+async fn projects_and_events_are_exported_as_each_reader_may_read_them() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let donor = app.login_as("donor@donor.example").await;
+
+    let projects = csv_of(&staff, "/exports/projects.csv").await;
+    assert_eq!(&projects[0][0], "project_id");
+    assert_eq!(projects.len() - 1, 3);
+    let read_by_donor = csv_of(&donor, "/exports/projects.csv").await;
+    let titles: Vec<&str> = read_by_donor.iter().skip(1).map(|row| &row[1]).collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(
+        titles.iter().all(|title| !title.starts_with("GEF")),
+        "{titles:?}"
+    );
+
+    let events = csv_of(&staff, "/exports/events.csv").await;
+    let header = &events[0];
+    let participants = header
+        .iter()
+        .position(|column| column == "participants")
+        .expect("a participants column");
+    assert!(
+        header
+            .iter()
+            .any(|column| column == "from_government_female")
+    );
+    let pursat = events
+        .iter()
+        .find(|row| row[3].starts_with("MoU meeting with the Pursat"))
+        .expect("the Pursat meeting");
+    assert_eq!(&pursat[participants], "13");
+    assert_eq!(&pursat[2], "provincial");
+    assert_eq!(&pursat[7], "15");
+    let national = csv_of(&staff, "/exports/events.csv?province=12").await;
+    assert_eq!(national.len(), 1, "Phnom Penh holds no provincial event");
+
+    // The project filter reaches the study's records.
+    let transparency = scalar(
+        &app,
+        "select id from projects where title_en like 'Strengthening Transparency%'",
+    )
+    .await;
+    let carbon = scalar(
+        &app,
+        "select id from projects where title_en like 'Community forests%'",
+    )
+    .await;
+    let activities = scalar(
+        &app,
+        &format!(
+            "select count(*) from activities
+             where study_id in (select id from studies where project_id = {transparency})"
+        ),
+    )
+    .await;
+    let of_transparency = csv_of(
+        &staff,
+        &format!("/exports/activities.csv?project={transparency}"),
+    )
+    .await;
+    assert_eq!(of_transparency.len() as i64 - 1, activities);
+    let of_carbon = csv_of(&staff, &format!("/exports/activities.csv?project={carbon}")).await;
+    assert_eq!(of_carbon.len(), 1, "only the header");
+}
+
+#[tokio::test]
+async fn a_donor_comparing_event_figures_never_learns_a_count_of_one_to_four() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let donor = app.login_as("donor@donor.example").await;
+    let view = "/dashboard?province=15";
+    let before = donor.get(view).await;
+    let before_row = events_row(&before.body, "Provincial").expect("Pursat's meeting");
+
+    // Three women and one man from a CSO meet in Pursat on 1 August 2025.
+    let cpdd = scalar(&app, "select id from organizations where acronym = 'CPDD'").await;
+    let organizer = cpdd.to_string();
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("kind", "meeting"),
+        ("level", "provincial"),
+        ("title_en", "A small meeting in Pursat"),
+        ("starts_on", "2025-08-01"),
+        ("ends_on", ""),
+        ("province_code", "15"),
+        ("venue", "Pursat"),
+        ("organizer", &organizer),
+    ];
+    fields.extend(grid(&[(4, "3"), (5, "1")]));
+    let created = staff.post("/events", &fields).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let (female, total): (i32, i32) = sqlx::query_as(
+        "select rounded_participants_female, rounded_participants from events
+         where title_en = 'A small meeting in Pursat'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("its rounded totals");
+
+    // Before and after, with and without the day: each difference a donor can
+    // take is a sum of rounded counts, never the 3 women or the 4 people.
+    let after = donor.get(view).await;
+    let after_row = events_row(&after.body, "Provincial").expect("two meetings");
+    let without = donor.get(&format!("{view}&to=2025-07-31")).await;
+    let without_row = events_row(&without.body, "Provincial").expect("one meeting");
+    assert_eq!(before_row, without_row);
+    let difference = |column: usize| {
+        number(&after_row[column])
+            .zip(number(&before_row[column]))
+            .map(|(a, b)| a - b)
+    };
+    assert_eq!(difference(0), Some(1));
+    assert_eq!(
+        difference(1),
+        Some(i64::from(female)),
+        "{after_row:?} {before_row:?}"
+    );
+    assert_eq!(
+        difference(3),
+        Some(i64::from(total)),
+        "{after_row:?} {before_row:?}"
+    );
+    for shown in [difference(1), difference(3)].into_iter().flatten() {
+        assert!(shown % 5 == 0, "{shown}");
+    }
+    let alone = donor
+        .get(&format!("{view}&from=2025-08-01&to=2025-08-01"))
+        .await;
+    let alone_row = events_row(&alone.body, "Provincial").expect("the small meeting");
+    for cell in &alone_row[1..] {
+        assert!(
+            cell == "<5" || number(cell).is_some_and(|n| n % 5 == 0),
+            "{alone_row:?}"
+        );
+    }
+    let exported = csv_of(&donor, "/exports/events.csv?from=2025-08-01&to=2025-08-01").await;
+    let header = &exported[0];
+    let at = |name: &str| header.iter().position(|column| column == name).expect(name);
+    let row = &exported[1];
+    for column in ["from_cso_female", "from_cso_male", "participants", "female"] {
+        let cell = &row[at(column)];
+        assert!(
+            cell == "<5" || cell.parse::<i64>().is_ok_and(|n| n % 5 == 0),
+            "{column}: {cell}"
+        );
+    }
+    // The secretariat sees them exactly.
+    let exact = staff
+        .get(&format!("{view}&from=2025-08-01&to=2025-08-01"))
+        .await;
+    let exact_row = events_row(&exact.body, "Provincial").expect("the small meeting");
+    assert_eq!(exact_row[1..], ["3", "1", "4"]);
+}
+
+#[tokio::test]
+async fn a_news_item_saved_meanwhile_is_not_overwritten_by_a_stale_form() {
+    let app = spawn_app().await;
+    let staff = app.login_as(SECRETARIAT).await;
+    let workshop = scalar(
+        &app,
+        "select e.id from events e join news_items n on n.event_id = e.id where e.kind = 'workshop'",
+    )
+    .await;
+    let path = format!("/events/{workshop}/news");
+    let form = staff.get(&path).await;
+    let version = form
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the version")
+        .to_owned();
+    let save = |headline: &'static str| {
+        let version = version.clone();
+        let staff = &staff;
+        let path = &path;
+        async move {
+            staff
+                .post(
+                    path,
+                    &[
+                        ("headline_en", headline),
+                        ("body_en", "The workshop closed the project."),
+                        ("state", "published"),
+                        ("version", &version),
+                    ],
+                )
+                .await
+        }
+    };
+    let first = save("Results shared in Phnom Penh").await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+
+    // A colleague's tab, drawn before that save, is sent back with both.
+    let stale = save("Project closed in Phnom Penh").await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    let shown = text_of(&stale.body);
+    assert!(shown.contains("Results shared in Phnom Penh"), "{shown}");
+    assert!(
+        stale.body.contains("Project closed in Phnom Penh"),
+        "{shown}"
+    );
+    let stored: String =
+        sqlx::query_scalar("select headline_en from news_items where event_id = $1")
+            .bind(workshop)
+            .fetch_one(&app.pool)
+            .await
+            .expect("the item");
+    assert_eq!(stored, "Results shared in Phnom Penh");
+}

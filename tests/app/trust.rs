@@ -10,12 +10,14 @@ use samleng::state::Settings;
 
 use crate::helpers::{TestApp, Visitor, spawn_app, spawn_app_with};
 
-const DATASETS: [&str; 5] = [
+const DATASETS: [&str; 7] = [
     "activities",
     "findings",
     "recommendations",
     "actions",
     "case-studies",
+    "projects",
+    "events",
 ];
 
 /// A download as a browser asks for it: gzip accepted, the bytes as they
@@ -72,7 +74,7 @@ async fn every_export_arrives_whole_when_the_browser_accepts_gzip() {
     // Each download is recorded once, when it completed.
     assert_eq!(
         app.count("audit_events where action = 'exported'").await,
-        20
+        28
     );
     assert_eq!(
         app.count("audit_events where action = 'export_failed'")
