@@ -1481,3 +1481,227 @@ async fn the_counts_form_shows_a_running_total_as_people_type() {
     );
     browser.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn on_a_phone_the_secretariat_records_the_pursat_mou_meeting_and_anyone_reads_it_as_news() {
+    let app = spawn_app().await;
+    let ids = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_else(|error| panic!("{sql}: {error}"))
+                .to_string()
+        }
+    };
+    let cpdd = ids("select id from organizations where acronym = 'CPDD'").await;
+    let pdaff = ids("select id from organizations where name_en like '%Pursat%Agriculture%'").await;
+    let driver = ChromeDriver::start();
+    let browser = driver.browser().await;
+    sign_in(&browser, &app, "secretariat@cpdd.example").await;
+
+    // The meeting of 4 July 2025, typed on the phone: 13 people, 5 of them women.
+    browser
+        .goto(&app.url("/events/new"))
+        .await
+        .expect("the form");
+    fill(&browser, "#title_en", "MoU signed with the Pursat PDAFF").await;
+    browser
+        .find(Locator::Css("#kind"))
+        .await
+        .expect("kind")
+        .select_by_value("signing")
+        .await
+        .expect("kind");
+    // A date picker's typing depends on the locale; set the day as it would.
+    browser
+        .execute(
+            "document.querySelector('#starts_on').value = '2025-07-04';",
+            Vec::new(),
+        )
+        .await
+        .expect("the day");
+    click(&browser, "input[name=level][value=provincial]").await;
+    browser
+        .find(Locator::Css("#province_code"))
+        .await
+        .expect("province")
+        .select_by_value("15")
+        .await
+        .expect("Pursat");
+    fill(&browser, "#venue", "Pursat PDAFF meeting room").await;
+    browser
+        .find(Locator::Css("#organizer"))
+        .await
+        .expect("organizer")
+        .select_by_value(&cpdd)
+        .await
+        .expect("CPDD");
+    click(&browser, &format!("input[name=partners][value='{pdaff}']")).await;
+    let counts = browser
+        .find_all(Locator::Css("input[name=counts]"))
+        .await
+        .expect("the counts grid");
+    for (cell, count) in [(0, "3"), (1, "6"), (4, "2"), (5, "2")] {
+        counts[cell].send_keys(count).await.expect("a count");
+    }
+    let everyone = browser
+        .find(Locator::Css("output[data-sex=all]"))
+        .await
+        .expect("the running total")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(everyone.trim(), "13");
+    fill(
+        &browser,
+        "#summary_en",
+        "CPDD and the Pursat PDAFF signed an MoU on community forestry.",
+    )
+    .await;
+    let (overflows, _) = phone_fit(&browser).await;
+    assert!(!overflows, "the event form fits the phone");
+    click(&browser, "form[action='/events'] button[type=submit]").await;
+    let facts = browser
+        .wait()
+        .for_element(Locator::Css("main dl"))
+        .await
+        .expect("the event's page")
+        .text()
+        .await
+        .expect("text");
+    assert!(facts.contains("Pursat"), "{facts}");
+    let page = browser.find(Locator::Css("main")).await.expect("main");
+    assert!(
+        page.text().await.expect("text").contains("13"),
+        "13 took part"
+    );
+    let event_url = browser.current_url().await.expect("the URL");
+
+    // The signed MoU, attached from the phone.
+    let document = std::env::temp_dir().join(format!("samleng-mou-{}.pdf", std::process::id()));
+    std::fs::write(&document, b"%PDF-1.4\n the signed MoU").expect("the PDF");
+    browser
+        .find(Locator::Css("#file-event"))
+        .await
+        .expect("file input")
+        .send_keys(&document.display().to_string())
+        .await
+        .expect("choose the PDF");
+    fill(&browser, "#caption-event", "Signed MoU").await;
+    click(&browser, "form[action$='/attachments'] button").await;
+    let listed = browser
+        .wait()
+        .for_element(Locator::Css("ul.attachments li"))
+        .await
+        .expect("the document is listed")
+        .text()
+        .await
+        .expect("text");
+    assert!(listed.contains("Signed MoU"), "{listed}");
+    std::fs::remove_file(&document).ok();
+
+    // Published as news.
+    click(&browser, "a[href$='/news']").await;
+    browser
+        .wait()
+        .for_element(Locator::Css("#headline_en"))
+        .await
+        .expect("the news form");
+    // The headline starts as the event's title, and is kept.
+    let headline = browser
+        .find(Locator::Css("#headline_en"))
+        .await
+        .expect("headline")
+        .prop("value")
+        .await
+        .expect("its value");
+    assert_eq!(
+        headline.as_deref(),
+        Some("MoU signed with the Pursat PDAFF")
+    );
+    browser
+        .find(Locator::Css("#body_en"))
+        .await
+        .expect("body")
+        .clear()
+        .await
+        .expect("cleared");
+    fill(
+        &browser,
+        "#body_en",
+        "On 4 July 2025 CPDD and the Pursat Provincial Department of Agriculture, Forestry and Fisheries signed an MoU.",
+    )
+    .await;
+    click(&browser, "button[name=state][value=published]").await;
+    browser
+        .wait()
+        .for_element(Locator::Css(".flash"))
+        .await
+        .expect("published");
+    assert_eq!(
+        browser.current_url().await.expect("the URL"),
+        event_url,
+        "back on the event"
+    );
+    sign_out(&browser).await;
+
+    // Anyone, on the same phone, finds it among the news and reads it.
+    browser
+        .goto(&app.url("/public/news"))
+        .await
+        .expect("the news");
+    click(&browser, "article.news h2 a").await;
+    let item = browser
+        .wait()
+        .for_element(Locator::Css("main h1"))
+        .await
+        .expect("the item")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(item, "MoU signed with the Pursat PDAFF");
+    let (overflows, _) = phone_fit(&browser).await;
+    assert!(!overflows, "the news item fits the phone");
+    let shown = browser
+        .find(Locator::Css("main"))
+        .await
+        .expect("main")
+        .text()
+        .await
+        .expect("text");
+    let rounded: i32 = sqlx::query_scalar(
+        "select rounded_participants from events where title_en = 'MoU signed with the Pursat PDAFF'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("the event's public total");
+    assert!(shown.contains("4 July 2025"), "{shown}");
+    assert!(shown.contains("Pursat PDAFF meeting room"), "{shown}");
+    assert!(
+        shown.contains(&format!("{rounded} took part")),
+        "{rounded} in {shown}"
+    );
+    assert!(!shown.contains("Signed MoU"), "the document is not public");
+
+    // A feed reader follows the page's Atom link.
+    let feed = browser
+        .find(Locator::Css(
+            "link[rel=alternate][type='application/atom+xml']",
+        ))
+        .await
+        .expect("the feed's link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("an address");
+    let atom = app.visitor().get(&feed).await;
+    assert!(
+        atom.body
+            .contains("<title>MoU signed with the Pursat PDAFF</title>"),
+        "{}",
+        atom.body
+    );
+    browser.close().await.expect("close");
+}
