@@ -221,6 +221,23 @@ pub struct EventRecord {
     pub partners: Vec<String>,
 }
 
+/// The counts grid, kind of organization × sex, from the flat arrays the
+/// queries return in `ORGANIZATION_KINDS` × `SEXES` order.
+pub fn grid(exact: &[i32], rounded: &[i32]) -> Vec<[Count; 2]> {
+    exact
+        .chunks(SEXES.len())
+        .zip(rounded.chunks(SEXES.len()))
+        .map(|(exact, rounded)| {
+            [0, 1].map(|sex| {
+                Count::new(
+                    exact.get(sex).copied().unwrap_or_default(),
+                    rounded.get(sex).copied().unwrap_or_default(),
+                )
+            })
+        })
+        .collect()
+}
+
 /// The event `id` with its place, and its participants by kind of
 /// organization and sex (exact and rounded).
 pub async fn load(
@@ -260,19 +277,7 @@ pub async fn load(
     .fetch_optional(pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    let counts = row
-        .exact
-        .chunks(2)
-        .zip(row.rounded.chunks(2))
-        .map(|(exact, rounded)| {
-            [0, 1].map(|sex| {
-                Count::new(
-                    exact.get(sex).copied().unwrap_or_default(),
-                    rounded.get(sex).copied().unwrap_or_default(),
-                )
-            })
-        })
-        .collect();
+    let counts = grid(&row.exact, &row.rounded);
     let place = Place {
         province_en: row.province_en,
         province_km: row.province_km,

@@ -676,19 +676,7 @@ pub async fn events(
     )
     .fetch(pool);
     while let Some(row) = rows.try_next().await? {
-        let grid: Vec<[Count; 2]> = row
-            .exact
-            .chunks(2)
-            .zip(row.rounded.chunks(2))
-            .map(|(exact, rounded)| {
-                [0, 1].map(|sex| {
-                    Count::new(
-                        exact.get(sex).copied().unwrap_or_default(),
-                        rounded.get(sex).copied().unwrap_or_default(),
-                    )
-                })
-            })
-            .collect();
+        let grid = crate::events::grid(&row.exact, &row.rounded);
         let table = Table::new(
             &grid,
             reader.blurs_in(row.district_code.as_deref().unwrap_or("")),
