@@ -17,7 +17,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError, render};
 use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::versioned::{self, Field, Version};
+use crate::web::versioned::{self, Field, Version, VersionedForm};
 use crate::web::{ClientIp, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
@@ -90,8 +90,7 @@ pub struct OrganizationForm {
     version: String,
 }
 
-impl OrganizationForm {
-    /// The form's values as the conflict box names them.
+impl VersionedForm for OrganizationForm {
     fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
         let mut districts = self.districts.clone();
         districts.sort();
@@ -108,6 +107,15 @@ impl OrganizationForm {
         ]
     }
 
+    fn at_version_of(self, stored: &Self) -> Self {
+        OrganizationForm {
+            version: stored.version.clone(),
+            ..self
+        }
+    }
+}
+
+impl OrganizationForm {
     pub fn covers(&self, code: &str) -> bool {
         self.districts.iter().any(|district| district == code)
     }
@@ -441,18 +449,10 @@ async fn update(
         if Version::parse(&current.version)? == expected {
             return refuse_duplicate(ctx, &pool, Some(id), form, districts, &valid).await;
         }
-        let theirs = versioned::changed_since(current.labelled(&ctx), &form.labelled(&ctx));
+        let (form, theirs) = versioned::conflict(&ctx, &current, form);
         let page = FormPage {
             theirs: Some(theirs),
-            ..FormPage::new(
-                ctx,
-                Some(id),
-                OrganizationForm {
-                    version: current.version,
-                    ..form
-                },
-                districts,
-            )
+            ..FormPage::new(ctx, Some(id), form, districts)
         };
         return Err(AppError::stale(&page));
     }

@@ -16,7 +16,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError};
 use crate::projects::choices::{self, Choice};
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::versioned::{self, Field, Version};
+use crate::web::versioned::{self, Field, Version, VersionedForm};
 use crate::web::{Actor, Ctx, flash, once};
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +64,35 @@ fn optional_date(errors: &mut FieldErrors, field: &'static str, value: &str) -> 
     (!value.trim().is_empty())
         .then(|| forms::date(errors, field, value))
         .flatten()
+}
+
+impl VersionedForm for AgreementForm {
+    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
+        let sorted = |values: &[String]| {
+            let mut values = values.to_vec();
+            values.sort();
+            values.join(", ")
+        };
+        [
+            ("field-kind", self.kind.clone()),
+            ("field-title-en", self.title_en.trim().to_owned()),
+            ("field-title-km", self.title_km.trim().to_owned()),
+            ("field-project", self.project.clone()),
+            ("agreement-parties", sorted(&self.parties)),
+            ("field-provinces", sorted(&self.provinces)),
+            ("agreement-signed-on", self.signed_on.clone()),
+            ("agreement-valid-until", self.valid_until.clone()),
+        ]
+        .map(|(key, value)| (ctx.t(key), value))
+        .to_vec()
+    }
+
+    fn at_version_of(self, stored: &Self) -> Self {
+        AgreementForm {
+            version: stored.version.clone(),
+            ..self
+        }
+    }
 }
 
 impl AgreementForm {
@@ -117,26 +146,6 @@ impl AgreementForm {
             signed_on,
             valid_until,
         })
-    }
-
-    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
-        let sorted = |values: &[String]| {
-            let mut values = values.to_vec();
-            values.sort();
-            values.join(", ")
-        };
-        [
-            ("field-kind", self.kind.clone()),
-            ("field-title-en", self.title_en.trim().to_owned()),
-            ("field-title-km", self.title_km.trim().to_owned()),
-            ("field-project", self.project.clone()),
-            ("agreement-parties", sorted(&self.parties)),
-            ("field-provinces", sorted(&self.provinces)),
-            ("agreement-signed-on", self.signed_on.clone()),
-            ("agreement-valid-until", self.valid_until.clone()),
-        ]
-        .map(|(key, value)| (ctx.t(key), value))
-        .to_vec()
     }
 }
 
@@ -359,14 +368,11 @@ pub(super) async fn update(
     if updated == 0 {
         drop(tx);
         let current = stored_form(&pool, id).await?;
-        let theirs = versioned::changed_since(current.labelled(&ctx), &form.labelled(&ctx));
+        let (form, theirs) = versioned::conflict(&ctx, &current, form);
         let page = FormPage {
             ctx,
             agreement_id: Some(id),
-            form: AgreementForm {
-                version: current.version,
-                ..form
-            },
+            form,
             errors: FieldErrors::default(),
             choices,
             theirs: Some(theirs),

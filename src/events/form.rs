@@ -19,7 +19,7 @@ use crate::error::{Answer, AppError};
 use crate::projects::choices::{self, Choice, DistrictChoice};
 use crate::web::Ctx;
 use crate::web::forms::{self, FieldErrors};
-use crate::web::versioned::Field;
+use crate::web::versioned::{Field, VersionedForm};
 
 mod save;
 pub(super) use save::{create, update};
@@ -119,6 +119,41 @@ async fn choices(pool: &PgPool, district: &str) -> Result<Choices, AppError> {
         agreements,
         communes,
     })
+}
+
+impl VersionedForm for EventForm {
+    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
+        let mut partners = self.partners.clone();
+        partners.sort();
+        [
+            ("field-kind", self.kind.clone()),
+            ("event-level", self.level.clone()),
+            ("field-title-en", self.title_en.trim().to_owned()),
+            ("field-title-km", self.title_km.trim().to_owned()),
+            ("event-starts-on", self.starts_on.clone()),
+            ("event-ends-on", self.ends_on.clone()),
+            ("field-province", self.province_code.clone()),
+            ("field-district", self.district_code.clone()),
+            ("field-commune", self.commune_code.clone()),
+            ("event-venue", self.venue.trim().to_owned()),
+            ("event-summary-en", self.summary_en.trim().to_owned()),
+            ("event-summary-km", self.summary_km.trim().to_owned()),
+            ("event-organizer", self.organizer.clone()),
+            ("event-partners", partners.join(", ")),
+            ("field-project", self.project.clone()),
+            ("field-agreement", self.agreement.clone()),
+            ("counts-everyone", self.typed_total(None).to_string()),
+        ]
+        .map(|(key, value)| (ctx.t(key), value))
+        .to_vec()
+    }
+
+    fn at_version_of(self, stored: &Self) -> Self {
+        EventForm {
+            version: stored.version.clone(),
+            ..self
+        }
+    }
 }
 
 impl EventForm {
@@ -294,32 +329,6 @@ impl EventForm {
             }
         }
         cells
-    }
-
-    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
-        let mut partners = self.partners.clone();
-        partners.sort();
-        [
-            ("field-kind", self.kind.clone()),
-            ("event-level", self.level.clone()),
-            ("field-title-en", self.title_en.trim().to_owned()),
-            ("field-title-km", self.title_km.trim().to_owned()),
-            ("event-starts-on", self.starts_on.clone()),
-            ("event-ends-on", self.ends_on.clone()),
-            ("field-province", self.province_code.clone()),
-            ("field-district", self.district_code.clone()),
-            ("field-commune", self.commune_code.clone()),
-            ("event-venue", self.venue.trim().to_owned()),
-            ("event-summary-en", self.summary_en.trim().to_owned()),
-            ("event-summary-km", self.summary_km.trim().to_owned()),
-            ("event-organizer", self.organizer.clone()),
-            ("event-partners", partners.join(", ")),
-            ("field-project", self.project.clone()),
-            ("field-agreement", self.agreement.clone()),
-            ("counts-everyone", self.typed_total(None).to_string()),
-        ]
-        .map(|(key, value)| (ctx.t(key), value))
-        .to_vec()
     }
 }
 

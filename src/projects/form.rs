@@ -17,7 +17,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError};
 use crate::web::Ctx;
 use crate::web::forms::{self, FieldErrors};
-use crate::web::versioned::Field;
+use crate::web::versioned::{Field, VersionedForm};
 
 mod save;
 pub(super) use save::{create, update};
@@ -88,6 +88,40 @@ async fn choices(pool: &PgPool) -> Result<Choices, AppError> {
         districts: choices::districts(pool).await?,
         studies,
     })
+}
+
+impl VersionedForm for ProjectForm {
+    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
+        let sorted = |values: &[String]| {
+            let mut values = values.to_vec();
+            values.sort();
+            values.join(", ")
+        };
+        [
+            ("field-title-en", self.title_en.trim().to_owned()),
+            ("field-title-km", self.title_km.trim().to_owned()),
+            ("project-lead", self.lead.clone()),
+            ("field-funders", sorted(&self.funders)),
+            ("project-partners", sorted(&self.partners)),
+            ("field-period-start", self.starts_on.clone()),
+            ("field-period-end", self.ends_on.clone()),
+            ("project-budget", self.budget.trim().to_owned()),
+            ("project-currency", self.currency.clone()),
+            ("field-status", self.status.clone()),
+            ("field-provinces", sorted(&self.provinces)),
+            ("field-districts", sorted(&self.districts)),
+            ("nav-studies", sorted(&self.studies)),
+        ]
+        .map(|(key, value)| (ctx.t(key), value))
+        .to_vec()
+    }
+
+    fn at_version_of(self, stored: &Self) -> Self {
+        ProjectForm {
+            version: stored.version.clone(),
+            ..self
+        }
+    }
 }
 
 impl ProjectForm {
@@ -181,32 +215,6 @@ impl ProjectForm {
             }),
             _ => Err(errors),
         }
-    }
-
-    /// The form's values as the conflict box names them.
-    fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
-        let sorted = |values: &[String]| {
-            let mut values = values.to_vec();
-            values.sort();
-            values.join(", ")
-        };
-        [
-            ("field-title-en", self.title_en.trim().to_owned()),
-            ("field-title-km", self.title_km.trim().to_owned()),
-            ("project-lead", self.lead.clone()),
-            ("field-funders", sorted(&self.funders)),
-            ("project-partners", sorted(&self.partners)),
-            ("field-period-start", self.starts_on.clone()),
-            ("field-period-end", self.ends_on.clone()),
-            ("project-budget", self.budget.trim().to_owned()),
-            ("project-currency", self.currency.clone()),
-            ("field-status", self.status.clone()),
-            ("field-provinces", sorted(&self.provinces)),
-            ("field-districts", sorted(&self.districts)),
-            ("nav-studies", sorted(&self.studies)),
-        ]
-        .map(|(key, value)| (ctx.t(key), value))
-        .to_vec()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::auth::session::CurrentUser;
 use crate::error::{Answer, AppError, render};
 use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors, Form};
-use crate::web::versioned::{self, Field, Version};
+use crate::web::versioned::{self, Field, Version, VersionedForm};
 use crate::web::{Actor, Ctx, flash};
 
 pub fn routes() -> Router<AppState> {
@@ -169,8 +169,7 @@ pub struct StudyForm {
     version: String,
 }
 
-impl StudyForm {
-    /// The form's values as the conflict box names them.
+impl VersionedForm for StudyForm {
     fn labelled(&self, ctx: &Ctx) -> Vec<Field> {
         let mut funders = self.funders.clone();
         funders.sort();
@@ -186,6 +185,15 @@ impl StudyForm {
         .to_vec()
     }
 
+    fn at_version_of(self, stored: &Self) -> Self {
+        StudyForm {
+            version: stored.version.clone(),
+            ..self
+        }
+    }
+}
+
+impl StudyForm {
     pub fn funded_by(&self, id: &i64) -> bool {
         self.funders.iter().any(|funder| *funder == id.to_string())
     }
@@ -465,14 +473,11 @@ async fn update(
     if updated == 0 {
         drop(tx);
         let current = stored_form(&pool, id).await?;
-        let theirs = versioned::changed_since(current.labelled(&ctx), &form.labelled(&ctx));
+        let (form, theirs) = versioned::conflict(&ctx, &current, form);
         let page = FormPage {
             ctx,
             study_id: Some(id),
-            form: StudyForm {
-                version: current.version,
-                ..form
-            },
+            form,
             errors: FieldErrors::default(),
             choices,
             theirs: Some(theirs),

@@ -5,6 +5,7 @@
 //! input kept, and the fields that someone else saved meanwhile.
 
 use crate::error::AppError;
+use crate::web::Ctx;
 
 /// The version of a record a form was loaded at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +36,24 @@ pub fn changed_since(stored: Vec<Field>, sent: &[Field]) -> Vec<Field> {
         .into_iter()
         .filter(|field| !sent.contains(field))
         .collect()
+}
+
+/// A form that names its fields and carries the version of the record it
+/// was drawn at.
+pub trait VersionedForm: Sized {
+    /// The form's values as the conflict box names them.
+    fn labelled(&self, ctx: &Ctx) -> Vec<Field>;
+
+    /// This form's input, at the version of `stored`.
+    fn at_version_of(self, stored: &Self) -> Self;
+}
+
+/// A save that found the record moved on since its form was drawn: the
+/// user's input, now at the stored version (so that saving it again overrides
+/// the other save on purpose, not by accident), and what was saved meanwhile.
+pub fn conflict<F: VersionedForm>(ctx: &Ctx, stored: &F, sent: F) -> (F, Vec<Field>) {
+    let theirs = changed_since(stored.labelled(ctx), &sent.labelled(ctx));
+    (sent.at_version_of(stored), theirs)
 }
 
 /// The names of the fields a save changed, for the audit log: "Title, Due".

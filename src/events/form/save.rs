@@ -183,14 +183,11 @@ pub(in crate::events) async fn update(
     if updated == 0 {
         drop(tx);
         let current = stored_form(&pool, id).await?;
-        let theirs = versioned::changed_since(current.labelled(&ctx), &form.labelled(&ctx));
+        let (form, theirs) = versioned::conflict(&ctx, &current, form);
         let page = FormPage {
             ctx,
             event_id: Some(id),
-            form: EventForm {
-                version: current.version,
-                ..form
-            },
+            form,
             errors: FieldErrors::default(),
             choices,
             theirs: Some(theirs),

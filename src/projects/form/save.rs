@@ -177,14 +177,11 @@ pub(in crate::projects) async fn update(
     if updated == 0 {
         drop(tx);
         let current = stored_form(&pool, id).await?;
-        let theirs = versioned::changed_since(current.labelled(&ctx), &form.labelled(&ctx));
+        let (form, theirs) = versioned::conflict(&ctx, &current, form);
         let page = FormPage {
             ctx,
             project_id: Some(id),
-            form: ProjectForm {
-                version: current.version,
-                ..form
-            },
+            form,
             errors: FieldErrors::default(),
             choices,
             theirs: Some(theirs),
