@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     let state_pool = state.pool.clone();
     let proxies = Arc::new(state.settings.trusted_proxies.clone());
     let https = state.settings.secure_cookies;
+    let api = crate::api::routes().with_state(state.clone());
     let app = Router::new()
         .merge(sign_in_route(&state.settings))
         .merge(crate::account::routes())
@@ -68,6 +69,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::agreements::routes())
         .merge(crate::events::routes())
         .merge(crate::news::routes())
+        .merge(crate::api::tokens::routes())
+        .merge(crate::api::page_routes())
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -97,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz).with_state(state_pool))
         .nest("/static", crate::web::assets::routes())
+        .merge(api)
         .merge(app)
         .layer(middleware::from_fn(crate::observability::count_requests));
     // Served over HTTPS: browsers are told to use nothing else for a year.

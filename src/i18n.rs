@@ -221,6 +221,21 @@ mod tests {
             wanted.extend(codes.iter().map(|code| format!("{prefix}-{code}")));
         }
         wanted.extend((1..=12).map(|month| format!("month-{month}")));
+        for code in crate::api::problem::CODES {
+            let code = code.replace('_', "-");
+            wanted.push(format!("api-problem-{code}-title"));
+            wanted.push(format!("api-problem-{code}-detail"));
+        }
+        for (prefix, codes) in [
+            ("api-scope", &["read", "write"][..]),
+            ("api-token-state", &["active", "expired", "revoked"][..]),
+        ] {
+            wanted.extend(codes.iter().map(|code| format!("{prefix}-{code}")));
+        }
+        for path in crate::api::document().paths.paths.keys() {
+            let last = path.rsplit('/').next().unwrap_or_default();
+            wanted.push(format!("api-endpoint-{last}"));
+        }
         for action in ["created", "updated", "signed", "ended", "expired"] {
             wanted.push(format!("audit-agreement_{action}"));
         }

@@ -6,6 +6,7 @@ pub mod action_plans;
 pub mod activities;
 pub mod admin;
 pub mod agreements;
+pub mod api;
 pub mod app;
 pub mod attachments;
 pub mod audit;

@@ -105,6 +105,9 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Sign-in attempts one address may make in a burst before it must wait.
     pub sign_in_burst: u32,
+    /// API requests one token may make in a burst before it must wait
+    /// (refilled at two a second).
+    pub api_burst: u32,
     /// The Telegram bot's user name, when Telegram is set up.
     pub telegram_bot: Option<String>,
     /// The reverse proxies whose `X-Forwarded-For` names the client.
@@ -122,6 +125,7 @@ impl Default for Settings {
         Settings {
             secure_cookies: false,
             sign_in_burst: 10,
+            api_burst: 120,
             telegram_bot: None,
             trusted_proxies: TrustedProxies::default(),
             demo: false,

@@ -60,6 +60,16 @@ async fn set_active(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::NotFound)?;
+    // A deactivated user's API tokens end with their sessions, for good: a
+    // later activation does not bring them back (docs/api.md).
+    if !active {
+        sqlx::query!(
+            "update api_tokens set revoked_at = now() where user_id = $1 and revoked_at is null",
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     audit::record(
         &mut *tx,
         user_event(

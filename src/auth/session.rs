@@ -167,6 +167,17 @@ async fn current_user(
     Ok(Some(known.user))
 }
 
+/// The active user `user_id`, from what is kept when it is: the API reads its
+/// token's user this way (`api::auth`), as sessions do.
+pub async fn active_user(state: &AppState, user_id: i64) -> Result<Option<CurrentUser>, AppError> {
+    let users = state.kept("users", kept_users);
+    let known = match users.get(&user_id) {
+        Some(known) => Some(known),
+        None => read_user(&state.pool, &users, user_id).await?,
+    };
+    Ok(known.filter(|known| known.active).map(|known| known.user))
+}
+
 async fn read_user(
     pool: &PgPool,
     users: &KeptUsers,

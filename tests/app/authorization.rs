@@ -109,6 +109,7 @@ fn answer(method: &str, route: &str) -> Answer {
         // The demo's joint report waits for the other side, not for staff.
         ("POST", "/actions/{id}/updates/{update}/confirm") => Always(409),
         ("POST", "/notifications/read")
+        | ("POST", "/account/tokens/{id}/revoke")
         | ("POST", "/notifications/{id}/open")
         | ("POST", "/telegram/unlink") => Always(303),
         // No Telegram bot is set up here (tests/app/telegram.rs has one).
@@ -237,6 +238,8 @@ fn outcome(page: &Page) -> Outcome {
 /// The records the table's URLs point at.
 struct Records {
     user: i64,
+    /// An API token of CTOD's NGO user.
+    token: i64,
     organization: i64,
     theme: i64,
     study: i64,
@@ -304,6 +307,10 @@ async fn records(app: &TestApp) -> Records {
     };
     Records {
         user: target_user(app).await,
+        token: id("insert into api_tokens (user_id, name, scope, secret_hash, expires_on)
+                   select id, 'R at CTOD', 'read', sha256('a secret'::bytea), current_date + 30
+                   from users where email = 'ngo@ctod.example' returning id")
+        .await,
         organization: id("select id from organizations where acronym = 'AS'").await,
         theme: id("select id from themes where position = 7").await,
         study: id("select id from studies order by id limit 1").await,
@@ -1379,6 +1386,32 @@ fn table(r: &Records) -> Vec<(&'static str, &'static str, String, Rule)> {
             Rule::SignedIn,
         ),
         ("GET", "/exports", "/exports".into(), Rule::SignedIn),
+        // API tokens are each person's own; the API's description is public.
+        (
+            "GET",
+            "/account/tokens",
+            "/account/tokens".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/account/tokens",
+            "/account/tokens".into(),
+            Rule::SignedIn,
+        ),
+        (
+            "POST",
+            "/account/tokens/{id}/revoke",
+            format!("/account/tokens/{}/revoke", r.token),
+            Rule::Owner("ngo@ctod.example"),
+        ),
+        ("GET", "/api", "/api".into(), Rule::Public),
+        (
+            "GET",
+            "/api/v1/openapi.json",
+            "/api/v1/openapi.json".into(),
+            Rule::Public,
+        ),
         (
             "GET",
             "/exports/{file}",

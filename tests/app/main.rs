@@ -3,6 +3,7 @@
 mod accessibility;
 mod action_plans;
 mod admin;
+mod api;
 mod attachments;
 mod authorization;
 mod backup;

@@ -1,0 +1,220 @@
+//! `GET /api/v1/activities`: the field records the token's owner may read,
+//! with their counts by group and sex as the pages show them to that owner,
+//! filtered as the dashboard is, a page at a time.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::TryStreamExt as _;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::ApiUser;
+use super::page::{ApiQuery, Window, json, people};
+use super::problem::{Problem, ProblemDetails};
+use crate::activities::form::GROUPS;
+use crate::auth::reader::Reader;
+use crate::disclosure::{Count, Table};
+use crate::state::AppState;
+use crate::web::filters::Filters;
+
+/// The dashboard's filters, and the page.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// A study's id.
+    pub study: Option<String>,
+    /// A project's id: the records of its studies.
+    pub project: Option<String>,
+    /// A province code of the NCDD gazetteer (2 digits).
+    pub province: Option<String>,
+    /// A district code of the NCDD gazetteer (4 digits).
+    pub district: Option<String>,
+    /// The first day, YYYY-MM-DD.
+    pub from: Option<String>,
+    /// The last day, YYYY-MM-DD.
+    pub to: Option<String>,
+    /// Where the page starts: `next_cursor` of the page before.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 500 (100 unless said).
+    pub limit: Option<i64>,
+}
+
+impl ListQuery {
+    pub fn filters(&self) -> Filters {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        Filters {
+            study: text(&self.study),
+            project: text(&self.project),
+            province: text(&self.province),
+            district: text(&self.district),
+            from: text(&self.from),
+            to: text(&self.to),
+        }
+    }
+
+    pub fn window(&self) -> Result<Window, Problem> {
+        Window::of(self.cursor.as_deref(), self.limit)
+    }
+}
+
+/// Participants of one group, by sex.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupCount {
+    /// citizen, cbo, cso, sna_official, council_member, other.
+    pub group: &'static str,
+    pub female: Option<i64>,
+    pub male: Option<i64>,
+}
+
+/// An activity. Counts are as the token's owner may see them: rounded
+/// outside their own districts unless they are the secretariat, and `null`
+/// for some people, fewer than five after rounding.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Activity {
+    pub id: i64,
+    /// fgd, interview, consultation, joint_consultation, technical_meeting,
+    /// provincial_workshop, national_workshop, training, other.
+    pub kind: String,
+    /// The day it was held, YYYY-MM-DD (in Cambodia).
+    pub held_on: String,
+    pub province_code: String,
+    pub district_code: String,
+    pub commune_code: Option<String>,
+    /// The facilitating organization.
+    pub organization: String,
+    pub study_id: Option<i64>,
+    pub case_study_id: Option<i64>,
+    /// Are this activity's counts rounded for the token's owner?
+    pub rounded: bool,
+    pub participants: Option<i64>,
+    pub female: Option<i64>,
+    pub male: Option<i64>,
+    pub youth: Option<i64>,
+    pub persons_with_disabilities: Option<i64>,
+    pub groups: Vec<GroupCount>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityPage {
+    pub data: Vec<Activity>,
+    /// The `cursor` of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Activities, oldest record first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/activities",
+    params(ListQuery),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "A page of activities", body = ActivityPage),
+        (status = 304, description = "Not modified since the ETag given"),
+        (status = 400, description = "A parameter makes no sense", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "A project the owner may not read", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests with this token", body = ProblemDetails, content_type = "application/problem+json")
+    )
+)]
+pub async fn list(
+    caller: ApiUser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, Problem> {
+    let selection = query
+        .filters()
+        .check()
+        .map_err(|_| Problem::invalid_parameter())?;
+    let window = query.window()?;
+    if let Some(project) = selection.project {
+        crate::projects::readable(&state.pool, &caller.user, project).await?;
+    }
+    let reader = Reader::of(&caller.user, &selection.district);
+    let s = &selection;
+    let mut rows = sqlx::query!(
+        r#"select a.id as "id!", a.kind as "kind!", a.held_on as "held_on!", d.province_code,
+                  a.district_code as "district_code!", a.commune_code,
+                  o.name_en as organization, a.study_id, a.case_study_id,
+                  a.youth as "youth!", a.persons_with_disabilities as "persons_with_disabilities!",
+                  a.rounded_youth as "rounded_youth!",
+                  a.rounded_persons_with_disabilities as "rounded_persons_with_disabilities!",
+                  a.female_by_group as "female_by_group!", a.male_by_group as "male_by_group!",
+                  a.rounded_female_by_group as "rounded_female_by_group!",
+                  a.rounded_male_by_group as "rounded_male_by_group!"
+           from visible_activities($1, $2, $3, $4, $5, $6, $7) a
+           join districts d on d.code = a.district_code
+           join organizations o on o.id = a.facilitating_organization_id
+           where ($8::bigint is null or a.study_id in (select st.id from studies st where st.project_id = $8))
+             and a.id > $9
+           order by a.id
+           limit $10"#,
+        s.study,
+        s.province,
+        s.district,
+        s.from,
+        s.to,
+        reader.everywhere,
+        &reader.own_districts,
+        s.project,
+        window.after,
+        window.fetch(),
+    )
+    .fetch(&state.pool);
+    let mut data = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        let blurred = reader.blurs_in(&row.district_code);
+        let at = |list: &[i32], group: usize| list.get(group).copied().unwrap_or(0);
+        let grid: Vec<[Count; 2]> = (0..GROUPS.len())
+            .map(|group| {
+                [
+                    Count::new(
+                        at(&row.female_by_group, group),
+                        at(&row.rounded_female_by_group, group),
+                    ),
+                    Count::new(
+                        at(&row.male_by_group, group),
+                        at(&row.rounded_male_by_group, group),
+                    ),
+                ]
+            })
+            .collect();
+        let table = Table::new(&grid, blurred);
+        data.push(Activity {
+            id: row.id,
+            kind: row.kind,
+            held_on: row.held_on.to_string(),
+            province_code: row.province_code,
+            district_code: row.district_code,
+            commune_code: row.commune_code,
+            organization: row.organization,
+            study_id: row.study_id,
+            case_study_id: row.case_study_id,
+            rounded: blurred,
+            participants: people(table.total()),
+            female: people(table.column_total(0)),
+            male: people(table.column_total(1)),
+            youth: people(Count::new(row.youth, row.rounded_youth).shown(blurred)),
+            persons_with_disabilities: people(
+                Count::new(
+                    row.persons_with_disabilities,
+                    row.rounded_persons_with_disabilities,
+                )
+                .shown(blurred),
+            ),
+            groups: GROUPS
+                .iter()
+                .enumerate()
+                .map(|(index, group)| GroupCount {
+                    group,
+                    female: people(table.cell(index, 0)),
+                    male: people(table.cell(index, 1)),
+                })
+                .collect(),
+        });
+    }
+    let next_cursor = window.next(&mut data, |activity| activity.id);
+    Ok(json(&headers, &ActivityPage { data, next_cursor }))
+}

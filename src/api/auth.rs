@@ -1,0 +1,129 @@
+//! Who is asking: a personal access token sent as `Authorization: Bearer`,
+//! its user, its scope, and its share of requests. No cookie is read and no
+//! CSRF token asked for: a token is not sent by a browser on its own.
+
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::problem::Problem;
+use crate::auth::session::{CurrentUser, active_user};
+use crate::i18n::Lang;
+use crate::state::AppState;
+
+/// What a token may do besides reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScope {
+    Read,
+    Write,
+}
+
+impl TokenScope {
+    pub fn parse(text: &str) -> Option<TokenScope> {
+        match text {
+            "read" => Some(TokenScope::Read),
+            "write" => Some(TokenScope::Write),
+            _ => None,
+        }
+    }
+}
+
+/// The token's owner, as the policy sees them, and what the token allows.
+#[derive(Debug, Clone)]
+pub struct ApiUser {
+    pub user: CurrentUser,
+    pub token_id: i64,
+    pub scope: TokenScope,
+}
+
+/// The language a problem is told in, set once the token's owner is known
+/// (`api::localize` reads it).
+#[derive(Debug, Clone, Default)]
+pub struct OwnerLanguage(pub Arc<OnceLock<Lang>>);
+
+/// The SHA-256 of a token's secret: all that is kept of it.
+pub fn secret_hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// A token's last use is written at most this often, not on every request.
+const LAST_USED_PRECISION: time::Duration = time::Duration::minutes(1);
+
+type Limiter = Arc<DefaultKeyedRateLimiter<i64>>;
+
+/// Requests per token: a burst of `api_burst`, refilled at two a second.
+fn limiter(state: &AppState) -> Limiter {
+    let burst = NonZeroU32::new(state.settings.api_burst).unwrap_or(NonZeroU32::MIN);
+    state.kept("api_rate_limits", |_, _| {
+        Arc::new(governor::RateLimiter::keyed(
+            Quota::with_period(Duration::from_millis(500))
+                .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+                .allow_burst(burst),
+        ))
+    })
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(Problem::unauthorized)?;
+        let token = sqlx::query!(
+            r#"select t.id, t.user_id, t.scope, t.last_used_at
+               from api_tokens t
+               where t.secret_hash = $1 and t.revoked_at is null and t.expires_on >= $2"#,
+            secret_hash(secret),
+            crate::format::today(),
+        )
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or_else(Problem::unauthorized)?;
+        let user = active_user(state, token.user_id)
+            .await?
+            .ok_or_else(Problem::unauthorized)?;
+        if let Some(slot) = parts.extensions.get::<OwnerLanguage>() {
+            slot.0.set(user.language).ok();
+        }
+        let scope = TokenScope::parse(&token.scope).ok_or_else(Problem::unauthorized)?;
+        let limits = limiter(state);
+        if let Err(not_until) = limits.check_key(&token.id) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(
+                Problem::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+                    .retry_after(wait.as_secs().max(1)),
+            );
+        }
+        let now = OffsetDateTime::now_utc();
+        if token
+            .last_used_at
+            .is_none_or(|used| now - used > LAST_USED_PRECISION)
+        {
+            sqlx::query!(
+                "update api_tokens set last_used_at = now() where id = $1",
+                token.id
+            )
+            .execute(&state.pool)
+            .await?;
+        }
+        Ok(ApiUser {
+            user,
+            token_id: token.id,
+            scope,
+        })
+    }
+}

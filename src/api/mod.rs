@@ -1,0 +1,172 @@
+//! `/api/v1`: the data for the tools partners already use (R, Power BI, a
+//! DHIS2 import, a KoboToolbox REST service), as JSON. A request carries a
+//! personal access token (`auth`); it answers what the token's owner may read,
+//! by the same policy and the same small-count protection as the pages.
+//! Lists page with a cursor and answer `ETag` with 304; errors are problem
+//! details (`problem`). The OpenAPI 3.1 document is generated from the
+//! handlers themselves (utoipa), so it cannot drift from them; docs/api.md
+//! says how it is versioned.
+
+pub mod activities;
+pub mod auth;
+mod page;
+pub mod problem;
+pub mod records;
+pub mod tokens;
+
+use std::sync::OnceLock;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{AppError, render};
+use crate::i18n::Lang;
+use crate::state::AppState;
+use crate::web::Ctx;
+use auth::OwnerLanguage;
+use problem::Problem;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Samleng API",
+        version = "1",
+        description = "Field records, case studies, recommendations and events of the CPDD coalition, as the token's owner may read them. Counts of one to four people are rounded for readers outside the secretariat, as on the pages; a count shown as null means some people, fewer than five after rounding. See docs/api.md."
+    ),
+    modifiers(&BearerToken),
+    components(schemas(problem::ProblemDetails))
+)]
+struct ApiDoc;
+
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The API's routes and its OpenAPI document, made from the same list.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(activities::list))
+        .routes(routes!(records::studies))
+        .routes(routes!(records::events))
+        .routes(routes!(records::projects))
+        .routes(routes!(records::dashboard))
+        .split_for_parts()
+}
+
+/// The OpenAPI document, made once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| api().1)
+}
+
+/// `/api/v1/…`: outside the sessions, the CSRF check and the pages' error
+/// pages. CORS is off: no `Access-Control-Allow-Origin` is ever sent.
+pub fn routes() -> Router<AppState> {
+    let (routes, _) = api();
+    routes
+        .route("/api/v1/openapi.json", get(openapi_json))
+        // The app's own fallback answers pages; under /api/v1, a problem.
+        .route(
+            "/api/v1/{*rest}",
+            axum::routing::any(|| async { Problem::from(AppError::NotFound) }),
+        )
+        .layer(middleware::from_fn(localize))
+}
+
+/// `/api`: the endpoints, for people, drawn from the document (with the
+/// pages, signed in or not).
+pub fn page_routes() -> Router<AppState> {
+    Router::new().route("/api", get(endpoints))
+}
+
+async fn openapi_json() -> Response {
+    match document().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(error) => Problem::from(AppError::Internal(error.into())).into_response(),
+    }
+}
+
+/// Says a problem in the language of the token's owner once the token is
+/// read, or in the language the client asks for (`Accept-Language`) before.
+async fn localize(mut request: Request, next: Next) -> Response {
+    let owner = OwnerLanguage::default();
+    let asked = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| value.trim_start().starts_with("km"))
+        .map_or(Lang::En, |_| Lang::Km);
+    request.extensions_mut().insert(owner.clone());
+    let response = next.run(request).await;
+    let lang = owner.0.get().copied().unwrap_or(asked);
+    match response.extensions().get::<Problem>() {
+        Some(problem) if problem.lang() != lang => {
+            problem.clone().in_language(lang).into_response()
+        }
+        _ => response,
+    }
+}
+
+/// One endpoint as the page lists it.
+struct Endpoint {
+    method: &'static str,
+    path: String,
+    summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "api/endpoints.html")]
+struct EndpointsPage {
+    ctx: Ctx,
+    endpoints: Vec<Endpoint>,
+    codes: [&'static str; 8],
+}
+
+/// The message that says what an endpoint answers, in the reader's
+/// language: `api-endpoint-` and the path's last part.
+fn endpoint_key(path: &str) -> String {
+    format!(
+        "api-endpoint-{}",
+        path.rsplit('/').next().unwrap_or_default()
+    )
+}
+
+async fn endpoints(ctx: Ctx) -> Result<axum::response::Html<String>, AppError> {
+    let endpoints = document()
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            [("GET", item.get.is_some()), ("POST", item.post.is_some())]
+                .into_iter()
+                .filter(|(_, offered)| *offered)
+                .map(|(method, _)| Endpoint {
+                    method,
+                    path: path.clone(),
+                    summary: ctx.t(&endpoint_key(path)),
+                })
+        })
+        .collect();
+    render(&EndpointsPage {
+        ctx,
+        endpoints,
+        codes: problem::CODES,
+    })
+}

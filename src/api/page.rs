@@ -1,0 +1,126 @@
+//! What every list of the API shares: its query read strictly (an unknown
+//! or malformed parameter is a 400, not ignored), the cursor, and the answer
+//! as JSON with an `ETag`, 304 when the client has it already.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::problem::Problem;
+
+/// Items per page unless `limit` says otherwise, and the most it may say.
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 500;
+
+/// The query string, read into `T` (which refuses unknown fields).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+            .map(ApiQuery)
+            .map_err(|_| Problem::invalid_parameter())
+    }
+}
+
+/// Where a page starts and how long it is: after the item `after` (the
+/// cursor is the last id of the page before), `limit` items.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub after: i64,
+    pub limit: i64,
+}
+
+impl Window {
+    pub fn of(cursor: Option<&str>, limit: Option<i64>) -> Result<Window, Problem> {
+        let after = match cursor.map(str::trim) {
+            None | Some("") => 0,
+            Some(cursor) => cursor
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(Problem::invalid_parameter)?,
+        };
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Problem::invalid_parameter());
+        }
+        Ok(Window { after, limit })
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another follows.
+    pub fn fetch(self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cuts `rows` to the page, and gives the cursor of the next page if any.
+    pub fn next<T>(self, rows: &mut Vec<T>, id: impl Fn(&T) -> i64) -> Option<String> {
+        let size = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        if rows.len() <= size {
+            return None;
+        }
+        rows.truncate(size);
+        rows.last().map(|row| id(row).to_string())
+    }
+}
+
+/// `value` as JSON with a strong `ETag` of its bytes; 304 without a body
+/// when the request's `If-None-Match` names it.
+pub fn json(request_headers: &HeaderMap, value: &impl Serialize) -> Response {
+    let body = match serde_json::to_vec(value) {
+        Ok(body) => body,
+        Err(error) => {
+            return Problem::from(crate::error::AppError::Internal(error.into())).into_response();
+        }
+    };
+    let digest = Sha256::digest(&body);
+    let tag: String = digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let tag = format!("\"{tag}\"");
+    let matches = request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value.split(',').any(|candidate| {
+                candidate.trim().trim_start_matches("W/") == tag || candidate.trim() == "*"
+            })
+        });
+    let etag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""));
+    // Each owner's answer is theirs: caches may keep it only to ask again.
+    let cache = HeaderValue::from_static("private, no-cache");
+    if matches {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response();
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, cache),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A count of people as the reader may see it: `None` for "<5".
+pub fn people(shown: crate::disclosure::Shown) -> Option<i64> {
+    match shown {
+        crate::disclosure::Shown::Exact(count) => Some(count),
+        crate::disclosure::Shown::Small => None,
+    }
+}
