@@ -232,9 +232,12 @@ mod tests {
         ] {
             wanted.extend(codes.iter().map(|code| format!("{prefix}-{code}")));
         }
-        for path in crate::api::document().paths.paths.keys() {
-            let last = path.rsplit('/').next().unwrap_or_default();
-            wanted.push(format!("api-endpoint-{last}"));
+        for (path, item) in &crate::api::document().paths.paths {
+            for (method, offered) in [("GET", item.get.is_some()), ("POST", item.post.is_some())] {
+                if offered {
+                    wanted.push(crate::api::endpoint_key(method, path));
+                }
+            }
         }
         for action in ["created", "updated", "signed", "ended", "expired"] {
             wanted.push(format!("audit-agreement_{action}"));

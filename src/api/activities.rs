@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::ApiUser;
 use super::page::{ApiQuery, Window, json, people};
-use super::problem::{Problem, ProblemDetails};
+use super::problem::{ListAnswers, Problem};
 use crate::activities::form::GROUPS;
 use crate::auth::reader::Reader;
 use crate::disclosure::{Count, Table};
 use crate::state::AppState;
-use crate::web::filters::Filters;
+use crate::web::filters::{Filters, Selection};
 
 /// The dashboard's filters, and the page.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -57,6 +57,24 @@ impl ListQuery {
     pub fn window(&self) -> Result<Window, Problem> {
         Window::of(self.cursor.as_deref(), self.limit)
     }
+}
+
+/// The query checked, as every list of the API checks it: its selection,
+/// its page, and a project the owner may read.
+pub(super) async fn checked(
+    state: &AppState,
+    caller: &ApiUser,
+    query: &ListQuery,
+) -> Result<(Selection, Window), Problem> {
+    let selection = query
+        .filters()
+        .check()
+        .map_err(|_| Problem::invalid_parameter())?;
+    let window = query.window()?;
+    if let Some(project) = selection.project {
+        crate::projects::readable(&state.pool, &caller.user, project).await?;
+    }
+    Ok((selection, window))
 }
 
 /// Participants of one group, by sex.
@@ -111,11 +129,7 @@ pub struct ActivityPage {
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of activities", body = ActivityPage),
-        (status = 304, description = "Not modified since the ETag given"),
-        (status = 400, description = "A parameter makes no sense", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "A project the owner may not read", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemDetails, content_type = "application/problem+json")
+        ListAnswers
     )
 )]
 pub async fn list(
@@ -124,14 +138,7 @@ pub async fn list(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, Problem> {
-    let selection = query
-        .filters()
-        .check()
-        .map_err(|_| Problem::invalid_parameter())?;
-    let window = query.window()?;
-    if let Some(project) = selection.project {
-        crate::projects::readable(&state.pool, &caller.user, project).await?;
-    }
+    let (selection, window) = checked(&state, &caller, &query).await?;
     let reader = Reader::of(&caller.user, &selection.district);
     let s = &selection;
     let mut rows = sqlx::query!(

@@ -9,10 +9,12 @@
 
 pub mod activities;
 pub mod auth;
+pub mod cycle;
 mod page;
 pub mod problem;
 pub mod records;
 pub mod tokens;
+pub mod writes;
 
 use std::sync::OnceLock;
 
@@ -62,8 +64,14 @@ impl Modify for BearerToken {
 /// The API's routes and its OpenAPI document, made from the same list.
 fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(activities::list))
+        .routes(routes!(activities::list, writes::create))
+        .routes(routes!(writes::kobo))
         .routes(routes!(records::studies))
+        .routes(routes!(cycle::case_studies))
+        .routes(routes!(cycle::findings))
+        .routes(routes!(cycle::recommendation_lists))
+        .routes(routes!(cycle::actions))
+        .routes(routes!(cycle::agreements))
         .routes(routes!(records::events))
         .routes(routes!(records::projects))
         .routes(routes!(records::dashboard))
@@ -136,16 +144,17 @@ struct Endpoint {
 struct EndpointsPage {
     ctx: Ctx,
     endpoints: Vec<Endpoint>,
-    codes: [&'static str; 8],
+    codes: [&'static str; 12],
 }
 
-/// The message that says what an endpoint answers, in the reader's
-/// language: `api-endpoint-` and the path's last part.
-fn endpoint_key(path: &str) -> String {
-    format!(
-        "api-endpoint-{}",
-        path.rsplit('/').next().unwrap_or_default()
-    )
+/// The message that says what an endpoint does, in the reader's language:
+/// `api-endpoint-`, the method for a write, and the path's last part.
+pub fn endpoint_key(method: &str, path: &str) -> String {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    match method {
+        "GET" => format!("api-endpoint-{last}"),
+        _ => format!("api-endpoint-{}-{last}", method.to_lowercase()),
+    }
 }
 
 async fn endpoints(ctx: Ctx) -> Result<axum::response::Html<String>, AppError> {
@@ -160,7 +169,7 @@ async fn endpoints(ctx: Ctx) -> Result<axum::response::Html<String>, AppError> {
                 .map(|(method, _)| Endpoint {
                     method,
                     path: path.clone(),
-                    summary: ctx.t(&endpoint_key(path)),
+                    summary: ctx.t(&endpoint_key(method, path)),
                 })
         })
         .collect();

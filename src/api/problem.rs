@@ -4,11 +4,16 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa::openapi::response::{Response as Documented, ResponseBuilder};
+use utoipa::openapi::{Content, Ref, RefOr};
 
 use crate::error::AppError;
 use crate::i18n::Lang;
+use crate::imports::submission::Objection;
 
 /// A problem as the API sends it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -25,6 +30,16 @@ pub struct ProblemDetails {
     /// A stable, machine-readable name of the problem; it does not change
     /// within a version of the API.
     pub code: String,
+    /// For `invalid_record`: each field that keeps the record out, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// What is wrong with one field of a record sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }
 
 /// Why the API refused a request, and in which language to say so. Its
@@ -37,15 +52,21 @@ pub struct Problem {
     lang: Lang,
     /// Seconds to wait before trying again (429, 503).
     retry_after: Option<u64>,
+    /// The fields of a record refused (`invalid_record`).
+    objections: Vec<Objection>,
 }
 
 /// Every code the API answers with, for the document and the page.
-pub const CODES: [&str; 8] = [
+pub const CODES: [&str; 12] = [
     "unauthorized",
+    "insufficient_scope",
     "forbidden",
     "not_found",
     "bad_request",
     "invalid_parameter",
+    "bad_json",
+    "too_large",
+    "invalid_record",
     "rate_limited",
     "unavailable",
     "internal",
@@ -58,6 +79,15 @@ impl Problem {
             code,
             lang: Lang::En,
             retry_after: None,
+            objections: Vec::new(),
+        }
+    }
+
+    /// A record that passed no check it failed: each field and why (422).
+    pub fn invalid_record(objections: Vec<Objection>) -> Problem {
+        Problem {
+            objections,
+            ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record")
         }
     }
 
@@ -93,6 +123,16 @@ impl Problem {
             title: self.lang.t(&format!("{key}-title")),
             detail: self.lang.t(&format!("{key}-detail")),
             code: self.code.to_owned(),
+            errors: self
+                .objections
+                .iter()
+                .map(|objection| FieldProblem {
+                    field: objection.field.clone(),
+                    message: self
+                        .lang
+                        .t_with(objection.message, &[("value", objection.value.clone())]),
+                })
+                .collect(),
         }
     }
 }
@@ -102,6 +142,7 @@ impl From<AppError> for Problem {
         match error {
             AppError::NotFound => Problem::new(StatusCode::NOT_FOUND, "not_found"),
             AppError::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden"),
+            AppError::TooLarge => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::Invalid(_) | AppError::Refused(_) => Problem::invalid_parameter(),
             AppError::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
@@ -145,4 +186,56 @@ impl IntoResponse for Problem {
         response.extensions_mut().insert(self);
         response
     }
+}
+
+/// The answers every list of the API may give besides its page, for the
+/// OpenAPI document: 304 to a matching `If-None-Match`, and its problems.
+pub struct ListAnswers;
+
+impl utoipa::IntoResponses for ListAnswers {
+    fn responses() -> BTreeMap<String, RefOr<Documented>> {
+        let mut answers = problems(&[
+            (400, "A parameter makes no sense"),
+            (401, "No valid token"),
+            (403, "A project the owner may not read"),
+            (429, "Too many requests with this token"),
+        ]);
+        answers.insert(
+            "304".to_owned(),
+            Documented::new("Not modified since the ETag given").into(),
+        );
+        answers
+    }
+}
+
+/// The problems a record pushed may meet, for the OpenAPI document.
+pub struct PushProblems;
+
+impl utoipa::IntoResponses for PushProblems {
+    fn responses() -> BTreeMap<String, RefOr<Documented>> {
+        problems(&[
+            (400, "Not a JSON object of the record's fields"),
+            (401, "No valid token"),
+            (
+                403,
+                "A token that only reads, or an owner who records no field work",
+            ),
+            (413, "Larger than 64 KiB"),
+            (422, "A field keeps the record out"),
+            (429, "Too many requests with this token"),
+        ])
+    }
+}
+
+fn problems(answers: &[(u16, &str)]) -> BTreeMap<String, RefOr<Documented>> {
+    answers
+        .iter()
+        .map(|(status, what)| {
+            let content = Content::new(Some(Ref::from_schema_name("ProblemDetails")));
+            let response = ResponseBuilder::new()
+                .description(*what)
+                .content("application/problem+json", content);
+            (status.to_string(), response.into())
+        })
+        .collect()
 }

@@ -8,32 +8,14 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::activities::ListQuery;
+use super::activities::{ListQuery, checked};
 use super::auth::ApiUser;
 use super::page::{ApiQuery, json, people};
-use super::problem::{Problem, ProblemDetails};
+use super::problem::{ListAnswers, Problem};
 use crate::auth::policy;
 use crate::auth::reader::Reader;
 use crate::disclosure::{BySex, Count};
 use crate::state::AppState;
-use crate::web::filters::Selection;
-
-/// The query checked: its selection and its page, and a project the owner may read.
-async fn checked(
-    state: &AppState,
-    caller: &ApiUser,
-    query: &ListQuery,
-) -> Result<(Selection, super::page::Window), Problem> {
-    let selection = query
-        .filters()
-        .check()
-        .map_err(|_| Problem::invalid_parameter())?;
-    let window = query.window()?;
-    if let Some(project) = selection.project {
-        crate::projects::readable(&state.pool, &caller.user, project).await?;
-    }
-    Ok((selection, window))
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Study {
@@ -61,10 +43,7 @@ pub struct StudyPage {
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of studies", body = StudyPage),
-        (status = 304, description = "Not modified since the ETag given"),
-        (status = 400, description = "A parameter makes no sense", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemDetails, content_type = "application/problem+json")
+        ListAnswers
     )
 )]
 pub async fn studies(
@@ -147,11 +126,7 @@ pub struct EventPage {
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
-        (status = 304, description = "Not modified since the ETag given"),
-        (status = 400, description = "A parameter makes no sense", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "A project the owner may not read", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemDetails, content_type = "application/problem+json")
+        ListAnswers
     )
 )]
 pub async fn events(
@@ -257,11 +232,7 @@ pub struct ProjectPage {
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of projects", body = ProjectPage),
-        (status = 304, description = "Not modified since the ETag given"),
-        (status = 400, description = "A parameter makes no sense", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "A project the owner may not read", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemDetails, content_type = "application/problem+json")
+        ListAnswers
     )
 )]
 pub async fn projects(
@@ -368,11 +339,7 @@ pub struct Figures {
     security(("token" = [])),
     responses(
         (status = 200, description = "The figures", body = Figures),
-        (status = 304, description = "Not modified since the ETag given"),
-        (status = 400, description = "A parameter makes no sense", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 403, description = "A project the owner may not read", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests with this token", body = ProblemDetails, content_type = "application/problem+json")
+        ListAnswers
     )
 )]
 pub async fn dashboard(

@@ -69,7 +69,7 @@ pub(super) async fn confirm(
 
 /// Saves every ready row with its findings, and which row became which
 /// activity; returns how many were created.
-async fn save(
+pub(super) async fn save(
     tx: &mut sqlx::PgConnection,
     user: &CurrentUser,
     import_id: i64,

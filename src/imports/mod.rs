@@ -11,6 +11,7 @@ mod lookup;
 mod pages;
 mod preview;
 mod sheet;
+pub mod submission;
 mod template;
 mod upload;
 pub mod xlsform;

@@ -574,3 +574,250 @@ async fn every_answer_of_every_endpoint_fits_the_published_openapi_document() {
     }
     assert!(checked >= 80, "{checked} answers checked");
 }
+
+async fn post(app: &TestApp, token: &str, path: &str, body: impl Into<reqwest::Body>) -> Answer {
+    let response = reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("{path}: JSON, not {}", String::from_utf8_lossy(&bytes)));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A submission as KoboToolbox's REST service posts it: the questions under
+/// their groups, and Kobo's own fields beside them.
+fn kobo_submission(uuid: &str) -> String {
+    serde_json::json!({
+        "_id": 8812,
+        "_uuid": uuid,
+        "formhub/uuid": "5f2d1c0e8a7b4c3d",
+        "start": "2025-06-10T08:02:11.000+07:00",
+        "end": "2025-06-10T09:40:55.000+07:00",
+        "__version__": "vXp3",
+        "meta/instanceID": format!("uuid:{uuid}"),
+        "_submission_time": "2025-06-10T03:01:02",
+        "_attachments": [],
+        "activity/kind": "fgd",
+        "activity/held_on": "2025-06-10",
+        "activity/district": "0203",
+        "activity/place": "Pagoda hall",
+        "people/citizen_female": "7",
+        "people/citizen_male": "5",
+        "people/youth": "3",
+        "findings/finding_1": "Women said the health centre opens late.",
+        "findings/theme_1": "Access to information",
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_kobo_push_made_twice_creates_one_activity() {
+    let app = spawn_app().await;
+    let token = token_for(&app, "ngo@ctod.example", "write").await;
+    let before = app.count("activities").await;
+    let uuid = "b4a6c2e0-8f7d-4e2a-9c1b-3d5e7f9a1b2c";
+
+    let first = post(&app, &token, "/api/v1/kobo", kobo_submission(uuid)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["created"], Value::Bool(true));
+    let id = first.body["id"].as_i64().expect("the new activity");
+    let (participants, female, place): (i32, i32, String) = sqlx::query_as(
+        "select participants, participants_female, place from activities where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("the activity");
+    assert_eq!(
+        (participants, female, place.as_str()),
+        (12, 7, "Pagoda hall")
+    );
+    assert_eq!(
+        app.count(&format!("findings where activity_id = {id}"))
+            .await,
+        1
+    );
+
+    // KoboToolbox retries a push it did not hear answered: nothing twice.
+    let again = post(&app, &token, "/api/v1/kobo", kobo_submission(uuid)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["created"], Value::Bool(false));
+    assert_eq!(again.body["id"].as_i64(), Some(id));
+    assert_eq!(app.count("activities").await, before + 1);
+
+    // Two at once, as a retry racing the first: one activity.
+    let other = "0c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5";
+    let (one, two) = tokio::join!(
+        post(&app, &token, "/api/v1/kobo", kobo_submission(other)),
+        post(&app, &token, "/api/v1/kobo", kobo_submission(other)),
+    );
+    let mut statuses = [one.status, two.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CREATED]);
+    assert_eq!(app.count("activities").await, before + 2);
+    assert_eq!(
+        app.count("imports where file_name like 'kobotoolbox-%'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn writes_need_a_write_token_and_bad_records_come_back_as_problems() {
+    let app = spawn_app().await;
+    let writer = token_for(&app, "ngo@ctod.example", "write").await;
+    let reader = token_for(&app, "ngo@ctod.example", "read").await;
+    let before = app.count("activities").await;
+    let document = call(&app, None, "/api/v1/openapi.json", &[]).await.body;
+    let problem = schema(&document, "#/components/schemas/ProblemDetails");
+    let pushed = schema(&document, "#/components/schemas/Pushed");
+
+    let record = |district: &str, citizens: i64| {
+        serde_json::json!({
+            "kind": "interview",
+            "held_on": "2025-05-02",
+            "district": district,
+            "citizen_female": citizens,
+            "submission_uuid": format!("api-{district}-{citizens}"),
+        })
+        .to_string()
+    };
+    let refusals = [
+        (
+            reader.as_str(),
+            record("0203", 4),
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+        ),
+        (
+            &writer,
+            "not json".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
+        (
+            &writer,
+            "[1, 2]".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
+        (
+            &writer,
+            r#"{"kind": "fgd", "held_on": "2025-05-02", "district": "0203", "colour": "blue"}"#
+                .to_owned(),
+            StatusCode::BAD_REQUEST,
+            "bad_json",
+        ),
+        (
+            &writer,
+            "x".repeat(100 * 1024),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+        ),
+        (
+            &writer,
+            record("0207", 4),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_record",
+        ),
+        (
+            &writer,
+            record("0203", -1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_record",
+        ),
+    ];
+    for (token, body, status, code) in refusals {
+        let answer = post(&app, token, "/api/v1/activities", body).await;
+        assert_eq!(answer.status, status, "{code}: {}", answer.body);
+        assert_eq!(problem_code(&answer), code);
+        let errors: Vec<String> = problem
+            .iter_errors(&answer.body)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{code}: {errors:?}");
+    }
+    let outside = post(&app, &writer, "/api/v1/activities", record("0207", 4)).await;
+    assert_eq!(
+        outside.body["errors"][0]["field"], "district",
+        "{}",
+        outside.body
+    );
+    assert_eq!(app.count("activities").await, before, "nothing written");
+
+    let made = post(&app, &writer, "/api/v1/activities", record("0203", 4)).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert!(pushed.iter_errors(&made.body).next().is_none());
+    let again = post(&app, &writer, "/api/v1/activities", record("0203", 4)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(pushed.iter_errors(&again.body).next().is_none());
+    assert_eq!(app.count("activities").await, before + 1);
+    // The record is one the owner's pages show, with its counts as sent.
+    let id = made.body["id"].as_i64().expect("id");
+    let listed = every_page(&app, &reader, "/api/v1/activities?district=0203", 100).await;
+    let item = listed.iter().find(|item| item["id"] == id).expect("listed");
+    assert_eq!(item["female"], 4);
+}
+
+#[tokio::test]
+async fn another_districts_drafts_stay_out_and_donors_read_public_findings_only() {
+    let app = spawn_app().await;
+    let as_ngo = token_for(&app, "ngo@as.example", "read").await;
+    let ctod = token_for(&app, "ngo@ctod.example", "read").await;
+    let donor = token_for(&app, "donor@donor.example", "read").await;
+    // Rotonak Mondol (0207) is AS's, and its case study a draft.
+    let own = every_page(&app, &as_ngo, "/api/v1/activities?district=0207", 100).await;
+    let drafts = app.count("activities where district_code = '0207'").await;
+    assert!(drafts > 0);
+    assert_eq!(own.len() as i64, drafts);
+    assert!(own.iter().all(|item| item["rounded"] == Value::Bool(false)));
+    // CTOD asking for them by editing the filter finds none.
+    let theirs = every_page(&app, &ctod, "/api/v1/activities?district=0207", 100).await;
+    assert!(theirs.is_empty(), "{theirs:?}");
+    let cases = every_page(&app, &ctod, "/api/v1/case-studies?district=0207", 100).await;
+    assert!(cases.is_empty());
+
+    // One finding of a published case study kept internal: for staff only.
+    let internal: i64 = sqlx::query_scalar(
+        "update findings set public = false where id = (
+             select min(f.id) from findings f join activities a on a.id = f.activity_id
+             join case_studies c on c.id = a.case_study_id where c.status = 'published')
+         returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("an internal finding");
+    let read = every_page(&app, &donor, "/api/v1/findings", 100).await;
+    assert!(
+        read.iter()
+            .all(|finding| finding["public"] == Value::Bool(true))
+    );
+    assert!(read.iter().all(|finding| finding["id"] != internal));
+    let staff = token_for(&app, "secretariat@cpdd.example", "read").await;
+    let everything = every_page(&app, &staff, "/api/v1/findings", 100).await;
+    assert!(everything.iter().any(|finding| finding["id"] == internal));
+    assert_eq!(everything.len() as i64, app.count("findings").await);
+    let endorsed = every_page(&app, &donor, "/api/v1/recommendation-lists", 100).await;
+    assert!(!endorsed.is_empty() && !read.is_empty());
+    assert!(endorsed.iter().all(|list| list["status"] == "endorsed"));
+    assert!(
+        endorsed
+            .iter()
+            .all(|list| list["endorsement"]["fingerprint"]
+                .as_str()
+                .is_some_and(|f| f.len() == 64)),
+        "{endorsed:?}"
+    );
+}
