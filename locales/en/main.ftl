@@ -1229,3 +1229,4 @@ api-endpoint-findings = Anonymized findings; donors receive only those marked pu
 api-endpoint-recommendation-lists = Each district’s current list of recommendations, with its endorsement, fingerprint and priorities.
 api-endpoint-actions = The actions of the joint action plans, with their latest report.
 api-endpoint-agreements = The partnership agreements you may read.
+api-endpoint-action-updates = Every progress report of the actions: their history.

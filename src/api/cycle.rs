@@ -550,3 +550,86 @@ pub async fn agreements(
     let next_cursor = window.next(&mut data, |agreement| agreement.id);
     Ok(json(&headers, &AgreementPage { data, next_cursor }))
 }
+
+/// A progress report on an action.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionUpdate {
+    pub id: i64,
+    pub action_id: i64,
+    pub reported_on: String,
+    /// not_started, in_progress, completed, blocked, cancelled.
+    pub status: String,
+    pub progress: i32,
+    /// Empty where the note is internal and the owner may not read it.
+    pub note: String,
+    /// The organization that reported it.
+    pub reporter: Option<String>,
+    /// Is it confirmed by the other side of the joint plan?
+    pub confirmed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActionUpdatePage {
+    pub data: Vec<ActionUpdate>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every progress report of the actions, by id: their history, where
+/// `/actions` gives the latest.
+#[utoipa::path(
+    get,
+    path = "/api/v1/action-updates",
+    params(ListQuery),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "A page of progress reports", body = ActionUpdatePage),
+        ListAnswers
+    )
+)]
+pub async fn action_updates(
+    caller: ApiUser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, Problem> {
+    let (s, window) = checked(&state, &caller, &query).await?;
+    let internal = policy::internal_text_scope(&caller.user);
+    let mut data: Vec<ActionUpdate> = sqlx::query!(
+        r#"select u.id, u.action_id, u.reported_on, u.status, u.progress,
+                  case when not u.internal or $6 or a.district_code = any($7) then u.note else '' end as "note!",
+                  o.name_en as "reporter?", u.confirmed_at is not null as "confirmed!"
+           from current_actions($1, $2, $3, $4, $5) a
+           join action_plans p on p.id = a.plan_id
+           join action_updates u on u.action_id = a.id
+           left join organizations o on o.id = u.reporter_organization_id
+           where ($8::bigint is null or p.study_id in (select st.id from studies st where st.project_id = $8))
+             and u.id > $9
+           order by u.id limit $10"#,
+        s.study,
+        s.province,
+        s.district,
+        s.from,
+        s.to,
+        internal.everywhere,
+        &internal.any_districts(),
+        s.project,
+        window.after,
+        window.fetch(),
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|row| ActionUpdate {
+        id: row.id,
+        action_id: row.action_id,
+        reported_on: row.reported_on.to_string(),
+        status: row.status,
+        progress: row.progress,
+        note: row.note,
+        reporter: row.reporter,
+        confirmed: row.confirmed,
+    })
+    .collect();
+    let next_cursor = window.next(&mut data, |update| update.id);
+    Ok(json(&headers, &ActionUpdatePage { data, next_cursor }))
+}

@@ -71,6 +71,7 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cycle::findings))
         .routes(routes!(cycle::recommendation_lists))
         .routes(routes!(cycle::actions))
+        .routes(routes!(cycle::action_updates))
         .routes(routes!(cycle::agreements))
         .routes(routes!(records::events))
         .routes(routes!(records::projects))

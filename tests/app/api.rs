@@ -297,6 +297,17 @@ async fn expired_tokens_and_those_of_a_deactivated_user_open_nothing() {
     let signed_in = app.login_as("secretariat@cpdd.example").await;
     let page = signed_in.get("/api/v1/activities").await;
     assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    // CORS is off: a page elsewhere gets no permission to read an answer.
+    let token = token_for(&app, "donor@donor.example", "read").await;
+    let asked = call(
+        &app,
+        Some(&token),
+        "/api/v1/studies",
+        &[("origin", "https://elsewhere.example")],
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.headers.get("access-control-allow-origin").is_none());
 }
 
 #[tokio::test]
@@ -809,6 +820,22 @@ async fn another_districts_drafts_stay_out_and_donors_read_public_findings_only(
     let everything = every_page(&app, &staff, "/api/v1/findings", 100).await;
     assert!(everything.iter().any(|finding| finding["id"] == internal));
     assert_eq!(everything.len() as i64, app.count("findings").await);
+    // Every report of every action, an internal note kept from the donor.
+    let internal_note: i64 = sqlx::query_scalar(
+        "update action_updates set internal = true, note = 'Kept inside'
+         where id = (select min(id) from action_updates) returning id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("an internal note");
+    let reports = every_page(&app, &staff, "/api/v1/action-updates", 100).await;
+    assert_eq!(reports.len() as i64, app.count("action_updates").await);
+    let to_donor = every_page(&app, &donor, "/api/v1/action-updates", 100).await;
+    let kept = to_donor
+        .iter()
+        .find(|report| report["id"] == internal_note)
+        .expect("the report itself is shown");
+    assert_eq!(kept["note"], "");
     let endorsed = every_page(&app, &donor, "/api/v1/recommendation-lists", 100).await;
     assert!(!endorsed.is_empty() && !read.is_empty());
     assert!(endorsed.iter().all(|list| list["status"] == "endorsed"));

@@ -650,6 +650,9 @@ async fn the_map_appears_once_boundaries_are_imported_and_follows_the_data() {
     import::import(&app.pool, &[districts, source])
         .await
         .expect("import");
+    // Written beside the app, not through it: the figures it keeps are
+    // forgotten once it has heard of the change.
+    app.heard_everything().await;
     let national = secretariat.get("/dashboard").await;
     assert_eq!(national.body.matches("<path d=").count(), 210);
     let battambang = secretariat
