@@ -539,6 +539,7 @@ async fn every_answer_of_every_endpoint_fits_the_published_openapi_document() {
     assert!(paths.len() >= 5, "{:?}", paths.keys());
     let problem = schema(&doc, "#/components/schemas/ProblemDetails");
     let people = [
+        "admin@cpdd.example",
         "secretariat@cpdd.example",
         "ngo@ctod.example",
         "sna@battambang.example",
@@ -548,6 +549,35 @@ async fn every_answer_of_every_endpoint_fits_the_published_openapi_document() {
     for email in people {
         tokens.push((email, token_for(&app, email, "read").await));
     }
+    // Tokens that open nothing: revoked, past their last day, of a user
+    // deactivated since, and one never made.
+    let revoked = token_for(&app, "ngo@as.example", "read").await;
+    let expired = token_for(&app, "ngo@as.example", "read").await;
+    let deactivated = token_for(&app, "sna@banan.example", "read").await;
+    for (sql, secret) in [
+        (
+            "update api_tokens set revoked_at = now() where secret_hash = sha256(convert_to($1, 'UTF8'))",
+            &revoked,
+        ),
+        (
+            "update api_tokens set expires_on = current_date - 1 where secret_hash = sha256(convert_to($1, 'UTF8'))",
+            &expired,
+        ),
+    ] {
+        let changed = sqlx::query(sql)
+            .bind(secret)
+            .execute(&app.pool)
+            .await
+            .expect(sql);
+        assert_eq!(changed.rows_affected(), 1);
+    }
+    let admin = app.login_as("admin@cpdd.example").await;
+    let banan = app.user_id("sna@banan.example").await;
+    let done = admin
+        .post(&format!("/admin/users/{banan}/deactivate"), &[])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let refused = [revoked, expired, deactivated, "samleng_0000".to_owned()];
     let mut checked = 0;
     for (path, item) in paths {
         let Some(get) = item.get("get") else { continue };
@@ -581,7 +611,13 @@ async fn every_answer_of_every_endpoint_fits_the_published_openapi_document() {
             }
         }
         let anonymous = call(&app, None, path, &[]).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
         assert!(problem.iter_errors(&anonymous.body).next().is_none());
+        for token in &refused {
+            let answer = call(&app, Some(token), path, &[]).await;
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(problem_code(&answer), "unauthorized");
+        }
     }
     assert!(checked >= 80, "{checked} answers checked");
 }
