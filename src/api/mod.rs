@@ -7,11 +7,14 @@
 //! handlers themselves (utoipa), so it cannot drift from them; docs/api.md
 //! says how it is versioned.
 
+pub mod actions;
 pub mod activities;
+pub mod agreements;
 pub mod auth;
-pub mod cycle;
+pub mod case_studies;
 mod page;
 pub mod problem;
+pub mod recommendations;
 pub mod records;
 pub mod tokens;
 pub mod writes;
@@ -67,12 +70,12 @@ fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(activities::list, writes::create))
         .routes(routes!(writes::kobo))
         .routes(routes!(records::studies))
-        .routes(routes!(cycle::case_studies))
-        .routes(routes!(cycle::findings))
-        .routes(routes!(cycle::recommendation_lists))
-        .routes(routes!(cycle::actions))
-        .routes(routes!(cycle::action_updates))
-        .routes(routes!(cycle::agreements))
+        .routes(routes!(case_studies::case_studies))
+        .routes(routes!(case_studies::findings))
+        .routes(routes!(recommendations::recommendation_lists))
+        .routes(routes!(actions::actions))
+        .routes(routes!(actions::action_updates))
+        .routes(routes!(agreements::agreements))
         .routes(routes!(records::events))
         .routes(routes!(records::projects))
         .routes(routes!(records::dashboard))
