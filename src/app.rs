@@ -43,7 +43,7 @@ pub fn router(state: AppState) -> Router {
     let state_pool = state.pool.clone();
     let proxies = Arc::new(state.settings.trusted_proxies.clone());
     let https = state.settings.secure_cookies;
-    let api = crate::api::routes().with_state(state.clone());
+    let api = crate::api::routes(&state).with_state(state.clone());
     let app = Router::new()
         .merge(sign_in_route(&state.settings))
         .merge(crate::account::routes())

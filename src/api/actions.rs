@@ -8,9 +8,8 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::activities::{ListQuery, checked};
 use super::auth::ApiUser;
-use super::page::{ApiQuery, json};
+use super::page::{ApiQuery, ListQuery, checked, json};
 use super::problem::{ListAnswers, Problem};
 use crate::auth::policy;
 use crate::state::AppState;

@@ -6,75 +6,24 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::TryStreamExt as _;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::ApiUser;
-use super::page::{ApiQuery, Window, json, people};
+use super::page::{ApiQuery, checked, json, list_query, one_of, people};
 use super::problem::{ListAnswers, Problem};
-use crate::activities::form::GROUPS;
+use crate::activities::form::{GROUPS, KINDS};
 use crate::auth::reader::Reader;
 use crate::disclosure::{Count, Table};
 use crate::state::AppState;
-use crate::web::filters::{Filters, Selection};
 
-/// The dashboard's filters, and the page.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[serde(default, deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// A study's id.
-    pub study: Option<String>,
-    /// A project's id: the records of its studies.
-    pub project: Option<String>,
-    /// A province code of the NCDD gazetteer (2 digits).
-    pub province: Option<String>,
-    /// A district code of the NCDD gazetteer (4 digits).
-    pub district: Option<String>,
-    /// The first day, YYYY-MM-DD.
-    pub from: Option<String>,
-    /// The last day, YYYY-MM-DD.
-    pub to: Option<String>,
-    /// Where the page starts: `next_cursor` of the page before.
-    pub cursor: Option<String>,
-    /// Items per page, 1 to 500 (100 unless said).
-    pub limit: Option<i64>,
-}
-
-impl ListQuery {
-    pub fn filters(&self) -> Filters {
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
-        Filters {
-            study: text(&self.study),
-            project: text(&self.project),
-            province: text(&self.province),
-            district: text(&self.district),
-            from: text(&self.from),
-            to: text(&self.to),
-        }
+list_query! {
+    /// The dashboard's filters, the page, and the activities page's own.
+    ActivityQuery {
+        /// fgd, interview, consultation, joint_consultation, technical_meeting,
+        /// provincial_workshop, national_workshop, training, other.
+        kind,
     }
-
-    pub fn window(&self) -> Result<Window, Problem> {
-        Window::of(self.cursor.as_deref(), self.limit)
-    }
-}
-
-/// The query checked, as every list of the API checks it: its selection,
-/// its page, and a project the owner may read.
-pub(super) async fn checked(
-    state: &AppState,
-    caller: &ApiUser,
-    query: &ListQuery,
-) -> Result<(Selection, Window), Problem> {
-    let selection = query
-        .filters()
-        .check()
-        .map_err(|_| Problem::invalid_parameter())?;
-    let window = query.window()?;
-    if let Some(project) = selection.project {
-        crate::projects::readable(&state.pool, &caller.user, project).await?;
-    }
-    Ok((selection, window))
 }
 
 /// Participants of one group, by sex.
@@ -125,7 +74,7 @@ pub struct ActivityPage {
 #[utoipa::path(
     get,
     path = "/api/v1/activities",
-    params(ListQuery),
+    params(ActivityQuery),
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of activities", body = ActivityPage),
@@ -136,9 +85,10 @@ pub async fn list(
     caller: ApiUser,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> Result<Response, Problem> {
     let (selection, window) = checked(&state, &caller, &query).await?;
+    let kind = one_of(&query.kind, &KINDS)?;
     let reader = Reader::of(&caller.user, &selection.district);
     let s = &selection;
     let mut rows = sqlx::query!(
@@ -155,6 +105,7 @@ pub async fn list(
            join districts d on d.code = a.district_code
            join organizations o on o.id = a.facilitating_organization_id
            where ($8::bigint is null or a.study_id in (select st.id from studies st where st.project_id = $8))
+             and ($11 = '' or a.kind = $11)
              and a.id > $9
            order by a.id
            limit $10"#,
@@ -168,6 +119,7 @@ pub async fn list(
         s.project,
         window.after,
         window.fetch(),
+        kind,
     )
     .fetch(&state.pool);
     let mut data = Vec::new();

@@ -6,12 +6,21 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::activities::{ListQuery, checked};
 use super::auth::ApiUser;
-use super::page::{ApiQuery, json};
+use super::page::{ApiQuery, checked, json, list_query, one_of, optional_id};
 use super::problem::{ListAnswers, Problem};
 use crate::auth::policy;
 use crate::state::AppState;
+
+list_query! {
+    /// The dashboard's filters, the page, and the agreements page's own.
+    AgreementQuery {
+        /// An organization's id: the agreements it is party to.
+        partner,
+        /// draft, signed, ended, expired.
+        status,
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Agreement {
@@ -40,7 +49,7 @@ pub struct AgreementPage {
 #[utoipa::path(
     get,
     path = "/api/v1/agreements",
-    params(ListQuery),
+    params(AgreementQuery),
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of agreements", body = AgreementPage),
@@ -51,9 +60,11 @@ pub async fn agreements(
     caller: ApiUser,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<AgreementQuery>,
 ) -> Result<Response, Problem> {
     let (s, window) = checked(&state, &caller, &query).await?;
+    let partner = optional_id(&query.partner)?;
+    let status = one_of(&query.status, &crate::agreements::STATUSES)?;
     let mut data: Vec<Agreement> = sqlx::query!(
         r#"select a.id, a.kind, a.title_en, a.title_km, a.project_id, a.signed_on, a.valid_until, a.status,
                   array(select o.name_en from agreement_parties ap join organizations o on o.id = ap.organization_id
@@ -68,6 +79,9 @@ pub async fn agreements(
              and ($5::date is null or coalesce(a.valid_until, a.signed_on) is null
                   or coalesce(a.valid_until, a.signed_on) >= $5)
              and ($6::date is null or a.signed_on is null or a.signed_on <= $6)
+             and ($9::bigint is null or exists (select 1 from agreement_parties ap
+                                                where ap.agreement_id = a.id and ap.organization_id = $9))
+             and ($10 = '' or a.status = $10)
              and a.id > $7
            order by a.id limit $8"#,
         policy::reads_every_programme(&caller.user),
@@ -78,6 +92,8 @@ pub async fn agreements(
         s.to,
         window.after,
         window.fetch(),
+        partner,
+        status,
     )
     .fetch_all(&state.pool)
     .await?

@@ -44,10 +44,11 @@ pub struct ApiUser {
     pub scope: TokenScope,
 }
 
-/// The language a problem is told in, set once the token's owner is known
-/// (`api::localize` reads it).
+/// The token's owner and their language, set once the token is read:
+/// `api::answer` tells problems in that language and records refusals under
+/// that user.
 #[derive(Debug, Clone, Default)]
-pub struct OwnerLanguage(pub Arc<OnceLock<Lang>>);
+pub struct TokenOwner(pub Arc<OnceLock<(i64, Lang)>>);
 
 /// The SHA-256 of a token's secret: all that is kept of it.
 pub fn secret_hash(secret: &str) -> Vec<u8> {
@@ -96,8 +97,8 @@ impl FromRequestParts<AppState> for ApiUser {
         let user = active_user(state, token.user_id)
             .await?
             .ok_or_else(Problem::unauthorized)?;
-        if let Some(slot) = parts.extensions.get::<OwnerLanguage>() {
-            slot.0.set(user.language).ok();
+        if let Some(slot) = parts.extensions.get::<TokenOwner>() {
+            slot.0.set((user.id, user.language)).ok();
         }
         let scope = TokenScope::parse(&token.scope).ok_or_else(Problem::unauthorized)?;
         let limits = limiter(state);

@@ -9,14 +9,21 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::activities::{ListQuery, checked};
 use super::auth::ApiUser;
-use super::page::{ApiQuery, json, people};
+use super::page::{ApiQuery, ListQuery, checked, json, list_query, one_of, people};
 use super::problem::{ListAnswers, Problem};
 use crate::auth::policy;
 use crate::auth::reader::Reader;
 use crate::disclosure::{BySex, Count};
 use crate::state::AppState;
+
+list_query! {
+    /// The dashboard's filters, the page, and the case studies page's own.
+    CaseStudyQuery {
+        /// draft, in_review, published, archived.
+        status,
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseStudy {
@@ -46,7 +53,7 @@ pub struct CaseStudyPage {
 #[utoipa::path(
     get,
     path = "/api/v1/case-studies",
-    params(ListQuery),
+    params(CaseStudyQuery),
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of case studies", body = CaseStudyPage),
@@ -57,9 +64,11 @@ pub async fn case_studies(
     caller: ApiUser,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<CaseStudyQuery>,
 ) -> Result<Response, Problem> {
     let (s, window) = checked(&state, &caller, &query).await?;
+    let statuses = crate::case_studies::Status::ALL.map(|status| status.code());
+    let status = one_of(&query.status, &statuses)?;
     let reader = Reader::of(&caller.user, &s.district);
     let rows = sqlx::query!(
         r#"select c.id as "id!", c.study_id as "study_id!", c.district_code as "district_code!",
@@ -77,6 +86,7 @@ pub async fn case_studies(
            ) t
            join organizations o on o.id = c.author_organization_id
            where ($8::bigint is null or c.study_id in (select st.id from studies st where st.project_id = $8))
+             and ($11 = '' or c.status = $11)
              and c.id > $9
            order by c.id limit $10"#,
         s.study,
@@ -89,6 +99,7 @@ pub async fn case_studies(
         s.project,
         window.after,
         window.fetch(),
+        status,
     )
     .fetch_all(&state.pool)
     .await?;

@@ -23,21 +23,24 @@ use std::sync::OnceLock;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use sqlx::PgPool;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audit::refusals;
 use crate::error::{AppError, render};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
-use auth::OwnerLanguage;
+use crate::web::client::ClientAddr;
+use auth::TokenOwner;
 use problem::Problem;
 
 #[derive(OpenApi)]
@@ -90,7 +93,7 @@ pub fn document() -> &'static utoipa::openapi::OpenApi {
 
 /// `/api/v1/…`: outside the sessions, the CSRF check and the pages' error
 /// pages. CORS is off: no `Access-Control-Allow-Origin` is ever sent.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     let (routes, _) = api();
     routes
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -99,7 +102,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/{*rest}",
             axum::routing::any(|| async { Problem::from(AppError::NotFound) }),
         )
-        .layer(middleware::from_fn(localize))
+        .layer(middleware::from_fn_with_state(state.pool.clone(), answer))
 }
 
 /// `/api`: the endpoints, for people, drawn from the document (with the
@@ -116,23 +119,42 @@ async fn openapi_json() -> Response {
 }
 
 /// Says a problem in the language of the token's owner once the token is
-/// read, or in the language the client asks for (`Accept-Language`) before.
-async fn localize(mut request: Request, next: Next) -> Response {
-    let owner = OwnerLanguage::default();
+/// read, or in the language the client asks for (`Accept-Language`) before;
+/// records a refusal (403, 429) in the audit log as the pages' are.
+async fn answer(State(pool): State<PgPool>, mut request: Request, next: Next) -> Response {
+    let owner = TokenOwner::default();
     let asked = request
         .headers()
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
         .filter(|value| value.trim_start().starts_with("km"))
         .map_or(Lang::En, |_| Lang::Km);
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let address = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|ClientAddr(address)| address.to_string());
     request.extensions_mut().insert(owner.clone());
     let response = next.run(request).await;
-    let lang = owner.0.get().copied().unwrap_or(asked);
-    match response.extensions().get::<Problem>() {
-        Some(problem) if problem.lang() != lang => {
-            problem.clone().in_language(lang).into_response()
+    let Some(problem) = response.extensions().get::<Problem>() else {
+        return response;
+    };
+    let (actor, lang) = match owner.0.get() {
+        Some((id, lang)) => (Some(*id), *lang),
+        None => (None, asked),
+    };
+    if let Some(refusal) = problem.refusal() {
+        let route = route.as_ref().map_or("?", MatchedPath::as_str);
+        let written =
+            refusals::count(&pool, refusal, actor, address.unwrap_or_default(), route).await;
+        if let Err(error) = written {
+            tracing::error!(%error, "recording a refused API request failed");
         }
-        _ => response,
+    }
+    if problem.lang() == lang {
+        response
+    } else {
+        problem.clone().in_language(lang).into_response()
     }
 }
 

@@ -10,7 +10,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use super::auth::ApiUser;
 use super::problem::Problem;
+use crate::state::AppState;
+use crate::web::filters::{Filters, Selection};
 
 /// Items per page unless `limit` says otherwise, and the most it may say.
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -26,6 +29,109 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
             .map(ApiQuery)
             .map_err(|_| Problem::invalid_parameter())
+    }
+}
+
+/// Declares a list's query: the dashboard's filters and the page, which
+/// every list takes, then the list's own filters (those of its page in the
+/// app). Each list thus documents and accepts exactly its parameters.
+macro_rules! list_query {
+    ($(#[$attr:meta])* $name:ident { $($(#[$field_attr:meta])* $field:ident,)* }) => {
+        $(#[$attr])*
+        #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+        #[serde(default, deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// A study's id.
+            pub study: Option<String>,
+            /// A project's id: the records of its studies.
+            pub project: Option<String>,
+            /// A province code of the NCDD gazetteer (2 digits).
+            pub province: Option<String>,
+            /// A district code of the NCDD gazetteer (4 digits).
+            pub district: Option<String>,
+            /// The first day, YYYY-MM-DD.
+            pub from: Option<String>,
+            /// The last day, YYYY-MM-DD.
+            pub to: Option<String>,
+            /// Where the page starts: `next_cursor` of the page before.
+            pub cursor: Option<String>,
+            /// Items per page, 1 to 500 (100 unless said).
+            pub limit: Option<i64>,
+            $($(#[$field_attr])* pub $field: Option<String>,)*
+        }
+
+        impl $crate::api::page::Listed for $name {
+            fn filters(&self) -> $crate::web::filters::Filters {
+                let text = |value: &Option<String>| value.clone().unwrap_or_default();
+                $crate::web::filters::Filters {
+                    study: text(&self.study),
+                    project: text(&self.project),
+                    province: text(&self.province),
+                    district: text(&self.district),
+                    from: text(&self.from),
+                    to: text(&self.to),
+                }
+            }
+
+            fn window(&self) -> Result<$crate::api::page::Window, $crate::api::problem::Problem> {
+                $crate::api::page::Window::of(self.cursor.as_deref(), self.limit)
+            }
+        }
+    };
+}
+pub(super) use list_query;
+
+list_query! {
+    /// The dashboard's filters, and the page: what every list takes.
+    ListQuery {}
+}
+
+/// What a list's query gives every list: the dashboard's filters and the page.
+pub trait Listed {
+    fn filters(&self) -> Filters;
+    fn window(&self) -> Result<Window, Problem>;
+}
+
+/// The query checked, as every list of the API checks it: its selection,
+/// its page, and a project the owner may read.
+pub async fn checked(
+    state: &AppState,
+    caller: &ApiUser,
+    query: &impl Listed,
+) -> Result<(Selection, Window), Problem> {
+    let selection = query
+        .filters()
+        .check()
+        .map_err(|_| Problem::invalid_parameter())?;
+    let window = query.window()?;
+    if let Some(project) = selection.project {
+        crate::projects::readable(&state.pool, &caller.user, project).await?;
+    }
+    Ok((selection, window))
+}
+
+/// One of a list's own filters: empty when not given, else one of `codes`
+/// (a 400 otherwise), as its page's select offers them.
+pub fn one_of<'a>(value: &'a Option<String>, codes: &[&str]) -> Result<&'a str, Problem> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(""),
+        Some(code) if codes.contains(&code) => Ok(code),
+        Some(_) => Err(Problem::invalid_parameter()),
+    }
+}
+
+/// An id among a list's own filters: `None` when not given, a 400 when it
+/// is not a positive whole number.
+pub fn optional_id(value: &Option<String>) -> Result<Option<i64>, Problem> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id) => id
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Some)
+            .ok_or_else(Problem::invalid_parameter),
     }
 }
 

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::response::{Response as Documented, ResponseBuilder};
 use utoipa::openapi::{Content, Ref, RefOr};
 
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::i18n::Lang;
 use crate::imports::submission::Objection;
 
@@ -94,6 +94,15 @@ impl Problem {
     pub fn in_language(mut self, lang: Lang) -> Problem {
         self.lang = lang;
         self
+    }
+
+    /// The refusal the audit log records, as it does the pages': a 403 or a 429.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self.status {
+            StatusCode::FORBIDDEN => Some(Refusal::Forbidden),
+            StatusCode::TOO_MANY_REQUESTS => Some(Refusal::RateLimited),
+            _ => None,
+        }
     }
 
     pub fn lang(&self) -> Lang {

@@ -8,9 +8,8 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::activities::{ListQuery, checked};
 use super::auth::ApiUser;
-use super::page::{ApiQuery, json};
+use super::page::{ApiQuery, checked, json, list_query, one_of};
 use super::problem::{ListAnswers, Problem};
 use crate::auth::reader::Reader;
 use crate::state::AppState;
@@ -52,6 +51,14 @@ pub struct RecommendationList {
     pub recommendations: Vec<Recommendation>,
 }
 
+list_query! {
+    /// The dashboard's filters, the page, and the lists page's own.
+    RecommendationListQuery {
+        /// draft, submitted, returned, endorsed, superseded.
+        status,
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecommendationListPage {
     pub data: Vec<RecommendationList>,
@@ -63,7 +70,7 @@ pub struct RecommendationListPage {
 #[utoipa::path(
     get,
     path = "/api/v1/recommendation-lists",
-    params(ListQuery),
+    params(RecommendationListQuery),
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of lists", body = RecommendationListPage),
@@ -74,9 +81,11 @@ pub async fn recommendation_lists(
     caller: ApiUser,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<RecommendationListQuery>,
 ) -> Result<Response, Problem> {
     let (s, window) = checked(&state, &caller, &query).await?;
+    let statuses = crate::recommendations::ListStatus::ALL.map(|status| status.code());
+    let status = one_of(&query.status, &statuses)?;
     let reader = Reader::of(&caller.user, &s.district);
     let lists = sqlx::query!(
         r#"select l.id as "id!", l.list_version as "version!", l.status as "status!",
@@ -87,6 +96,7 @@ pub async fn recommendation_lists(
            from visible_recommendation_lists($1, $2, $3, $4, $5, $6, $7) l
            left join endorsements e on e.list_id = l.id and e.transition = 'endorsed'
            where ($8::bigint is null or l.study_id in (select st.id from studies st where st.project_id = $8))
+             and ($11 = '' or l.status = $11)
              and l.id > $9
            order by l.id limit $10"#,
         s.study,
@@ -99,6 +109,7 @@ pub async fn recommendation_lists(
         s.project,
         window.after,
         window.fetch(),
+        status,
     )
     .fetch_all(&state.pool)
     .await?;

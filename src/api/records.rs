@@ -8,9 +8,8 @@ use axum::response::Response;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::activities::{ListQuery, checked};
 use super::auth::ApiUser;
-use super::page::{ApiQuery, json, people};
+use super::page::{ApiQuery, ListQuery, checked, json, list_query, one_of, people};
 use super::problem::{ListAnswers, Problem};
 use crate::auth::policy;
 use crate::auth::reader::Reader;
@@ -112,6 +111,14 @@ pub struct ApiEvent {
     pub male: Option<i64>,
 }
 
+list_query! {
+    /// The dashboard's filters, the page, and the events page's own.
+    EventQuery {
+        /// national, provincial, district, commune.
+        level,
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventPage {
     pub data: Vec<ApiEvent>,
@@ -122,7 +129,7 @@ pub struct EventPage {
 #[utoipa::path(
     get,
     path = "/api/v1/events",
-    params(ListQuery),
+    params(EventQuery),
     security(("token" = [])),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
@@ -133,9 +140,10 @@ pub async fn events(
     caller: ApiUser,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<EventQuery>,
 ) -> Result<Response, Problem> {
     let (s, window) = checked(&state, &caller, &query).await?;
+    let level = one_of(&query.level, &crate::events::LEVELS)?;
     let reader = Reader::of(&caller.user, &s.district);
     let rows = sqlx::query!(
         r#"select e.id, e.kind, e.level, e.title_en, e.title_km, e.starts_on, e.ends_on,
@@ -150,6 +158,7 @@ pub async fn events(
              and ($5::date is null or e.starts_on <= $5)
              and ($6::bigint is null or e.project_id = $6
                   or e.agreement_id in (select g.id from agreements g where g.project_id = $6))
+             and ($9 = '' or e.level = $9)
              and e.id > $7
            order by e.id limit $8"#,
         s.study,
@@ -160,6 +169,7 @@ pub async fn events(
         s.project,
         window.after,
         window.fetch(),
+        level,
     )
     .fetch_all(&state.pool)
     .await?;

@@ -37,7 +37,9 @@ pub async fn record(State(pool): State<PgPool>, request: Request, next: Next) ->
     response
 }
 
-async fn count(
+/// Adds one to the refusals of this kind, by this actor, from this address,
+/// at this route, this hour.
+pub async fn count(
     pool: &PgPool,
     refusal: Refusal,
     actor: Option<i64>,

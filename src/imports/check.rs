@@ -24,6 +24,9 @@ pub struct Problem {
     pub message: &'static str,
     /// The cell as written, or the heading a missing column should have.
     pub value: String,
+    /// The column's name (its XLSForm question's), for a record that has
+    /// no such field to point at: the API names it in its answer.
+    pub name: String,
 }
 
 /// A finding with the snapshot its history keeps.
@@ -95,6 +98,7 @@ pub fn check(table: &Table, lookup: &Lookup) -> Checked {
                 column: None,
                 message: "import-missing-column",
                 value: column.heading(),
+                name: column.name(),
             });
         }
     }
@@ -161,6 +165,7 @@ impl Row<'_> {
             column: self.index.position(column),
             message,
             value: self.cell(column).to_owned(),
+            name: column.name(),
         }
     }
 

@@ -118,7 +118,8 @@ pub async fn submit(
     Ok(Submitted::Created(activity))
 }
 
-/// The problems, each with the field it is about (the file's heading).
+/// The problems, each with the field it is about: as the record named it,
+/// or the column's own name when the record left it out.
 fn named(table: &Table, problems: &[Problem]) -> Vec<Objection> {
     problems
         .iter()
@@ -126,7 +127,7 @@ fn named(table: &Table, problems: &[Problem]) -> Vec<Objection> {
             field: problem
                 .column
                 .and_then(|column| table.headings.get(column).cloned())
-                .unwrap_or_else(|| problem.value.clone()),
+                .unwrap_or_else(|| problem.name.clone()),
             message: problem.message,
             value: problem.value.clone(),
         })

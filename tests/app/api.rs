@@ -503,6 +503,42 @@ async fn a_token_that_sends_too_much_waits_as_retry_after_says() {
         .parse()
         .expect("seconds");
     assert!(wait >= 1);
+    // The refusals are in the audit log under the token's owner, as the
+    // pages' are: the 429s, and a 403 for a project the donor may not read
+    // (asked with a second token, which has a share of its own).
+    let gef: i64 =
+        sqlx::query_scalar("select id from projects where title_en like 'GEF Small Grants%'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("GEF SGP");
+    let second = token_for(&app, "donor@donor.example", "read").await;
+    let path = format!("/api/v1/studies?project={gef}");
+    let forbidden = call(&app, Some(&second), &path, &[]).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let limited_count = statuses
+        .iter()
+        .filter(|answer| answer.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let donor = app.user_id("donor@donor.example").await;
+    let recorded: Vec<(String, String, i32)> = sqlx::query_as(
+        "select kind, route, count from audit_refusals where actor_id = $1 order by kind",
+    )
+    .bind(donor)
+    .fetch_all(&app.pool)
+    .await
+    .expect("refusals");
+    let studies = "/api/v1/studies".to_owned();
+    assert_eq!(
+        recorded,
+        [
+            ("forbidden".to_owned(), studies.clone(), 1),
+            (
+                "rate_limited".to_owned(),
+                studies,
+                i32::try_from(limited_count).expect("a few")
+            ),
+        ],
+    );
     // Another token has its own share.
     let other = token_for(&app, "ngo@as.example", "read").await;
     assert_eq!(
@@ -796,6 +832,16 @@ async fn writes_need_a_write_token_and_bad_records_come_back_as_problems() {
             .collect();
         assert!(errors.is_empty(), "{code}: {errors:?}");
     }
+    // A finding without its theme: the field named is the one left out.
+    let mut unthemed: Value = serde_json::from_str(&record("0203", 6)).expect("JSON");
+    unthemed["finding_1"] = Value::from("The road floods each rainy season.");
+    let answer = post(&app, &writer, "/api/v1/activities", unthemed.to_string()).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        answer.body["errors"][0]["field"], "theme_1",
+        "{}",
+        answer.body
+    );
     let outside = post(&app, &writer, "/api/v1/activities", record("0207", 4)).await;
     assert_eq!(
         outside.body["errors"][0]["field"], "district",
@@ -883,4 +929,99 @@ async fn another_districts_drafts_stay_out_and_donors_read_public_findings_only(
                 .is_some_and(|f| f.len() == 64)),
         "{endorsed:?}"
     );
+}
+
+/// The ids of every item of `path` as `token` reads it, and those `sql` selects.
+async fn listed_and_selected(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    sql: &str,
+) -> (Vec<i64>, Vec<i64>) {
+    let listed = every_page(app, token, path, 100)
+        .await
+        .iter()
+        .map(|item| item["id"].as_i64().expect("id"))
+        .collect();
+    let selected = sqlx::query_scalar(sql)
+        .fetch_all(&app.pool)
+        .await
+        .expect(sql);
+    (listed, selected)
+}
+
+#[tokio::test]
+async fn each_list_takes_its_pages_own_filters_and_refuses_another_lists() {
+    let app = spawn_app().await;
+    let staff = token_for(&app, "secretariat@cpdd.example", "read").await;
+    let partner: i64 = sqlx::query_scalar(
+        "select organization_id from agreement_parties group by 1 order by count(*), 1 limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a party to an agreement");
+    let filtered = [
+        (
+            "/api/v1/activities?kind=fgd".to_owned(),
+            "select id from activities where kind = 'fgd' order by id".to_owned(),
+        ),
+        (
+            "/api/v1/case-studies?status=published".to_owned(),
+            "select id from case_studies where status = 'published' order by id".to_owned(),
+        ),
+        (
+            "/api/v1/recommendation-lists?status=endorsed".to_owned(),
+            "select id from recommendation_lists where status = 'endorsed' order by id".to_owned(),
+        ),
+        (
+            "/api/v1/events?level=national".to_owned(),
+            "select id from events where level = 'national' order by id".to_owned(),
+        ),
+        (
+            "/api/v1/agreements?status=signed".to_owned(),
+            "select id from agreements where status = 'signed' order by id".to_owned(),
+        ),
+        (
+            format!("/api/v1/agreements?partner={partner}"),
+            format!(
+                "select agreement_id from agreement_parties where organization_id = {partner} order by 1"
+            ),
+        ),
+    ];
+    for (path, sql) in &filtered {
+        let (listed, selected) = listed_and_selected(&app, &staff, path, sql).await;
+        assert!(!selected.is_empty(), "{path}: the demo has some");
+        assert_eq!(listed, selected, "{path}");
+    }
+    // Each filter belongs to its own list; a value not among its page's
+    // choices, or another list's filter, is a 400.
+    for nonsense in [
+        "/api/v1/activities?kind=picnic",
+        "/api/v1/activities?status=published",
+        "/api/v1/case-studies?status=lost",
+        "/api/v1/case-studies?level=national",
+        "/api/v1/events?level=galactic",
+        "/api/v1/events?kind=fgd",
+        "/api/v1/agreements?partner=ctod",
+        "/api/v1/agreements?status=torn",
+        "/api/v1/recommendation-lists?status=maybe",
+        "/api/v1/studies?status=published",
+    ] {
+        let answer = call(&app, Some(&staff), nonsense, &[]).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{nonsense}");
+        assert_eq!(problem_code(&answer), "invalid_parameter");
+    }
+    // The document names each list's own filters.
+    let document = call(&app, None, "/api/v1/openapi.json", &[]).await.body;
+    let names = |path: &str| -> Vec<String> {
+        document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter_map(|parameter| parameter["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert!(names("/api/v1/events").contains(&"level".to_owned()));
+    assert!(!names("/api/v1/activities").contains(&"level".to_owned()));
+    assert!(names("/api/v1/agreements").contains(&"partner".to_owned()));
 }
