@@ -134,6 +134,11 @@ pub struct Config {
     )]
     pub trusted_proxies: String,
 
+    /// API requests one token may make in a burst before it must wait
+    /// (refilled at two a second); each instance counts its own.
+    #[arg(long, env = "SAMLENG_API_BURST", default_value_t = 120, global = true)]
+    pub api_burst: u32,
+
     /// Mark cookies Secure; set to true when the app is served over HTTPS.
     #[arg(
         long,

@@ -267,6 +267,7 @@ async fn serve(config: &Config, pool: PgPool, demo: bool, started: Instant) -> a
         tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
     let settings = Settings {
         secure_cookies: config.secure_cookies,
+        api_burst: config.api_burst,
         telegram_bot,
         trusted_proxies: TrustedProxies::parse(&config.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("SAMLENG_TRUSTED_PROXIES: {error}"))?,

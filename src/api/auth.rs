@@ -16,6 +16,8 @@ use time::OffsetDateTime;
 
 use super::problem::Problem;
 use crate::auth::session::{CurrentUser, active_user};
+use crate::db::cache::KeptMap;
+use crate::db::changes::{AuthChange, Changes};
 use crate::i18n::Lang;
 use crate::state::AppState;
 
@@ -55,6 +57,52 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// What is kept of a token in use, by the hash of its secret.
+#[derive(Debug, Clone)]
+struct KnownToken {
+    id: i64,
+    user_id: i64,
+    scope: String,
+    expires_on: time::Date,
+    last_used_at: Option<OffsetDateTime>,
+}
+
+type KeptTokens = KeptMap<Vec<u8>, KnownToken>;
+
+/// Tokens are forgotten with their user: a token's change (revoked,
+/// shortened, used) is announced as its user's (migration 22).
+fn kept_tokens(name: &'static str, changes: &Changes) -> KeptTokens {
+    let kept = KeptTokens::new(name, changes);
+    let forgetful = kept.clone();
+    changes.on_auth_change(move |change| match change {
+        AuthChange::User(id) => forgetful.forget(|_, token| token.user_id == *id),
+        AuthChange::AllUsers | AuthChange::Everything => forgetful.forget(|_, _| true),
+        AuthChange::Session(_) => {}
+    });
+    kept
+}
+
+/// The unrevoked token whose secret has this hash, from memory when kept.
+async fn known_token(state: &AppState, hash: Vec<u8>) -> Result<Option<KnownToken>, Problem> {
+    let tokens = state.kept("api_tokens", kept_tokens);
+    if let Some(token) = tokens.get(&hash) {
+        return Ok(Some(token));
+    }
+    let epoch = tokens.epoch();
+    let token = sqlx::query_as!(
+        KnownToken,
+        "select id, user_id, scope, expires_on, last_used_at
+         from api_tokens where secret_hash = $1 and revoked_at is null",
+        hash,
+    )
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(token) = &token {
+        tokens.keep_read(epoch, hash, token.clone());
+    }
+    Ok(token)
+}
+
 /// A token's last use is written at most this often, not on every request.
 const LAST_USED_PRECISION: time::Duration = time::Duration::minutes(1);
 
@@ -84,16 +132,10 @@ impl FromRequestParts<AppState> for ApiUser {
             .map(str::trim)
             .filter(|secret| !secret.is_empty())
             .ok_or_else(Problem::unauthorized)?;
-        let token = sqlx::query!(
-            r#"select t.id, t.user_id, t.scope, t.last_used_at
-               from api_tokens t
-               where t.secret_hash = $1 and t.revoked_at is null and t.expires_on >= $2"#,
-            secret_hash(secret),
-            crate::format::today(),
-        )
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(Problem::unauthorized)?;
+        let token = known_token(state, secret_hash(secret))
+            .await?
+            .filter(|token| token.expires_on >= crate::format::today())
+            .ok_or_else(Problem::unauthorized)?;
         let user = active_user(state, token.user_id)
             .await?
             .ok_or_else(Problem::unauthorized)?;

@@ -256,6 +256,11 @@ async fn expired_tokens_and_those_of_a_deactivated_user_open_nothing() {
     .execute(&app.pool)
     .await
     .expect("past its last day");
+    // Changed beside the app, as another instance would: once heard, the
+    // token kept in memory is read again, and is past its last day.
+    app.heard_everything().await;
+    let answer = call(&app, Some(&expiring), "/api/v1/activities", &[]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     let admin = app.login_as("admin@cpdd.example").await;
     let user = app.user_id("ngo@ctod.example").await;
     let done = admin
