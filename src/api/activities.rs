@@ -2,7 +2,7 @@
 //! with their counts by group and sex as the pages show them to that owner,
 //! filtered as the dashboard is, a page at a time.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::TryStreamExt as _;
@@ -10,13 +10,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::ApiUser;
-use super::page::{ApiQuery, checked, json, list_query, one_of, people};
+use super::page::{ApiQuery, Encoded, Window, checked, list_query, one_of, people};
 use super::problem::{ListAnswers, Problem};
 use crate::activities::form::{GROUPS, KINDS};
 use crate::auth::reader::Reader;
+use crate::db::cache::GenerationCache;
 use crate::disclosure::{Count, Table};
 use crate::geo::places;
 use crate::state::AppState;
+use crate::web::filters::Selection;
 
 list_query! {
     /// The dashboard's filters, the page, and the activities page's own.
@@ -86,12 +88,40 @@ pub async fn list(
     caller: ApiUser,
     State(state): State<AppState>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> Result<Response, Problem> {
     let (selection, window) = checked(&state, &caller, &query).await?;
     let kind = one_of(&query.kind, &KINDS)?;
     let reader = Reader::of(&caller.user, &selection.district);
-    let s = &selection;
+    // The answer depends on the query and on what its reader may see, not on
+    // who asks: owners who see alike share it.
+    let key = (reader.clone(), raw.unwrap_or_default());
+    let pages = state.kept("api_activities", |name, changes| {
+        PageCache::with_capacity(name, changes, KEPT_PAGES).side_by_side()
+    });
+    let encoded = pages
+        .get(key, async || {
+            Encoded::of(&page(&state, &reader, &selection, window, kind).await?)
+        })
+        .await?;
+    Ok(encoded.answer(&headers))
+}
+
+/// Pages of activities kept until the data changes, so that a tool
+/// refreshing the same pages does not read them again; a page is at most
+/// 500 activities, about 250 kB.
+type PageCache = GenerationCache<(Reader, String), Encoded>;
+const KEPT_PAGES: usize = 64;
+
+async fn page(
+    state: &AppState,
+    reader: &Reader,
+    selection: &Selection,
+    window: Window,
+    kind: &str,
+) -> Result<ActivityPage, Problem> {
+    let s = selection;
     let mut rows = sqlx::query!(
         r#"select a.id as "id!", a.kind as "kind!", a.held_on as "held_on!",
                   a.district_code as "district_code!", a.commune_code,
@@ -122,7 +152,7 @@ pub async fn list(
     )
     .fetch(&state.pool);
     // Names come from memory, so the statement reads activities alone.
-    let names = places::filter_choices(&state).await?;
+    let names = places::filter_choices(state).await?;
     let mut data = Vec::new();
     while let Some(row) = rows.try_next().await? {
         let blurred = reader.blurs_in(&row.district_code);
@@ -176,5 +206,5 @@ pub async fn list(
         });
     }
     let next_cursor = window.next(&mut data, |activity| activity.id);
-    Ok(json(&headers, &ActivityPage { data, next_cursor }))
+    Ok(ActivityPage { data, next_cursor })
 }

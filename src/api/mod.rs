@@ -24,11 +24,10 @@ use std::sync::OnceLock;
 use askama::Template;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sqlx::PgPool;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -102,7 +101,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/{*rest}",
             axum::routing::any(|| async { Problem::from(AppError::NotFound) }),
         )
-        .layer(middleware::from_fn_with_state(state.pool.clone(), answer))
+        .layer(middleware::from_fn_with_state(state.clone(), answer))
 }
 
 /// `/api`: the endpoints, for people, drawn from the document (with the
@@ -120,8 +119,9 @@ async fn openapi_json() -> Response {
 
 /// Says a problem in the language of the token's owner once the token is
 /// read, or in the language the client asks for (`Accept-Language`) before;
-/// records a refusal (403, 429) in the audit log as the pages' are.
-async fn answer(State(pool): State<PgPool>, mut request: Request, next: Next) -> Response {
+/// records a refusal (403, 429) in the audit log as the pages' are. What a
+/// token wrote shows in this instance's next answer, as a form's does.
+async fn answer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let owner = TokenOwner::default();
     let asked = request
         .headers()
@@ -134,8 +134,12 @@ async fn answer(State(pool): State<PgPool>, mut request: Request, next: Next) ->
         .extensions()
         .get::<ClientAddr>()
         .map(|ClientAddr(address)| address.to_string());
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
     request.extensions_mut().insert(owner.clone());
     let response = next.run(request).await;
+    if writes && owner.0.get().is_some() {
+        state.changes.changed_here();
+    }
     let Some(problem) = response.extensions().get::<Problem>() else {
         return response;
     };
@@ -145,8 +149,14 @@ async fn answer(State(pool): State<PgPool>, mut request: Request, next: Next) ->
     };
     if let Some(refusal) = problem.refusal() {
         let route = route.as_ref().map_or("?", MatchedPath::as_str);
-        let written =
-            refusals::count(&pool, refusal, actor, address.unwrap_or_default(), route).await;
+        let written = refusals::count(
+            &state.pool,
+            refusal,
+            actor,
+            address.unwrap_or_default(),
+            route,
+        )
+        .await;
         if let Err(error) = written {
             tracing::error!(%error, "recording a refused API request failed");
         }

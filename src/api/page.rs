@@ -2,6 +2,7 @@
 //! or malformed parameter is a 400, not ignored), the cursor, and the answer
 //! as JSON with an `ETag`, 304 when the client has it already.
 
+use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -179,48 +180,70 @@ impl Window {
 /// `value` as JSON with a strong `ETag` of its bytes; 304 without a body
 /// when the request's `If-None-Match` names it.
 pub fn json(request_headers: &HeaderMap, value: &impl Serialize) -> Response {
-    let body = match serde_json::to_vec(value) {
-        Ok(body) => body,
-        Err(error) => {
-            return Problem::from(crate::error::AppError::Internal(error.into())).into_response();
-        }
-    };
-    let digest = Sha256::digest(&body);
-    let tag: String = digest[..16]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    let tag = format!("\"{tag}\"");
-    let matches = request_headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value.split(',').any(|candidate| {
-                candidate.trim().trim_start_matches("W/") == tag || candidate.trim() == "*"
-            })
-        });
-    let etag = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\""));
-    // Each owner's answer is theirs: caches may keep it only to ask again.
-    let cache = HeaderValue::from_static("private, no-cache");
-    if matches {
-        return (
-            StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
-        )
-            .into_response();
+    match Encoded::of(value) {
+        Ok(encoded) => encoded.answer(request_headers),
+        Err(problem) => problem.into_response(),
     }
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::ETAG, etag),
-            (header::CACHE_CONTROL, cache),
-        ],
-        body,
-    )
-        .into_response()
+}
+
+/// An answer's JSON and its `ETag`, made once however often it is sent.
+#[derive(Debug)]
+pub struct Encoded {
+    body: Bytes,
+    tag: HeaderValue,
+}
+
+impl Encoded {
+    pub fn of(value: &impl Serialize) -> Result<Encoded, Problem> {
+        let body = serde_json::to_vec(value)
+            .map_err(|error| Problem::from(crate::error::AppError::Internal(error.into())))?;
+        let digest = Sha256::digest(&body);
+        let hex: String = digest[..16]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let tag = HeaderValue::from_str(&format!("\"{hex}\""))
+            .unwrap_or(HeaderValue::from_static("\"\""));
+        Ok(Encoded {
+            body: body.into(),
+            tag,
+        })
+    }
+
+    /// The JSON, or 304 when the request's `If-None-Match` names its tag.
+    pub fn answer(&self, request_headers: &HeaderMap) -> Response {
+        let tag = self.tag.to_str().unwrap_or_default();
+        let matches = request_headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value.split(',').any(|candidate| {
+                    candidate.trim().trim_start_matches("W/") == tag || candidate.trim() == "*"
+                })
+            });
+        // Each owner's answer is theirs: caches may keep it only to ask again.
+        let cache = HeaderValue::from_static("private, no-cache");
+        let etag = self.tag.clone();
+        if matches {
+            return (
+                StatusCode::NOT_MODIFIED,
+                [(header::ETAG, etag), (header::CACHE_CONTROL, cache)],
+            )
+                .into_response();
+        }
+        (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (header::ETAG, etag),
+                (header::CACHE_CONTROL, cache),
+            ],
+            self.body.clone(),
+        )
+            .into_response()
+    }
 }
 
 /// A count of people as the reader may see it: `None` for "<5".

@@ -23,8 +23,8 @@ pub struct GenerationCache<K, V> {
     entries: Arc<Mutex<HashMap<K, Entry<V>>>>,
     /// One computation at a time: when many readers miss at once (right after a
     /// change), the first computes and the others then find its result, instead
-    /// of all running the same heavy query together.
-    computing: Arc<tokio::sync::Mutex<()>>,
+    /// of all running the same heavy query together. `None` for cheap values.
+    computing: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 struct Entry<V> {
@@ -39,7 +39,7 @@ impl<K, V> Clone for GenerationCache<K, V> {
             capacity: self.capacity,
             changes: self.changes.clone(),
             entries: Arc::clone(&self.entries),
-            computing: Arc::clone(&self.computing),
+            computing: self.computing.clone(),
         }
     }
 }
@@ -56,8 +56,16 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
             capacity,
             changes: changes.clone(),
             entries: Arc::default(),
-            computing: Arc::default(),
+            computing: Some(Arc::default()),
         }
+    }
+
+    /// Misses computed side by side, for values each cheap to compute (a
+    /// page of the API): queued behind one another, many clients paging at
+    /// once would wait on each other's queries.
+    pub fn side_by_side(mut self) -> Self {
+        self.computing = None;
+        self
     }
 
     /// The value for `key`, computed by `compute` unless a current one is kept.
@@ -75,7 +83,10 @@ impl<K: Hash + Eq, V> GenerationCache<K, V> {
             cache_lookup(self.name, true);
             return Ok(value);
         }
-        let _turn = self.computing.lock().await;
+        let _turn = match &self.computing {
+            Some(computing) => Some(computing.lock().await),
+            None => None,
+        };
         let found = self.fresh(&key, generation);
         cache_lookup(self.name, found.is_some());
         if let Some(value) = found {

@@ -468,6 +468,8 @@ async fn problems_are_told_in_the_owners_language_and_etags_save_a_download() {
         .execute(&app.pool)
         .await
         .expect("a change");
+    // A change made beside the app (another instance) is heard, then answered.
+    app.heard_everything().await;
     let changed = call(
         &app,
         Some(&token),
@@ -716,11 +718,23 @@ async fn a_kobo_push_made_twice_creates_one_activity() {
     let token = token_for(&app, "ngo@ctod.example", "write").await;
     let before = app.count("activities").await;
     let uuid = "b4a6c2e0-8f7d-4e2a-9c1b-3d5e7f9a1b2c";
+    let listed = |answer: &Answer| -> Vec<i64> {
+        answer.body["data"]
+            .as_array()
+            .map(|data| data.iter().filter_map(|row| row["id"].as_i64()).collect())
+            .unwrap_or_default()
+    };
+    let newest = "/api/v1/activities?district=0203&limit=500";
+    let read_before = call(&app, Some(&token), newest, &[]).await;
 
     let first = post(&app, &token, "/api/v1/kobo", kobo_submission(uuid)).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
     assert_eq!(first.body["created"], Value::Bool(true));
     let id = first.body["id"].as_i64().expect("the new activity");
+    // The list read just before is not answered again: the push shows at once.
+    assert!(!listed(&read_before).contains(&id));
+    let read_after = call(&app, Some(&token), newest, &[]).await;
+    assert!(listed(&read_after).contains(&id), "{}", read_after.body);
     let (participants, female, place): (i32, i32, String) = sqlx::query_as(
         "select participants, participants_female, place from activities where id = $1",
     )
