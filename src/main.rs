@@ -60,8 +60,9 @@ enum Command {
     },
     /// Fill the database with generated data for benchmarks.
     Seed {
-        /// Only `large` (docs/design.md, "Budgets": 50,000 activities, 200,000 recommendations, …).
-        #[arg(long, value_parser = ["large"])]
+        /// `large` (docs/design.md, "Budgets": 50,000 activities, 200,000 recommendations, …)
+        /// or `xlarge`, ten times as much.
+        #[arg(long, value_parser = ["large", "xlarge"])]
         scale: String,
     },
     /// Write the database and every attachment, with a manifest to check them by,
@@ -175,7 +176,11 @@ async fn run(cli: &Cli, database: &Database, started: Instant) -> anyhow::Result
             samleng::admin::command_line::set_password(&pool, change).await
         }
         Some(Command::ImportGazetteer { files }) => import_gazetteer(&pool, files).await,
-        Some(Command::Seed { .. }) => seed(&pool, started).await,
+        Some(Command::Seed { scale }) => {
+            let scale = samleng::demo::large::Scale::named(scale)
+                .with_context(|| format!("no scale {scale}"))?;
+            seed(&pool, scale, started).await
+        }
         Some(Command::Backup { file }) => {
             samleng::backup::backup(database, &FileStore::from_config(&cli.config)?, file).await?;
             Ok(())
@@ -375,9 +380,13 @@ async fn shutdown_signal() {
     }
 }
 
-async fn seed(pool: &PgPool, started: Instant) -> anyhow::Result<()> {
+async fn seed(
+    pool: &PgPool,
+    scale: samleng::demo::large::Scale,
+    started: Instant,
+) -> anyhow::Result<()> {
     let seeding = Instant::now();
-    let counts = samleng::demo::large::seed(pool).await?;
+    let counts = samleng::demo::large::seed(pool, scale).await?;
     println!(
         "Seeded in {:.1} s: {} districts, {} case studies, {} activities, {} participant counts, \
          {} findings, {} recommendations, {} actions, {} progress reports, {} users (all told, \

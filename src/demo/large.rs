@@ -1,5 +1,6 @@
-//! `seed --scale large`: the data volume the budgets are measured at (docs/design.md), for measuring the
-//! budgets. Set-based SQL (`large.sql`) in one transaction: all of it or nothing.
+//! `seed --scale large|xlarge`: the data volumes the budgets are measured at (docs/design.md), for
+//! measuring the budgets and how they grow. Set-based SQL (`large.sql`) in one transaction: all of it
+//! or nothing.
 
 use anyhow::{Context, bail};
 use sqlx::PgPool;
@@ -22,7 +23,32 @@ pub struct Counts {
     pub users: i64,
 }
 
-pub async fn seed(pool: &PgPool) -> anyhow::Result<Counts> {
+/// How much to seed: `large` is one coalition over ten years; `xlarge` ten
+/// of them in every district, ten times as much of everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Large,
+    Xlarge,
+}
+
+impl Scale {
+    pub fn named(name: &str) -> Option<Scale> {
+        match name {
+            "large" => Some(Scale::Large),
+            "xlarge" => Some(Scale::Xlarge),
+            _ => None,
+        }
+    }
+
+    fn coalitions(self) -> i32 {
+        match self {
+            Scale::Large => 1,
+            Scale::Xlarge => 10,
+        }
+    }
+}
+
+pub async fn seed(pool: &PgPool, scale: Scale) -> anyhow::Result<Counts> {
     let password_hash = password::hash(SEED_PASSWORD.to_owned())
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
@@ -36,8 +62,9 @@ pub async fn seed(pool: &PgPool) -> anyhow::Result<Counts> {
         bail!("this database is already seeded");
     }
     sqlx::query_scalar!(
-        "select set_config('seed.password_hash', $1, true)",
-        password_hash
+        "select set_config('seed.password_hash', $1, true) || set_config('seed.scale', $2::int::text, true)",
+        password_hash,
+        scale.coalitions()
     )
     .fetch_one(&mut *tx)
     .await?;

@@ -276,6 +276,39 @@ async fn seed_large_adds_the_benchmark_volume_and_its_accounts_sign_in() {
         0
     );
 
+    // Loaded without triggers, its roll-ups are computed once at the end, and
+    // agree with the rows; the search indexes dropped for the load are back.
+    assert_eq!(
+        app.count(
+            "activities a where a.participants <> (
+                 select coalesce(sum(p.count), 0) from participant_counts p
+                 where p.activity_id = a.id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(
+            "recommendation_lists l where l.recommendation_count <> (
+                 select count(*) from recommendations r where r.list_id = l.id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(
+            "action_plans p where p.action_count <> (
+                 select count(*) from actions a where a.plan_id = p.id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count("pg_indexes where indexdef like '%gin_trgm_ops%'")
+            .await,
+        3
+    );
+
     let again = samleng(&app.database_url)
         .args(["seed", "--scale", "large"])
         .output()
