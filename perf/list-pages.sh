@@ -37,37 +37,9 @@ if [ $fresh = 1 ]; then
   "$BIN" seed --scale large
   printf 'perf secretariat password 42\n' | "$BIN" create-user --email perf@example.org --name Perf --role secretariat --org CPDD --password-stdin >/dev/null
 fi
-cookie=$(python3 - "$PORT" <<'PY'
-import http.cookiejar, re, sys, urllib.parse, urllib.request
-base = f"http://127.0.0.1:{sys.argv[1]}"
-jar = http.cookiejar.CookieJar()
-class NR(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a, **k): return None
-op = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NR)
-t = op.open(base + "/login").read().decode()
-tok = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', t).group(1)
-data = urllib.parse.urlencode({"email": "perf@example.org", "password": "perf secretariat password 42", "csrf_token": tok}).encode()
-try:
-    op.open(urllib.request.Request(base + "/login", data=data, headers={"Origin": base}))
-except urllib.error.HTTPError as e:
-    assert e.code in (302, 303), e.code
-print("; ".join(f"{c.name}={c.value}" for c in jar))
-PY
-)
+cookie=$(python3 "$here/session.py" cookie "$PORT" perf@example.org 'perf secretariat password 42')
 # A read token of the same user, made on /account/tokens as a person would.
-token=$(python3 - "$PORT" "$cookie" <<'PY'
-import re, sys, urllib.parse, urllib.request
-base, cookie = f"http://127.0.0.1:{sys.argv[1]}", sys.argv[2]
-def fetch(path, data=None):
-    request = urllib.request.Request(base + path, data=data, headers={"Cookie": cookie, "Origin": base})
-    return urllib.request.urlopen(request).read().decode()
-form = fetch("/account/tokens")
-field = lambda name: form.split(f'name="{name}"')[1].split('value="')[1].split('"')[0]
-data = urllib.parse.urlencode({"name": "perf", "scope": "read", "expires_on": field("expires_on"),
-                               "once_key": field("once_key"), "csrf_token": field("csrf_token")}).encode()
-print(re.search(r'<code id="token-secret">([^<]+)</code>', fetch("/account/tokens", data)).group(1))
-PY
-)
+token=$(python3 "$here/session.py" token "$PORT" "$cookie")
 db=$("$BIN" database-url | tail -n 1)
 # The limit page reads its rows through an index, as the best version of each page would.
 psql "$db" -qc "create index if not exists perf_ref_case_studies on case_studies (updated_at desc, id desc)" >/dev/null 2>&1 \
