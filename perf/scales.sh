@@ -62,9 +62,15 @@ start_app() { # scale
         --role secretariat --org CPDD --password-stdin >/dev/null)
   fi
   db[$s]=$(cd "$d" && SAMLENG_DATA_DIR="$d" "$BIN" database-url | tail -n 1)
+  # The public pages at this scale: a rollout publishes its studies.
+  sql "$s" "update studies set public_since = now() where title_en like 'Seed study %' and public_since is null"
   local session; session=$(python3 "$here/session.py" cookie "${port[$s]}" perf@example.org 'perf secretariat password 42')
   cookie[$s]="Cookie: $session"
   bearer[$s]="Authorization: Bearer $(python3 "$here/session.py" token "${port[$s]}" "$session")"
+  # An import waiting for its confirmation, for its preview.
+  if [ "$(sql "$s" "select count(*) from imports where file_name = 'perf.csv' and confirmed_at is null")" = 0 ]; then
+    python3 "$here/session.py" import "${port[$s]}" "$session" "$(sql "$s" "select max(id) from studies where title_en like 'Seed study %'")" >/dev/null
+  fi
 }
 
 sql() { psql "${db[$1]}" -Atqc "$2"; }
@@ -72,6 +78,7 @@ sql() { psql "${db[$1]}" -Atqc "$2"; }
 # A page: its URL (with {id} from its id query, if any) and its limit's SQL
 # (text columns), as "url|id query|limit sql".
 page() {
+  local newest_in_02="select s.id from studies s where exists (select 1 from recommendation_lists l where l.study_id = s.id and l.status = 'endorsed' and l.district_code like '02%') order by s.period_start desc, s.id desc limit 1"
   local activities="select a.id::text as id, a.kind, a.held_on::text as held_on, d.name_en as district_en,
     d.name_km as district_km, a.place, o.name_en as facilitator from activities a
     join districts d on d.code = a.district_code join organizations o on o.id = a.facilitating_organization_id"
@@ -95,12 +102,20 @@ page() {
     news) echo "/public/news||select e.id::text as id, e.title_en, e.starts_on::text as starts_on from events e order by e.starts_on desc, e.id desc limit 20" ;;
     api) echo "/api/v1/activities||select a.id::text as id, a.kind, a.held_on::text as held_on, left(a.district_code, 2) as province_code, a.district_code, a.commune_code, o.name_en as organization, a.study_id::text as study_id, a.case_study_id::text as case_study_id, a.participants::text as participants, a.participants_female::text as female, a.youth::text as youth, a.female_by_group::text as female_by_group, a.male_by_group::text as male_by_group from activities a join organizations o on o.id = a.facilitating_organization_id order by a.id limit 101" ;;
     export) echo "/exports/activities.csv?district=0203&study={id}|select max(id) from studies where title_en like 'Seed study %'|$activities where a.district_code = '0203' and a.study_id = {id} order by a.held_on desc, a.id desc" ;;
+    dashboard) echo "/dashboard||select d.code::text as code, d.name_en, d.name_km, d.province_code::text as province from districts d order by d.name_en limit 50" ;;
+    province-priorities) echo "/provinces/02/recommendations|$newest_in_02|select r.id::text as id, r.text_en, d.name_en as district_en from recommendation_lists l join districts d on d.code = l.district_code join recommendations r on r.list_id = l.id where l.status = 'endorsed' and l.study_id = {id} and d.province_code = '02' order by r.list_id, r.position limit 50" ;;
+    national-priorities) echo "/recommendations/national||select r.id::text as id, r.text_en, d.name_en as district_en from recommendation_lists l join districts d on d.code = l.district_code join recommendations r on r.list_id = l.id where l.status = 'endorsed' and l.study_id = (select max(id) from studies) order by r.list_id, r.position limit 50" ;;
+    study-report) echo "/studies/{id}/print|select max(id) from studies where title_en like 'Seed study %'|select c.id::text as id, c.district_code, c.title_en, c.summary from case_studies c where c.study_id = {id} and c.status = 'published' order by c.district_code" ;;
+    public-cycles) echo "/public/provinces/02/cycles||select s.id::text as id, s.title_en, s.period_start::text as period_start from studies s where s.public_since is not null and s.province_code = '02' order by s.period_start, s.id" ;;
+    public-district) echo "/public/studies/{id}/districts/0203|select max(study_id) from case_studies where district_code = '0203' and status = 'published'|select f.id::text as id, f.text_en from findings f join activities a on a.id = f.activity_id where a.case_study_id = (select max(id) from case_studies where study_id = {id} and district_code = '0203' and status = 'published') and f.public order by f.id limit 50" ;;
+    # The preview reads the kept file again and checks it: the limit reads the file.
+    import-preview) echo "/activities/import/{id}|select max(id) from imports where file_name = 'perf.csv' and confirmed_at is null|select id::text as id, file_name, encode(content, 'escape') as content from imports where id = {id}" ;;
     *) echo "unknown page $1" >&2; return 1 ;;
   esac
 }
 
 pages=("$@")
-[ ${#pages[@]} -gt 0 ] || pages=(home notifications districts district province activities case-studies recommendation-lists action-plans case-study list plan study cycles public public-study news export api)
+[ ${#pages[@]} -gt 0 ] || pages=(home notifications dashboard districts district province province-priorities national-priorities activities case-studies recommendation-lists action-plans case-study list plan study study-report cycles public public-study public-district public-cycles news export import-preview api)
 # The API answers a token, the pages a session; the API's limit answers JSON.
 credential() { if [ "$1" = api ]; then echo "${bearer[$2]}"; else echo "${cookie[$2]}"; fi; }
 format() { if [ "$1" = api ]; then echo json; else echo html; fi; }

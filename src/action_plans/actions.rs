@@ -30,7 +30,9 @@ pub struct Choices {
 
 /// What an action of `plan` may implement and who may own it; `linked` are the
 /// recommendations the action already implements, offered even when their list
-/// has since been superseded.
+/// has since been superseded. A plan that follows a study implements that
+/// cycle's recommendations: a district's ten years of lists would put
+/// thousands of boxes on its page.
 pub async fn choices(pool: &PgPool, plan: &PlanView, linked: &[i64]) -> Result<Choices, AppError> {
     let rows = sqlx::query!(
         r#"select 'recommendation' as "kind!", r.id as "id!",
@@ -38,7 +40,8 @@ pub async fn choices(pool: &PgPool, plan: &PlanView, linked: &[i64]) -> Result<C
            from recommendations r join recommendation_lists l on l.id = r.list_id
            join districts d on d.code = l.district_code
            where (l.status = 'endorsed' and left(l.district_code, 2) = $1
-                  and ($2::text is null or l.district_code = $2))
+                  and ($2::text is null or l.district_code = $2)
+                  and ($4::bigint is null or l.study_id = $4))
               or r.id = any($3)
            union all
            select 'owner', o.id, o.name_en from organizations o
@@ -48,6 +51,7 @@ pub async fn choices(pool: &PgPool, plan: &PlanView, linked: &[i64]) -> Result<C
         plan.province_code,
         plan.district_code,
         linked,
+        plan.study_id,
     )
     .fetch_all(pool)
     .await?;

@@ -37,7 +37,28 @@ impl FormPage {
     }
 }
 
-/// What the user may pick on the form.
+/// What the user may pick on the form: what an import's rows may name, and
+/// the case studies an activity may count toward.
+async fn form_choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
+    let mut choices = choices(pool, user).await?;
+    choices.case_studies = sqlx::query!(
+        r#"select c.id, c.district_code, coalesce(nullif(c.title_en, ''), c.title_km) as "title!"
+           from case_studies c where $1 or c.district_code = any($2)
+           order by c.district_code, 3"#,
+        policy::writes_everywhere(user),
+        &user.districts
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.id, row.district_code, row.title))
+    .collect();
+    Ok(choices)
+}
+
+/// The places, organizations and studies an activity may name (an import's
+/// rows, a KoboToolbox submission), without the case studies: those grow
+/// with every cycle, and only the form offers them.
 pub(crate) async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices, AppError> {
     let everywhere = policy::writes_everywhere(user);
     // Staff may record anywhere; their commune list is that of the provinces
@@ -56,17 +77,11 @@ pub(crate) async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices
     .fetch_all(pool)
     .await?;
     let references = sqlx::query!(
-        r#"select 'organization' as "kind!", o.id as "id!", '' as "district!", o.name_en as "label!",
-                  o.name_km as "label_km!"
+        r#"select 'organization' as "kind!", o.id as "id!", o.name_en as "label!", o.name_km as "label_km!"
            from organizations o where o.kind in ('member_ngo', 'secretariat')
            union all
-           select 'study', s.id, '', s.title_en, s.title_km from studies s
-           union all
-           select 'case_study', c.id, c.district_code, coalesce(nullif(c.title_en, ''), c.title_km), c.title_km
-           from case_studies c where $1 or c.district_code = any($2)
-           order by 1, 3, 4"#,
-        everywhere,
-        &user.districts
+           select 'study', s.id, s.title_en, s.title_km from studies s
+           order by 1, 3"#
     )
     .fetch_all(pool)
     .await?;
@@ -90,12 +105,9 @@ pub(crate) async fn choices(pool: &PgPool, user: &CurrentUser) -> Result<Choices
     for reference in references {
         match reference.kind.as_str() {
             "organization" => choices.organizations.push((reference.id, reference.label)),
-            "study" => choices
+            _ => choices
                 .studies
                 .push((reference.id, reference.label, reference.label_km)),
-            _ => choices
-                .case_studies
-                .push((reference.id, reference.district, reference.label)),
         }
     }
     Ok(choices)
@@ -107,7 +119,7 @@ pub async fn new_form(
     State(pool): State<PgPool>,
 ) -> Result<Response, AppError> {
     require(&user, Action::RecordActivity, Scope::Anything)?;
-    let choices = choices(&pool, &user).await?;
+    let choices = form_choices(&pool, &user).await?;
     let form = ActivityForm {
         held_on: crate::format::today().to_string(),
         district_code: choices
@@ -144,7 +156,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     require(&user, Action::RecordActivity, Scope::Anything)?;
     let once_key = once::key(&form.once_key);
-    let choices = choices(&pool, &user).await?;
+    let choices = form_choices(&pool, &user).await?;
     let valid = match form.parse(&choices, crate::format::today()) {
         Ok(valid) => valid,
         Err(errors) => {
@@ -316,7 +328,7 @@ pub async fn edit_form(
         activity_id: Some(id),
         form,
         errors: FieldErrors::default(),
-        choices: choices(&pool, &user).await?,
+        choices: form_choices(&pool, &user).await?,
         kinds: KINDS,
         groups: GROUPS,
         theirs: None,
@@ -333,7 +345,7 @@ pub async fn update(
 ) -> Result<Response, AppError> {
     let (_, district) = stored_form(&pool, id).await?;
     require(&user, Action::RecordActivity, Scope::District(&district))?;
-    let choices = choices(&pool, &user).await?;
+    let choices = form_choices(&pool, &user).await?;
     let lang = ctx.lang;
     let page = |form, errors, choices, theirs| FormPage {
         ctx,

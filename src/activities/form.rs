@@ -159,8 +159,23 @@ pub struct Choices {
     pub organizations: Vec<(i64, String)>,
     /// Studies: (id, title in English, in Khmer).
     pub studies: Vec<(i64, String, String)>,
-    /// Case studies: (id, district code, title).
+    /// Case studies: (id, district code, title), by district. Only the
+    /// form offers them: an import never links one.
     pub case_studies: Vec<(i64, String, String)>,
+}
+
+impl Choices {
+    /// The case studies of `district`, found in the list sorted by district
+    /// rather than by reading all of it once per district.
+    pub fn case_studies_in(&self, district: &str) -> &[(i64, String, String)] {
+        let start = self
+            .case_studies
+            .partition_point(|(_, code, _)| code.as_str() < district);
+        let end = self
+            .case_studies
+            .partition_point(|(_, code, _)| code.as_str() <= district);
+        &self.case_studies[start..end]
+    }
 }
 
 /// An activity that passed every check.

@@ -16,6 +16,7 @@ use sqlx::PgPool;
 use crate::auth::policy::Principal;
 use crate::auth::reader::Reader;
 use crate::auth::session::CurrentUser;
+use crate::db::cache::GenerationCache;
 use crate::disclosure::{self, Count, Shown};
 use crate::error::{AppError, render};
 use crate::state::AppState;
@@ -125,6 +126,10 @@ async fn studies_of(
     .await
 }
 
+/// Both cycles' figures in one statement. The activities, lists, endorsed
+/// recommendations and actions of the two studies are gathered first, each
+/// through an index on its study (a study given to `visible_activities`
+/// itself would leave its `study is null or …` to every row of the table).
 async fn figures(
     pool: &PgPool,
     studies: [i64; 2],
@@ -133,40 +138,55 @@ async fn figures(
     let today = crate::format::today();
     sqlx::query_as!(
         CycleFigures,
-        r#"select s.id as "study_id!",
+        r#"with seen as materialized (
+               select a.study_id, a.district_code, a.kind, a.participants, a.participants_female,
+                      a.rounded_participants, a.rounded_participants_female
+               from visible_activities(null, '', '', null, null, $2, $3) a
+               where a.study_id = any($1)
+           ), listed as materialized (
+               select l.id, l.study_id, l.district_code
+               from visible_recommendation_lists(null, '', '', null, null, $2, $3) l
+               where l.study_id = any($1)
+           ), endorsed as materialized (
+               select l.study_id, exists (select 1 from priorities p where p.recommendation_id = r.id) as prioritized
+               from recommendation_lists l join recommendations r on r.list_id = l.id
+               where l.study_id = any($1) and l.status = 'endorsed'
+           ), acted as materialized (
+               select p.study_id, a.status, a.due_on, a.progress
+               from action_plans p join actions a on a.plan_id = p.id
+               where p.study_id = any($1)
+           )
+           select s.id as "study_id!",
                   (select count(*) from (
-                       select a.district_code
-                       from visible_activities(s.id, '', '', null, null, $2, $3) a
-                       union select l.district_code from visible_recommendation_lists(s.id, '', '', null, null, $2, $3) l
+                       select district_code from seen where seen.study_id = s.id
+                       union select district_code from listed where listed.study_id = s.id
                    ) covered) as "districts!",
                   r.respondents as "respondents!", r.respondents_female as "respondents_female!",
                   r.rounded_respondents as "rounded_respondents!",
                   r.rounded_respondents_female as "rounded_respondents_female!",
-                  (select count(*) from recommendations r
-                   join visible_recommendation_lists(s.id, '', '', null, null, $2, $3) l on l.id = r.list_id) as "listed!",
-                  (select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id
-                   where l.study_id = s.id and l.status = 'endorsed') as "endorsed!",
-                  (select count(*) from recommendations r join recommendation_lists l on l.id = r.list_id
-                   where l.study_id = s.id and l.status = 'endorsed'
-                     and exists (select 1 from priorities p where p.recommendation_id = r.id)) as "prioritized!",
-                  (select count(*) from actions a join action_plans p on p.id = a.plan_id
-                   where p.study_id = s.id) as "actions!",
-                  (select count(*) from actions a join action_plans p on p.id = a.plan_id
-                   where p.study_id = s.id and a.status = 'completed') as "completed!",
-                  (select count(*) from actions a join action_plans p on p.id = a.plan_id
-                   where p.study_id = s.id and a.due_on < $4
-                     and a.status not in ('completed', 'cancelled')) as "overdue!",
-                  (select round(avg(a.progress))::int from actions a join action_plans p on p.id = a.plan_id
-                   where p.study_id = s.id and a.status <> 'cancelled') as average_progress
+                  (select count(*) from listed l join recommendations r on r.list_id = l.id
+                   where l.study_id = s.id) as "listed!",
+                  e.endorsed as "endorsed!", e.prioritized as "prioritized!",
+                  a.actions as "actions!", a.completed as "completed!", a.overdue as "overdue!",
+                  a.average_progress
            from studies s
            cross join lateral (
-               select coalesce(sum(a.participants), 0) as respondents,
-                      coalesce(sum(a.participants_female), 0) as respondents_female,
-                      coalesce(sum(a.rounded_participants), 0) as rounded_respondents,
-                      coalesce(sum(a.rounded_participants_female), 0) as rounded_respondents_female
-               from visible_activities(s.id, '', '', null, null, $2, $3) a
-               where a.kind in ('fgd', 'interview')
+               select coalesce(sum(participants), 0) as respondents,
+                      coalesce(sum(participants_female), 0) as respondents_female,
+                      coalesce(sum(rounded_participants), 0) as rounded_respondents,
+                      coalesce(sum(rounded_participants_female), 0) as rounded_respondents_female
+               from seen where seen.study_id = s.id and kind in ('fgd', 'interview')
            ) r
+           cross join lateral (
+               select count(*) as endorsed, count(*) filter (where prioritized) as prioritized
+               from endorsed where endorsed.study_id = s.id
+           ) e
+           cross join lateral (
+               select count(*) as actions, count(*) filter (where status = 'completed') as completed,
+                      count(*) filter (where due_on < $4 and status not in ('completed', 'cancelled')) as overdue,
+                      round(avg(progress) filter (where status <> 'cancelled'))::int as average_progress
+               from acted where acted.study_id = s.id
+           ) a
            where s.id = any($1)"#,
         &studies[..],
         reader.everywhere,
@@ -281,22 +301,35 @@ pub async fn load(
 
 #[derive(Template)]
 #[template(path = "cycles/compare.html")]
-struct ComparePage {
+struct ComparePage<'a> {
     ctx: Ctx,
-    comparison: Comparison,
+    comparison: &'a Comparison,
 }
+
+/// Comparisons by province, chosen pair and reader, kept until the data
+/// changes: each adds up two cycles' activities, lists and actions.
+type ComparisonCache = GenerationCache<(String, String, String, Reader), Option<Comparison>>;
 
 /// `/provinces/{code}/cycles?a=&b=`: for anyone signed in, as they may read.
 async fn compare(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(code): Path<String>,
     Query(chosen): Query<Chosen>,
 ) -> Result<Response, AppError> {
-    let comparison = load(&pool, &code, &chosen, &user, false)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let key = (
+        code.clone(),
+        chosen.a.clone(),
+        chosen.b.clone(),
+        Reader::of(&user, ""),
+    );
+    let pool = &state.pool;
+    let comparison = state
+        .kept("cycle_comparisons", ComparisonCache::new)
+        .get(key, async || load(pool, &code, &chosen, &user, false).await)
+        .await?;
+    let comparison = Option::as_ref(&comparison).ok_or(AppError::NotFound)?;
     // An address naming no study of the province: the choice back, with why.
     let refused = comparison.unknown_study;
     let page = ComparePage { ctx, comparison };

@@ -127,11 +127,24 @@ pub async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
         // connection lost (PostgreSQL restarted) fails its next statement and
         // is dropped from the pool instead.
         .test_before_acquire(false)
+        .after_connect(|connection, _| Box::pin(in_cambodia(connection)))
         // The dashboard's aggregates look expensive enough to the planner for
         // JIT compilation, which took 720 ms of a 1,050 ms query at the large
-        // scale; every query here runs faster interpreted.
-        .after_connect(|connection, _| Box::pin(in_cambodia(connection)))
-        .connect_with(options.options([("jit", "off")]))
+        // scale; every query here runs faster interpreted. A page's statement
+        // reads a few rows by an index, but at ten times the data the
+        // planner's estimates for a generic plan grow until it starts parallel
+        // workers: launching them cost 10 ms of a 16 ms statement that found
+        // nothing (the home page's actions, at the xlarge scale); the
+        // aggregates' pool may have them again. And the data is in memory, so
+        // reading a page out of order costs little more than reading the next:
+        // with the default cost of 4, the planner read all 2,000,000
+        // recommendations to find a study's 26,000 (400 ms against 50 ms by
+        // the index, on the comparison of cycles).
+        .connect_with(options.options([
+            ("jit", "off"),
+            ("max_parallel_workers_per_gather", "0"),
+            ("random_page_cost", "1.1"),
+        ]))
         .await
 }
 
@@ -141,25 +154,31 @@ pub async fn pool(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
 /// for some; and apart, so that computing them never makes a page wait for a
 /// connection.
 pub fn aggregates_pool(pool: &PgPool) -> PgPool {
-    pool_planning(pool, "force_custom_plan")
+    pool_planning(pool, "force_custom_plan", PARALLEL_WORKERS)
 }
+
+/// PostgreSQL's default, for the aggregates that read whole tables.
+const PARALLEL_WORKERS: &str = "2";
 
 /// A few connections of their own for text searches, each planned once for
 /// every term: the plan reads the trigram indexes whatever the term, and
 /// planning the statement anew for each term cost PostgreSQL four times what
 /// running it did (`docs/performance.md`).
 pub fn searches_pool(pool: &PgPool) -> PgPool {
-    pool_planning(pool, "force_generic_plan")
+    pool_planning(pool, "force_generic_plan", "0")
 }
 
-fn pool_planning(pool: &PgPool, plan_cache_mode: &str) -> PgPool {
+fn pool_planning(pool: &PgPool, plan_cache_mode: &str, parallel_workers: &str) -> PgPool {
     let options = PgConnectOptions::clone(&pool.connect_options());
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(std::time::Duration::from_secs(5))
         .test_before_acquire(false)
         .after_connect(|connection, _| Box::pin(in_cambodia(connection)))
-        .connect_lazy_with(options.options([("plan_cache_mode", plan_cache_mode)]))
+        .connect_lazy_with(options.options([
+            ("plan_cache_mode", plan_cache_mode),
+            ("max_parallel_workers_per_gather", parallel_workers),
+        ]))
 }
 
 /// The application's role in a database of the embedded cluster.

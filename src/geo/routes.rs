@@ -1,6 +1,8 @@
 //! `/districts`, `/districts/{code}` and `/provinces/{code}`: the geography every
 //! signed-in user can browse. Later features add their material to the district page.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -11,6 +13,7 @@ use sqlx::PgPool;
 
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
+use crate::db::cache::GenerationCache;
 use crate::disclosure::{BySex, Count, Shown};
 use crate::error::{AppError, render};
 use crate::state::AppState;
@@ -173,23 +176,37 @@ pub struct CommuneRow {
 struct DistrictPage {
     types: PlaceTypes,
     ctx: Ctx,
+    district: Arc<DistrictMaterial>,
+    works_here: bool,
+    /// Participants of the activities the reader may see in the district.
+    participants: BySex,
+    /// The latest activities, with their participants as shown.
+    activities: Vec<(ActivityLine, Shown)>,
+}
+
+/// What a district's page shows, alike for every reader who may (or may
+/// not) read the district's unpublished material. Its totals add up every
+/// activity of the district, so it is kept until the data changes; its lists
+/// hold the newest few of each kind, whatever the years of work behind them.
+struct DistrictMaterial {
     code: String,
     kind: String,
     names: Names,
     province_code: String,
     province: Names,
+    female: Count,
+    total: Count,
     communes: Vec<CommuneRow>,
-    works_here: bool,
-    /// Participants of the activities the reader may see in the district.
-    participants: BySex,
     case_studies: Vec<CaseStudyLine>,
-    /// The latest activities, with their participants as shown.
-    activities: Vec<(ActivityLine, Shown)>,
+    activities: Vec<ActivityLine>,
     lists: Vec<ListLine>,
     /// The recommendations of the newest list the reader may read.
     recommendations: Vec<RecommendationLine>,
     plans: Vec<PlanLine>,
 }
+
+/// By district and whether unpublished material counts; `None`: no such district.
+type MaterialCache = GenerationCache<(String, bool), Option<Arc<DistrictMaterial>>>;
 
 pub struct RecommendationLine {
     pub id: i64,
@@ -219,6 +236,7 @@ pub struct CaseStudyLine {
     pub status: String,
 }
 
+#[derive(Clone)]
 pub struct ActivityLine {
     pub id: i64,
     pub kind: String,
@@ -228,33 +246,39 @@ pub struct ActivityLine {
     pub rounded_total: i32,
 }
 
-/// How many of the district's activities its page lists.
-const LATEST_ACTIVITIES: i64 = 10;
+/// How many of the district's activities, case studies, lists and plans its
+/// page lists, newest first; the list pages hold the rest.
+const LATEST: i64 = 10;
 
 /// The district's participants and its latest activities' totals, as `user` may
 /// see them.
 fn participants(
     user: &CurrentUser,
-    code: &str,
-    female: Count,
-    total: Count,
-    activities: Vec<ActivityLine>,
+    district: &DistrictMaterial,
 ) -> (BySex, Vec<(ActivityLine, Shown)>) {
-    let blurred = !policy::allows(user, Action::ReadSmallCounts, Scope::District(code));
-    let activities = activities
-        .into_iter()
+    let blurred = !policy::allows(
+        user,
+        Action::ReadSmallCounts,
+        Scope::District(&district.code),
+    );
+    let activities = district
+        .activities
+        .iter()
         .map(|activity| {
             let shown = Count::new(activity.total, activity.rounded_total).shown(blurred);
-            (activity, shown)
+            (activity.clone(), shown)
         })
         .collect();
-    (BySex::of_total(female, total, blurred), activities)
+    (
+        BySex::of_total(district.female, district.total, blurred),
+        activities,
+    )
 }
 
 async fn show(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Html<String>, AppError> {
     if !policy::allows(&user, Action::BrowseGeography, Scope::Anything) {
@@ -262,7 +286,33 @@ async fn show(
     }
     // Unpublished material of the district counts only for those who may read it.
     let unpublished = policy::allows(&user, Action::ReadActivity, Scope::District(&code));
-    let district = sqlx::query!(
+    let pool = &state.pool;
+    let district = state
+        .kept("district_pages", MaterialCache::new)
+        .get((code.clone(), unpublished), async || {
+            district_material(pool, &code, unpublished).await
+        })
+        .await?;
+    let Some(district) = Option::clone(&district) else {
+        return Err(AppError::NotFound);
+    };
+    let (participants, activities) = participants(&user, &district);
+    render(&DistrictPage {
+        participants,
+        activities,
+        types: PlaceTypes::new(&ctx),
+        works_here: !user.districts.is_empty() && policy::acts_in_district(&user, &district.code),
+        ctx,
+        district,
+    })
+}
+
+async fn district_material(
+    pool: &PgPool,
+    code: &str,
+    unpublished: bool,
+) -> Result<Option<Arc<DistrictMaterial>>, sqlx::Error> {
+    let Some(district) = sqlx::query!(
         r#"select d.code, d.type, d.name_en, d.name_km, p.code as province_code,
                   p.name_en as province_en, p.name_km as province_km,
                   coalesce(t.total, 0) as "total!", coalesce(t.female, 0) as "female!",
@@ -281,32 +331,35 @@ async fn show(
         code,
         unpublished
     )
-    .fetch_optional(&pool)
+    .fetch_optional(pool)
     .await?
-    .ok_or(AppError::NotFound)?;
+    else {
+        return Ok(None);
+    };
     let communes = sqlx::query_as!(
         CommuneRow,
         r#"select code, type as kind, name_en, name_km from communes
            where district_code = $1 order by code"#,
         code
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
-    // The district's case studies and recommendation lists, in one statement.
+    // The district's newest case studies, recommendation lists and plans, and
+    // the recommendations of its newest list, in one statement.
     let material = sqlx::query!(
-        r#"select 'case_study' as "kind!", id as "id!", title_en as "title_en!", title_km as "title_km!",
-                  status as "status!", 0 as "list_version!", updated_at as "updated_at!"
-           from case_studies
-           where district_code = $1 and ($2 or case_study_published(status))
+        r#"(select 'case_study' as "kind!", id as "id!", title_en as "title_en!", title_km as "title_km!",
+                   status as "status!", 0 as "list_version!", updated_at as "updated_at!"
+            from case_studies
+            where district_code = $1 and ($2 or case_study_published(status))
+            order by updated_at desc, id desc limit $3)
            union all
-           select 'list', id, '', '', status, list_version, updated_at from recommendation_lists
-           where district_code = $1 and ($2 or status in ('endorsed', 'superseded'))
+           (select 'list', id, '', '', status, list_version, updated_at from recommendation_lists
+            where district_code = $1 and ($2 or status in ('endorsed', 'superseded'))
+            order by list_version desc, id desc limit $3)
            union all
-           select 'plan', p.id, p.title_en, p.title_km,
-                  coalesce((select round(avg(a.progress))::int from actions a
-                            where a.plan_id = p.id and a.status <> 'cancelled'), 0)::text,
-                  0, p.created_at
-           from action_plans p where p.district_code = $1
+           (select 'plan', p.id, p.title_en, p.title_km, p.progress::text, 0, p.created_at
+            from action_plans p where p.district_code = $1
+            order by p.created_at desc, p.id desc limit $3)
            union all
            -- The recommendations of the newest version the reader may read.
            select 'recommendation', r.id, r.text_en, r.text_km, r.addressee, r.position, now()
@@ -316,9 +369,10 @@ async fn show(
                               order by l.list_version desc, l.id desc limit 1)
            order by 1, 7 desc, 6"#,
         code,
-        unpublished
+        unpublished,
+        LATEST,
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
     let mut case_studies = Vec::new();
     let mut lists = Vec::new();
@@ -363,27 +417,13 @@ async fn show(
            order by a.held_on desc, a.id desc limit $3"#,
         code,
         unpublished,
-        LATEST_ACTIVITIES,
+        LATEST,
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
-    let (participants, activities) = participants(
-        &user,
-        &district.code,
-        Count::new(district.female, district.rounded_female),
-        Count::new(district.total, district.rounded_total),
-        activities,
-    );
-    render(&DistrictPage {
-        lists,
-        recommendations,
-        plans,
-        participants,
-        case_studies,
-        activities,
-        types: PlaceTypes::new(&ctx),
-        works_here: !user.districts.is_empty() && policy::acts_in_district(&user, &district.code),
-        ctx,
+    Ok(Some(Arc::new(DistrictMaterial {
+        female: Count::new(district.female, district.rounded_female),
+        total: Count::new(district.total, district.rounded_total),
         code: district.code,
         kind: district.r#type,
         names: Names {
@@ -396,7 +436,12 @@ async fn show(
             km: district.province_km,
         },
         communes,
-    })
+        case_studies,
+        activities,
+        lists,
+        recommendations,
+        plans,
+    })))
 }
 
 #[derive(Template)]
