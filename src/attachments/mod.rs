@@ -335,6 +335,7 @@ impl Parent {
 }
 
 /// An attachment as a page lists it.
+#[derive(Clone)]
 pub struct AttachmentLine {
     pub id: i64,
     pub content_type: String,

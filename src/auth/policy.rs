@@ -263,7 +263,7 @@ pub fn unpublished_read_scope(user: &impl Principal) -> ReadScope {
 
 /// The `ReadInternalText` rule of `allows`, for queries over many districts:
 /// the arguments of the SQL function `reads_internal_text`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InternalScope {
     pub everywhere: bool,
     /// Districts where every internal text may be read.

@@ -12,6 +12,7 @@ use crate::audit::{self, Event};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::forms::Form;
 use crate::web::{Actor, Ctx, flash};
 
@@ -62,10 +63,11 @@ pub struct LinksForm {
 pub async fn set_activities(
     ctx: Ctx,
     Actor { user, session, ip }: Actor,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(id): Path<i64>,
     Form(form): Form<LinksForm>,
 ) -> Result<Response, AppError> {
+    let pool = state.pool.clone();
     let case_study = load(&pool, id).await?;
     require(
         &user,
@@ -98,7 +100,7 @@ pub async fn set_activities(
     }
     if sent_version != Some(current.activities_version) {
         drop(tx);
-        let page = super::show::page(ctx, &user, &pool, id, Some(chosen)).await?;
+        let page = super::show::page(ctx, &user, &state, id, Some(chosen)).await?;
         return Err(AppError::stale(&page));
     }
     let changed = sqlx::query_scalar!(

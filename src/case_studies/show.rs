@@ -1,6 +1,8 @@
 //! `/case-studies/{id}`: one case study, its sections, mechanisms, participants,
 //! findings by theme, linked activities, files and revisions.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -10,17 +12,21 @@ use super::Status;
 use super::form::{Assessment, MECHANISMS, SECTIONS};
 use crate::activities::form::GROUPS;
 use crate::activities::participants::{GroupCounts, Participants};
+use crate::attachments::AttachmentLine;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
+use crate::db::cache::{GenerationCache, KEPT_LARGE};
 use crate::disclosure::{Count, Shown};
 use crate::error::{AppError, render};
 use crate::recommendations::ListStatus;
 use crate::revisions;
+use crate::state::AppState;
 use crate::web::Ctx;
 use crate::web::markdown::to_safe_html;
 
 /// A case study as its page shows it.
+#[derive(Clone)]
 pub struct CaseStudyView {
     pub id: i64,
     pub study_id: i64,
@@ -189,12 +195,14 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<CaseStudyView, AppError> {
 }
 
 /// Findings of the linked activities, by theme.
+#[derive(Clone)]
 pub struct ThemeFindings {
     pub theme_en: String,
     pub theme_km: String,
     pub findings: Vec<FindingLine>,
 }
 
+#[derive(Clone)]
 pub struct FindingLine {
     pub text_en: String,
     pub text_km: String,
@@ -240,6 +248,7 @@ async fn findings_by_theme(
     Ok(themes)
 }
 
+#[derive(Clone)]
 pub struct LinkedActivity {
     pub id: i64,
     pub kind: String,
@@ -282,7 +291,7 @@ pub(super) struct ShowPage {
     themes: Vec<ThemeFindings>,
     /// The linked activities with their totals of participants as shown.
     activities: Vec<(LinkedActivity, Shown)>,
-    attachments: Vec<crate::attachments::AttachmentLine>,
+    attachments: Vec<AttachmentLine>,
     can_attach: bool,
     internal: bool,
     can_edit: bool,
@@ -310,10 +319,27 @@ impl ShowPage {
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    render(&page(ctx, &user, &pool, id, None).await?).map(IntoResponse::into_response)
+    render(&page(ctx, &user, &state, id, None).await?).map(IntoResponse::into_response)
+}
+
+/// A case study and the activities it draws on, by id; and its findings and
+/// files, by id and whether internal ones count: what every reader of the
+/// page reads alike, kept until the data changes.
+type CaseStudyCache = GenerationCache<i64, (CaseStudyView, Vec<LinkedActivity>)>;
+type EvidenceCache = GenerationCache<(i64, bool), (Vec<ThemeFindings>, Vec<AttachmentLine>)>;
+
+async fn linked_activities(pool: &PgPool, id: i64) -> Result<Vec<LinkedActivity>, AppError> {
+    Ok(sqlx::query_as!(
+        LinkedActivity,
+        r#"select a.id, a.kind, a.held_on, a.participants as total, a.rounded_participants as rounded_total
+           from activities a where a.case_study_id = $1 order by a.held_on, a.id"#,
+        id
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The case study's page; with `chosen`, the activities someone ticked on a
@@ -321,11 +347,20 @@ pub async fn show(
 pub(super) async fn page(
     ctx: Ctx,
     user: &CurrentUser,
-    pool: &PgPool,
+    state: &AppState,
     id: i64,
     chosen: Option<Vec<i64>>,
 ) -> Result<ShowPage, AppError> {
-    let case_study = load(pool, id).await?;
+    let pool = &state.pool;
+    let read = state
+        .kept("case_studies", |name, changes| {
+            CaseStudyCache::with_capacity(name, changes, KEPT_LARGE)
+        })
+        .get(id, async || {
+            Ok::<_, AppError>((load(pool, id).await?, linked_activities(pool, id).await?))
+        })
+        .await?;
+    let (case_study, activities) = Arc::unwrap_or_clone(read);
     let district = case_study.district_code.clone();
     require(
         user,
@@ -345,14 +380,18 @@ pub(super) async fn page(
             citizens_only: true,
         },
     );
-    let activities = sqlx::query_as!(
-        LinkedActivity,
-        r#"select a.id, a.kind, a.held_on, a.participants as total, a.rounded_participants as rounded_total
-           from activities a where a.case_study_id = $1 order by a.held_on, a.id"#,
-        id
-    )
-    .fetch_all(pool)
-    .await?;
+    let evidence = state
+        .kept("case_study_evidence", |name, changes| {
+            EvidenceCache::with_capacity(name, changes, KEPT_LARGE)
+        })
+        .get((id, internal), async || {
+            Ok::<_, AppError>((
+                findings_by_theme(pool, id, internal).await?,
+                crate::attachments::of(pool, "case_study", id, internal).await?,
+            ))
+        })
+        .await?;
+    let (themes, attachments) = Arc::unwrap_or_clone(evidence);
     let draft = case_study.status == Status::Draft;
     let write = policy::allows(user, Action::WriteCaseStudy, Scope::District(&district));
     let (participants, activity_totals) = case_study.participants(&activities, user);
@@ -373,9 +412,9 @@ pub(super) async fn page(
         mechanisms: case_study.mechanisms(),
         participants,
         groups: GROUPS,
-        themes: findings_by_theme(pool, id, internal).await?,
+        themes,
         activities: activities.into_iter().zip(activity_totals).collect(),
-        attachments: crate::attachments::of(pool, "case_study", id, internal).await?,
+        attachments,
         can_attach: write,
         internal,
         can_edit: write && draft,

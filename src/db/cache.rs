@@ -14,6 +14,10 @@ use super::changes::Changes;
 /// beyond it, start afresh.
 const MAX_ENTRIES: usize = 2_000;
 
+/// For values of tens of kilobytes (a page's rows, a case study with its
+/// evidence): a few hundred, so that memory stays bounded whoever reads.
+pub const KEPT_LARGE: usize = 256;
+
 pub struct GenerationCache<K, V> {
     /// For the metrics of lookups.
     name: &'static str,

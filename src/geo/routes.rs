@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
-use crate::db::cache::GenerationCache;
+use crate::db::cache::{GenerationCache, KEPT_LARGE};
 use crate::disclosure::{BySex, Count, Shown};
 use crate::error::{AppError, render};
 use crate::state::AppState;
@@ -98,26 +98,56 @@ struct DistrictsPage {
     types: PlaceTypes,
     ctx: Ctx,
     filters: DistrictFilters,
+    listed: Arc<Listed>,
+}
+
+/// The provinces to filter by, and the districts found, by province.
+struct Listed {
     provinces: Vec<ProvinceOption>,
     groups: Vec<ProvinceGroup>,
 }
 
+/// The whole country or one province, unsearched, kept until the gazetteer
+/// changes: every district with its communes counted is the page's cost.
+type ListedCache = GenerationCache<String, Listed>;
+
 async fn list(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Query(filters): Query<DistrictFilters>,
 ) -> Result<Html<String>, AppError> {
     if !policy::allows(&user, Action::BrowseGeography, Scope::Anything) {
         return Err(AppError::Forbidden);
     }
+    let pool = &state.pool;
+    let search = filters.q.trim();
+    let listed = if search.is_empty() {
+        state
+            .kept("district_lists", ListedCache::new)
+            .get(filters.province.clone(), async || {
+                listed(pool, "", &filters.province).await
+            })
+            .await?
+    } else {
+        Arc::new(listed(pool, search, &filters.province).await?)
+    };
+    render(&DistrictsPage {
+        types: PlaceTypes::new(&ctx),
+        ctx,
+        filters,
+        listed,
+    })
+}
+
+/// The districts named like `search` (every one if empty), in `province` (any if empty).
+async fn listed(pool: &PgPool, search: &str, province: &str) -> Result<Listed, sqlx::Error> {
     let provinces = sqlx::query_as!(
         ProvinceOption,
         "select code, name_en, name_km from provinces order by code"
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
-    let search = filters.q.trim();
     let rows = sqlx::query!(
         r#"select d.code, d.type, d.name_en, d.name_km,
                   p.code as province_code, p.name_en as province_en, p.name_km as province_km,
@@ -131,10 +161,10 @@ async fn list(
              and ($2 = '' or d.province_code = $2)
            order by p.code, d.code"#,
         forms::contains_pattern(search),
-        filters.province,
+        province,
         search,
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
     let mut groups: Vec<ProvinceGroup> = Vec::new();
     for row in rows {
@@ -155,13 +185,7 @@ async fn list(
             }),
         }
     }
-    render(&DistrictsPage {
-        types: PlaceTypes::new(&ctx),
-        ctx,
-        filters,
-        provinces,
-        groups,
-    })
+    Ok(Listed { provinces, groups })
 }
 
 pub struct CommuneRow {
@@ -288,7 +312,9 @@ async fn show(
     let unpublished = policy::allows(&user, Action::ReadActivity, Scope::District(&code));
     let pool = &state.pool;
     let district = state
-        .kept("district_pages", MaterialCache::new)
+        .kept("district_pages", |name, changes| {
+            MaterialCache::with_capacity(name, changes, KEPT_LARGE)
+        })
         .get((code.clone(), unpublished), async || {
             district_material(pool, &code, unpublished).await
         })

@@ -44,7 +44,7 @@ struct HomePage {
     districts: Vec<DistrictLink>,
     totals: Option<Totals>,
     waiting: Vec<WaitingList>,
-    owned_actions: Vec<OwnedAction>,
+    owned_actions: Arc<Vec<OwnedAction>>,
     /// What waits for the secretariat, by kind.
     work: Arc<Vec<WorkItem>>,
 }
@@ -52,6 +52,9 @@ struct HomePage {
 /// The secretariat's worklist, kept while the data stands still: at the
 /// large scale it reads 100,000 actions and 300,000 reports.
 type WorkCache = GenerationCache<time::Date, Vec<WorkItem>>;
+
+/// Each organization's open actions on a day, kept while the data stands still.
+type OwnedCache = GenerationCache<(i64, time::Date), Vec<OwnedAction>>;
 
 /// The most of its organization's open actions the home page lists.
 const OWNED_ACTIONS_SHOWN: i64 = 30;
@@ -101,8 +104,8 @@ async fn secretariat_work(
                    coalesce(d.name_en, ''), coalesce(d.name_km, '')
             from actions a join action_plans p on p.id = a.plan_id
             left join districts d on d.code = p.district_code
-            join action_updates u on u.id = a.current_update_id
-            where a.lead = 'joint' and u.confirmed_at is null order by u.reported_on limit $2)
+            where a.lead = 'joint' and a.current_update_id is not null and not a.current_confirmed
+            order by a.reported_on limit $2)
            union all
            (select 'action_overdue', a.id, a.description_en, a.description_km,
                    coalesce(d.name_en, ''), coalesce(d.name_km, '')
@@ -144,6 +147,33 @@ pub struct WaitingList {
     pub recommendations: i64,
 }
 
+/// Every open action `organization` owns, the most pressing first: a new one
+/// appears here at once, before any report is due.
+async fn owned_actions(
+    pool: &sqlx::PgPool,
+    organization: i64,
+    today: time::Date,
+) -> Result<Vec<OwnedAction>, sqlx::Error> {
+    sqlx::query_as!(
+        OwnedAction,
+        r#"select a.id, a.description_en, a.description_km, a.due_on,
+                  a.due_on < $2 as "overdue!", a.due_on between $2 and $2 + 7 as "due_soon!",
+                  action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on, $2) as "needs_update!",
+                  d.name_en as "district_en?", d.name_km as "district_km?"
+           from actions a
+           join action_plans p on p.id = a.plan_id
+           left join districts d on d.code = p.district_code
+           where a.owner_organization_id = $1 and a.status not in ('completed', 'cancelled')
+           order by "needs_update!" desc, a.due_on, a.id
+           limit $3"#,
+        organization,
+        today,
+        OWNED_ACTIONS_SHOWN,
+    )
+    .fetch_all(pool)
+    .await
+}
+
 async fn home(
     ctx: Ctx,
     user: CurrentUser,
@@ -154,13 +184,17 @@ async fn home(
             .await;
     }
     let pool = state.pool.clone();
-    let districts = sqlx::query_as!(
-        DistrictLink,
-        "select code, name_en, name_km from districts where code = any($1) order by code",
-        &user.districts
-    )
-    .fetch_all(&pool)
-    .await?;
+    let districts = if user.districts.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as!(
+            DistrictLink,
+            "select code, name_en, name_km from districts where code = any($1) order by code",
+            &user.districts
+        )
+        .fetch_all(&pool)
+        .await?
+    };
     let totals = if policy::allows(&user, Action::Administer, Scope::Anything) {
         Some(
             sqlx::query_as!(
@@ -209,26 +243,13 @@ async fn home(
     } else {
         Arc::default()
     };
-    // Every open action the organization owns, the most pressing first: a new
-    // one appears here at once, before any report is due.
-    let owned_actions = sqlx::query_as!(
-        OwnedAction,
-        r#"select a.id, a.description_en, a.description_km, a.due_on,
-                  a.due_on < $2 as "overdue!", a.due_on between $2 and $2 + 7 as "due_soon!",
-                  action_awaits_report(a.status, a.due_on, a.reported_on, a.starts_on, $2) as "needs_update!",
-                  d.name_en as "district_en?", d.name_km as "district_km?"
-           from actions a
-           join action_plans p on p.id = a.plan_id
-           left join districts d on d.code = p.district_code
-           where a.owner_organization_id = $1 and a.status not in ('completed', 'cancelled')
-           order by "needs_update!" desc, a.due_on, a.id
-           limit $3"#,
-        user.organization_id,
-        today,
-        OWNED_ACTIONS_SHOWN,
-    )
-    .fetch_all(&pool)
-    .await?;
+    let organization = user.organization_id;
+    let owned_actions = state
+        .kept("owned_actions", OwnedCache::new)
+        .get((organization, today), async || {
+            owned_actions(&pool, organization, today).await
+        })
+        .await?;
     render(&HomePage {
         ctx,
         user,

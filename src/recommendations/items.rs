@@ -16,6 +16,7 @@ use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::error::{AppError, render};
+use crate::state::AppState;
 use crate::web::forms::{self, FieldErrors, Form};
 use crate::web::versioned::{self, Field, Version};
 use crate::web::{Actor, ClientIp, Ctx, flash, once};
@@ -434,10 +435,11 @@ pub async fn move_item(
     ctx: Ctx,
     user: CurrentUser,
     ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path((id, item)): Path<(i64, i64)>,
     Form(form): Form<MoveForm>,
 ) -> Result<Response, AppError> {
+    let pool = state.pool.clone();
     editable(&pool, &user, id).await?;
     let up = match form.direction.as_str() {
         "up" => true,
@@ -449,7 +451,7 @@ pub async fn move_item(
     if form.version.trim() != version.to_string() {
         drop(tx);
         let page =
-            super::show::page(ctx, &user, &pool, id, Some(super::show::Stale::Order)).await?;
+            super::show::page(ctx, &user, &state, id, Some(super::show::Stale::Order)).await?;
         return Err(AppError::stale(&page));
     }
     let swapped = sqlx::query!(

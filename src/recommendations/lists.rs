@@ -307,10 +307,11 @@ pub struct ConsultationForm {
 pub async fn set_consultation(
     ctx: Ctx,
     Actor { user, session, ip }: Actor,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(id): Path<i64>,
     Form(form): Form<ConsultationForm>,
 ) -> Result<Response, AppError> {
+    let pool = state.pool.clone();
     let mut tx = pool.begin().await?;
     let list = super::workflow::lock_for(
         &mut tx,
@@ -325,7 +326,7 @@ pub async fn set_consultation(
     if form.version.trim() != list.version.to_string() {
         drop(tx);
         let chosen = super::show::Stale::Consultation(form.consultation_id.trim().to_owned());
-        let page = super::show::page(ctx, &user, &pool, id, Some(chosen)).await?;
+        let page = super::show::page(ctx, &user, &state, id, Some(chosen)).await?;
         return Err(AppError::stale(&page));
     }
     let consultation = match form.consultation_id.trim() {

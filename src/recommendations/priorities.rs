@@ -3,6 +3,8 @@
 //! pages show every endorsed recommendation by theme, with its district and ranks.
 //! Setting one is `priority_form`.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +13,7 @@ use sqlx::PgPool;
 
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
-use crate::db::cache::GenerationCache;
+use crate::db::cache::{GenerationCache, KEPT_LARGE};
 use crate::error::{AppError, render};
 use crate::state::AppState;
 use crate::web::{Ctx, Page};
@@ -47,8 +49,8 @@ struct PrioritiesPage {
     ctx: Ctx,
     title_en: String,
     title_km: String,
-    rows: Vec<PriorityRow>,
-    workshops: Vec<WorkshopChoice>,
+    rows: Arc<Vec<PriorityRow>>,
+    workshops: Arc<Vec<WorkshopChoice>>,
     /// The studies with endorsed lists here, newest first: (id, title in English, in Khmer).
     studies: Vec<(i64, String, String)>,
     /// The study shown.
@@ -113,6 +115,11 @@ pub struct Ranking {
 }
 
 type RankingCache = GenerationCache<(Option<String>, Option<i64>), Ranking>;
+
+/// A page of a ranking (province, study, page number), and the workshops
+/// offered by province: the same for every reader, kept with the ranking.
+type RowsCache = GenerationCache<(Option<String>, Option<i64>, i64), Vec<PriorityRow>>;
+type WorkshopsCache = GenerationCache<Option<String>, Vec<WorkshopChoice>>;
 
 async fn ranking(
     pool: &PgPool,
@@ -278,7 +285,14 @@ async fn page(
     let has_next = ranking.ids.len() > start.saturating_add(shown.len());
     // Endorsed recommendations are published material: everyone signed in reads them.
     let can_set = policy::allows(user, Action::SetPriorities, Scope::Anything);
-    let rows = rows(pool, &shown).await?;
+    let rows = state
+        .kept("priority_pages", |name, changes| {
+            RowsCache::with_capacity(name, changes, KEPT_LARGE)
+        })
+        .get((code.clone(), ranking.study, number.number), async || {
+            rows(pool, &shown).await
+        })
+        .await?;
     let page = PrioritiesPage {
         rows,
         here,
@@ -289,10 +303,15 @@ async fn page(
                 .studies
                 .iter()
                 .find(|study| Some(study.id) == ranking.study)
-                .map(|study| study.province_code.as_str());
-            workshops(pool, province).await?
+                .map(|study| study.province_code.clone());
+            state
+                .kept("priority_workshops", WorkshopsCache::new)
+                .get(province.clone(), async || {
+                    workshops(pool, province.as_deref()).await
+                })
+                .await?
         } else {
-            Vec::new()
+            Arc::default()
         },
         studies: ranking
             .studies

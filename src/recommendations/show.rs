@@ -2,6 +2,8 @@
 //! the steps the reader may take, its printable version, and the endorsed
 //! snapshot as a download.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -13,11 +15,14 @@ use super::ListStatus;
 use crate::auth::policy::{self, Action, InternalScope, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
+use crate::db::cache::{GenerationCache, KEPT_LARGE};
 use crate::error::{AppError, render};
 use crate::format;
+use crate::state::AppState;
 use crate::web::Ctx;
 
 /// A list's header.
+#[derive(Clone)]
 pub struct ListView {
     pub id: i64,
     pub district_code: String,
@@ -65,6 +70,7 @@ pub async fn load(pool: &PgPool, id: i64) -> Result<ListView, AppError> {
 }
 
 /// A recommendation with its theme and the findings it rests on.
+#[derive(Clone)]
 pub struct ItemView {
     pub id: i64,
     pub text_en: String,
@@ -104,6 +110,7 @@ pub async fn items(
 }
 
 /// One transition of the list's history.
+#[derive(Clone)]
 pub struct Transition {
     pub transition: String,
     pub actor_name: String,
@@ -277,6 +284,11 @@ pub(super) async fn readable(
     id: i64,
 ) -> Result<ListView, AppError> {
     let list = load(pool, id).await?;
+    may_read(user, &list)?;
+    Ok(list)
+}
+
+fn may_read(user: &CurrentUser, list: &ListView) -> Result<(), AppError> {
     require(
         user,
         Action::ReadRecommendations,
@@ -284,17 +296,40 @@ pub(super) async fn readable(
             district: &list.district_code,
             published: list.endorsed(),
         },
-    )?;
-    Ok(list)
+    )
 }
 
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    render(&page(ctx, &user, &pool, id, None).await?).map(IntoResponse::into_response)
+    render(&page(ctx, &user, &state, id, None).await?).map(IntoResponse::into_response)
+}
+
+/// A list with its history, by id; its recommendations as they read, by id
+/// and whose internal text counts: what a plain view of the page reads, kept
+/// until the data changes. A page drawn after a conflict reads afresh.
+type ListCache = GenerationCache<i64, (ListView, Vec<Transition>)>;
+type ItemsCache = GenerationCache<(i64, InternalScope), Vec<ItemView>>;
+
+async fn list_with_history(
+    pool: &PgPool,
+    id: i64,
+) -> Result<(ListView, Vec<Transition>), AppError> {
+    let list = load(pool, id).await?;
+    let history = history(pool, id, list.previous_id).await?;
+    Ok((list, history))
+}
+
+async fn items_as_read(
+    pool: &PgPool,
+    id: i64,
+    reader: &InternalScope,
+    history: &[Transition],
+) -> Result<Vec<ItemView>, AppError> {
+    Ok(as_endorsed(items(pool, id, reader).await?, history))
 }
 
 /// What a form drawn before the list last changed asked for.
@@ -310,11 +345,35 @@ pub(super) enum Stale {
 pub(super) async fn page(
     ctx: Ctx,
     user: &CurrentUser,
-    pool: &PgPool,
+    state: &AppState,
     id: i64,
     stale: Option<Stale>,
 ) -> Result<ShowPage, AppError> {
-    let list = readable(pool, user, id).await?;
+    let pool = &state.pool;
+    let reader = policy::internal_text_scope(user);
+    let (list, history, items) = if stale.is_none() {
+        let (list, history) = Arc::unwrap_or_clone(
+            state
+                .kept("recommendation_lists", ListCache::new)
+                .get(id, async || list_with_history(pool, id).await)
+                .await?,
+        );
+        may_read(user, &list)?;
+        let items = state
+            .kept("recommendation_list_items", |name, changes| {
+                ItemsCache::with_capacity(name, changes, KEPT_LARGE)
+            })
+            .get((id, reader.clone()), async || {
+                items_as_read(pool, id, &reader, &history).await
+            })
+            .await?;
+        (list, history, Arc::unwrap_or_clone(items))
+    } else {
+        let (list, history) = list_with_history(pool, id).await?;
+        may_read(user, &list)?;
+        let items = items_as_read(pool, id, &reader, &history).await?;
+        (list, history, items)
+    };
     let district = Scope::District(&list.district_code);
     let can_edit = list.editable() && policy::allows(user, Action::WriteRecommendations, district);
     let (themes, evidence) = if can_edit {
@@ -322,14 +381,10 @@ pub(super) async fn page(
     } else {
         (Vec::new(), Vec::new())
     };
-    let history = history(pool, id, list.previous_id).await?;
     let page = ShowPage {
         themes,
         evidence,
-        items: as_endorsed(
-            items(pool, id, &policy::internal_text_scope(user)).await?,
-            &history,
-        ),
+        items,
         history,
         addressees: super::ADDRESSEES,
         can_edit,

@@ -2,6 +2,8 @@
 //! paper (A4): the summary, then each district's case study and endorsed list,
 //! with headings in English and Khmer.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -22,8 +24,7 @@ struct PrintPage {
     title_en: String,
     title_km: String,
     report: report::Report,
-    cases: Vec<report::PrintedCase>,
-    recommendations: Vec<report::PrintedRecommendation>,
+    printed: Arc<report::Printed>,
 }
 
 impl PrintPage {
@@ -32,11 +33,13 @@ impl PrintPage {
         format!("{} · {}", Lang::En.t(key), Lang::Km.t(key))
     }
 
-    fn recommendations_of(&self, district: &str) -> Vec<&report::PrintedRecommendation> {
-        self.recommendations
-            .iter()
-            .filter(|item| item.district_code == district)
-            .collect()
+    /// The endorsed recommendations of `district`, found in the list sorted by
+    /// district rather than by reading all of it once per district.
+    fn recommendations_of(&self, district: &str) -> &[report::PrintedRecommendation] {
+        let all = &self.printed.recommendations;
+        let start = all.partition_point(|item| item.district_code.as_str() < district);
+        let end = all.partition_point(|item| item.district_code.as_str() <= district);
+        &all[start..end]
     }
 }
 
@@ -52,14 +55,13 @@ pub(super) async fn print(
         .await?
         .ok_or(AppError::NotFound)?;
     let report = report::load(&state, &user, id).await?;
-    let (cases, recommendations) = report::printed(&state.pool, id, &report.reader).await?;
+    let printed = report::printed(&state, id, &report.reader).await?;
     Ok(render(&PrintPage {
         ctx,
         title_en: study.title_en,
         title_km: study.title_km,
         report,
-        cases,
-        recommendations,
+        printed,
     })?
     .into_response())
 }

@@ -14,6 +14,7 @@ use crate::auth::policy::Principal;
 use crate::auth::reader::Reader;
 use crate::dashboard::figures::{self, Figures};
 use crate::dashboard::people::People;
+use crate::db::cache::{GenerationCache, KEPT_LARGE};
 use crate::disclosure::BySex;
 use crate::error::AppError;
 use crate::format;
@@ -50,7 +51,7 @@ pub struct Report {
     pub reader: Reader,
     pub figures: Arc<Figures>,
     pub people: Arc<People>,
-    pub districts: Vec<DistrictLine>,
+    pub districts: Arc<Vec<DistrictLine>>,
     pub headline: Headline,
 }
 
@@ -137,7 +138,47 @@ pub async fn load(
     let figures = figures::figures(state, &selection, &reader, today).await?;
     let pool = &state.pool;
     let people = figures.people(reader.blurs_small_counts);
-    let districts = sqlx::query_as!(
+    let districts = state
+        .kept("study_districts", |name, changes| {
+            DistrictsCache::with_capacity(name, changes, KEPT_LARGE)
+        })
+        .get(
+            (study, reader.everywhere, reader.own_districts.clone()),
+            async || district_lines(pool, study, reader.everywhere, &reader.own_districts).await,
+        )
+        .await?;
+    let headline = sqlx::query_as!(
+        Headline,
+        r#"select headline_at as at, headline_respondents as respondents,
+                  headline_respondents_female as respondents_female
+           from studies where id = $1"#,
+        study
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(Report {
+        reader,
+        figures,
+        people,
+        districts,
+        headline,
+    })
+}
+
+/// A study's districts as a reader sees them (by study, unpublished material
+/// everywhere, and the districts whose own drafts they read): kept until the
+/// data changes, as reading them walks every list and plan of the study.
+type DistrictsCache = GenerationCache<(i64, bool, Vec<String>), Vec<DistrictLine>>;
+
+/// The study's districts, each with its case study, list and plan.
+async fn district_lines(
+    pool: &PgPool,
+    study: i64,
+    everywhere: bool,
+    own_districts: &[String],
+) -> Result<Vec<DistrictLine>, sqlx::Error> {
+    sqlx::query_as!(
         DistrictLine,
         // Each part gathered once, by its study, then joined to the districts:
         // inlined, the lists were looked up district by district and took
@@ -176,28 +217,11 @@ pub async fn load(
            where c.id is not null or l.id is not null or p.id is not null
            order by d.code"#,
         study,
-        reader.everywhere,
-        &reader.own_districts,
+        everywhere,
+        own_districts,
     )
     .fetch_all(pool)
-    .await?;
-    let headline = sqlx::query_as!(
-        Headline,
-        r#"select headline_at as at, headline_respondents as respondents,
-                  headline_respondents_female as respondents_female
-           from studies where id = $1"#,
-        study
-    )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    Ok(Report {
-        reader,
-        figures,
-        people,
-        districts,
-        headline,
-    })
+    .await
 }
 
 /// A case study of the study, whole, for the printed report.
@@ -221,23 +245,46 @@ pub struct PrintedRecommendation {
 }
 
 /// The case studies `reader` may read and the endorsed lists of the study.
+/// What the printed report adds to the page: the case studies whole, and the
+/// endorsed recommendations by district.
+pub struct Printed {
+    pub cases: Vec<PrintedCase>,
+    pub recommendations: Vec<PrintedRecommendation>,
+}
+
+/// Kept until the data changes, by study and what the reader may read: the
+/// sections of two hundred case studies are turned into HTML once.
+type PrintedCache = GenerationCache<(i64, bool, Vec<String>), Printed>;
+
 pub async fn printed(
-    pool: &PgPool,
+    state: &AppState,
     study: i64,
     reader: &Reader,
-) -> Result<(Vec<PrintedCase>, Vec<PrintedRecommendation>), AppError> {
-    let cases = printed_cases(pool, study, reader).await?;
-    let recommendations = sqlx::query_as!(
-        PrintedRecommendation,
-        "select l.district_code, r.text_en, r.text_km, r.addressee
-         from recommendation_lists l join recommendations r on r.list_id = l.id
-         where l.study_id = $1 and l.status = 'endorsed'
-         order by l.district_code, r.position, r.id",
-        study
-    )
-    .fetch_all(pool)
-    .await?;
-    Ok((cases, recommendations))
+) -> Result<Arc<Printed>, AppError> {
+    let pool = &state.pool;
+    let key = (study, reader.everywhere, reader.own_districts.clone());
+    state
+        .kept("printed_reports", |name, changes| {
+            PrintedCache::with_capacity(name, changes, 4)
+        })
+        .get(key, async || {
+            let cases = printed_cases(pool, study, reader).await?;
+            let recommendations = sqlx::query_as!(
+                PrintedRecommendation,
+                "select l.district_code, r.text_en, r.text_km, r.addressee
+                 from recommendation_lists l join recommendations r on r.list_id = l.id
+                 where l.study_id = $1 and l.status = 'endorsed'
+                 order by l.district_code, r.position, r.id",
+                study
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok(Printed {
+                cases,
+                recommendations,
+            })
+        })
+        .await
 }
 
 /// The case studies of the study that `reader` may read, whole.
