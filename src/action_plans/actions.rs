@@ -34,15 +34,22 @@ pub struct Choices {
 /// cycle's recommendations: a district's ten years of lists would put
 /// thousands of boxes on its page.
 pub async fn choices(pool: &PgPool, plan: &PlanView, linked: &[i64]) -> Result<Choices, AppError> {
+    // The offered and the linked recommendations apart, then together: an
+    // `or` between them read every recommendation of the country.
     let rows = sqlx::query!(
         r#"select 'recommendation' as "kind!", r.id as "id!",
                   d.name_en || ' · ' || coalesce(nullif(r.text_en, ''), r.text_km) as "label!"
+           from recommendation_lists l
+           join districts d on d.code = l.district_code
+           join recommendations r on r.list_id = l.id
+           where l.status = 'endorsed' and d.province_code = $1
+             and ($2::text is null or l.district_code = $2)
+             and ($4::bigint is null or l.study_id = $4)
+           union
+           select 'recommendation', r.id, d.name_en || ' · ' || coalesce(nullif(r.text_en, ''), r.text_km)
            from recommendations r join recommendation_lists l on l.id = r.list_id
            join districts d on d.code = l.district_code
-           where (l.status = 'endorsed' and left(l.district_code, 2) = $1
-                  and ($2::text is null or l.district_code = $2)
-                  and ($4::bigint is null or l.study_id = $4))
-              or r.id = any($3)
+           where r.id = any($3)
            union all
            select 'owner', o.id, o.name_en from organizations o
            where o.kind in ('member_ngo', 'partner', 'secretariat')

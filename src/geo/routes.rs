@@ -475,28 +475,60 @@ async fn district_material(
 struct ProvincePage {
     types: PlaceTypes,
     ctx: Ctx,
+    province: Arc<Province>,
+}
+
+/// A province and its districts with their communes counted, kept until the
+/// gazetteer changes.
+struct Province {
     code: String,
     kind: String,
     names: Names,
     districts: Vec<DistrictRow>,
 }
 
+/// By code; `None`: no such province.
+type ProvinceCache = GenerationCache<String, Option<Arc<Province>>>;
+
 async fn province(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Html<String>, AppError> {
     if !policy::allows(&user, Action::BrowseGeography, Scope::Anything) {
         return Err(AppError::Forbidden);
     }
-    let province = sqlx::query!(
+    let pool = &state.pool;
+    let province = state
+        .kept("provinces", ProvinceCache::new)
+        .get(code.clone(), async || {
+            province_with_districts(pool, &code).await
+        })
+        .await?;
+    let Some(province) = Option::clone(&province) else {
+        return Err(AppError::NotFound);
+    };
+    render(&ProvincePage {
+        types: PlaceTypes::new(&ctx),
+        ctx,
+        province,
+    })
+}
+
+async fn province_with_districts(
+    pool: &PgPool,
+    code: &str,
+) -> Result<Option<Arc<Province>>, sqlx::Error> {
+    let Some(province) = sqlx::query!(
         "select code, type, name_en, name_km from provinces where code = $1",
         code
     )
-    .fetch_optional(&pool)
+    .fetch_optional(pool)
     .await?
-    .ok_or(AppError::NotFound)?;
+    else {
+        return Ok(None);
+    };
     let districts = sqlx::query_as!(
         DistrictRow,
         r#"select d.code, d.type as kind, d.name_en, d.name_km,
@@ -504,11 +536,9 @@ async fn province(
            from districts d where d.province_code = $1 order by d.code"#,
         code
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await?;
-    render(&ProvincePage {
-        types: PlaceTypes::new(&ctx),
-        ctx,
+    Ok(Some(Arc::new(Province {
         code: province.code,
         kind: province.r#type,
         names: Names {
@@ -516,5 +546,5 @@ async fn province(
             km: province.name_km,
         },
         districts,
-    })
+    })))
 }

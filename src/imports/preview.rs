@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use sqlx::PgPool;
 
 use super::check::{self, Checked, Problem};
 use super::columns::{self, Column};
@@ -14,7 +13,9 @@ use super::sheet::{MAX_ROWS, Table};
 use crate::auth::policy::{Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
+use crate::db::cache::GenerationCache;
 use crate::error::{Answer, AppError, render};
+use crate::state::AppState;
 use crate::web::Ctx;
 
 /// The preview of a file: what it would create, or why it cannot.
@@ -177,12 +178,19 @@ fn problem_line(ctx: &Ctx, table: &Table, problem: &Problem) -> ProblemLine {
     }
 }
 
+/// A kept file read and checked again, by import and uploader: until the
+/// data changes, the preview shown again is the same, and reading and
+/// checking two thousand rows is the page's cost. Only its uploader sees
+/// an import, so a few are enough.
+type RecheckedCache = GenerationCache<(i64, i64), (Table, Lookup, Checked)>;
+
 pub(super) async fn show(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
+    let pool = state.pool.clone();
     let import = kept(&pool, id, &user).await?;
     require(&user, Action::RecordActivity, Scope::Anything)?;
     if let Some(at) = import.confirmed_at {
@@ -229,10 +237,18 @@ pub(super) async fn show(
         };
         return page.answer();
     }
-    let (table, lookup, checked) = recheck(&pool, &pool, &import, &user).await?;
+    let rechecked = state
+        .kept("import_previews", |name, changes| {
+            RecheckedCache::with_capacity(name, changes, 16)
+        })
+        .get((id, user.id), async || {
+            recheck(&pool, &pool, &import, &user).await
+        })
+        .await?;
+    let (table, lookup, checked) = &*rechecked;
     PreviewPage {
         import_id: Some(id),
-        ..PreviewPage::new(ctx, import.file_name.clone(), (&table, &lookup, &checked))
+        ..PreviewPage::new(ctx, import.file_name.clone(), (table, lookup, checked))
     }
     .answer()
 }

@@ -540,3 +540,84 @@ async fn the_new_case_study_form_offers_the_chosen_districts_activities_by_name(
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Pages kept in memory until the data changes (docs/performance.md) follow
+/// every table they are read from: a finding's text, a commune added to the
+/// gazetteer, a district's newest case study.
+#[tokio::test]
+async fn kept_pages_follow_their_findings_communes_and_case_studies() {
+    let app = spawn_app().await;
+    let staff = app.login_as("secretariat@cpdd.example").await;
+    let (case_study, finding): (i64, i64) = sqlx::query_as(
+        "select a.case_study_id, f.id from findings f join activities a on a.id = f.activity_id
+         join finding_themes t on t.finding_id = f.id
+         where a.case_study_id is not null order by f.id limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("a finding of a case study");
+    let path = format!("/case-studies/{case_study}");
+    assert!(!staff.get(&path).await.body.contains("Kept-page probe"));
+    sqlx::query("update findings set text_en = 'Kept-page probe' where id = $1")
+        .bind(finding)
+        .execute(&app.pool)
+        .await
+        .expect("finding changed");
+    app.heard_everything().await;
+    assert!(staff.get(&path).await.body.contains("Kept-page probe"));
+
+    let communes = |body: &str| body.contains("Kept Commune");
+    assert!(!communes(&staff.get("/districts/0203").await.body));
+    let counted = scalar(
+        &app,
+        "select count(*) from communes where district_code = '0203'",
+    )
+    .await;
+    // The line of district 0203 on a page listing districts, with its count.
+    let line_of = |body: &str| {
+        let start = body.find("href=\"/districts/0203\"").expect("0203 listed");
+        body[start..start + body[start..].find("</li>").expect("its line")].to_owned()
+    };
+    let says = |line: String, count: i64| line.contains(&format!(" {count} communes"));
+    assert!(says(
+        line_of(&staff.get("/provinces/02").await.body),
+        counted
+    ));
+    assert!(says(
+        line_of(&staff.get("/districts?province=02").await.body),
+        counted
+    ));
+    sqlx::query(
+        "insert into communes (code, district_code, type, name_en, name_km)
+         select '020399', '0203', 'commune', 'Kept Commune', 'ឃុំ' ",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("commune added");
+    app.heard_everything().await;
+    assert!(says(
+        line_of(&staff.get("/provinces/02").await.body),
+        counted + 1
+    ));
+    assert!(says(
+        line_of(&staff.get("/districts?province=02").await.body),
+        counted + 1
+    ));
+    assert!(communes(&staff.get("/districts/0203").await.body));
+
+    let district: String =
+        sqlx::query_scalar("select district_code from case_studies where id = $1")
+            .bind(case_study)
+            .fetch_one(&app.pool)
+            .await
+            .expect("its district");
+    let page = format!("/districts/{district}");
+    assert!(!staff.get(&page).await.body.contains("Kept-title probe"));
+    sqlx::query("update case_studies set title_en = 'Kept-title probe' where id = $1")
+        .bind(case_study)
+        .execute(&app.pool)
+        .await
+        .expect("case study renamed");
+    app.heard_everything().await;
+    assert!(staff.get(&page).await.body.contains("Kept-title probe"));
+}
