@@ -30,23 +30,19 @@ where u.id = a.current_update_id and u.confirmed_at is not null;
 create index actions_awaiting_confirmation_idx on actions (reported_on)
     where lead = 'joint' and current_update_id is not null and not current_confirmed;
 
--- The list of districts is kept until the gazetteer changes: its communes
--- and other spellings move the data generation too.
-create trigger communes_moves_data_generation
-    after insert or update or delete or truncate on communes
-    for each statement execute function bump_data_generation();
-create trigger district_aliases_moves_data_generation
-    after insert or update or delete or truncate on district_aliases
-    for each statement execute function bump_data_generation();
-
--- A case study's page is kept until the data changes, its findings and
--- mechanisms with it.
-create trigger case_study_mechanisms_moves_data_generation
-    after insert or update or delete or truncate on case_study_mechanisms
-    for each statement execute function bump_data_generation();
-create trigger findings_moves_data_generation
-    after insert or update or delete or truncate on findings
-    for each statement execute function bump_data_generation();
-create trigger finding_themes_moves_data_generation
-    after insert or update or delete or truncate on finding_themes
-    for each statement execute function bump_data_generation();
+-- Pages kept until the data changes read these tables too: the list of
+-- districts counts communes and finds other spellings; a case study's page
+-- shows its mechanisms and its activities' findings by theme.
+do $$
+declare
+    watched text;
+begin
+    foreach watched in array array[
+        'communes', 'district_aliases', 'case_study_mechanisms', 'findings', 'finding_themes']
+    loop
+        execute format(
+            'create trigger %I after insert or update or delete or truncate on %I
+             for each statement execute function bump_data_generation()',
+            watched || '_moves_data_generation', watched);
+    end loop;
+end $$;
