@@ -116,9 +116,10 @@ pub struct Ranking {
 
 type RankingCache = GenerationCache<(Option<String>, Option<i64>), Ranking>;
 
-/// A page of a ranking (province, study, page number), and the workshops
-/// offered by province: the same for every reader, kept with the ranking.
-type RowsCache = GenerationCache<(Option<String>, Option<i64>, i64), Vec<PriorityRow>>;
+/// A page of a ranking, by the recommendations it shows (a ranking computed
+/// before a change must not name another's rows), and the workshops offered
+/// by province: the same for every reader, kept with the ranking.
+type RowsCache = GenerationCache<Vec<i64>, Vec<PriorityRow>>;
 type WorkshopsCache = GenerationCache<Option<String>, Vec<WorkshopChoice>>;
 
 async fn ranking(
@@ -289,9 +290,7 @@ async fn page(
         .kept("priority_pages", |name, changes| {
             RowsCache::with_capacity(name, changes, KEPT_LARGE)
         })
-        .get((code.clone(), ranking.study, number.number), async || {
-            rows(pool, &shown).await
-        })
+        .get(shown.clone(), async || rows(pool, &shown).await)
         .await?;
     let page = PrioritiesPage {
         rows,

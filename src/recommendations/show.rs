@@ -308,28 +308,22 @@ pub async fn show(
     render(&page(ctx, &user, &state, id, None).await?).map(IntoResponse::into_response)
 }
 
-/// A list with its history, by id; its recommendations as they read, by id
-/// and whose internal text counts: what a plain view of the page reads, kept
-/// until the data changes. A page drawn after a conflict reads afresh.
-type ListCache = GenerationCache<i64, (ListView, Vec<Transition>)>;
-type ItemsCache = GenerationCache<(i64, InternalScope), Vec<ItemView>>;
+/// A list with its history and its recommendations as they read (as
+/// endorsed, from the history's snapshot), by id and whose internal text
+/// counts: what a plain view of the page reads, kept until the data changes,
+/// the three read together so that they agree. A page drawn after a conflict
+/// reads afresh.
+type ListCache = GenerationCache<(i64, InternalScope), (ListView, Vec<Transition>, Vec<ItemView>)>;
 
-async fn list_with_history(
-    pool: &PgPool,
-    id: i64,
-) -> Result<(ListView, Vec<Transition>), AppError> {
-    let list = load(pool, id).await?;
-    let history = history(pool, id, list.previous_id).await?;
-    Ok((list, history))
-}
-
-async fn items_as_read(
+async fn list_as_read(
     pool: &PgPool,
     id: i64,
     reader: &InternalScope,
-    history: &[Transition],
-) -> Result<Vec<ItemView>, AppError> {
-    Ok(as_endorsed(items(pool, id, reader).await?, history))
+) -> Result<(ListView, Vec<Transition>, Vec<ItemView>), AppError> {
+    let list = load(pool, id).await?;
+    let history = history(pool, id, list.previous_id).await?;
+    let items = as_endorsed(items(pool, id, reader).await?, &history);
+    Ok((list, history, items))
 }
 
 /// What a form drawn before the list last changed asked for.
@@ -352,28 +346,20 @@ pub(super) async fn page(
     let pool = &state.pool;
     let reader = policy::internal_text_scope(user);
     let (list, history, items) = if stale.is_none() {
-        let (list, history) = Arc::unwrap_or_clone(
+        Arc::unwrap_or_clone(
             state
-                .kept("recommendation_lists", ListCache::new)
-                .get(id, async || list_with_history(pool, id).await)
+                .kept("recommendation_lists", |name, changes| {
+                    ListCache::with_capacity(name, changes, KEPT_LARGE)
+                })
+                .get((id, reader.clone()), async || {
+                    list_as_read(pool, id, &reader).await
+                })
                 .await?,
-        );
-        may_read(user, &list)?;
-        let items = state
-            .kept("recommendation_list_items", |name, changes| {
-                ItemsCache::with_capacity(name, changes, KEPT_LARGE)
-            })
-            .get((id, reader.clone()), async || {
-                items_as_read(pool, id, &reader, &history).await
-            })
-            .await?;
-        (list, history, Arc::unwrap_or_clone(items))
+        )
     } else {
-        let (list, history) = list_with_history(pool, id).await?;
-        may_read(user, &list)?;
-        let items = items_as_read(pool, id, &reader, &history).await?;
-        (list, history, items)
+        list_as_read(pool, id, &reader).await?
     };
+    may_read(user, &list)?;
     let district = Scope::District(&list.district_code);
     let can_edit = list.editable() && policy::allows(user, Action::WriteRecommendations, district);
     let (themes, evidence) = if can_edit {
