@@ -165,16 +165,9 @@ pub struct Choices {
 }
 
 impl Choices {
-    /// The case studies of `district`, found in the list sorted by district
-    /// rather than by reading all of it once per district.
+    /// The case studies of `district` (the list is sorted by district).
     pub fn case_studies_in(&self, district: &str) -> &[(i64, String, String)] {
-        let start = self
-            .case_studies
-            .partition_point(|(_, code, _)| code.as_str() < district);
-        let end = self
-            .case_studies
-            .partition_point(|(_, code, _)| code.as_str() <= district);
-        &self.case_studies[start..end]
+        crate::web::run_of(&self.case_studies, district, |(_, code, _)| code)
     }
 }
 

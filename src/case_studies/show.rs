@@ -16,7 +16,7 @@ use crate::attachments::AttachmentLine;
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::db::cache::{GenerationCache, KEPT_LARGE};
+use crate::db::cache::GenerationCache;
 use crate::disclosure::{Count, Shown};
 use crate::error::{AppError, render};
 use crate::recommendations::ListStatus;
@@ -353,9 +353,7 @@ pub(super) async fn page(
 ) -> Result<ShowPage, AppError> {
     let pool = &state.pool;
     let read = state
-        .kept("case_studies", |name, changes| {
-            CaseStudyCache::with_capacity(name, changes, KEPT_LARGE)
-        })
+        .kept("case_studies", CaseStudyCache::large)
         .get(id, async || {
             Ok::<_, AppError>((load(pool, id).await?, linked_activities(pool, id).await?))
         })
@@ -381,9 +379,7 @@ pub(super) async fn page(
         },
     );
     let evidence = state
-        .kept("case_study_evidence", |name, changes| {
-            EvidenceCache::with_capacity(name, changes, KEPT_LARGE)
-        })
+        .kept("case_study_evidence", EvidenceCache::large)
         .get((id, internal), async || {
             Ok::<_, AppError>((
                 findings_by_theme(pool, id, internal).await?,

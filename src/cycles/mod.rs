@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use crate::auth::policy::Principal;
 use crate::auth::reader::Reader;
 use crate::auth::session::CurrentUser;
-use crate::db::cache::{GenerationCache, KEPT_LARGE};
+use crate::db::cache::GenerationCache;
 use crate::disclosure::{self, Count, Shown};
 use crate::error::{AppError, render};
 use crate::state::AppState;
@@ -326,9 +326,7 @@ async fn compare(
     );
     let pool = &state.pool;
     let comparison = state
-        .kept("cycle_comparisons", |name, changes| {
-            ComparisonCache::with_capacity(name, changes, KEPT_LARGE)
-        })
+        .kept("cycle_comparisons", ComparisonCache::large)
         .get(key, async || load(pool, &code, &chosen, &user, false).await)
         .await?;
     let comparison = Option::as_ref(&comparison).ok_or(AppError::NotFound)?;

@@ -16,7 +16,7 @@ const MAX_ENTRIES: usize = 2_000;
 
 /// For values of tens of kilobytes (a page's rows, a case study with its
 /// evidence): a few hundred, so that memory stays bounded whoever reads.
-pub const KEPT_LARGE: usize = 256;
+const KEPT_LARGE: usize = 256;
 
 pub struct GenerationCache<K, V> {
     /// For the metrics of lookups.
@@ -51,6 +51,11 @@ impl<K, V> Clone for GenerationCache<K, V> {
 impl<K: Hash + Eq, V> GenerationCache<K, V> {
     pub fn new(name: &'static str, changes: &Changes) -> Self {
         Self::with_capacity(name, changes, MAX_ENTRIES)
+    }
+
+    /// For values of tens of kilobytes: `KEPT_LARGE` of them at most.
+    pub fn large(name: &'static str, changes: &Changes) -> Self {
+        Self::with_capacity(name, changes, KEPT_LARGE)
     }
 
     /// A cache of large values keeps fewer of them.

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
-use crate::db::cache::{GenerationCache, KEPT_LARGE};
+use crate::db::cache::GenerationCache;
 use crate::error::{AppError, render};
 use crate::state::AppState;
 use crate::web::{Ctx, Page};
@@ -287,9 +287,7 @@ async fn page(
     // Endorsed recommendations are published material: everyone signed in reads them.
     let can_set = policy::allows(user, Action::SetPriorities, Scope::Anything);
     let rows = state
-        .kept("priority_pages", |name, changes| {
-            RowsCache::with_capacity(name, changes, KEPT_LARGE)
-        })
+        .kept("priority_pages", RowsCache::large)
         .get(shown.clone(), async || rows(pool, &shown).await)
         .await?;
     let page = PrioritiesPage {

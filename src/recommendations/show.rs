@@ -15,7 +15,7 @@ use super::ListStatus;
 use crate::auth::policy::{self, Action, InternalScope, Scope};
 use crate::auth::require;
 use crate::auth::session::CurrentUser;
-use crate::db::cache::{GenerationCache, KEPT_LARGE};
+use crate::db::cache::GenerationCache;
 use crate::error::{AppError, render};
 use crate::format;
 use crate::state::AppState;
@@ -348,9 +348,7 @@ pub(super) async fn page(
     let (list, history, items) = if stale.is_none() {
         Arc::unwrap_or_clone(
             state
-                .kept("recommendation_lists", |name, changes| {
-                    ListCache::with_capacity(name, changes, KEPT_LARGE)
-                })
+                .kept("recommendation_lists", ListCache::large)
                 .get((id, reader.clone()), async || {
                     list_as_read(pool, id, &reader).await
                 })

@@ -33,13 +33,11 @@ impl PrintPage {
         format!("{} · {}", Lang::En.t(key), Lang::Km.t(key))
     }
 
-    /// The endorsed recommendations of `district`, found in the list sorted by
-    /// district rather than by reading all of it once per district.
+    /// The endorsed recommendations of `district` (the list is sorted by district).
     fn recommendations_of(&self, district: &str) -> &[report::PrintedRecommendation] {
-        let all = &self.printed.recommendations;
-        let start = all.partition_point(|item| item.district_code.as_str() < district);
-        let end = all.partition_point(|item| item.district_code.as_str() <= district);
-        &all[start..end]
+        crate::web::run_of(&self.printed.recommendations, district, |item| {
+            &item.district_code
+        })
     }
 }
 

@@ -14,7 +14,7 @@ use crate::auth::policy::Principal;
 use crate::auth::reader::Reader;
 use crate::dashboard::figures::{self, Figures};
 use crate::dashboard::people::People;
-use crate::db::cache::{GenerationCache, KEPT_LARGE};
+use crate::db::cache::GenerationCache;
 use crate::disclosure::BySex;
 use crate::error::AppError;
 use crate::format;
@@ -139,9 +139,7 @@ pub async fn load(
     let pool = &state.pool;
     let people = figures.people(reader.blurs_small_counts);
     let districts = state
-        .kept("study_districts", |name, changes| {
-            DistrictsCache::with_capacity(name, changes, KEPT_LARGE)
-        })
+        .kept("study_districts", DistrictsCache::large)
         .get(
             (study, reader.everywhere, reader.own_districts.clone()),
             async || district_lines(pool, study, reader.everywhere, &reader.own_districts).await,

@@ -333,3 +333,12 @@ impl Page {
         more
     }
 }
+
+/// The run of `sorted` (in the order of `key`) whose key is `wanted`, found
+/// by binary search: a page that lists items under each of many headings
+/// finds each heading's items without reading the whole list again.
+pub fn run_of<'a, T>(sorted: &'a [T], wanted: &str, key: impl Fn(&T) -> &str) -> &'a [T] {
+    let start = sorted.partition_point(|item| key(item) < wanted);
+    let end = sorted.partition_point(|item| key(item) <= wanted);
+    &sorted[start..end]
+}
