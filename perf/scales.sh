@@ -114,6 +114,8 @@ page() {
     news) echo "/public/news||select e.id::text as id, e.title_en, e.starts_on::text as starts_on from events e order by e.starts_on desc, e.id desc limit 20" ;;
     api) echo "/api/v1/activities||select a.id::text as id, a.kind, a.held_on::text as held_on, left(a.district_code, 2) as province_code, a.district_code, a.commune_code, o.name_en as organization, a.study_id::text as study_id, a.case_study_id::text as case_study_id, a.participants::text as participants, a.participants_female::text as female, a.youth::text as youth, a.female_by_group::text as female_by_group, a.male_by_group::text as male_by_group from activities a join organizations o on o.id = a.facilitating_organization_id order by a.id limit 101" ;;
     export) echo "/exports/activities.csv?district=0203&study={id}|select max(id) from studies where title_en like 'Seed study %'|$activities where a.district_code = '0203' and a.study_id = {id} order by a.held_on desc, a.id desc" ;;
+    # The export writes its audit entry on every download: this limit does too.
+    export-audited) echo "/exports/activities.csv?district=0203&study={id}|select max(id) from studies where title_en like 'Seed study %'|with logged as (insert into audit_events (actor_id, action, entity, entity_id, summary) select min(id), 'exported', 'export', 'activities.csv', 'the limit of perf/scales.sh' from users returning 1) $activities where a.district_code = '0203' and a.study_id = {id} order by a.held_on desc, a.id desc" ;;
     dashboard) echo "/dashboard||select d.code::text as code, d.name_en, d.name_km, d.province_code::text as province from districts d order by d.name_en limit 50" ;;
     province-priorities) echo "/provinces/02/recommendations|$newest_in_02|select r.id::text as id, r.text_en, d.name_en as district_en from recommendation_lists l join districts d on d.code = l.district_code join recommendations r on r.list_id = l.id where l.status = 'endorsed' and l.study_id = {id} and d.province_code = '02' order by r.list_id, r.position limit 50" ;;
     national-priorities) echo "/recommendations/national||select r.id::text as id, r.text_en, d.name_en as district_en from recommendation_lists l join districts d on d.code = l.district_code join recommendations r on r.list_id = l.id where l.status = 'endorsed' and l.study_id = (select max(id) from studies) order by r.list_id, r.position limit 50" ;;
@@ -132,7 +134,7 @@ page() {
 }
 
 pages=("$@")
-[ ${#pages[@]} -gt 0 ] || pages=(home notifications dashboard districts district province province-priorities national-priorities activities case-studies recommendation-lists action-plans case-study list plan study study-report cycles public public-study public-district public-cycles news export import-preview search search-shared api)
+[ ${#pages[@]} -gt 0 ] || pages=(home notifications dashboard districts district province province-priorities national-priorities activities case-studies recommendation-lists action-plans case-study list plan study study-report cycles public public-study public-district public-cycles news export export-audited import-preview search search-shared api)
 # The API answers a token, the pages a session; the API's limit answers JSON.
 credential() { if [ "$1" = api ]; then echo "${bearer[$2]}"; else echo "${cookie[$2]}"; fi; }
 format() { if [ "$1" = api ]; then echo json; else echo html; fi; }

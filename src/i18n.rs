@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader as _, langid};
@@ -15,6 +16,23 @@ fluent_templates::static_loader! {
         customise: |bundle| bundle.set_use_isolating(false),
     };
 }
+
+/// Every message as `t` gives it (without arguments), in each language
+/// (`Lang::ALL` order), looked up once: a page asks for hundreds (a label on
+/// every row), and each Fluent lookup negotiates the language and formats
+/// the message anew.
+static MESSAGES: LazyLock<[HashMap<&'static str, String>; 2]> = LazyLock::new(|| {
+    let keys: Vec<&'static str> = include_str!("../locales/en/main.ftl")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once(" = ").map(|(key, _)| key))
+        .collect();
+    Lang::ALL.map(|lang| {
+        keys.iter()
+            .map(|key| (*key, LOCALES.lookup(lang.id(), key)))
+            .collect()
+    })
+});
 
 static ENGLISH: LanguageIdentifier = langid!("en");
 static KHMER: LanguageIdentifier = langid!("km");
@@ -73,7 +91,10 @@ impl Lang {
 
     /// The message `key` in this language.
     pub fn t(self, key: &str) -> String {
-        LOCALES.lookup(self.id(), key)
+        match MESSAGES[self as usize].get(key) {
+            Some(message) => message.clone(),
+            None => LOCALES.lookup(self.id(), key),
+        }
     }
 
     /// The message `key` with its `{ $name }` placeholders filled in.
@@ -109,6 +130,16 @@ mod tests {
             .lines()
             .filter_map(|line| line.split_once(" = ").map(|(key, _)| key.to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn messages_looked_up_once_are_those_fluent_gives() {
+        for lang in Lang::ALL {
+            for key in keys(lang.code()) {
+                assert_eq!(lang.t(&key), LOCALES.lookup(lang.id(), &key), "{key}");
+            }
+        }
+        assert_eq!(MESSAGES[Lang::Km as usize].len(), keys("km").len());
     }
 
     /// The messages of `lang`, key and text.

@@ -5,6 +5,8 @@
 //! cancelled actions left out: every action weighs the same, whatever its budget,
 //! because budgets are often unknown or in kind.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -12,10 +14,12 @@ use sqlx::PgPool;
 use time::Date;
 
 use super::action_form::ActionForm;
+use super::actions::Choices;
 use super::timeline::{self, Bar};
 use super::{ActionStatus, Lead, is_overdue};
 use crate::auth::policy::{self, Action, Scope};
 use crate::auth::session::CurrentUser;
+use crate::db::cache::GenerationCache;
 use crate::error::{AppError, render};
 use crate::format::today;
 use crate::geo::places::{self, FilterChoices};
@@ -38,9 +42,9 @@ pub struct PlanRow {
 
 #[derive(Template)]
 #[template(path = "action_plans/index.html")]
-struct IndexPage {
+struct IndexPage<'a> {
     ctx: Ctx,
-    plans: Vec<PlanRow>,
+    plans: &'a [PlanRow],
     page: Page,
     has_next: bool,
     can_create: bool,
@@ -91,6 +95,10 @@ async fn plan_rows(
         .collect())
 }
 
+/// A page of plans, by number and day ("overdue" counts from today), until
+/// the data changes; and whether another page follows.
+type ListedCache = GenerationCache<(i64, Date), (Vec<PlanRow>, bool)>;
+
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct PageQuery {
     page: Option<i64>,
@@ -103,13 +111,20 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, AppError> {
     let page = Page::new(query.page, PAGE_SIZE);
-    let places = places::filter_choices(&state).await?;
-    let mut plans = plan_rows(&state.pool, page, &places).await?;
-    let has_next = page.has_next(&mut plans);
+    let listed = state
+        .kept("action_plan_pages", ListedCache::new)
+        .get((page.number, today()), async || {
+            let places = places::filter_choices(&state).await?;
+            let mut plans = plan_rows(&state.pool, page, &places).await?;
+            let has_next = page.has_next(&mut plans);
+            Ok::<_, AppError>((plans, has_next))
+        })
+        .await?;
+    let (plans, has_next) = listed.as_ref();
     render(&IndexPage {
         plans,
         page,
-        has_next,
+        has_next: *has_next,
         can_create: policy::allows(&user, Action::ManagePlans, Scope::Anything),
         ctx,
     })
@@ -159,18 +174,31 @@ pub struct PlanView {
     pub meeting_on: Option<Date>,
 }
 
-#[derive(Template)]
-#[template(path = "action_plans/show.html")]
-struct ShowPage {
-    ctx: Ctx,
+/// A plan's page as read: the same for every signed-in reader.
+struct PlanReads {
     plan: PlanView,
     actions: Vec<ActionRow>,
+}
+
+/// Plans as read, by id, until the data changes; `None` is a 404.
+type PlanCache = GenerationCache<i64, Option<PlanReads>>;
+
+/// The add-an-action form's choices, by plan, until the data changes: a
+/// cycle's hundred recommendations and the country's owners on every view.
+type ChoicesCache = GenerationCache<i64, Choices>;
+
+#[derive(Template)]
+#[template(path = "action_plans/show.html")]
+struct ShowPage<'a> {
+    ctx: Ctx,
+    plan: &'a PlanView,
+    actions: &'a [ActionRow],
     overdue: Vec<bool>,
     bars: Vec<Bar>,
     today_x: Option<i64>,
     svg_height: i64,
     can_manage: bool,
-    choices: super::actions::Choices,
+    choices: &'a Choices,
     leads: [Lead; 3],
     new_action: ActionForm,
     no_errors: FieldErrors,
@@ -179,42 +207,24 @@ struct ShowPage {
 pub async fn show(
     ctx: Ctx,
     user: CurrentUser,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let plan = sqlx::query_as!(
-        PlanView,
-        r#"select p.id, p.title_en, p.title_km, p.district_code, p.province_code,
-                  coalesce(d.name_en, v.name_en) as "place_en!", coalesce(d.name_km, v.name_km) as "place_km!",
-                  p.period_start, p.period_end,
-                  coalesce((select round(avg(a.progress))::int from actions a
-                            where a.plan_id = p.id and a.status <> 'cancelled'), 0) as "progress!",
-                  p.study_id, s.title_en as "study_title?", s.title_km as "study_title_km?", p.meeting_id, m.held_on as "meeting_on?"
-           from action_plans p join provinces v on v.code = p.province_code
-           left join districts d on d.code = p.district_code
-           left join studies s on s.id = p.study_id
-           left join activities m on m.id = p.meeting_id
-           where p.id = $1"#,
-        id
-    )
-    .fetch_optional(&pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let actions = sqlx::query_as!(
-        ActionRow,
-        r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.lead as "lead: Lead",
-                  a.starts_on, a.due_on, a.budget_riel, a.status as "status!: ActionStatus", a.progress as "progress!",
-                  array(select ar.recommendation_id from action_recommendations ar
-                        where ar.action_id = a.id order by 1) as "recommendation_ids!",
-                  array(select coalesce(nullif(r.text_en, ''), r.text_km) from action_recommendations ar
-                        join recommendations r on r.id = ar.recommendation_id
-                        where ar.action_id = a.id order by ar.recommendation_id) as "recommendation_texts!"
-           from actions a join organizations o on o.id = a.owner_organization_id
-           where a.plan_id = $1 order by a.starts_on, a.id"#,
-        id
-    )
-    .fetch_all(&pool)
-    .await?;
+    let pool = &state.pool;
+    let reads = state
+        .kept("action_plans", PlanCache::large)
+        .get(id, async || plan_as_read(pool, id).await)
+        .await?;
+    let PlanReads { plan, actions } = reads.as_ref().as_ref().ok_or(AppError::NotFound)?;
+    let can_manage = policy::allows(&user, Action::ManagePlans, Scope::Anything);
+    let choices = if can_manage {
+        state
+            .kept("action_choices", ChoicesCache::large)
+            .get(id, async || super::actions::choices(pool, plan, &[]).await)
+            .await?
+    } else {
+        Arc::default()
+    };
     let today = today();
     let overdue: Vec<bool> = actions
         .iter()
@@ -240,12 +250,6 @@ pub async fn show(
         })
         .collect();
     let (bars, today_x) = timeline::layout(plan.period_start, plan.period_end, &rows, today);
-    let can_manage = policy::allows(&user, Action::ManagePlans, Scope::Anything);
-    let choices = if can_manage {
-        super::actions::choices(&pool, &plan, &[]).await?
-    } else {
-        super::actions::Choices::default()
-    };
     render(&ShowPage {
         svg_height: (bars.len() as i64).max(1) * timeline::ROW + 10,
         ctx,
@@ -255,7 +259,7 @@ pub async fn show(
         bars,
         today_x,
         can_manage,
-        choices,
+        choices: &choices,
         leads: Lead::ALL,
         new_action: ActionForm {
             lead: Lead::ALL[0].code().to_owned(),
@@ -264,4 +268,44 @@ pub async fn show(
         no_errors: FieldErrors::default(),
     })
     .map(IntoResponse::into_response)
+}
+
+/// The plan and its actions, each with the recommendations it implements.
+async fn plan_as_read(pool: &PgPool, id: i64) -> Result<Option<PlanReads>, AppError> {
+    let Some(plan) = sqlx::query_as!(
+        PlanView,
+        r#"select p.id, p.title_en, p.title_km, p.district_code, p.province_code,
+                  coalesce(d.name_en, v.name_en) as "place_en!", coalesce(d.name_km, v.name_km) as "place_km!",
+                  p.period_start, p.period_end,
+                  coalesce((select round(avg(a.progress))::int from actions a
+                            where a.plan_id = p.id and a.status <> 'cancelled'), 0) as "progress!",
+                  p.study_id, s.title_en as "study_title?", s.title_km as "study_title_km?", p.meeting_id, m.held_on as "meeting_on?"
+           from action_plans p join provinces v on v.code = p.province_code
+           left join districts d on d.code = p.district_code
+           left join studies s on s.id = p.study_id
+           left join activities m on m.id = p.meeting_id
+           where p.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let actions = sqlx::query_as!(
+        ActionRow,
+        r#"select a.id, a.description_en, a.description_km, o.name_en as owner, a.lead as "lead: Lead",
+                  a.starts_on, a.due_on, a.budget_riel, a.status as "status!: ActionStatus", a.progress as "progress!",
+                  array(select ar.recommendation_id from action_recommendations ar
+                        where ar.action_id = a.id order by 1) as "recommendation_ids!",
+                  array(select coalesce(nullif(r.text_en, ''), r.text_km) from action_recommendations ar
+                        join recommendations r on r.id = ar.recommendation_id
+                        where ar.action_id = a.id order by ar.recommendation_id) as "recommendation_texts!"
+           from actions a join organizations o on o.id = a.owner_organization_id
+           where a.plan_id = $1 order by a.starts_on, a.id"#,
+        id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(PlanReads { plan, actions }))
 }

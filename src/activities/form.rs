@@ -152,9 +152,9 @@ pub fn count_name(group: usize, sex: usize) -> String {
 
 /// What the form may refer to, loaded before parsing.
 pub struct Choices {
-    /// Districts the user may record in: (code, English, Khmer).
+    /// Districts the user may record in: (code, English, Khmer), by code.
     pub districts: Vec<(String, String, String)>,
-    /// Communes of those districts: (code, district code, English, Khmer).
+    /// Communes of those districts: (code, district code, English, Khmer), by code.
     pub communes: Vec<(String, String, String, String)>,
     pub organizations: Vec<(i64, String)>,
     /// Studies: (id, title in English, in Khmer).
@@ -162,6 +162,19 @@ pub struct Choices {
     /// Case studies: (id, district code, title), by district. Only the
     /// form offers them: an import never links one.
     pub case_studies: Vec<(i64, String, String)>,
+}
+
+impl Choices {
+    /// The district `code`, found by binary search: a preview names one on
+    /// each of its rows.
+    pub fn district(&self, code: &str) -> Option<&(String, String, String)> {
+        crate::web::run_of(&self.districts, code, |(code, ..)| code).first()
+    }
+
+    /// The commune `code`, found by binary search.
+    pub fn commune(&self, code: &str) -> Option<&(String, String, String, String)> {
+        crate::web::run_of(&self.communes, code, |(code, ..)| code).first()
+    }
 }
 
 impl Choices {

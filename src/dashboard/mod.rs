@@ -60,7 +60,7 @@ struct DashboardPage {
     /// The charts and the map, drawn once for these figures (`graphics`).
     graphics: Arc<str>,
     /// The projects the reader may filter by: those they may read.
-    projects: Vec<Choice<i64>>,
+    projects: Arc<Vec<Choice<i64>>>,
 }
 
 async fn dashboard(
@@ -87,7 +87,7 @@ pub async fn page(
     } else {
         map::MEASURES[0].to_owned()
     };
-    let projects = choices::readable_projects(&state.pool, user).await?;
+    let projects = choices::kept_readable_projects(state, user).await?;
     let selection = match filters.check() {
         Ok(selection) => selection,
         Err(errors) => {

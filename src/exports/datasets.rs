@@ -2,7 +2,7 @@
 //! dashboard's filters (project included: a study's records belong to its
 //! study's project).
 
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::Date;
 
 use futures_util::TryStreamExt;
@@ -147,6 +147,93 @@ fn id(value: Option<i64>) -> Cell {
     value.map_or(Cell::Empty, Cell::Number)
 }
 
+/// Narrows a statement over `activities a` to what `visible_activities`
+/// returns, with only the filters in use: each combination is then prepared
+/// once with a plan the indexes serve, where one statement of every filter
+/// was planned again on every download.
+fn push_visible_activities<'a>(
+    query: &mut QueryBuilder<'a, Postgres>,
+    selection: &'a Selection,
+    reader: &'a Reader,
+) {
+    if let Some(study) = selection.study {
+        query.push(" and a.study_id = ").push_bind(study);
+    }
+    if !selection.province.is_empty() {
+        query
+            .push(" and left(a.district_code, 2) = ")
+            .push_bind(&selection.province);
+    }
+    if !selection.district.is_empty() {
+        query
+            .push(" and a.district_code = ")
+            .push_bind(&selection.district);
+    }
+    if let Some(from) = selection.from {
+        query.push(" and a.held_on >= ").push_bind(from);
+    }
+    if let Some(to) = selection.to {
+        query.push(" and a.held_on <= ").push_bind(to);
+    }
+    if let Some(project) = selection.project {
+        query
+            .push(" and a.study_id in (select s.id from studies s where s.project_id = ")
+            .push_bind(project)
+            .push(")");
+    }
+    if !reader.everywhere {
+        query
+            .push(" and (a.district_code = any(")
+            .push_bind(&reader.own_districts)
+            .push(
+                ") or exists (select 1 from case_studies c
+                              where c.id = a.case_study_id and case_study_published(c.status)))",
+            );
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ExportedActivity {
+    id: i64,
+    kind: String,
+    held_on: Date,
+    province_code: String,
+    district_code: String,
+    district_en: String,
+    district_km: String,
+    commune_code: Option<String>,
+    organization: String,
+    study_id: Option<i64>,
+    case_study_id: Option<i64>,
+    place: String,
+    youth: i32,
+    persons_with_disabilities: i32,
+    rounded_youth: i32,
+    rounded_persons_with_disabilities: i32,
+    female_by_group: Vec<i32>,
+    male_by_group: Vec<i32>,
+    rounded_female_by_group: Vec<i32>,
+    rounded_male_by_group: Vec<i32>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExportedFinding {
+    id: i64,
+    activity_id: i64,
+    kind: String,
+    held_on: Date,
+    province_code: String,
+    district_code: String,
+    district_en: String,
+    district_km: String,
+    text_en: String,
+    text_km: String,
+    quote: String,
+    quote_descriptor: String,
+    public: bool,
+    themes: String,
+}
+
 /// Activities with their participants by group and sex. Donors see counts of one
 /// to four people as "<5", and never the place.
 pub async fn activities(
@@ -156,34 +243,21 @@ pub async fn activities(
     internal: &InternalScope,
     sink: &mut Sink,
 ) -> anyhow::Result<()> {
-    let s = selection;
-    let mut rows = sqlx::query!(
-        r#"select a.id as "id!", a.kind as "kind!", a.held_on as "held_on!", d.province_code,
-                  a.district_code as "district_code!", d.name_en as district_en,
-                  d.name_km as district_km, a.commune_code, o.name_en as organization,
-                  a.study_id, a.case_study_id, a.place as "place!", a.youth as "youth!",
-                  a.persons_with_disabilities as "persons_with_disabilities!",
-                  a.rounded_youth as "rounded_youth!",
-                  a.rounded_persons_with_disabilities as "rounded_persons_with_disabilities!",
-                  -- Every group in `participant_groups()` order, which is `GROUPS`.
-                  a.female_by_group as "female_by_group!", a.male_by_group as "male_by_group!",
-                  a.rounded_female_by_group as "rounded_female_by_group!",
-                  a.rounded_male_by_group as "rounded_male_by_group!"
-           from visible_activities($1, $2, $3, $4, $5, $6, $7) a
-           join districts d on d.code = a.district_code
-           join organizations o on o.id = a.facilitating_organization_id
-           where ($8::bigint is null or a.study_id in (select s.id from studies s where s.project_id = $8))
-           order by a.held_on, a.id"#,
-        s.study,
-        s.province,
-        s.district,
-        s.from,
-        s.to,
-        reader.everywhere,
-        &reader.own_districts,
-        s.project,
-    )
-    .fetch(pool);
+    let mut query = QueryBuilder::new(
+        "select a.id, a.kind, a.held_on, d.province_code, a.district_code, d.name_en as district_en,
+                d.name_km as district_km, a.commune_code, o.name_en as organization,
+                a.study_id, a.case_study_id, a.place, a.youth, a.persons_with_disabilities,
+                a.rounded_youth, a.rounded_persons_with_disabilities,
+                -- Every group in `participant_groups()` order, which is `GROUPS`.
+                a.female_by_group, a.male_by_group, a.rounded_female_by_group, a.rounded_male_by_group
+         from activities a
+         join districts d on d.code = a.district_code
+         join organizations o on o.id = a.facilitating_organization_id
+         where true",
+    );
+    push_visible_activities(&mut query, selection, reader);
+    query.push(" order by a.held_on, a.id");
+    let mut rows = query.build_query_as::<ExportedActivity>().fetch(pool);
     while let Some(row) = rows.try_next().await? {
         let cells = {
             let blurred = reader.blurs_in(&row.district_code);
@@ -253,34 +327,28 @@ pub async fn findings(
     internal: &InternalScope,
     sink: &mut Sink,
 ) -> anyhow::Result<()> {
-    let s = selection;
-    let mut rows = sqlx::query!(
-        r#"select f.id, f.activity_id, a.kind as "kind!", a.held_on as "held_on!", d.province_code,
-                  a.district_code as "district_code!",
-                  d.name_en as district_en, d.name_km as district_km, f.text_en, f.text_km,
-                  f.quote, f.quote_descriptor, f.public,
-                  coalesce((select string_agg(t.name_en, '; ' order by t.position)
-                            from finding_themes ft join themes t on t.id = ft.theme_id
-                            where ft.finding_id = f.id), '') as "themes!"
-           from visible_activities($1, $2, $3, $4, $5, $6, $7) a
-           join findings f on f.activity_id = a.id
-           join districts d on d.code = a.district_code
-           where (f.public or reads_internal_text(a.district_code, a.kind, $8, $9, $10))
-             and ($11::bigint is null or a.study_id in (select s.id from studies s where s.project_id = $11))
-           order by a.held_on, f.id"#,
-        s.study,
-        s.province,
-        s.district,
-        s.from,
-        s.to,
-        reader.everywhere,
-        &reader.own_districts,
-        internal.everywhere,
-        &internal.districts,
-        &internal.meeting_districts,
-        s.project,
-    )
-    .fetch(pool);
+    let mut query = QueryBuilder::new(
+        "select f.id, f.activity_id, a.kind, a.held_on, d.province_code, a.district_code,
+                d.name_en as district_en, d.name_km as district_km, f.text_en, f.text_km,
+                f.quote, f.quote_descriptor, f.public,
+                coalesce((select string_agg(t.name_en, '; ' order by t.position)
+                          from finding_themes ft join themes t on t.id = ft.theme_id
+                          where ft.finding_id = f.id), '') as themes
+         from activities a
+         join findings f on f.activity_id = a.id
+         join districts d on d.code = a.district_code
+         where (f.public or reads_internal_text(a.district_code, a.kind, ",
+    );
+    query
+        .push_bind(internal.everywhere)
+        .push(", ")
+        .push_bind(&internal.districts)
+        .push(", ")
+        .push_bind(&internal.meeting_districts)
+        .push("))");
+    push_visible_activities(&mut query, selection, reader);
+    query.push(" order by a.held_on, f.id");
+    let mut rows = query.build_query_as::<ExportedFinding>().fetch(pool);
     while let Some(row) = rows.try_next().await? {
         let cells = vec![
             Cell::Number(row.id),

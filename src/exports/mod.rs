@@ -201,10 +201,12 @@ async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow
 async fn export(
     user: CurrentUser,
     ClientIp(ip): ClientIp,
-    State(pool): State<PgPool>,
+    State(state): State<AppState>,
     Path(file): Path<String>,
     Query(filters): Query<Filters>,
 ) -> Result<Response, AppError> {
+    let pool = state.pool.clone();
+    let audit = state.kept("export_audit", |_, _| audit::Batched::start(pool.clone()));
     let (dataset, format) = file.rsplit_once('.').ok_or(AppError::NotFound)?;
     if !DATASETS.contains(&dataset) || !["csv", "xlsx"].contains(&format) {
         return Err(AppError::NotFound);
@@ -245,29 +247,21 @@ async fn export(
             if let Err(error) = &written {
                 tracing::warn!(%error, dataset = request.dataset, "CSV export stopped");
             }
-            if let Err(error) = record_export(&pool, &downloaded, written.is_ok()).await {
+            if let Err(error) = record_export(&audit, &downloaded, written.is_ok()).await {
                 tracing::error!(%error, "recording an export failed");
             }
             drop(written);
         });
-        // `poll_recv` keeps answering "closed" once the rows have ended, as the
-        // compression layer expects of a stream it polls once more.
-        let mut received = received;
-        let stream = futures_util::stream::poll_fn(move |context| {
-            received
-                .poll_recv(context)
-                .map(|chunk| chunk.map(Ok::<_, std::io::Error>))
-        });
-        ("text/csv; charset=utf-8", Body::from_stream(stream))
+        ("text/csv; charset=utf-8", csv_body(received).await?)
     } else {
         let bytes = match xlsx_bytes(&pool, &request, &columns).await {
             Ok(bytes) => bytes,
             Err(error) => {
-                record_export(&pool, &downloaded, false).await?;
+                record_export(&audit, &downloaded, false).await?;
                 return Err(AppError::Internal(error));
             }
         };
-        record_export(&pool, &downloaded, true).await?;
+        record_export(&audit, &downloaded, true).await?;
         (
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Body::from(bytes),
@@ -285,6 +279,29 @@ async fn export(
         body,
     )
         .into_response())
+}
+
+/// A file that fits in one chunk goes out whole, with its length, in one
+/// write (a district's activities of a cycle, the usual download); a larger
+/// one is streamed as it is read.
+async fn csv_body(mut received: mpsc::Receiver<Bytes>) -> Result<Body, AppError> {
+    let Some(first) = received.recv().await else {
+        // The rows stopped before the first chunk: nothing went out yet.
+        return Err(AppError::Internal(anyhow::anyhow!("CSV export stopped")));
+    };
+    let Some(second) = received.recv().await else {
+        return Ok(Body::from(first));
+    };
+    let mut sent = [first, second].into_iter();
+    // `poll_recv` keeps answering "closed" once the rows have ended, as the
+    // compression layer expects of a stream it polls once more.
+    let stream = futures_util::stream::poll_fn(move |context| match sent.next() {
+        Some(chunk) => std::task::Poll::Ready(Some(Ok::<_, std::io::Error>(chunk))),
+        None => received
+            .poll_recv(context)
+            .map(|chunk| chunk.map(Ok::<_, std::io::Error>)),
+    });
+    Ok(Body::from_stream(stream))
 }
 
 async fn xlsx_bytes(pool: &PgPool, request: &Request, columns: &[&str]) -> anyhow::Result<Vec<u8>> {
@@ -314,13 +331,12 @@ struct Downloaded {
 /// Data about citizens leaves the system through an export: each one is in the
 /// audit log as `exported` when the whole file went out, `export_failed` when not.
 async fn record_export(
-    pool: &PgPool,
+    audit: &audit::Batched,
     downloaded: &Downloaded,
     completed: bool,
-) -> Result<(), sqlx::Error> {
-    audit::record(
-        pool,
-        Event {
+) -> anyhow::Result<()> {
+    audit
+        .record(Event {
             actor_id: Some(downloaded.user_id),
             action: if completed {
                 "exported"
@@ -331,9 +347,8 @@ async fn record_export(
             entity_id: Some(downloaded.file.clone()),
             summary: downloaded.filters.clone(),
             ip: downloaded.ip.clone(),
-        },
-    )
-    .await
+        })
+        .await
 }
 
 #[derive(Template)]

@@ -28,7 +28,6 @@ pub(super) async fn imported_before(
 pub(super) struct Kept {
     pub id: i64,
     pub file_name: String,
-    pub content: Vec<u8>,
     pub study_id: Option<i64>,
     pub confirmed_at: Option<time::OffsetDateTime>,
 }
@@ -42,7 +41,7 @@ pub(super) async fn kept(
 ) -> Result<Kept, AppError> {
     let row = sqlx::query_as!(
         Kept,
-        "select id, file_name, content, study_id, confirmed_at from imports
+        "select id, file_name, study_id, confirmed_at from imports
          where id = $1 and uploaded_by = $2",
         id,
         user.id
@@ -52,14 +51,19 @@ pub(super) async fn kept(
     row.ok_or(AppError::NotFound)
 }
 
-/// Reads a kept file again and checks it against today's data.
+/// Reads a kept file again and checks it against today's data. Its bytes
+/// are read here alone: they never change, and the preview shown again
+/// keeps what this found.
 pub(super) async fn recheck(
     pool: &PgPool,
     executor: impl sqlx::PgExecutor<'_>,
     import: &Kept,
     user: &CurrentUser,
 ) -> Result<(Table, Lookup, Checked), AppError> {
-    let table = sheet::read_apart(import.content.clone())
+    let content = sqlx::query_scalar!("select content from imports where id = $1", import.id)
+        .fetch_one(pool)
+        .await?;
+    let table = sheet::read_apart(content)
         .await
         .map_err(|message| anyhow::anyhow!("kept import {} unreadable: {message}", import.id))?;
     let mut lookup = Lookup::load(pool, user).await?;

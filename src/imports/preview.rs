@@ -127,15 +127,12 @@ fn line(ctx: &Ctx, lookup: &Lookup, ready: &check::Ready) -> Line {
     let activity = &ready.activity;
     let district = lookup
         .choices
-        .districts
-        .iter()
-        .find(|(code, _, _)| *code == activity.district_code)
+        .district(&activity.district_code)
         .map_or_else(String::new, |(_, en, km)| ctx.pick(en, km).to_owned());
-    let commune = lookup
-        .choices
-        .communes
-        .iter()
-        .find(|(code, ..)| Some(code) == activity.commune_code.as_ref())
+    let commune = activity
+        .commune_code
+        .as_deref()
+        .and_then(|code| lookup.choices.commune(code))
         .map_or_else(String::new, |(_, _, en, km)| ctx.pick(en, km).to_owned());
     let by_sex = |sex: usize| {
         (0..activity.counts.0.len())

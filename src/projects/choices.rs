@@ -2,11 +2,15 @@
 //! organizations, provinces, districts and projects, each in both languages,
 //! and the checks that what was sent is among them.
 
+use std::sync::Arc;
+
 use sqlx::PgPool;
 
 use crate::auth::policy;
 use crate::auth::session::CurrentUser;
+use crate::db::cache::GenerationCache;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::forms::FieldErrors;
 
 /// A choice with its name in English and Khmer.
@@ -104,6 +108,22 @@ pub async fn readable_projects(
         km: row.title_km,
     })
     .collect())
+}
+
+/// What `readable_projects` gives, kept until the data changes by what
+/// decides it: whether the reader reads every programme, and their organization.
+type ReadableCache = GenerationCache<(bool, i64), Vec<Choice<i64>>>;
+
+/// `readable_projects`, kept: the dashboard offers them on every view.
+pub async fn kept_readable_projects(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Arc<Vec<Choice<i64>>>, AppError> {
+    let key = (policy::reads_every_programme(user), user.organization_id);
+    state
+        .kept("readable_projects", ReadableCache::new)
+        .get(key, async || readable_projects(&state.pool, user).await)
+        .await
 }
 
 /// The ids sent under `field` (ticked boxes), each one of `choices`.

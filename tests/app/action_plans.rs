@@ -597,3 +597,67 @@ async fn the_owners_officials_hear_of_a_new_action_and_are_reminded_of_its_due_d
     remind(due + time::Duration::days(14)).await;
     assert_eq!(told("action-due-soon").await.len(), 1);
 }
+
+#[tokio::test]
+async fn kept_plan_pages_follow_their_plans_and_what_their_actions_implement() {
+    let app = spawn_app().await;
+    let staff = app.login_as(STAFF).await;
+    let plan = scalar(
+        &app,
+        "select id from action_plans where district_code = '0204'",
+    )
+    .await;
+    let path = format!("/action-plans/{plan}");
+    let action = scalar(
+        &app,
+        &format!("select min(id) from actions where plan_id = {plan}"),
+    )
+    .await;
+    let recommendation = scalar(
+        &app,
+        &format!(
+            "select min(r.id) from recommendations r join recommendation_lists l on l.id = r.list_id
+             where l.district_code = '0204' and l.status = 'endorsed'
+               and r.id not in (select recommendation_id from action_recommendations where action_id = {action})"
+        ),
+    )
+    .await;
+    let implemented = |body: &str| {
+        body.matches(&format!("href=\"/recommendations/{recommendation}\""))
+            .count()
+    };
+    let before = implemented(&staff.get(&path).await.body);
+    assert!(
+        !staff
+            .get("/action-plans")
+            .await
+            .body
+            .contains("Kept-plan probe")
+    );
+    // The link alone, as a correction of the action writes it.
+    sqlx::query(
+        "insert into action_recommendations (action_id, recommendation_id) values ($1, $2)",
+    )
+    .bind(action)
+    .bind(recommendation)
+    .execute(&app.pool)
+    .await
+    .expect("linked");
+    app.heard_everything().await;
+    assert_eq!(implemented(&staff.get(&path).await.body), before + 1);
+
+    sqlx::query("update action_plans set title_en = 'Kept-plan probe' where id = $1")
+        .bind(plan)
+        .execute(&app.pool)
+        .await
+        .expect("renamed");
+    app.heard_everything().await;
+    assert!(staff.get(&path).await.body.contains("Kept-plan probe"));
+    assert!(
+        staff
+            .get("/action-plans")
+            .await
+            .body
+            .contains("Kept-plan probe")
+    );
+}

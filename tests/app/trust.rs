@@ -437,3 +437,54 @@ async fn search_terms_are_text_not_patterns() {
     let bavel = secretariat.get("/districts?q=bav").await;
     assert!(bavel.body.contains(r#"href="/districts/0204""#));
 }
+
+#[tokio::test]
+async fn downloads_side_by_side_are_each_in_the_audit_log_when_they_end() {
+    let app = spawn_app().await;
+    let secretariat = app
+        .login_as("secretariat@cpdd.example")
+        .await
+        .without_unpacking();
+    // A district's activities fit in one piece: sent whole, with their length.
+    let response = secretariat
+        .client
+        .get(app.url("/exports/activities.csv?district=0204"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(response.status(), StatusCode::OK);
+    let length = response.content_length().expect("a length");
+    let file = response.bytes().await.expect("the file");
+    assert_eq!(file.len() as u64, length);
+    assert!(file.starts_with(b"\xEF\xBB\xBF"));
+
+    let mut downloads = tokio::task::JoinSet::new();
+    for day in 1..=20 {
+        let client = secretariat.client.clone();
+        let url = app.url(&format!(
+            "/exports/activities.csv?district=0204&from=2020-01-{day:02}"
+        ));
+        downloads.spawn(async move {
+            let response = client.get(url).send().await.expect("download");
+            assert_eq!(response.status(), StatusCode::OK);
+            response.bytes().await.expect("the file")
+        });
+    }
+    let files = downloads.join_all().await;
+    assert!(files.iter().all(|file| file.starts_with(b"\xEF\xBB\xBF")));
+    // Written together or not, each download is there once, with its filters.
+    let logged: Vec<String> = sqlx::query_scalar(
+        "select summary from audit_events
+         where action = 'exported' and summary like '%from=2020-01-%' order by summary",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("the log");
+    let expected: Vec<String> = (1..=20)
+        .map(|day| format!("from=2020-01-{day:02}"))
+        .collect();
+    assert_eq!(logged.len(), 20, "{logged:?}");
+    for (summary, from) in logged.iter().zip(&expected) {
+        assert!(summary.contains(from.as_str()), "{summary} has {from}");
+    }
+}
