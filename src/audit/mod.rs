@@ -1,5 +1,6 @@
 //! The append-only audit log: every write and every sign-in attempt, recorded in
-//! the same transaction as the change it describes.
+//! the same transaction as the change it describes; and every download, which
+//! changes nothing, written by group commit (`Batched`).
 
 pub mod refusals;
 pub mod routes;

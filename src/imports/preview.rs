@@ -1,6 +1,8 @@
 //! The preview of a file: what it would create, or every problem it has by
 //! row and column; once confirmed, what each row became.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +17,7 @@ use crate::auth::require;
 use crate::auth::session::CurrentUser;
 use crate::db::cache::GenerationCache;
 use crate::error::{Answer, AppError, render};
+use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::Ctx;
 
@@ -26,7 +29,7 @@ pub(super) struct PreviewPage {
     file_name: String,
     /// Set once the file is kept, waiting for confirmation or confirmed.
     import_id: Option<i64>,
-    lines: Vec<Line>,
+    lines: Arc<[Line]>,
     problems: Vec<ProblemLine>,
     /// Rows of submissions imported before: (line, UUID).
     already: Vec<(usize, String)>,
@@ -88,11 +91,17 @@ impl PreviewPage {
         file_name: String,
         (table, lookup, checked): (&Table, &Lookup, &Checked),
     ) -> PreviewPage {
-        let lines: Vec<Line> = checked
-            .ready
-            .iter()
-            .map(|ready| line(&ctx, lookup, ready))
-            .collect();
+        let lines = lines(ctx.lang, lookup, checked);
+        PreviewPage::drawn(ctx, file_name, (table, lookup, checked), lines)
+    }
+
+    /// The page, with its lines already drawn in the reader's language.
+    fn drawn(
+        ctx: Ctx,
+        file_name: String,
+        (table, lookup, checked): (&Table, &Lookup, &Checked),
+        lines: Arc<[Line]>,
+    ) -> PreviewPage {
         let problems = checked
             .problems
             .iter()
@@ -123,17 +132,26 @@ impl PreviewPage {
     }
 }
 
-fn line(ctx: &Ctx, lookup: &Lookup, ready: &check::Ready) -> Line {
+/// The activities the file would create, as the preview lists them.
+fn lines(lang: Lang, lookup: &Lookup, checked: &Checked) -> Arc<[Line]> {
+    checked
+        .ready
+        .iter()
+        .map(|ready| line(lang, lookup, ready))
+        .collect()
+}
+
+fn line(lang: Lang, lookup: &Lookup, ready: &check::Ready) -> Line {
     let activity = &ready.activity;
     let district = lookup
         .choices
         .district(&activity.district_code)
-        .map_or_else(String::new, |(_, en, km)| ctx.pick(en, km).to_owned());
+        .map_or_else(String::new, |(_, en, km)| lang.pick(en, km).to_owned());
     let commune = activity
         .commune_code
         .as_deref()
         .and_then(|code| lookup.choices.commune(code))
-        .map_or_else(String::new, |(_, _, en, km)| ctx.pick(en, km).to_owned());
+        .map_or_else(String::new, |(_, _, en, km)| lang.pick(en, km).to_owned());
     let by_sex = |sex: usize| {
         (0..activity.counts.0.len())
             .map(|group| activity.counts.get(group, sex))
@@ -141,7 +159,7 @@ fn line(ctx: &Ctx, lookup: &Lookup, ready: &check::Ready) -> Line {
     };
     Line {
         line: ready.line,
-        kind: ctx.label("activity-kind", &activity.kind),
+        kind: lang.t(&format!("activity-kind-{}", activity.kind)),
         held_on: activity.held_on.to_string(),
         district,
         commune,
@@ -175,11 +193,19 @@ fn problem_line(ctx: &Ctx, table: &Table, problem: &Problem) -> ProblemLine {
     }
 }
 
-/// A kept file read and checked again, by import and uploader: until the
-/// data changes, the preview shown again is the same, and reading and
-/// checking two thousand rows is the page's cost. Only its uploader sees
-/// an import, so a few are enough.
-type RecheckedCache = GenerationCache<(i64, i64), (Table, Lookup, Checked)>;
+/// A kept file read and checked again, by import and uploader, with its
+/// lines drawn in each language: until the data changes, the preview shown
+/// again is the same, and reading and checking two thousand rows is the
+/// page's cost. Only its uploader sees an import, so a few are enough.
+type RecheckedCache = GenerationCache<(i64, i64), Rechecked>;
+
+struct Rechecked {
+    table: Table,
+    lookup: Lookup,
+    checked: Checked,
+    /// In `Lang::ALL` order.
+    lines: [Arc<[Line]>; 2],
+}
 
 pub(super) async fn show(
     ctx: Ctx,
@@ -222,7 +248,7 @@ pub(super) async fn show(
             ctx,
             file_name: import.file_name,
             import_id: Some(id),
-            lines: Vec::new(),
+            lines: Arc::from([]),
             problems: Vec::new(),
             already: Vec::new(),
             female: 0,
@@ -239,13 +265,31 @@ pub(super) async fn show(
             RecheckedCache::with_capacity(name, changes, 16)
         })
         .get((id, user.id), async || {
-            recheck(&pool, &pool, &import, &user).await
+            let (table, lookup, checked) = recheck(&pool, &pool, &import, &user).await?;
+            let lines = Lang::ALL.map(|lang| lines(lang, &lookup, &checked));
+            Ok::<_, AppError>(Rechecked {
+                table,
+                lookup,
+                checked,
+                lines,
+            })
         })
         .await?;
-    let (table, lookup, checked) = &*rechecked;
+    let Rechecked {
+        table,
+        lookup,
+        checked,
+        lines,
+    } = &*rechecked;
+    let lines = Arc::clone(&lines[ctx.lang as usize]);
     PreviewPage {
         import_id: Some(id),
-        ..PreviewPage::new(ctx, import.file_name.clone(), (table, lookup, checked))
+        ..PreviewPage::drawn(
+            ctx,
+            import.file_name.clone(),
+            (table, lookup, checked),
+            lines,
+        )
     }
     .answer()
 }

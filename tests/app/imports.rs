@@ -240,6 +240,15 @@ async fn a_filled_in_template_is_previewed_then_imported_whole_and_moves_the_das
         text.contains("Ampil Pram Daeum") && text.contains("Battambang"),
         "{text}"
     );
+    // The kept preview, drawn again in the reader's language.
+    let khmer = text_of(&ngo.get(&format!("{preview_path}?lang=km")).await.body);
+    assert!(
+        khmer.contains("អំពិលប្រាំដើម") && khmer.contains("ការពិភាក្សាក្រុមគោលដៅ"),
+        "{khmer}"
+    );
+    assert!(!khmer.contains("Ampil Pram Daeum"), "{khmer}");
+    let english = previewed_two_activities(&ngo, &format!("{preview_path}?lang=en")).await;
+    assert!(english.contains("Ampil Pram Daeum"), "{english}");
 
     let confirm = format!("{preview_path}/confirm");
     let confirmed = ngo.post(&confirm, &[]).await;
