@@ -3,6 +3,9 @@
 //! and the reader's permissions; and a data dictionary of every column.
 
 mod datasets;
+mod field_work;
+mod programmes;
+mod sink;
 
 use askama::Template;
 use axum::Router;
@@ -22,6 +25,8 @@ use crate::error::{AppError, render};
 use crate::state::AppState;
 use crate::web::filters::{Filters, Selection};
 use crate::web::{ClientIp, Ctx};
+pub(crate) use sink::{BYTE_ORDER_MARK, defuse_formula};
+pub use sink::{Cell, Sink};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,129 +44,18 @@ pub const DATASETS: [&str; 7] = [
     "events",
 ];
 
-/// One value of a table: numbers stay numbers in a spreadsheet.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Text(String),
-    Number(i64),
-    Empty,
-}
-
 fn columns_of(dataset: &str) -> Vec<&'static str> {
     match dataset {
-        "activities" => datasets::ACTIVITY_COLUMNS.to_vec(),
-        "findings" => datasets::FINDING_COLUMNS.to_vec(),
+        "activities" => field_work::ACTIVITY_COLUMNS.to_vec(),
+        "findings" => field_work::FINDING_COLUMNS.to_vec(),
         "recommendations" => datasets::RECOMMENDATION_COLUMNS.to_vec(),
         "actions" => datasets::ACTION_COLUMNS.to_vec(),
-        "projects" => datasets::PROJECT_COLUMNS.to_vec(),
-        "events" => datasets::event_columns()
+        "projects" => programmes::PROJECT_COLUMNS.to_vec(),
+        "events" => programmes::event_columns()
             .iter()
             .map(String::as_str)
             .collect(),
         _ => datasets::CASE_STUDY_COLUMNS.to_vec(),
-    }
-}
-
-/// Where an export's rows go as the database returns them, so that no file,
-/// however large, is held whole in memory: CSV is sent on in chunks while it is
-/// read; XLSX rows go to the spreadsheet writer's temporary file.
-pub enum Sink {
-    Csv {
-        writer: Box<csv::Writer<Vec<u8>>>,
-        chunks: mpsc::Sender<Bytes>,
-    },
-    Xlsx {
-        workbook: Box<rust_xlsxwriter::Workbook>,
-        next_row: u32,
-    },
-}
-
-/// CSV is sent on once this much has gathered.
-const CHUNK: usize = 64 * 1024;
-pub(crate) const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
-
-impl Sink {
-    fn csv(columns: &[&str], chunks: mpsc::Sender<Bytes>) -> anyhow::Result<Sink> {
-        let mut writer = Box::new(csv::Writer::from_writer(BYTE_ORDER_MARK.to_vec()));
-        writer.write_record(columns)?;
-        Ok(Sink::Csv { writer, chunks })
-    }
-
-    fn xlsx(columns: &[&str], dataset: &str) -> anyhow::Result<Sink> {
-        let mut workbook = Box::new(rust_xlsxwriter::Workbook::new());
-        let sheet = workbook.add_worksheet_with_constant_memory()?;
-        sheet.set_name(dataset)?;
-        let bold = rust_xlsxwriter::Format::new().set_bold();
-        for (column, name) in columns.iter().enumerate() {
-            sheet.write_string_with_format(0, column as u16, *name, &bold)?;
-        }
-        sheet.set_freeze_panes(1, 0)?;
-        Ok(Sink::Xlsx {
-            workbook,
-            next_row: 1,
-        })
-    }
-
-    pub async fn push(&mut self, cells: Vec<Cell>) -> anyhow::Result<()> {
-        match self {
-            Sink::Csv { writer, chunks } => {
-                writer.write_record(cells.iter().map(|cell| match cell {
-                    Cell::Text(text) => defuse_formula(text),
-                    Cell::Number(number) => number.to_string(),
-                    Cell::Empty => String::new(),
-                }))?;
-                if writer.get_ref().len() >= CHUNK {
-                    let full =
-                        std::mem::replace(&mut **writer, csv::Writer::from_writer(Vec::new()));
-                    let chunk = full
-                        .into_inner()
-                        .map_err(|error| anyhow::anyhow!("{error}"))?;
-                    chunks.send(Bytes::from(chunk)).await?;
-                }
-            }
-            Sink::Xlsx { workbook, next_row } => {
-                let sheet = workbook.worksheet_from_index(0)?;
-                for (column, cell) in cells.iter().enumerate() {
-                    let column = column as u16;
-                    match cell {
-                        Cell::Text(text) => {
-                            sheet.write_string(*next_row, column, text)?;
-                        }
-                        // Riel budgets and counts are far below 2^53: f64 holds them exactly.
-                        Cell::Number(number) => {
-                            sheet.write_number(*next_row, column, *number as f64)?;
-                        }
-                        Cell::Empty => {}
-                    }
-                }
-                *next_row += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends what is left of a CSV file, and hands back the channel: the
-    /// download ends when it is dropped.
-    async fn finish_csv(self) -> anyhow::Result<Option<mpsc::Sender<Bytes>>> {
-        let Sink::Csv { writer, chunks } = self else {
-            return Ok(None);
-        };
-        let rest = writer
-            .into_inner()
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
-        chunks.send(Bytes::from(rest)).await?;
-        Ok(Some(chunks))
-    }
-}
-
-/// Text that a spreadsheet would run as a formula (`=HYPERLINK(…)` in a finding)
-/// gets a leading apostrophe, which spreadsheets read as "this is text". Numbers
-/// are written as `Cell::Number` and never pass here.
-pub(crate) fn defuse_formula(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
     }
 }
 
@@ -171,7 +65,7 @@ struct Request {
     selection: Selection,
     reader: Reader,
     internal: InternalScope,
-    programmes: datasets::ProgrammeReader,
+    programmes: programmes::ProgrammeReader,
 }
 
 async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow::Result<()> {
@@ -183,15 +77,15 @@ async fn write_rows(pool: &PgPool, request: &Request, sink: &mut Sink) -> anyhow
         programmes,
     } = request;
     match dataset.as_str() {
-        "activities" => datasets::activities(pool, selection, reader, internal, sink).await,
-        "findings" => datasets::findings(pool, selection, reader, internal, sink).await,
+        "activities" => field_work::activities(pool, selection, reader, internal, sink).await,
+        "findings" => field_work::findings(pool, selection, reader, internal, sink).await,
         "recommendations" => datasets::recommendations(pool, selection, reader, sink).await,
         "actions" => {
             let today = crate::format::today();
             datasets::actions(pool, selection, today, internal, sink).await
         }
-        "projects" => datasets::projects(pool, selection, *programmes, sink).await,
-        "events" => datasets::events(pool, selection, reader, sink).await,
+        "projects" => programmes::projects(pool, selection, *programmes, sink).await,
+        "events" => programmes::events(pool, selection, reader, sink).await,
         _ => datasets::case_studies(pool, selection, reader, sink).await,
     }
 }
@@ -220,7 +114,7 @@ async fn export(
         reader: Reader::of(&user, &selection.district),
         selection,
         internal: policy::internal_text_scope(&user),
-        programmes: datasets::ProgrammeReader {
+        programmes: programmes::ProgrammeReader {
             every: policy::reads_every_programme(&user),
             organization_id: user.organization_id,
         },
