@@ -746,6 +746,13 @@ async fn a_donor_filters_the_dashboard_downloads_a_csv_and_sees_the_map() {
         .await
         .expect("choose Battambang");
     click(&browser, "form.filters button[type=submit]").await;
+    // The home page has the same form: wait for the answer to the filter,
+    // which marks the province chosen in its HTML.
+    browser
+        .wait()
+        .for_element(Locator::Css("#province option[value='02'][selected]"))
+        .await
+        .expect("the filtered dashboard");
     browser
         .wait()
         .for_element(Locator::Css("select#district"))
