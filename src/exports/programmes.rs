@@ -28,7 +28,7 @@ pub const PROJECT_COLUMNS: &[&str] = &[
 ];
 
 /// Who reads which projects (`Action::ReadProgramme`), owned for the export's task.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProgrammeReader {
     pub every: bool,
     pub organization_id: i64,

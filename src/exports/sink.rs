@@ -4,6 +4,10 @@
 use axum::body::Bytes;
 use tokio::sync::mpsc;
 
+/// A piece of a CSV file on its way, or why the file stopped: a download
+/// that stops must end in an error, not look whole.
+pub(super) type Chunk = std::io::Result<Bytes>;
+
 /// One value of a table: numbers stay numbers in a spreadsheet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -18,7 +22,7 @@ pub enum Cell {
 pub enum Sink {
     Csv {
         writer: Box<csv::Writer<Vec<u8>>>,
-        chunks: mpsc::Sender<Bytes>,
+        chunks: mpsc::Sender<Chunk>,
     },
     Xlsx {
         workbook: Box<rust_xlsxwriter::Workbook>,
@@ -31,7 +35,7 @@ const CHUNK: usize = 64 * 1024;
 pub(crate) const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
 
 impl Sink {
-    pub(super) fn csv(columns: &[&str], chunks: mpsc::Sender<Bytes>) -> anyhow::Result<Sink> {
+    pub(super) fn csv(columns: &[&str], chunks: mpsc::Sender<Chunk>) -> anyhow::Result<Sink> {
         let mut writer = Box::new(csv::Writer::from_writer(BYTE_ORDER_MARK.to_vec()));
         writer.write_record(columns)?;
         Ok(Sink::Csv { writer, chunks })
@@ -66,7 +70,7 @@ impl Sink {
                     let chunk = full
                         .into_inner()
                         .map_err(|error| anyhow::anyhow!("{error}"))?;
-                    chunks.send(Bytes::from(chunk)).await?;
+                    chunks.send(Ok(Bytes::from(chunk))).await?;
                 }
             }
             Sink::Xlsx { workbook, next_row } => {
@@ -90,17 +94,16 @@ impl Sink {
         Ok(())
     }
 
-    /// Sends what is left of a CSV file, and hands back the channel: the
-    /// download ends when it is dropped.
-    pub(super) async fn finish_csv(self) -> anyhow::Result<Option<mpsc::Sender<Bytes>>> {
+    /// Sends what is left of a CSV file.
+    pub(super) async fn finish_csv(self) -> anyhow::Result<()> {
         let Sink::Csv { writer, chunks } = self else {
-            return Ok(None);
+            return Ok(());
         };
         let rest = writer
             .into_inner()
             .map_err(|error| anyhow::anyhow!("{error}"))?;
-        chunks.send(Bytes::from(rest)).await?;
-        Ok(Some(chunks))
+        chunks.send(Ok(Bytes::from(rest))).await?;
+        Ok(())
     }
 }
 

@@ -391,6 +391,51 @@ async fn donors_see_one_to_four_people_rounded_and_the_secretariat_sees_them() {
 }
 
 #[tokio::test]
+async fn a_kept_export_is_each_readers_own_follows_the_data_and_is_logged_each_time() {
+    let app = spawn_app().await;
+    let activity = small_group(&app).await;
+    let donor = app.login_as("donor@donor.example").await;
+    let secretariat = app.login_as("secretariat@cpdd.example").await;
+    let path = "/exports/activities.csv?district=0203&from=2021-10-01&to=2021-10-01";
+    let council_women = |file: &[u8]| {
+        let header = csv_header(file);
+        let column = |name: &str| header.iter().position(|c| c == name).expect(name);
+        csv_rows(file)
+            .into_iter()
+            .find(|row| row[column("activity_id")] == activity.to_string())
+            .map(|row| row[column("council_member_female")].to_owned())
+            .expect("the small group's row")
+    };
+    // The donor's rounded file first: the secretariat must not be given it.
+    let donors = download(&donor, &app, path).await;
+    assert_eq!(council_women(&donors), "5");
+    let staffs = download(&secretariat, &app, path).await;
+    assert_eq!(council_women(&staffs), "3");
+    assert_eq!(download(&donor, &app, path).await, donors);
+    assert_eq!(download(&secretariat, &app, path).await, staffs);
+
+    sqlx::query(
+        "update participant_counts set count = 4
+         where activity_id = $1 and participant_group = 'council_member' and sex = 'female'",
+    )
+    .bind(activity)
+    .execute(&app.pool)
+    .await
+    .expect("a count corrected");
+    app.heard_everything().await;
+    assert_eq!(
+        council_women(&download(&secretariat, &app, path).await),
+        "4"
+    );
+    // Kept or read, every download is in the audit log.
+    assert_eq!(
+        app.count("audit_events where action = 'exported' and summary like '%from=2021-10-01%'")
+            .await,
+        5
+    );
+}
+
+#[tokio::test]
 async fn exports_parse_back_to_the_dashboard_figures() {
     let app = spawn_app().await;
     let secretariat = app.login_as("secretariat@cpdd.example").await;
