@@ -24,6 +24,8 @@ pub struct Map {
 
 pub struct MapDistrict {
     pub code: String,
+    /// Whole numbers and `m`, `l`, `z` only (`geo::shapes`): drawn as it is,
+    /// since escaping would read the map's tens of kilobytes on every view.
     pub path: String,
     pub class: &'static str,
     pub title: String,
